@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+/* probes.h: the optional, OS-specific parts of a snapshot. Windows has them
+ * (probes_win.c: events via EvtQuery, RRAS via MprAdmin*); on Linux
+ * (probes_linux.c) they are absent, which is not the same as unmeasured.
+ * To add a Windows probe: add its function here, its implementation in
+ * probes_win.c (loading the API at run time) and an empty one in
+ * probes_linux.c. */
+#ifndef PF_PROBES_H
+#define PF_PROBES_H
+
+#include "error.h"
+#include "snapshot.h"
+
+/* Counts the Tcpip 4227/4231/4266 and NETLOGON 5719 events logged since the
+ * previous call (the first call counts since the agent started) into
+ * s->events and sets s->has_events; when the event log cannot be read it
+ * adds "events" to s->unmeasured. No-op where the OS has no such events. */
+void probes_events(struct pf_snapshot *s);
+
+/* Fills s->vpn on an RRAS host (has_vpn); leaves it absent elsewhere; adds
+ * "vpn" to s->unmeasured when RRAS runs but cannot be queried. */
+void probes_vpn(struct pf_snapshot *s);
+
+#endif

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# install-deps.sh: installs the Debian packages portfleet needs.
+#   install-deps.sh build    compilers and libraries to build both programs
+#   install-deps.sh run      build + PostgreSQL and tools the quickstart uses
+#   install-deps.sh test     run + what the test suite needs (clang, valgrind...)
+#   install-deps.sh windows  the MinGW-w64 cross compiler and Wine
+# Packages already installed are not fetched again, so a second run is quick.
+set -euo pipefail
+
+mode=${1:-build}
+build_pkgs=(build-essential cmake pkg-config git libmbedtls-dev libcjson-dev
+            libcurl4-openssl-dev libpq-dev libuv1-dev)
+run_pkgs=(postgresql postgresql-contrib openssl curl iproute2 procps util-linux)
+test_pkgs=(clang libclang-rt-dev valgrind hyperfine python3)
+windows_pkgs=(gcc-mingw-w64-x86-64 wine wine64 dpkg-dev xz-utils)
+
+case "$mode" in
+build) pkgs=("${build_pkgs[@]}") ;;
+run) pkgs=("${build_pkgs[@]}" "${run_pkgs[@]}") ;;
+test) pkgs=("${build_pkgs[@]}" "${run_pkgs[@]}" "${test_pkgs[@]}") ;;
+windows) pkgs=("${windows_pkgs[@]}") ;;
+*) echo "install-deps.sh: unknown mode '$mode' (build, run, test or windows)" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${pkgs[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps.sh: missing packages: ${missing[*]}; run as root to install them" >&2
+  exit 1
+fi
+echo "install-deps.sh: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
