@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/* service.h: the agent as an OS service. service_linux.c writes a hardened
+ * systemd unit; service_win.c registers a Windows service (automatic start,
+ * restart on failure) with the Service Control Manager. */
+#ifndef PF_SERVICE_H
+#define PF_SERVICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "error.h"
+
+/* Installs (or updates) and starts the service so that it runs
+ * `<this executable> run <args...>`; idempotent: a second call with the
+ * same args leaves the same result. On error writes a message to err. */
+enum pf_rc service_install(int nargs, char **args, char *err, size_t errlen);
+
+/* Stops and removes the service; the state directory is removed too when
+ * purge is set. Removing a service that is not installed is not an error. */
+enum pf_rc service_uninstall(bool purge, const char *state_dir, char *err, size_t errlen);
+
+/* Windows: when the process was started by the Service Control Manager,
+ * runs run_fn(argc, argv) under the service dispatcher (reporting
+ * SERVICE_RUNNING / SERVICE_STOPPED) and returns true with *exit_code set.
+ * Elsewhere, and when started from a console, returns false at once. */
+bool service_dispatch(int (*run_fn)(int argc, char **argv), int argc, char **argv,
+                      int *exit_code);
+
+/* True once the OS asked the agent to stop (SIGTERM/SIGINT, or the SCM's
+ * stop control). The run loop polls it at least once a second. */
+bool service_stop_requested(void);
+
+#endif
