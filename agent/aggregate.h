@@ -29,9 +29,10 @@ typedef enum pf_rc (*aggregate_name_fn)(uint32_t pid, char *name, size_t namelen
                                          size_t servicelen);
 
 /* Fills s->tcp, s->udp, s->processes (has_processes) and s->remotes
- * (has_remotes) from vec, using s->ranges. vec->v may be reordered. names
- * may be NULL (names left empty). */
-enum pf_rc aggregate_sockets(struct pf_snapshot *s, struct sockrec_vec *vec,
+ * (has_remotes) from vec, using s->ranges; vec is not changed. names may be
+ * NULL (names left empty); it is called for the listed processes only.
+ * Returns PF_NOMEM when scratch space cannot be had. */
+enum pf_rc aggregate_sockets(struct pf_snapshot *s, const struct sockrec_vec *vec,
                              aggregate_name_fn names);
 
 #endif

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: MIT */
+/* main.c: portfleet-agent's command line (CLI.md): dispatches argv[1] to
+ * the command functions of commands.h. `snapshot` lives here: take one
+ * snapshot, print it, needs no collector. */
+#include <stdio.h>
+#include <string.h>
+
+#include "buf.h"
+#include "collect.h"
+#include "commands.h"
+#include "log.h"
+#include "snapshot_json.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: portfleet-agent <command> [options]\n"
+               "\n"
+               "commands:\n"
+               "  snapshot [--pretty] [--site NAME]  take one snapshot now, print its JSON\n"
+               "  run [options]                      snapshot every interval and push\n"
+               "  install [options]                  install and start as a service\n"
+               "  uninstall [--purge]                stop and remove the service\n"
+               "  status                             enrollment, last push, spool depth\n"
+               "  version                            print the version\n");
+}
+
+int cmd_snapshot(int argc, char **argv)
+{
+    struct pf_snapshot *s;
+    struct collect_opts opts = {.site = NULL, .interval_s = 60};
+    struct pf_buf out;
+    int pretty = 0, code = 1;
+    enum pf_rc rc;
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--pretty") == 0) {
+            pretty = 1;
+        } else if (strcmp(argv[i], "--site") == 0 && i + 1 < argc) {
+            opts.site = argv[++i];
+        } else if (strncmp(argv[i], "--site=", 7) == 0) {
+            opts.site = argv[i] + 7;
+        } else {
+            fprintf(stderr, "portfleet-agent snapshot: unknown option '%s'\n", argv[i]);
+            return 2;
+        }
+    }
+    s = pf_snapshot_new();
+    if (!s) {
+        fprintf(stderr, "portfleet-agent: out of memory\n");
+        return 1;
+    }
+    pf_buf_init(&out, 64 * 1024 * 1024);
+    rc = collect_snapshot(s, &opts);
+    if (!rc)
+        rc = pf_snapshot_encode(s, pretty, &out);
+    if (rc) {
+        fprintf(stderr, "portfleet-agent snapshot: %s\n", pf_strerror(rc));
+    } else if (fwrite(out.data, 1, out.len, stdout) != out.len || fputc('\n', stdout) == EOF ||
+               fflush(stdout) != 0) {
+        fprintf(stderr, "portfleet-agent snapshot: cannot write to stdout\n");
+    } else {
+        code = 0;
+    }
+    pf_buf_free(&out);
+    pf_snapshot_free(s);
+    return code;
+}
+
+static int cmd_version(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    printf("portfleet-agent %s\n", PF_VERSION);
+    return 0;
+}
+
+static const struct {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+} commands[] = {
+    {"snapshot", cmd_snapshot},
+    {"version", cmd_version},
+    /* run, install, uninstall, status: issue 4 (run.c) */
+};
+
+int main(int argc, char **argv)
+{
+    pf_log_set_ident("agent");
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "--version") == 0)
+        return cmd_version(argc - 1, argv + 1);
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "portfleet-agent: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

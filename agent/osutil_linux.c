@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: MIT */
+/* osutil_linux.c: osutil.h with POSIX calls. Durability follows the usual
+ * recipe: write a temporary file, fsync it, rename(2) it over the target
+ * (atomic within one file system), fsync the directory so the rename itself
+ * survives a power cut. */
+#include "osutil.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+static enum pf_rc from_errno(int e)
+{
+    switch (e) {
+    case ENOENT: return PF_NOTFOUND;
+    case EACCES:
+    case EPERM:
+    case EROFS: return PF_PERM;
+    case ENOMEM: return PF_NOMEM;
+    case ENAMETOOLONG: return PF_TOOBIG;
+    default: return PF_IO;
+    }
+}
+
+enum pf_rc osutil_path_join(char *out, size_t outlen, const char *dir, const char *name)
+{
+    int n = snprintf(out, outlen, "%s/%s", dir, name);
+
+    return n < 0 || (size_t)n >= outlen ? PF_TOOBIG : PF_OK;
+}
+
+enum pf_rc osutil_mkdirs(const char *dir)
+{
+    char path[OSUTIL_PATH_MAX];
+    size_t len = strlen(dir);
+
+    if (len == 0 || len >= sizeof(path))
+        return PF_INVALID;
+    memcpy(path, dir, len + 1);
+    for (size_t i = 1; i <= len; i++) {
+        if (path[i] != '/' && path[i] != '\0')
+            continue;
+        path[i] = '\0';
+        if (mkdir(path, 0700) != 0 && errno != EEXIST)
+            return from_errno(errno);
+        if (i < len)
+            path[i] = '/';
+    }
+    return PF_OK;
+}
+
+static enum pf_rc write_all(int fd, const char *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return from_errno(errno);
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return PF_OK;
+}
+
+enum pf_rc osutil_sync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    enum pf_rc rc = PF_OK;
+
+    if (fd < 0)
+        return from_errno(errno);
+    if (fsync(fd) != 0)
+        rc = from_errno(errno);
+    close(fd);
+    return rc;
+}
+
+enum pf_rc osutil_write_atomic(const char *dir, const char *name, const void *data, size_t len)
+{
+    char tmp[OSUTIL_PATH_MAX], dst[OSUTIL_PATH_MAX], tmpname[OSUTIL_PATH_MAX];
+    enum pf_rc rc;
+    int fd, n;
+
+    n = snprintf(tmpname, sizeof(tmpname), "%s.tmp", name);
+    if (n < 0 || (size_t)n >= sizeof(tmpname))
+        return PF_TOOBIG;
+    rc = osutil_path_join(tmp, sizeof(tmp), dir, tmpname);
+    if (!rc)
+        rc = osutil_path_join(dst, sizeof(dst), dir, name);
+    if (rc)
+        return rc;
+
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return from_errno(errno);
+    rc = write_all(fd, data, len);
+    if (!rc && fsync(fd) != 0)
+        rc = from_errno(errno);
+    if (close(fd) != 0 && !rc)
+        rc = from_errno(errno);
+    if (!rc && rename(tmp, dst) != 0)
+        rc = from_errno(errno);
+    if (rc) {
+        unlink(tmp);
+        return rc;
+    }
+    return osutil_sync_dir(dir);
+}
+
+enum pf_rc osutil_read_file(const char *path, struct pf_buf *out)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    enum pf_rc rc = PF_OK;
+
+    if (fd < 0)
+        return from_errno(errno);
+    for (;;) {
+        char *dst = pf_buf_reserve(out, 4096, &rc);
+        ssize_t n;
+
+        if (!dst) {
+            /* Near the cap: one more byte tells "exactly full" from "too big". */
+            char probe;
+
+            if (rc != PF_TOOBIG)
+                break;
+            n = read(fd, &probe, 1);
+            if (n > 0) {
+                rc = PF_TOOBIG;
+            } else if (n == 0 || out->max - out->len > 0) {
+                /* fall back to byte-wise reads up to the cap */
+                rc = PF_OK;
+                if (n == 0)
+                    break;
+            }
+            if (rc)
+                break;
+        }
+        n = read(fd, dst, 4096);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            rc = from_errno(errno);
+            break;
+        }
+        if (n == 0)
+            break;
+        out->len += (size_t)n;
+        out->data[out->len] = '\0';
+    }
+    close(fd);
+    return rc;
+}
+
+enum pf_rc osutil_remove(const char *path)
+{
+    if (unlink(path) != 0 && errno != ENOENT)
+        return from_errno(errno);
+    return PF_OK;
+}
+
+enum pf_rc osutil_rename(const char *from, const char *to)
+{
+    return rename(from, to) == 0 ? PF_OK : from_errno(errno);
+}
+
+enum pf_rc osutil_list_dir(const char *dir, osutil_dir_fn fn, void *ud)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    int dfd;
+
+    if (!d)
+        return from_errno(errno);
+    dfd = dirfd(d);
+    while ((de = readdir(d)) != NULL) {
+        struct stat st;
+
+        if (de->d_name[0] == '.' &&
+            (de->d_name[1] == '\0' || (de->d_name[1] == '.' && de->d_name[2] == '\0')))
+            continue;
+        if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        if (fn(de->d_name, (uint64_t)st.st_size, ud))
+            break;
+    }
+    closedir(d);
+    return PF_OK;
+}
+
+static enum pf_rc remove_tree_at(int parent, const char *name)
+{
+    int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    DIR *d;
+    struct dirent *de;
+    enum pf_rc rc = PF_OK;
+
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return PF_OK;
+        if (errno == ENOTDIR || errno == ELOOP)
+            return unlinkat(parent, name, 0) == 0 ? PF_OK : from_errno(errno);
+        return from_errno(errno);
+    }
+    d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return from_errno(errno);
+    }
+    while (!rc && (de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        if (unlinkat(fd, de->d_name, 0) == 0)
+            continue;
+        if (errno == EISDIR || errno == EPERM)
+            rc = remove_tree_at(fd, de->d_name);
+        else if (errno != ENOENT)
+            rc = from_errno(errno);
+    }
+    closedir(d);
+    if (!rc && unlinkat(parent, name, AT_REMOVEDIR) != 0 && errno != ENOENT)
+        rc = from_errno(errno);
+    return rc;
+}
+
+enum pf_rc osutil_remove_tree(const char *dir)
+{
+    return remove_tree_at(AT_FDCWD, dir);
+}
+
+enum pf_rc osutil_lock(const char *path, intptr_t *handle)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+    if (fd < 0)
+        return from_errno(errno);
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+
+        close(fd);
+        return e == EWOULDBLOCK ? PF_AGAIN : from_errno(e);
+    }
+    *handle = fd;
+    return PF_OK;
+}
+
+void osutil_unlock(intptr_t handle)
+{
+    if (handle >= 0)
+        close((int)handle);
+}
+
+void osutil_sleep_ms(unsigned ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+
+    nanosleep(&ts, NULL);
+}
+
+uint64_t osutil_random_seed(void)
+{
+    uint64_t seed = 0;
+    struct timespec ts;
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+
+    if (fd >= 0) {
+        if (read(fd, &seed, sizeof(seed)) != (ssize_t)sizeof(seed))
+            seed = 0;
+        close(fd);
+    }
+    clock_gettime(CLOCK_REALTIME, &ts);
+    seed ^= (uint64_t)ts.tv_nsec * 0x9E3779B97F4A7C15ULL;
+    seed ^= (uint64_t)ts.tv_sec << 20;
+    seed ^= (uint64_t)getpid() << 40;
+    return seed;
+}
+
+unsigned long osutil_pid(void)
+{
+    return (unsigned long)getpid();
+}
