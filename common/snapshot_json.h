@@ -5,7 +5,30 @@
  * lists over their caps, an unknown schema or a missing required field are
  * rejected with a message that names the field path
  * ("processes[3].tcp_ports: must be an integer >= 0"). Unknown fields are
- * ignored (receivers ignore what they do not know). */
+ * ignored (receivers ignore what they do not know).
+ *
+ * What the decoder requires (absent -> "<path>: required"):
+ *   schema (= PF_SNAPSHOT_SCHEMA), agent_id (may be ""), seq, taken_at
+ *   (RFC 3339, years 1970..9999), interval_s (>= 1), truncated;
+ *   host.name, host.site, host.os, host.roles (may be []),
+ *   host.agent_version; ranges (may be [], at most one per proto/family);
+ *   tcp.states with all PF_TCP_NSTATES states, tcp.ephemeral_in_use,
+ *   udp.endpoints, udp.ephemeral_in_use.
+ * Optional, zero/"" when absent: host.machine_id, host.os_version,
+ *   host.cpus, host.memory_mb; a process's service and each of its states.
+ * A tcp.states entry may be missing when its path ("tcp.states.bound") or
+ *   "tcp.states" is listed in unmeasured: it then decodes as 0, and the
+ *   unmeasured entry tells readers it is not a measured zero.
+ * Optional sections (absent or null = has_* false): excluded, processes,
+ *   remotes, events, vpn, tcp.top_destination, processes[].top_remote,
+ *   unmeasured, agent_stats. Inside a present section every field is
+ *   required, except vpn.ike_num_established_for_initial_query and
+ *   agent_stats.last_push_error (absent = null).
+ * Counts are integers 0..2^53 - 1 (exact in any JSON reader); pid, cpus,
+ * the IKE value fit 32 bits; ports are 1..65535; a range's start + count - 1
+ * <= 65535 and count >= 1; addresses are numeric IPv4 or IPv6 text; strings
+ * are valid UTF-8 and fit the model's buffers; a key given twice is
+ * rejected. */
 #ifndef PF_SNAPSHOT_JSON_H
 #define PF_SNAPSHOT_JSON_H
 
@@ -21,8 +44,32 @@
 
 struct cJSON;
 
-/* Appends the JSON of s to out (pretty: indented, for people). */
+/* Appends the JSON of s to out (pretty: indented, for people). Returns
+ * PF_INVALID when pf_snapshot_validate() refuses s (call it for the
+ * message), PF_TOOBIG/PF_NOMEM from out; on any error out is left as it
+ * was. Strings pass through as UTF-8 with quotes, backslashes and control
+ * characters escaped; a byte that is not valid UTF-8 is written as '?'.
+ * Every count is an exact integer; tcp.states and each process's states
+ * list all PF_TCP_NSTATES states; optional sections appear when their has_*
+ * flag is set; unmeasured and truncated are always written. */
 enum pf_rc pf_snapshot_encode(const struct pf_snapshot *s, int pretty, struct pf_buf *out);
+
+/* Returns PF_OK when s is something the decoder would accept (apart from
+ * invalid UTF-8, which the encoder repairs): counts <= 2^53 - 1, taken_at
+ * in years 1970..9999, interval_s >= 1, valid ranges with no two for the
+ * same proto/family, ports 1..65535, numeric addresses, lists within their
+ * caps, strings NUL-terminated. Otherwise PF_INVALID and a message with the
+ * field path in err. */
+enum pf_rc pf_snapshot_validate(const struct pf_snapshot *s, char err[PF_ERRMSG_LEN]);
+
+/* Strict parse of untrusted JSON text (len bytes, need not be
+ * NUL-terminated): first pf_json_check_depth(PF_JSON_MAX_DEPTH), then an
+ * RFC 8259 check of the raw bytes (no trailing data, no raw control
+ * characters in strings, valid UTF-8, no \u0000, no lone surrogates, no
+ * leading zeros), then cJSON. On success *out is the tree (the caller
+ * cJSON_Delete()s it); on error *out is NULL, PF_INVALID, and err says
+ * "body: invalid JSON near byte N" (or what else is wrong, and where). */
+enum pf_rc pf_json_parse(const char *json, size_t len, struct cJSON **out, char err[PF_ERRMSG_LEN]);
 
 /* Decodes one snapshot object from an already parsed cJSON item. path is
  * the prefix for messages ("" or "snapshots[3]"). On error returns
