@@ -119,44 +119,23 @@ enum pf_rc osutil_write_atomic(const char *dir, const char *name, const void *da
 
 enum pf_rc osutil_read_file(const char *path, struct pf_buf *out)
 {
+    char chunk[4096];
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     enum pf_rc rc = PF_OK;
 
     if (fd < 0)
         return from_errno(errno);
-    for (;;) {
-        char *dst = pf_buf_reserve(out, 4096, &rc);
-        ssize_t n;
+    while (!rc) {
+        ssize_t n = read(fd, chunk, sizeof(chunk));
 
-        if (!dst) {
-            /* Near the cap: one more byte tells "exactly full" from "too big". */
-            char probe;
-
-            if (rc != PF_TOOBIG)
-                break;
-            n = read(fd, &probe, 1);
-            if (n > 0) {
-                rc = PF_TOOBIG;
-            } else if (n == 0 || out->max - out->len > 0) {
-                /* fall back to byte-wise reads up to the cap */
-                rc = PF_OK;
-                if (n == 0)
-                    break;
-            }
-            if (rc)
-                break;
-        }
-        n = read(fd, dst, 4096);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
             rc = from_errno(errno);
+        else if (n == 0)
             break;
-        }
-        if (n == 0)
-            break;
-        out->len += (size_t)n;
-        out->data[out->len] = '\0';
+        else
+            rc = pf_buf_append(out, chunk, (size_t)n);
     }
     close(fd);
     return rc;

@@ -1,0 +1,370 @@
+/* SPDX-License-Identifier: MIT */
+/* transport.c: HTTPS requests to the collector over one reused libcurl easy
+ * handle (see transport.h), and the classification of the answers. */
+/* curl.h first: on Windows it pulls in winsock2.h, which must come before
+ * the windows.h that compat.h includes. */
+#include <curl/curl.h>
+
+#include "transport.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backoff.h"
+#include "log.h"
+#include "state.h"
+#include "timeutil.h"
+
+#define URL_MAX 1024
+#define HEADER_LINE_MAX 512
+
+struct transport {
+    CURL *curl;
+    char errbuf[CURL_ERROR_SIZE];
+    uint64_t connections;
+    /* per request, filled by the callbacks */
+    struct transport_result *res;
+    char retry_after[HEADER_LINE_MAX];
+};
+
+static int curl_ready;
+
+enum transport_verdict transport_classify(long status)
+{
+    if (status >= 200 && status < 300)
+        return TRANSPORT_OK;
+    if (status == 401)
+        return TRANSPORT_REENROLL;
+    if (status == 413)
+        return TRANSPORT_SPLIT;
+    if (status == 408 || status == 429)
+        return TRANSPORT_RETRY;
+    if (status >= 400 && status < 500)
+        return TRANSPORT_DROP;
+    /* 5xx, no answer (0), and 1xx/3xx, which a collector never sends: a
+     * proxy or a misconfiguration that may go away; keep the data. */
+    return TRANSPORT_RETRY;
+}
+
+static int ascii_ncaseeq(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char x = a[i], y = b[i];
+
+        if (x >= 'A' && x <= 'Z')
+            x = (char)(x - 'A' + 'a');
+        if (y >= 'A' && y <= 'Z')
+            y = (char)(y - 'A' + 'a');
+        if (x != y)
+            return 0;
+        if (!x)
+            return 1;
+    }
+    return 1;
+}
+
+enum pf_rc transport_check_url(const char *url)
+{
+    const char *host;
+
+    if (!url || strlen(url) >= URL_MAX - 32 || !ascii_ncaseeq(url, "https://", 8))
+        return PF_INVALID;
+    host = url + 8;
+    if (*host == '\0' || *host == '/' || *host == ':')
+        return PF_INVALID;
+    for (const char *p = url; *p; p++)
+        if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+            return PF_INVALID;
+    return PF_OK;
+}
+
+void transport_result_init(struct transport_result *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->retry_after_s = -1;
+    pf_buf_init(&r->body, TRANSPORT_BODY_MAX);
+}
+
+void transport_result_free(struct transport_result *r)
+{
+    pf_buf_free(&r->body);
+}
+
+static void result_reset(struct transport_result *r)
+{
+    r->verdict = TRANSPORT_RETRY;
+    r->status = 0;
+    r->retry_after_s = -1;
+    r->error[0] = '\0';
+    r->code[0] = '\0';
+    r->new_connection = false;
+    r->local_port = 0;
+    pf_buf_reset(&r->body);
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud)
+{
+    struct transport *t = ud;
+
+    /* Past the cap the rest is discarded but the transfer completes, so
+     * the connection stays usable. */
+    (void)pf_buf_append(&t->res->body, p, size * n);
+    return size * n;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *ud)
+{
+    struct transport *t = ud;
+    size_t len = size * n;
+
+    if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
+        t->retry_after[0] = '\0'; /* a new answer (after a 100 Continue) */
+    } else if (len > 12 && ascii_ncaseeq(p, "retry-after:", 12)) {
+        size_t vlen = len - 12;
+
+        if (vlen >= sizeof(t->retry_after))
+            vlen = sizeof(t->retry_after) - 1;
+        memcpy(t->retry_after, p + 12, vlen);
+        t->retry_after[vlen] = '\0';
+    }
+    return len;
+}
+
+enum pf_rc transport_new(const char *ca_file, struct transport **out)
+{
+    struct transport *t;
+    CURLcode cc = CURLE_OK;
+
+    *out = NULL;
+    if (!curl_ready) {
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+            return PF_INTERNAL;
+        curl_ready = 1;
+    }
+    t = calloc(1, sizeof(*t));
+    if (!t)
+        return PF_NOMEM;
+    t->curl = curl_easy_init();
+    if (!t->curl) {
+        free(t);
+        return PF_INTERNAL;
+    }
+#define SET(opt, val)                                                                              \
+    do {                                                                                           \
+        if (cc == CURLE_OK)                                                                        \
+            cc = curl_easy_setopt(t->curl, opt, val);                                              \
+    } while (0)
+    SET(CURLOPT_ERRORBUFFER, t->errbuf);
+    SET(CURLOPT_NOSIGNAL, 1L);
+    SET(CURLOPT_PROTOCOLS_STR, "https");
+    SET(CURLOPT_REDIR_PROTOCOLS_STR, "https");
+    SET(CURLOPT_FOLLOWLOCATION, 0L);
+    SET(CURLOPT_SSL_VERIFYPEER, 1L);
+    SET(CURLOPT_SSL_VERIFYHOST, 2L);
+    SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+    if (ca_file && *ca_file)
+        SET(CURLOPT_CAINFO, ca_file);
+    /* One connection, kept: no forced close, TCP keep-alive probes, and
+     * no age limit of our own (the collector decides when to close). */
+    SET(CURLOPT_FORBID_REUSE, 0L);
+    SET(CURLOPT_FRESH_CONNECT, 0L);
+    SET(CURLOPT_MAXCONNECTS, 1L);
+    SET(CURLOPT_MAXAGE_CONN, 86400L);
+    SET(CURLOPT_TCP_KEEPALIVE, 1L);
+    SET(CURLOPT_TCP_KEEPIDLE, 30L);
+    SET(CURLOPT_TCP_KEEPINTVL, 15L);
+    SET(CURLOPT_TCP_NODELAY, 1L);
+    /* Names are resolved once and kept: a lookup needs a UDP port, which
+     * an exhausted host does not have. */
+    SET(CURLOPT_DNS_CACHE_TIMEOUT, -1L);
+    SET(CURLOPT_CONNECTTIMEOUT, (long)TRANSPORT_CONNECT_TIMEOUT_S);
+    SET(CURLOPT_TIMEOUT, (long)TRANSPORT_TIMEOUT_S);
+    SET(CURLOPT_USERAGENT, "portfleet-agent/" PF_VERSION);
+    SET(CURLOPT_WRITEFUNCTION, on_body);
+    SET(CURLOPT_WRITEDATA, t);
+    SET(CURLOPT_HEADERFUNCTION, on_header);
+    SET(CURLOPT_HEADERDATA, t);
+#undef SET
+    if (cc != CURLE_OK) {
+        pf_error("transport: libcurl setup failed: %s", curl_easy_strerror(cc));
+        transport_free(t);
+        return PF_INTERNAL;
+    }
+    *out = t;
+    return PF_OK;
+}
+
+void transport_free(struct transport *t)
+{
+    if (!t)
+        return;
+    if (t->curl)
+        curl_easy_cleanup(t->curl);
+    free(t);
+}
+
+uint64_t transport_connections(const struct transport *t)
+{
+    return t->connections;
+}
+
+/* Reads {"error": code, "message": text} from an error answer into res. */
+static void describe_error(struct transport_result *res)
+{
+    cJSON *obj = res->body.len ? cJSON_ParseWithLength(res->body.data, res->body.len) : NULL;
+    const cJSON *code = cJSON_GetObjectItemCaseSensitive(obj, "error");
+    const cJSON *msg = cJSON_GetObjectItemCaseSensitive(obj, "message");
+
+    if (cJSON_IsString(code) && code->valuestring)
+        snprintf(res->code, sizeof(res->code), "%s", code->valuestring);
+    snprintf(res->error, sizeof(res->error), "HTTP %ld%s%s%s%s", res->status,
+             res->code[0] ? " " : "", res->code,
+             cJSON_IsString(msg) && msg->valuestring ? ": " : "",
+             cJSON_IsString(msg) && msg->valuestring ? msg->valuestring : "");
+    cJSON_Delete(obj);
+}
+
+/* Appends a header line; returns non-zero when out of memory. */
+static int add_header(struct curl_slist **list, const char *line)
+{
+    struct curl_slist *l = curl_slist_append(*list, line);
+
+    if (!l)
+        return -1;
+    *list = l;
+    return 0;
+}
+
+enum pf_rc transport_post(struct transport *t, const char *base_url, const char *path,
+                          const char *bearer, const char *body, size_t len,
+                          struct transport_result *res)
+{
+    char url[URL_MAX], auth[HEADER_LINE_MAX];
+    struct curl_slist *headers = NULL;
+    size_t blen;
+    long nconn = 0, port = 0;
+    CURLcode cc;
+    int n;
+
+    result_reset(res);
+    if (transport_check_url(base_url))
+        return PF_INVALID;
+    blen = strlen(base_url);
+    while (blen > 0 && base_url[blen - 1] == '/')
+        blen--;
+    n = snprintf(url, sizeof(url), "%.*s%s", (int)blen, base_url, path);
+    if (n < 0 || (size_t)n >= sizeof(url))
+        return PF_INVALID;
+
+    /* "Expect:" off: curl would otherwise wait for a 100 Continue before
+     * sending a body over 1 KiB. */
+    if (add_header(&headers, "Content-Type: application/json") ||
+        add_header(&headers, "Expect:")) {
+        curl_slist_free_all(headers);
+        return PF_NOMEM;
+    }
+    if (bearer) {
+        n = snprintf(auth, sizeof(auth), "Authorization: Bearer %s", bearer);
+        if (n < 0 || (size_t)n >= sizeof(auth) || add_header(&headers, auth)) {
+            curl_slist_free_all(headers);
+            return n < 0 || (size_t)n >= sizeof(auth) ? PF_INVALID : PF_NOMEM;
+        }
+    }
+
+    t->res = res;
+    t->retry_after[0] = '\0';
+    t->errbuf[0] = '\0';
+    curl_easy_setopt(t->curl, CURLOPT_URL, url);
+    curl_easy_setopt(t->curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(t->curl, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(t->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    cc = curl_easy_perform(t->curl);
+    curl_easy_setopt(t->curl, CURLOPT_HTTPHEADER, NULL);
+    curl_slist_free_all(headers);
+    t->res = NULL;
+
+    if (curl_easy_getinfo(t->curl, CURLINFO_NUM_CONNECTS, &nconn) == CURLE_OK && nconn > 0) {
+        t->connections += (uint64_t)nconn;
+        res->new_connection = true;
+    }
+    if (curl_easy_getinfo(t->curl, CURLINFO_LOCAL_PORT, &port) == CURLE_OK)
+        res->local_port = port;
+
+    if (cc != CURLE_OK) {
+        res->verdict = TRANSPORT_RETRY;
+        snprintf(res->error, sizeof(res->error), "%s: %s", curl_easy_strerror(cc),
+                 t->errbuf[0] ? t->errbuf : "no detail");
+        return PF_AGAIN;
+    }
+    curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &res->status);
+    res->verdict = transport_classify(res->status);
+    if (t->retry_after[0]) {
+        int64_t delay;
+
+        if (backoff_parse_retry_after(t->retry_after, pf_time_now(), &delay) == PF_OK)
+            res->retry_after_s = delay;
+    }
+    if (res->verdict != TRANSPORT_OK)
+        describe_error(res);
+    return PF_OK;
+}
+
+enum pf_rc transport_enroll(struct transport *t, const char *base_url, const char *secret,
+                            const char *host_name, const char *site, const char *machine_id,
+                            char agent_id[PF_ID_LEN], char *node_key, size_t node_key_len,
+                            struct transport_result *res)
+{
+    cJSON *req = cJSON_CreateObject(), *host = NULL, *ans = NULL;
+    const cJSON *id, *key;
+    char *text = NULL;
+    enum pf_rc rc = PF_NOMEM;
+
+    if (!req)
+        goto out;
+    host = cJSON_CreateObject();
+    if (!host)
+        goto out;
+    if (!cJSON_AddStringToObject(host, "name", host_name) ||
+        !cJSON_AddStringToObject(host, "site", site) ||
+        !cJSON_AddStringToObject(host, "machine_id", machine_id))
+        goto out;
+    if (!cJSON_AddStringToObject(req, "enroll_secret", secret ? secret : ""))
+        goto out;
+    cJSON_AddItemToObject(req, "host", host);
+    host = NULL;
+    text = cJSON_PrintUnformatted(req);
+    if (!text)
+        goto out;
+    rc = transport_post(t, base_url, "/v1/enroll", NULL, text, strlen(text), res);
+    if (rc)
+        goto out;
+    if (res->verdict != TRANSPORT_OK) {
+        rc = res->status == 401 ? PF_PERM
+             : res->verdict == TRANSPORT_RETRY ? PF_AGAIN
+                                                : PF_PROTO;
+        goto out;
+    }
+    ans = cJSON_ParseWithLength(res->body.data ? res->body.data : "", res->body.len);
+    id = cJSON_GetObjectItemCaseSensitive(ans, "agent_id");
+    key = cJSON_GetObjectItemCaseSensitive(ans, "node_key");
+    if (!cJSON_IsString(id) || !cJSON_IsString(key) ||
+        state_check_token(id->valuestring, PF_ID_LEN) ||
+        state_check_token(key->valuestring, node_key_len)) {
+        snprintf(res->error, sizeof(res->error),
+                 "enrollment answer lacks a valid agent_id and node_key");
+        rc = PF_PROTO;
+        goto out;
+    }
+    snprintf(agent_id, PF_ID_LEN, "%s", id->valuestring);
+    snprintf(node_key, node_key_len, "%s", key->valuestring);
+    rc = PF_OK;
+out:
+    cJSON_Delete(ans);
+    cJSON_Delete(host);
+    cJSON_Delete(req);
+    if (text)
+        cJSON_free(text);
+    return rc;
+}
