@@ -1,0 +1,13 @@
+# SPDX-License-Identifier: MIT
+# collector/capacity.cmake: the capacity engine (issue 5). pfcapacity is the
+# pure analysis over in-memory hourly series (stats, fleet, plan, findings)
+# and its renderings (JSON, text, CSV, HTML, Prometheus); it needs only
+# pfcommon, so its unit tests build while the server around it changes.
+add_library(pfcapacity STATIC
+  stats.c
+  fleet.c
+  plan.c
+  findings.c
+)
+target_include_directories(pfcapacity PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
+target_link_libraries(pfcapacity PUBLIC pfcommon m)

@@ -1,0 +1,831 @@
+/* SPDX-License-Identifier: MIT */
+/* findings.c: one function per finding kind (the rules and their reasons
+ * are in findings.h); findings_build() runs them all and sorts. */
+#include "findings.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compat.h"
+#include "stats.h"
+#include "timeutil.h"
+
+static const char *const kind_names[] = {
+#define FINDING_X_NAME(e, n) #n,
+    FINDING_KINDS(FINDING_X_NAME)
+#undef FINDING_X_NAME
+};
+
+const char *finding_kind_name(enum finding_kind kind)
+{
+    return (unsigned)kind < FINDING_NKINDS ? kind_names[kind] : "?";
+}
+
+const char *finding_severity_name(enum finding_severity s)
+{
+    switch (s) {
+    case SEVERITY_CRITICAL:
+        return "critical";
+    case SEVERITY_WARNING:
+        return "warning";
+    default:
+        return "info";
+    }
+}
+
+void findings_free(struct findings *fs)
+{
+    if (!fs)
+        return;
+    free(fs->v);
+    free(fs);
+}
+
+/* ---- building blocks ---- */
+
+/* Appends a zeroed finding for host x (NULL: a site finding). NULL when
+ * out of memory. */
+static struct finding *add(struct findings *fs, enum finding_kind kind, enum finding_severity sev,
+                           const char *site, const struct fleet_host *x)
+{
+    struct finding *f;
+
+    if (fs->n == fs->cap) {
+        size_t ncap = fs->cap ? fs->cap * 2 : 16;
+        struct finding *nv = realloc(fs->v, ncap * sizeof(*nv));
+        if (!nv)
+            return NULL;
+        fs->v = nv;
+        fs->cap = ncap;
+    }
+    f = &fs->v[fs->n++];
+    memset(f, 0, sizeof(*f));
+    f->kind = kind;
+    f->severity = sev;
+    snprintf(f->site, sizeof(f->site), "%s", site);
+    if (x) {
+        snprintf(f->host, sizeof(f->host), "%s", x->name);
+        snprintf(f->agent_id, sizeof(f->agent_id), "%s", x->agent_id);
+    }
+    return f;
+}
+
+static void summary(struct finding *f, const char *fmt, ...) PF_PRINTF(2, 3);
+static void summary(struct finding *f, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(f->summary, sizeof(f->summary), fmt, ap);
+    va_end(ap);
+}
+
+static void remedy(struct finding *f, const char *fmt, ...) PF_PRINTF(2, 3);
+static void remedy(struct finding *f, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (f->nremediation >= FINDING_REMEDIATION_MAX)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(f->remediation[f->nremediation++], FINDING_TEXT_LEN, fmt, ap);
+    va_end(ap);
+}
+
+/* 16384 -> "16,384" (rounded to an integer). */
+static const char *num(char *buf, size_t len, double v)
+{
+    char digits[32];
+    long long n = llround(v);
+    size_t nd, o = 0;
+    const char *d = digits;
+
+    snprintf(digits, sizeof(digits), "%lld", n < 0 ? -n : n);
+    nd = strlen(digits);
+    if (n < 0 && o + 1 < len)
+        buf[o++] = '-';
+    for (size_t i = 0; i < nd && o + 2 < len; i++) {
+        buf[o++] = d[i];
+        if ((nd - i - 1) % 3 == 0 && i + 1 < nd)
+            buf[o++] = ',';
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
+/* 50 -> "2.1 days", 5 -> "5 hours", 0.5 -> "30 minutes". */
+static const char *duration(char *buf, size_t len, double hours)
+{
+    if (hours >= 48)
+        snprintf(buf, len, "%.1f days", hours / 24);
+    else if (hours >= 2)
+        snprintf(buf, len, "%.0f hours", hours);
+    else
+        snprintf(buf, len, "%.0f minutes", hours * 60);
+    return buf;
+}
+
+static void widen_remedies(struct finding *f, const struct plan_widen *w)
+{
+    for (size_t i = 0; i < w->ncommands; i++)
+        remedy(f, "%s", w->commands[i]);
+}
+
+/* The last present hour of v, or -1. */
+static long last_present(const double *v, size_t n)
+{
+    for (size_t i = n; i > 0; i--)
+        if (stats_present(v[i - 1]))
+            return (long)(i - 1);
+    return -1;
+}
+
+static double ratio(double a, double b)
+{
+    return stats_present(a) && b > 0 ? a / b : 0;
+}
+
+/* ---- per-host pressure ---- */
+
+/* Folds one series' steady trend into hp when it reaches its limit
+ * sooner than what hp holds. */
+static enum pf_rc consider_forecast(const struct fleet *f, const struct fleet_host *x,
+                                    const struct fleet_params *p, const double *v, double limit,
+                                    const char *what, struct host_pressure *hp, double *rate)
+{
+    struct stats_trend t;
+    enum pf_rc rc;
+    double hours;
+    int64_t at;
+
+    if (rate)
+        *rate = 0;
+    if (limit <= 0)
+        return PF_OK;
+    rc = stats_trend(v, f->nhours, STATS_DAY / 2, &t);
+    if (rc || !t.steady)
+        return rc;
+    if (rate)
+        *rate = t.rate;
+    hours = stats_hours_to_limit(t.level, t.rate, limit);
+    if (!stats_present(hours))
+        return PF_OK;
+    at = fleet_hour_time(f, x, t.last) + (int64_t)llround(hours * FLEET_HOUR);
+    if (at > p->now + (int64_t)(p->horizon_days * 86400))
+        return PF_OK;
+    if (hp->has_forecast && at >= hp->exhaustion_at)
+        return PF_OK;
+    hp->has_forecast = true;
+    hp->exhaustion_at = at;
+    hp->forecast_what = what;
+    hp->forecast_rate = t.rate;
+    hp->forecast_level = t.level;
+    hp->forecast_limit = limit;
+    hp->forecast_since = f->start + (int64_t)t.seg_start * FLEET_HOUR;
+    return PF_OK;
+}
+
+enum pf_rc findings_host_pressure(const struct fleet *f, const struct fleet_host *x,
+                                  const struct fleet_params *p, struct host_pressure *hp)
+{
+    enum pf_rc rc;
+    bool linux_host = !fleet_host_is_windows(x);
+
+    memset(hp, 0, sizeof(*hp));
+    hp->top_dest_peak = NAN;
+    hp->tcp_max = stats_max(x->tcp, f->nhours);
+    rc = stats_percentile(x->tcp, f->nhours, 99, &hp->tcp_peak);
+    if (!rc)
+        rc = stats_percentile(x->tcp, f->nhours, 95, &hp->tcp_p95);
+    if (!rc)
+        rc = stats_percentile(x->udp, f->nhours, 99, &hp->udp_peak);
+    if (!rc && linux_host)
+        rc = stats_percentile(x->top_dest, f->nhours, 99, &hp->top_dest_peak);
+    if (rc)
+        return rc;
+    hp->utilization = ratio(hp->tcp_peak, x->tcp_usable);
+    if (ratio(hp->udp_peak, x->udp_usable) > hp->utilization)
+        hp->utilization = ratio(hp->udp_peak, x->udp_usable);
+    if (linux_host && ratio(hp->top_dest_peak, x->tcp_range.count) > hp->utilization)
+        hp->utilization = ratio(hp->top_dest_peak, x->tcp_range.count);
+    hp->last_utilization = ratio((double)x->last_tcp_in_use, x->tcp_usable);
+
+    rc = consider_forecast(f, x, p, x->tcp, x->tcp_usable, "TCP ports", hp, &hp->tcp_trend);
+    if (!rc)
+        rc = consider_forecast(f, x, p, x->udp, x->udp_usable, "UDP ports", hp, NULL);
+    if (!rc && linux_host && x->has_tcp_range)
+        rc = consider_forecast(f, x, p, x->top_dest, x->tcp_range.count,
+                               "connections to its top destination", hp, NULL);
+    return rc;
+}
+
+/* ---- one function per kind ---- */
+
+/* A cheap necessary condition of a leak, so the full test runs on few
+ * processes: over its last LEAK_MIN_HOURS present hours the process gained
+ * at least half a day of LEAK_MIN_RATE and its hourly minima gave little
+ * back. */
+static bool last_day_rises(const struct fleet_proc *pr, size_t n)
+{
+    size_t from = n, seen = 0;
+    long last = last_present(pr->held, n);
+
+    if (last < 0)
+        return false;
+    while (from > 0 && seen < LEAK_MIN_HOURS) {
+        from--;
+        seen += stats_present(pr->held[from]);
+    }
+    if (seen < LEAK_MIN_HOURS || pr->held[last] - pr->held[from] < LEAK_MIN_RATE * LEAK_MIN_HOURS / 2)
+        return false;
+    return stats_release_ratio(pr->held_min + from, n - from) <= LEAK_MAX_RELEASE;
+}
+
+enum pf_rc findings_leak(const struct fleet *f, const struct fleet_host *x,
+                         const struct fleet_proc *pr, const struct fleet_params *p,
+                         struct findings_leak *out)
+{
+    enum pf_rc rc;
+    double release;
+    long hlast = last_present(x->tcp, f->nhours);
+
+    memset(out, 0, sizeof(*out));
+    if (hlast < 0 || x->tcp_usable == 0 || !last_day_rises(pr, f->nhours))
+        return PF_OK;
+    rc = stats_trend(pr->held, f->nhours, LEAK_MIN_HOURS, &out->trend);
+    if (rc || !out->trend.steady || out->trend.rate < LEAK_MIN_RATE)
+        return rc;
+    release = stats_release_ratio(pr->held_min + out->trend.seg_start,
+                                  out->trend.last + 1 - out->trend.seg_start);
+    if (!(release <= LEAK_MAX_RELEASE))
+        return PF_OK;
+    /* The host's headroom at its last hour, eaten at the leak's rate. */
+    rc = stats_level(x->tcp, stats_segment_start(x->tcp, f->nhours), (size_t)hlast,
+                     out->trend.rate, &out->host_level);
+    if (rc)
+        return rc;
+    out->hours = stats_hours_to_limit(out->host_level, out->trend.rate, x->tcp_usable);
+    if (!stats_present(out->hours) || out->hours > p->horizon_days * 24)
+        return PF_OK;
+    out->leaks = true;
+    out->exhaustion_at =
+        fleet_hour_time(f, x, (size_t)hlast) + (int64_t)llround(out->hours * FLEET_HOUR);
+    return PF_OK;
+}
+
+static enum pf_rc port_leak(struct findings *fs, const struct fleet *f,
+                            const struct fleet_params *p, const struct fleet_host *x)
+{
+    for (size_t i = 0; i < x->nprocs; i++) {
+        const struct fleet_proc *pr = &x->procs[i];
+        struct findings_leak lk;
+        const struct stats_trend *t = &lk.trend;
+        enum pf_rc rc;
+        double held_now, bound_now, hours;
+        char b1[32], b2[32], b3[32], b4[32], b5[32], b6[32];
+        struct finding *fi;
+        bool win = fleet_host_is_windows(x);
+
+        rc = findings_leak(f, x, pr, p, &lk);
+        if (rc)
+            return rc;
+        if (!lk.leaks)
+            continue;
+        hours = lk.hours;
+        fi = add(fs, FINDING_PORT_LEAK, hours <= CRITICAL_DAYS * 24 ? SEVERITY_CRITICAL :
+                                                                       SEVERITY_WARNING,
+                 x->site, x);
+        if (!fi)
+            return PF_NOMEM;
+        fi->has_process = true;
+        snprintf(fi->process_name, sizeof(fi->process_name), "%s", pr->name);
+        snprintf(fi->process_service, sizeof(fi->process_service), "%s", pr->service);
+        fi->has_rate = true;
+        fi->rate_per_hour = t->rate;
+        fi->has_exhaustion = true;
+        fi->exhaustion_at = lk.exhaustion_at;
+        fi->has_utilization = true;
+        fi->utilization = ratio(lk.host_level, x->tcp_usable);
+        if (pr->has_remote) {
+            fi->has_remote = true;
+            fi->remote = pr->remote;
+        }
+        held_now = pr->held[t->last];
+        bound_now = stats_present(pr->bound[t->last]) ? pr->bound[t->last] : 0;
+        summary(fi,
+                "%s%s%s%s holds %.2f more ports every minute (%s an hour) and gives none back, "
+                "steadily for %s: %s now, %s of them BOUND; the range (%s usable) is full in "
+                "about %s",
+                pr->name, pr->service[0] ? " (" : "", pr->service, pr->service[0] ? ")" : "",
+                t->rate / 60, num(b1, sizeof(b1), t->rate),
+                duration(b2, sizeof(b2), (double)(t->last + 1 - t->seg_start)),
+                num(b3, sizeof(b3), held_now), num(b4, sizeof(b4), bound_now),
+                num(b5, sizeof(b5), x->tcp_usable), duration(b6, sizeof(b6), hours));
+        if (win) {
+            if (pr->service[0])
+                remedy(fi, "Restart-Service -Name %s -Force", pr->service);
+            else
+                remedy(fi, "Stop-Process -Name %.*s -Force", (int)strcspn(pr->name, "."),
+                       pr->name);
+            remedy(fi, "netstat -anobq");
+            remedy(fi, "Get-NetTCPConnection | Group-Object -Property State, OwningProcess | "
+                       "Select -Property Count, Name, @{Name=\"ProcessName\";Expression={(Get-"
+                       "Process -PID ($_.Name.Split(',')[-1].Trim(' '))).Name}}, Group | Sort "
+                       "Count -Descending");
+        } else {
+            if (pr->service[0])
+                remedy(fi, "systemctl restart %s", pr->service);
+            else
+                remedy(fi, "pkill -x %s", pr->name);
+            remedy(fi, "ss -tanp | grep '\"%s\"'", pr->name);
+        }
+        if (pr->has_remote)
+            remedy(fi,
+                   "Contact the vendor of %s: it does not release the ports it uses, last seen "
+                   "talking to %s:%u; a restart only buys %s",
+                   pr->name, pr->remote.addr, (unsigned)pr->remote.port,
+                   duration(b1, sizeof(b1), x->tcp_usable / t->rate));
+        else
+            remedy(fi, "Contact the vendor of %s: it does not release the ports it uses",
+                   pr->name);
+    }
+    return PF_OK;
+}
+
+static enum pf_rc exhaustion_forecast(struct findings *fs, const struct fleet *f,
+                                      const struct fleet_params *p, const struct fleet_host *x,
+                                      const struct host_pressure *hp)
+{
+    struct finding *fi;
+    struct plan_widen w;
+    double hours;
+    char b1[32], b2[32], b3[32], b4[32], b5[32];
+
+    if (!hp->has_forecast)
+        return PF_OK;
+    hours = (double)(hp->exhaustion_at - p->now) / FLEET_HOUR;
+    fi = add(fs, FINDING_EXHAUSTION_FORECAST,
+             hours <= CRITICAL_DAYS * 24 ? SEVERITY_CRITICAL : SEVERITY_WARNING, x->site, x);
+    if (!fi)
+        return PF_NOMEM;
+    fi->has_rate = true;
+    fi->rate_per_hour = hp->forecast_rate;
+    fi->has_exhaustion = true;
+    fi->exhaustion_at = hp->exhaustion_at;
+    fi->has_utilization = true;
+    fi->utilization = ratio(hp->forecast_level, hp->forecast_limit);
+    summary(fi,
+            "%s in use rise %s an hour, steadily for %s; at %s of %s the limit is reached in "
+            "about %s",
+            hp->forecast_what, num(b1, sizeof(b1), hp->forecast_rate),
+            duration(b2, sizeof(b2), (double)(p->now - hp->forecast_since) / FLEET_HOUR),
+            num(b3, sizeof(b3), hp->forecast_level), num(b4, sizeof(b4), hp->forecast_limit),
+            duration(b5, sizeof(b5), hours > 0 ? hours : 0));
+    remedy(fi, "Find what holds the ports: the port_leak finding of this host when there is one");
+    if (fleet_host_is_windows(x))
+        remedy(fi, "netstat -anobq");
+    else
+        remedy(fi, "ss -tanp");
+    plan_widen_host(x, &w);
+    if (w.needed)
+        widen_remedies(fi, &w);
+    return PF_OK;
+}
+
+static enum pf_rc exhaustion_events(struct findings *fs, const struct fleet *f,
+                                    const struct fleet_params *p, const struct fleet_host *x)
+{
+    struct fleet_events sum = {0, 0, 0, 0};
+    double worst = 0, worst_ports = 0;
+    long last_fail = -1, last_any = -1;
+    struct finding *fi;
+    struct plan_widen w;
+    char b1[32], b2[32], parts[4][96];
+    size_t np = 0;
+
+    for (size_t h = 0; h < f->nhours; h++) {
+        const struct fleet_events *e = &x->events[h];
+        bool fail = e->tcpip_4231 || e->tcpip_4266;
+        sum.tcpip_4227 += e->tcpip_4227;
+        sum.tcpip_4231 += e->tcpip_4231;
+        sum.tcpip_4266 += e->tcpip_4266;
+        sum.netlogon_5719 += e->netlogon_5719;
+        if (!fail && !e->tcpip_4227)
+            continue;
+        last_any = (long)h;
+        if (fail)
+            last_fail = (long)h;
+        /* How full the range was in that hour (the worse protocol). */
+        if (ratio(x->tcp[h], x->tcp_usable) > worst) {
+            worst = ratio(x->tcp[h], x->tcp_usable);
+            worst_ports = x->tcp[h];
+        }
+        if (e->tcpip_4266 && ratio(x->udp[h], x->udp_usable) > worst) {
+            worst = ratio(x->udp[h], x->udp_usable);
+            worst_ports = x->udp[h];
+        }
+    }
+    if (last_any < 0)
+        return PF_OK;
+    fi = add(fs, FINDING_EXHAUSTION_EVENTS, last_fail >= 0 ? SEVERITY_CRITICAL : SEVERITY_WARNING,
+             x->site, x);
+    if (!fi)
+        return PF_NOMEM;
+    if (last_fail >= 0) {
+        fi->has_exhaustion = true;
+        fi->exhaustion_at = fleet_hour_time(f, x, (size_t)last_fail);
+    }
+    fi->has_utilization = true;
+    fi->utilization = worst;
+    if (sum.tcpip_4231)
+        snprintf(parts[np++], sizeof(parts[0]), "4231 (TCP port allocation failed) x%llu",
+                 (unsigned long long)sum.tcpip_4231);
+    if (sum.tcpip_4266)
+        snprintf(parts[np++], sizeof(parts[0]), "4266 (UDP port allocation failed) x%llu",
+                 (unsigned long long)sum.tcpip_4266);
+    if (sum.tcpip_4227)
+        snprintf(parts[np++], sizeof(parts[0]), "4227 (TIME_WAIT port reused) x%llu",
+                 (unsigned long long)sum.tcpip_4227);
+    if (sum.netlogon_5719)
+        snprintf(parts[np++], sizeof(parts[0]), "5719 (NETLOGON: no secure channel) x%llu",
+                 (unsigned long long)sum.netlogon_5719);
+    summary(fi,
+            "Windows logged %s%s%s%s%s%s%s in the window; the range was %.0f%% full in those "
+            "hours (%s of %s usable)",
+            parts[0], np > 1 ? ", " : "", np > 1 ? parts[1] : "", np > 2 ? ", " : "",
+            np > 2 ? parts[2] : "", np > 3 ? ", " : "", np > 3 ? parts[3] : "", worst * 100,
+            num(b1, sizeof(b1), worst_ports), num(b2, sizeof(b2), x->tcp_usable));
+    remedy(fi, "netstat -anobq");
+    remedy(fi, "Get-NetTCPConnection | Group-Object -Property State, OwningProcess | Select "
+               "-Property Count, Name, @{Name=\"ProcessName\";Expression={(Get-Process -PID "
+               "($_.Name.Split(',')[-1].Trim(' '))).Name}}, Group | Sort Count -Descending");
+    remedy(fi, "netsh int ipv4 show dynamicport tcp");
+    plan_widen_host(x, &w);
+    if (w.needed)
+        widen_remedies(fi, &w);
+    return PF_OK;
+}
+
+static enum pf_rc range_too_small(struct findings *fs, const struct fleet *f,
+                                  const struct fleet_params *p, const struct fleet_host *x,
+                                  const struct host_pressure *hp)
+{
+    struct plan_widen w;
+    enum finding_severity sev;
+    bool cf = fleet_host_has_role(x, "cloudflared");
+    struct finding *fi;
+    char b1[32], b2[32], b3[32], b4[32];
+
+    plan_widen_host(x, &w);
+    if (!w.needed || !x->has_tcp_range)
+        return PF_OK;
+    if (hp->utilization >= CRITICAL_UTIL)
+        sev = SEVERITY_CRITICAL;
+    else if (hp->utilization > p->target_utilization)
+        sev = SEVERITY_WARNING;
+    else if (cf)
+        sev = SEVERITY_INFO;
+    else
+        return PF_OK;
+    fi = add(fs, FINDING_RANGE_TOO_SMALL, sev, x->site, x);
+    if (!fi)
+        return PF_NOMEM;
+    fi->has_utilization = true;
+    fi->utilization = hp->utilization;
+    summary(fi,
+            "peak %s ports in use (p99 of hourly maxima, max %s) of %s usable in %u-%u: %.0f%%%s; "
+            "%s%s ports (start=%u)%s",
+            num(b1, sizeof(b1), stats_present(hp->tcp_peak) ? hp->tcp_peak : 0),
+            num(b2, sizeof(b2), stats_present(hp->tcp_max) ? hp->tcp_max : 0),
+            num(b3, sizeof(b3), x->tcp_usable), (unsigned)x->tcp_range.start,
+            (unsigned)(x->tcp_range.start + x->tcp_range.count - 1), hp->utilization * 100,
+            x->tcp_range.count == 16384   ? " (the Windows default range)"
+            : x->tcp_range.count == 28232 ? " (the Linux default range)"
+                                          : "",
+            cf ? "Cloudflare allocates cloudflared " : "widen to ", num(b4, sizeof(b4), w.num),
+            (unsigned)w.start,
+            cf ? " per host (about 4,000 users per host)" : ", then add hosts past 50,000");
+    widen_remedies(fi, &w);
+    if (fleet_host_is_windows(x))
+        remedy(fi, "netsh int ipv4 show excludedportrange protocol=tcp");
+    return PF_OK;
+}
+
+/* The vendor's word for the hosts of a site, from its roles. */
+static const char *site_hosts_word(const struct fleet *f, const char *site)
+{
+    for (size_t i = 0; i < f->nhosts; i++) {
+        const struct fleet_host *x = &f->hosts[i];
+        if (strcmp(x->site, site) != 0)
+            continue;
+        if (fleet_host_has_role(x, "cloudflared"))
+            return "cloudflared hosts (>= 4 cores, >= 4 GB RAM, 50,000 ports each)";
+        if (fleet_host_has_role(x, "entra"))
+            return "private network connector servers in the same connector group (>= 4 cores, "
+                   ">= 8 GB RAM)";
+        if (x->has_vpn)
+            return "RRAS VPN servers behind the load balancer";
+    }
+    return "hosts";
+}
+
+static enum pf_rc add_hosts(struct findings *fs, const struct fleet *f,
+                            const struct plan_site *s)
+{
+    struct finding *fi;
+    char b1[32], b2[32], b3[32], b4[32];
+
+    if (s->add_hosts == 0)
+        return PF_OK;
+    fi = add(fs, FINDING_ADD_HOSTS, s->overloaded_now ? SEVERITY_CRITICAL : SEVERITY_WARNING,
+             s->site, NULL);
+    if (!fi)
+        return PF_NOMEM;
+    fi->has_utilization = true;
+    fi->utilization =
+        s->capacity_per_host > 0 && s->hosts
+            ? s->p99 / (s->capacity_per_host / s->target_utilization * (double)s->hosts)
+            : 0;
+    summary(fi,
+            "site %s needs %zu hosts, has %zu: demand %s ports (p99 of the site's hourly sum "
+            "%s, growing %.0f a day over %.0f days); one host carries %s (%.0f%% of %s "
+            "usable%s), plus one spare",
+            s->site, s->recommended_hosts, s->hosts, num(b1, sizeof(b1), s->demand),
+            num(b2, sizeof(b2), s->p99), s->growth_per_day, s->horizon_days,
+            num(b3, sizeof(b3), s->capacity_per_host), s->target_utilization * 100,
+            num(b4, sizeof(b4), s->capacity_per_host / s->target_utilization),
+            s->nchanges ? ", after widening the ranges" : "");
+    remedy(fi, "Add %zu %s to site %s", s->add_hosts, site_hosts_word(f, s->site), s->site);
+    if (s->nchanges)
+        remedy(fi, "Widen the ranges first (free): see range_changes in the plan");
+    return PF_OK;
+}
+
+static enum pf_rc redundancy(struct findings *fs, const struct fleet *f,
+                             const struct plan_site *s)
+{
+    struct finding *fi;
+
+    if (s->reporting_hosts >= PLAN_MIN_HOSTS)
+        return PF_OK;
+    fi = add(fs, FINDING_REDUNDANCY,
+             s->reporting_hosts == 0 ? SEVERITY_CRITICAL : SEVERITY_WARNING, s->site, NULL);
+    if (!fi)
+        return PF_NOMEM;
+    summary(fi,
+            "site %s has %zu reporting host%s (%zu known): one failure or one patch night "
+            "takes it down; Cloudflare asks 2 hosts per network location, Microsoft 2 "
+            "connectors per group",
+            s->site, s->reporting_hosts, s->reporting_hosts == 1 ? "" : "s", s->hosts);
+    remedy(fi, "Add %zu %s to site %s", PLAN_MIN_HOSTS - s->reporting_hosts,
+           site_hosts_word(f, s->site), s->site);
+    return PF_OK;
+}
+
+static enum pf_rc snat_ikev2(struct findings *fs, const struct fleet *f,
+                             const struct fleet_params *p, const struct fleet_host *x)
+{
+    const struct fleet_vpn *v = &x->vpn;
+    double share;
+    bool raised;
+    struct finding *fi;
+
+    if (!x->has_vpn || v->ikev2 < SNAT_MIN_IKEV2)
+        return PF_OK;
+    share = v->connections ? (double)v->top.count / (double)v->connections : 0;
+    if (v->distinct_clients > SNAT_MAX_DISTINCT && share < SNAT_TOP_SHARE)
+        return PF_OK;
+    raised = x->has_ike_value && x->ike_value > 0;
+    fi = add(fs, FINDING_SNAT_IKEV2, raised ? SEVERITY_WARNING : SEVERITY_CRITICAL, x->site, x);
+    if (!fi)
+        return PF_NOMEM;
+    if (v->top.addr[0]) {
+        fi->has_remote = true;
+        snprintf(fi->remote.addr, sizeof(fi->remote.addr), "%s", v->top.addr);
+        fi->remote.port = 500;
+        fi->remote.count = v->top.count;
+    }
+    summary(fi,
+            "%llu IKEv2 connections (%llu in all) come from %llu client address%s, %s with "
+            "%llu: a load balancer or NAT translates the source, and Windows limits IPsec SAs "
+            "per source address (error 809 under load); IkeNumEstablishedForInitialQuery is %s",
+            (unsigned long long)v->ikev2, (unsigned long long)v->connections,
+            (unsigned long long)v->distinct_clients, v->distinct_clients == 1 ? "" : "es",
+            v->top.addr[0] ? v->top.addr : "the top one", (unsigned long long)v->top.count,
+            raised ? "already raised (a partial workaround)" : "not set");
+    if (raised) {
+        char *s = fi->summary + strlen(fi->summary);
+        snprintf(s, sizeof(fi->summary) - (size_t)(s - fi->summary), " to %u",
+                 (unsigned)x->ike_value);
+    }
+    remedy(fi, "F5 BIG-IP: virtual servers IKEv2 UDP 500 and UDP 4500, Properties > "
+               "Configuration: Source Address Translation = None");
+    remedy(fi, "Citrix ADC: System > Settings > Configure Modes: Use Subnet IP; then Traffic "
+               "Management > Load Balancing > Service Groups, IKEv2 UDP 500 and UDP 4500: "
+               "Settings > Use Client IP");
+    remedy(fi, "Kemp LoadMaster: Virtual Services > View/Modify Services, IKEv2 UDP 500 and UDP "
+               "4500: Standard Options > Transparency");
+    remedy(fi, "Loadbalancer.org: Layer 4 virtual service, Ports 500,4500, Protocol UDP, "
+               "Forwarding Method NAT (destination NAT only)");
+    remedy(fi, "Then route the VPN server's default gateway through the load balancer");
+    if (!raised || x->ike_value < 50000) {
+        remedy(fi, "Partial workaround, on every RRAS server: New-ItemProperty -Path "
+                   "'HKLM:SYSTEM\\CurrentControlSet\\Services\\IKEEXT\\Parameters\\' -Name "
+                   "IkeNumEstablishedForInitialQuery -PropertyType DWORD -Value 50000 -Force");
+        remedy(fi, "Restart-Service IKEEXT -Force -PassThru");
+    }
+    return PF_OK;
+}
+
+/* Mean of the present values, 0 when none. */
+static double mean_present(const double *v, size_t n)
+{
+    double s = 0;
+    size_t k = 0;
+
+    for (size_t i = 0; i < n; i++)
+        if (stats_present(v[i])) {
+            s += v[i];
+            k++;
+        }
+    return k ? s / (double)k : 0;
+}
+
+/* What load_imbalance compares hosts by: RRAS hosts by VPN connections,
+ * others by their first role. */
+static const char *load_group(const struct fleet_host *x)
+{
+    if (x->has_vpn)
+        return "\001vpn";
+    return x->nroles ? x->roles[0] : "";
+}
+
+static enum pf_rc load_imbalance(struct findings *fs, const struct fleet *f,
+                                 const struct fleet_params *p, const struct plan_site *s)
+{
+    /* Each group once: the first host of the site carrying it. */
+    for (size_t i = 0; i < f->nhosts; i++) {
+        const struct fleet_host *x = &f->hosts[i], *busiest = NULL;
+        const char *g = load_group(x);
+        bool vpn = x->has_vpn, first = true;
+        double total = 0, top = -1;
+        size_t n = 0;
+        struct finding *fi;
+        char b1[32], b2[32], b3[32];
+
+        if (strcmp(x->site, s->site) != 0 || plan_host_silent(x, p))
+            continue;
+        for (size_t j = 0; j < i && first; j++)
+            first = !(strcmp(f->hosts[j].site, s->site) == 0 && !plan_host_silent(&f->hosts[j], p) &&
+                      strcmp(load_group(&f->hosts[j]), g) == 0);
+        if (!first)
+            continue;
+        for (size_t j = i; j < f->nhosts; j++) {
+            const struct fleet_host *y = &f->hosts[j];
+            double m;
+            if (strcmp(y->site, s->site) != 0 || plan_host_silent(y, p) ||
+                strcmp(load_group(y), g) != 0)
+                continue;
+            m = mean_present(vpn ? y->vpn_conn : y->tcp, f->nhours);
+            total += m;
+            n++;
+            if (m > top) {
+                top = m;
+                busiest = y;
+            }
+        }
+        if (n < 2 || !busiest)
+            continue;
+        double others = (total - top) / (double)(n - 1);
+        if (top < IMBALANCE_RATIO * others)
+            continue;
+        if (vpn ? top < IMBALANCE_MIN_VPN : top < IMBALANCE_MIN_UTIL * busiest->tcp_usable)
+            continue;
+        fi = add(fs, FINDING_LOAD_IMBALANCE, SEVERITY_WARNING, s->site, busiest);
+        if (!fi)
+            return PF_NOMEM;
+        fi->has_utilization = true;
+        fi->utilization = total > 0 ? top / total : 0;
+        summary(fi,
+                "%s carries %.0f%% of site %s's %s (on average %s of %s); the other %zu host%s "
+                "average %s: %s",
+                busiest->name, fi->utilization * 100, s->site,
+                vpn ? "VPN connections" : "ports in use", num(b1, sizeof(b1), top),
+                num(b2, sizeof(b2), total), n - 1, n == 2 ? "" : "s",
+                num(b3, sizeof(b3), others),
+                vpn ? "Always On VPN clients only use the first server of the profile; listing "
+                      "more servers gives neither balance nor automatic failover"
+                    : "the clients do not spread over the hosts");
+        remedy(fi, "Publish one name for the site behind a load balancer (F5, Citrix ADC, Kemp, "
+                   "Loadbalancer.org) or a traffic manager (Azure Traffic Manager), not a "
+                   "longer server list");
+        if (vpn)
+            remedy(fi, "Loadbalancer.org: Layer 4 virtual services, UDP 500,4500 (IKEv2) and "
+                       "TCP 443 (SSTP), Forwarding Method NAT, every RRAS server as a real "
+                       "server");
+    }
+    return PF_OK;
+}
+
+static enum pf_rc host_silent(struct findings *fs, const struct fleet *f,
+                              const struct fleet_params *p, const struct fleet_host *x)
+{
+    struct finding *fi;
+    double util;
+    char when[PF_TIME_LEN], b1[32], b2[32], b3[32];
+
+    if (!plan_host_silent(x, p))
+        return PF_OK;
+    util = ratio((double)x->last_tcp_in_use, x->tcp_usable);
+    fi = add(fs, FINDING_HOST_SILENT, util >= CRITICAL_UTIL ? SEVERITY_CRITICAL : SEVERITY_WARNING,
+             x->site, x);
+    if (!fi)
+        return PF_NOMEM;
+    fi->has_utilization = true;
+    fi->utilization = util;
+    if (x->last_seen == 0) {
+        summary(fi, "never sent a snapshot");
+    } else {
+        if (pf_time_format(x->last_seen, when) != PF_OK)
+            snprintf(when, sizeof(when), "?");
+        summary(fi,
+                "no snapshot for %s (last %s, every %u s); at its last snapshot %s of %s usable "
+                "ports were in use (%.0f%%)%s",
+                duration(b1, sizeof(b1), (double)(p->now - x->last_seen) / FLEET_HOUR), when,
+                (unsigned)x->interval_s, num(b2, sizeof(b2), (double)x->last_tcp_in_use),
+                num(b3, sizeof(b3), x->tcp_usable), util * 100,
+                util >= CRITICAL_UTIL ? ": the range is probably full, and a host out of ports "
+                                        "cannot report either"
+                                      : "");
+    }
+    remedy(fi, "Check the host: if it answers ping and RDP but outbound connections fail, its "
+               "ports are exhausted; find the holder before rebooting");
+    if (fleet_host_is_windows(x))
+        remedy(fi, "netstat -anobq");
+    else
+        remedy(fi, "ss -tanp");
+    return PF_OK;
+}
+
+static int cmp_finding(const void *a, const void *b)
+{
+    const struct finding *x = a, *y = b;
+    int c;
+
+    if (x->severity != y->severity)
+        return x->severity > y->severity ? -1 : 1;
+    if ((c = strcmp(x->site, y->site)) != 0)
+        return c;
+    if ((c = strcmp(x->host, y->host)) != 0)
+        return c;
+    if (x->kind != y->kind)
+        return x->kind < y->kind ? -1 : 1;
+    return strcmp(x->process_name, y->process_name);
+}
+
+enum pf_rc findings_build(const struct fleet *f, const struct plan *pl,
+                          const struct fleet_params *p, struct findings **out)
+{
+    struct findings *fs;
+    enum pf_rc rc = PF_OK;
+
+    *out = NULL;
+    fs = calloc(1, sizeof(*fs));
+    if (!fs)
+        return PF_NOMEM;
+    for (size_t i = 0; i < f->nhosts && !rc; i++) {
+        const struct fleet_host *x = &f->hosts[i];
+        struct host_pressure hp;
+        rc = findings_host_pressure(f, x, p, &hp);
+        if (!rc)
+            rc = port_leak(fs, f, p, x);
+        if (!rc)
+            rc = exhaustion_forecast(fs, f, p, x, &hp);
+        if (!rc)
+            rc = exhaustion_events(fs, f, p, x);
+        if (!rc)
+            rc = range_too_small(fs, f, p, x, &hp);
+        if (!rc)
+            rc = snat_ikev2(fs, f, p, x);
+        if (!rc)
+            rc = host_silent(fs, f, p, x);
+    }
+    for (size_t j = 0; j < pl->nsites && !rc; j++) {
+        rc = add_hosts(fs, f, &pl->sites[j]);
+        if (!rc)
+            rc = redundancy(fs, f, &pl->sites[j]);
+        if (!rc)
+            rc = load_imbalance(fs, f, p, &pl->sites[j]);
+    }
+    if (rc) {
+        findings_free(fs);
+        return rc;
+    }
+    if (fs->n)
+        qsort(fs->v, fs->n, sizeof(*fs->v), cmp_finding);
+    *out = fs;
+    return PF_OK;
+}

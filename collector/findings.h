@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: MIT */
+/* findings.h: the advice, one finding kind per function in findings.c,
+ * each pure over the fleet's hourly series (fleet.h) and the site plan
+ * (plan.h). To add a kind: one enum value and name here, one function and
+ * one line in findings_build() there.
+ *
+ * The model (numbers from DOMAIN.md and the seeds):
+ *
+ * Usable ports = the dynamic range minus the excluded ports inside it.
+ * Utilization = ports in use / usable, per protocol (TCP and UDP ranges
+ * are separate on Windows; on Linux one range, but separate port spaces);
+ * on Linux also the top destination's connections / range size, because
+ * connect() shares a local port across destinations, so one (ip, port)
+ * can use at most the whole range. "Peak" below is the p99 of the hourly
+ * maxima over the window (plan.h says why not the maximum).
+ *
+ * port_leak: a process (by name and service) whose held ports rise
+ *   steadily (stats_trend: Theil-Sen slope, Kendall tau >= 0.5, still
+ *   rising in the last day, not one jump) over at least LEAK_MIN_HOURS
+ *   since its last release, whose hourly minima give back at most
+ *   LEAK_MAX_RELEASE of what they gained (a leak never releases; a busy
+ *   service gives its ports back every evening), at >= LEAK_MIN_RATE
+ *   ports/hour, fast enough to fill the host's headroom within the
+ *   horizon. The 24 hours are what tell a leak from a business day's
+ *   ramp: seed 004's leak ran a week; an office peak ends by the evening.
+ *   Reports the process, service, rate, its last remote endpoint (seed
+ *   004: 169.254.169.254:80), the host's exhaustion time (host headroom /
+ *   rate) and remediation: restart the service, find the ports, contact
+ *   the vendor. Critical when the host is full within 7 days.
+ * exhaustion_forecast: the host's ports in use (TCP, UDP, Linux top
+ *   destination) trend steadily to the limit within the horizon. Critical
+ *   within 7 days (seed 004: "dark every ~7 days"), else warning.
+ * exhaustion_events: Windows logged 4231 (TCP allocation failed) or 4266
+ *   (UDP): critical; only 4227 (TIME_WAIT reuse): warning. Says how full
+ *   the range was in those hours (hourly maximum / usable).
+ * range_too_small: the peak is above target_utilization (70%) of usable
+ *   ports (or the Linux top destination above 70% of the range) and the
+ *   vendor range is larger; critical above 90%. A cloudflared host below
+ *   Cloudflare's 50,000 ports gets it too, as info when the peak is fine.
+ *   Remediation: the exact commands of plan_widen_host().
+ * add_hosts: the plan recommends more hosts than the site has. Critical
+ *   when today's peak already exceeds the widened capacity of the hosts.
+ * redundancy: the site has fewer than 2 reporting hosts.
+ * snat_ikev2: an RRAS host with >= SNAT_MIN_IKEV2 IKEv2 connections at
+ *   its peak, and the clients collapse: <= SNAT_MAX_DISTINCT distinct
+ *   addresses or the top one holds >= SNAT_TOP_SHARE of the connections
+ *   (seed 001: a load balancer doing source NAT; Windows limits IPsec SAs
+ *   per source address; error 809 under load). Critical unless
+ *   IkeNumEstablishedForInitialQuery is raised (a partial workaround:
+ *   then warning). Remediation: the F5 / Citrix ADC / Kemp /
+ *   Loadbalancer.org settings that keep the client address, and the
+ *   registry workaround.
+ * load_imbalance: among a site's reporting hosts of the same role, the
+ *   busiest carries >= IMBALANCE_RATIO times the mean of the others (VPN
+ *   connections on RRAS hosts, else ports in use; window averages of the
+ *   hourly maxima), and enough to matter. Seed 002: Always On VPN clients
+ *   only use the first server of the profile. Remediation: a load
+ *   balancer or a traffic manager, not a longer server list.
+ * host_silent: no snapshot for more than silent_intervals intervals.
+ *   Critical when its last snapshot was >= 90% full (seed 004: a host out
+ *   of ports cannot report either), else warning. */
+#ifndef PF_FINDINGS_H
+#define PF_FINDINGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "fleet.h"
+#include "plan.h"
+#include "stats.h"
+
+#define LEAK_MIN_HOURS 24     /* a leak keeps going through the night */
+#define LEAK_MAX_RELEASE 0.2  /* hourly minima give back at most 20% */
+#define LEAK_MIN_RATE 1.0     /* ports per hour */
+#define CRITICAL_DAYS 7.0     /* seed 004's week */
+#define CRITICAL_UTIL 0.9
+#define SNAT_MIN_IKEV2 20
+#define SNAT_MAX_DISTINCT 3
+#define SNAT_TOP_SHARE 0.8
+#define IMBALANCE_RATIO 3.0
+#define IMBALANCE_MIN_VPN 20.0    /* connections on the busiest host */
+#define IMBALANCE_MIN_UTIL 0.1    /* or this share of its usable ports */
+
+#define FINDING_TEXT_LEN 512
+#define FINDING_REMEDIATION_MAX 12
+
+/* X(ENUM_SUFFIX, wire name) in PROTOCOL.md section 3's order. */
+#define FINDING_KINDS(X)                                                                           \
+    X(PORT_LEAK, port_leak)                                                                        \
+    X(EXHAUSTION_FORECAST, exhaustion_forecast)                                                    \
+    X(EXHAUSTION_EVENTS, exhaustion_events)                                                        \
+    X(RANGE_TOO_SMALL, range_too_small)                                                            \
+    X(ADD_HOSTS, add_hosts)                                                                        \
+    X(REDUNDANCY, redundancy)                                                                      \
+    X(SNAT_IKEV2, snat_ikev2)                                                                      \
+    X(LOAD_IMBALANCE, load_imbalance)                                                              \
+    X(HOST_SILENT, host_silent)
+
+enum finding_kind {
+#define FINDING_X_ENUM(e, n) FINDING_##e,
+    FINDING_KINDS(FINDING_X_ENUM)
+#undef FINDING_X_ENUM
+        FINDING_NKINDS
+};
+
+enum finding_severity { SEVERITY_INFO = 0, SEVERITY_WARNING, SEVERITY_CRITICAL };
+
+struct finding {
+    enum finding_kind kind;
+    enum finding_severity severity;
+    char site[PF_ID_LEN];
+    char host[PF_NAME_LEN]; /* "" for site findings */
+    char agent_id[PF_ID_LEN];
+    char summary[FINDING_TEXT_LEN];
+    bool has_process;
+    char process_name[PF_NAME_LEN];
+    char process_service[PF_NAME_LEN];
+    bool has_rate;
+    double rate_per_hour;
+    bool has_exhaustion; /* exhaustion_at is null otherwise */
+    int64_t exhaustion_at;
+    bool has_remote;
+    struct pf_endpoint remote;
+    bool has_utilization; /* added field: the host's (or site's) pressure */
+    double utilization;
+    char remediation[FINDING_REMEDIATION_MAX][FINDING_TEXT_LEN];
+    size_t nremediation;
+};
+
+struct findings {
+    struct finding *v; /* sorted: severity (critical first), site, host, kind */
+    size_t n, cap;
+};
+
+/* Returns the wire name of kind ("port_leak"), or "?". */
+const char *finding_kind_name(enum finding_kind kind);
+/* Returns "critical", "warning" or "info". */
+const char *finding_severity_name(enum finding_severity s);
+
+/* Builds every finding for f with its plan pl. On success *out holds them
+ * (free with findings_free); on error *out is NULL. PF_OK or PF_NOMEM. */
+enum pf_rc findings_build(const struct fleet *f, const struct plan *pl,
+                          const struct fleet_params *p, struct findings **out);
+/* Frees fs; NULL does nothing. */
+void findings_free(struct findings *fs);
+
+/* port_leak's test for one process of one host. */
+struct findings_leak {
+    bool leaks;
+    struct stats_trend trend; /* of the process's held ports */
+    double host_level;        /* host's TCP ports in use at its last hour */
+    double hours;             /* until host_level + rate reaches usable */
+    int64_t exhaustion_at;
+};
+/* Runs port_leak's test (above) on process pr of host x; out->leaks says
+ * whether it is one. The plan uses it too: a leak is a defect to fix, not
+ * demand to size for. PF_OK or PF_NOMEM. */
+enum pf_rc findings_leak(const struct fleet *f, const struct fleet_host *x,
+                         const struct fleet_proc *pr, const struct fleet_params *p,
+                         struct findings_leak *out);
+
+/* Per-host numbers the findings, the reports and /metrics share. */
+struct host_pressure {
+    double tcp_peak, udp_peak; /* p99 of hourly maxima; NaN without data */
+    double tcp_max;            /* maximum of hourly maxima */
+    double tcp_p95;
+    double top_dest_peak;    /* Linux only, else NaN */
+    double utilization;      /* the worst of the ratios of findings.h; 0 without data */
+    double last_utilization; /* of the latest snapshot (TCP) */
+    double tcp_trend;        /* TCP ports/hour (stats_trend rate: 0 unless steady) */
+    /* The soonest steady trend to its limit within the horizon. */
+    bool has_forecast;
+    int64_t exhaustion_at;
+    const char *forecast_what; /* "TCP ports", "UDP ports", "connections to one destination" */
+    double forecast_rate;      /* per hour */
+    double forecast_level;     /* where it starts from */
+    double forecast_limit;
+    int64_t forecast_since; /* start of the rising segment */
+};
+/* Fills hp for host x. PF_OK or PF_NOMEM. */
+enum pf_rc findings_host_pressure(const struct fleet *f, const struct fleet_host *x,
+                                  const struct fleet_params *p, struct host_pressure *hp);
+
+#endif

@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: MIT */
+/* plan.c: per-site demand, capacity and recommended hosts (the model is
+ * in plan.h). */
+#include "plan.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compat.h"
+#include "findings.h"
+#include "stats.h"
+
+/* Vendor ranges (plan.h). */
+#define WIN_START 10000
+#define WIN_NUM 55535
+#define CLOUDFLARED_START 11000
+#define CLOUDFLARED_NUM 50000
+#define LINUX_START 11000
+#define LINUX_NUM 50000 /* 11000..60999 */
+
+static uint32_t excluded_inside(const struct fleet_host *x, uint32_t start, uint32_t num)
+{
+    unsigned char seen[65536 / 8];
+    uint32_t n = 0, end = start + num;
+
+    memset(seen, 0, sizeof(seen));
+    for (size_t i = 0; i < x->nexcluded; i++) {
+        const struct pf_range *e = &x->excluded[i];
+        for (uint32_t p = e->start; p < (uint32_t)e->start + e->count && p < 65536; p++) {
+            if (p < start || p >= end || (seen[p / 8] & (1u << (p % 8))))
+                continue;
+            seen[p / 8] |= (unsigned char)(1u << (p % 8));
+            n++;
+        }
+    }
+    return n;
+}
+
+void plan_widen_host(const struct fleet_host *x, struct plan_widen *w)
+{
+    memset(w, 0, sizeof(*w));
+    if (fleet_host_is_windows(x)) {
+        bool cf = fleet_host_has_role(x, "cloudflared");
+        w->start = cf ? CLOUDFLARED_START : WIN_START;
+        w->num = cf ? CLOUDFLARED_NUM : WIN_NUM;
+    } else {
+        w->start = LINUX_START;
+        w->num = LINUX_NUM;
+    }
+    w->needed = !x->has_tcp_range || x->tcp_range.count < w->num;
+    if (!w->needed) {
+        w->usable = x->tcp_usable;
+        return;
+    }
+    w->usable = w->num - excluded_inside(x, w->start, w->num);
+    if (fleet_host_is_windows(x)) {
+        static const char *const fam[] = {"ipv4", "ipv6"};
+        static const char *const proto[] = {"tcp", "udp"};
+        for (size_t i = 0; i < 2; i++)
+            for (size_t j = 0; j < 2; j++)
+                snprintf(w->commands[w->ncommands++], PLAN_TEXT_LEN,
+                         "netsh int %s set dynamicport %s start=%u num=%u", fam[i], proto[j],
+                         (unsigned)w->start, (unsigned)w->num);
+    } else {
+        unsigned last = (unsigned)(w->start + w->num - 1);
+        snprintf(w->commands[w->ncommands++], PLAN_TEXT_LEN,
+                 "sysctl -w net.ipv4.ip_local_port_range=\"%u %u\"", (unsigned)w->start, last);
+        snprintf(w->commands[w->ncommands++], PLAN_TEXT_LEN,
+                 "echo 'net.ipv4.ip_local_port_range = %u %u' > "
+                 "/etc/sysctl.d/90-portfleet-port-range.conf",
+                 (unsigned)w->start, last);
+    }
+}
+
+bool plan_host_silent(const struct fleet_host *x, const struct fleet_params *p)
+{
+    int64_t interval = x->interval_s ? x->interval_s : 60;
+
+    return x->last_seen == 0 || p->now - x->last_seen > (int64_t)p->silent_intervals * interval;
+}
+
+const struct plan_site *plan_find(const struct plan *pl, const char *site)
+{
+    for (size_t i = 0; i < pl->nsites; i++)
+        if (strcmp(pl->sites[i].site, site) == 0)
+            return &pl->sites[i];
+    return NULL;
+}
+
+void plan_free(struct plan *pl)
+{
+    if (!pl)
+        return;
+    for (size_t i = 0; i < pl->nsites; i++)
+        free(pl->sites[i].changes);
+    free(pl->sites);
+    free(pl);
+}
+
+static int cmp_site(const void *a, const void *b)
+{
+    return strcmp(((const struct plan_site *)a)->site, ((const struct plan_site *)b)->site);
+}
+
+static void note(struct plan_site *s, const char *fmt, ...) PF_PRINTF(2, 3);
+static void note(struct plan_site *s, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (s->nnotes >= PLAN_NOTES_MAX)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(s->notes[s->nnotes++], PLAN_TEXT_LEN, fmt, ap);
+    va_end(ap);
+}
+
+/* Vendor minimums that the snapshot's cpus and memory_mb can check. */
+static void vendor_notes(struct plan_site *s, const struct fleet_host *x)
+{
+    if (fleet_host_has_role(x, "cloudflared") && (x->cpus < 4 || x->memory_mb < 4096))
+        note(s,
+             "%s: %u cores, %llu MB: Cloudflare sizes a cloudflared host at >= 4 cores and "
+             ">= 4 GB RAM (about 4,000 users per host)",
+             x->name, (unsigned)x->cpus, (unsigned long long)x->memory_mb);
+    if (fleet_host_has_role(x, "entra") && (x->cpus < 4 || x->memory_mb < 8192))
+        note(s,
+             "%s: %u cores, %llu MB: Microsoft asks >= 4 cores and >= 8 GB RAM for a private "
+             "network connector, peak CPU and memory under 70%%",
+             x->name, (unsigned)x->cpus, (unsigned long long)x->memory_mb);
+}
+
+/* Adds host x's hourly ports in use to sum, without what leaking
+ * processes hold: a leak is a defect to fix (port_leak), not demand. */
+static enum pf_rc add_demand(const struct fleet *f, const struct fleet_host *x,
+                             const struct fleet_params *p, double *sum)
+{
+    double *v = malloc(f->nhours * sizeof(*v));
+
+    if (!v)
+        return PF_NOMEM;
+    memcpy(v, x->tcp, f->nhours * sizeof(*v));
+    for (size_t i = 0; i < x->nprocs; i++) {
+        struct findings_leak lk;
+        enum pf_rc rc = findings_leak(f, x, &x->procs[i], p, &lk);
+        if (rc) {
+            free(v);
+            return rc;
+        }
+        if (!lk.leaks)
+            continue;
+        for (size_t h = 0; h < f->nhours; h++)
+            if (stats_present(v[h]) && stats_present(x->procs[i].held[h]))
+                v[h] = v[h] > x->procs[i].held[h] ? v[h] - x->procs[i].held[h] : 0;
+    }
+    for (size_t h = 0; h < f->nhours; h++)
+        if (stats_present(v[h]))
+            sum[h] = (stats_present(sum[h]) ? sum[h] : 0) + v[h];
+    free(v);
+    return PF_OK;
+}
+
+static enum pf_rc build_site(const struct fleet *f, const struct fleet_params *p,
+                             struct plan_site *s)
+{
+    enum pf_rc rc;
+    double *sum = NULL, cap_now, cap_wide;
+    struct stats_trend tr;
+    size_t rec_now, n = 0;
+    uint32_t min_now = UINT32_MAX, min_wide = UINT32_MAX;
+
+    sum = malloc(f->nhours * sizeof(*sum));
+    if (!sum)
+        return PF_NOMEM;
+    for (size_t h = 0; h < f->nhours; h++)
+        sum[h] = NAN;
+    for (size_t i = 0; i < f->nhosts; i++) {
+        const struct fleet_host *x = &f->hosts[i];
+        struct plan_widen w;
+        if (strcmp(x->site, s->site) != 0)
+            continue;
+        n++;
+        s->reporting_hosts += !plan_host_silent(x, p);
+        rc = add_demand(f, x, p, sum);
+        if (rc) {
+            free(sum);
+            return rc;
+        }
+        plan_widen_host(x, &w);
+        if (x->tcp_usable && x->tcp_usable < min_now)
+            min_now = x->tcp_usable;
+        if (w.usable && w.usable < min_wide)
+            min_wide = w.usable;
+        vendor_notes(s, x);
+    }
+    s->hosts = n;
+    s->target_utilization = p->target_utilization;
+    s->horizon_days = p->horizon_days;
+    s->peak = stats_max(sum, f->nhours);
+    rc = stats_percentile(sum, f->nhours, 95, &s->p95);
+    if (!rc)
+        rc = stats_percentile(sum, f->nhours, 99, &s->p99);
+    if (!rc)
+        rc = stats_trend(sum, f->nhours, STATS_DAY, &tr);
+    free(sum);
+    if (rc)
+        return rc;
+    if (!stats_present(s->peak)) {
+        s->peak = s->p95 = s->p99 = 0;
+    }
+    s->growth_per_day = tr.rate * 24;
+    s->demand = s->p99 + s->growth_per_day * p->horizon_days;
+    s->usable_per_host = min_now == UINT32_MAX ? 0 : min_now;
+    s->usable_per_host_widened = min_wide == UINT32_MAX ? s->usable_per_host : min_wide;
+
+    cap_now = p->target_utilization * s->usable_per_host;
+    cap_wide = p->target_utilization * s->usable_per_host_widened;
+    rec_now = cap_now > 0 ? (size_t)ceil(s->demand / cap_now) + 1 : PLAN_MIN_HOSTS;
+    if (rec_now < PLAN_MIN_HOSTS)
+        rec_now = PLAN_MIN_HOSTS;
+    if (rec_now <= s->hosts || cap_wide <= cap_now) {
+        s->capacity_per_host = cap_now;
+        s->recommended_hosts = rec_now;
+    } else {
+        s->capacity_per_host = cap_wide;
+        s->recommended_hosts = cap_wide > 0 ? (size_t)ceil(s->demand / cap_wide) + 1 : 0;
+        if (s->recommended_hosts < PLAN_MIN_HOSTS)
+            s->recommended_hosts = PLAN_MIN_HOSTS;
+        /* Widen every host of the site that is below the vendor range. */
+        s->changes = calloc(n ? n : 1, sizeof(*s->changes));
+        if (!s->changes)
+            return PF_NOMEM;
+        for (size_t i = 0; i < f->nhosts; i++) {
+            const struct fleet_host *x = &f->hosts[i];
+            struct plan_range_change *c = &s->changes[s->nchanges];
+            if (strcmp(x->site, s->site) != 0)
+                continue;
+            plan_widen_host(x, &c->widen);
+            if (!c->widen.needed)
+                continue;
+            snprintf(c->host, sizeof(c->host), "%s", x->name);
+            snprintf(c->agent_id, sizeof(c->agent_id), "%s", x->agent_id);
+            s->nchanges++;
+        }
+    }
+    s->add_hosts = s->recommended_hosts > s->hosts ? s->recommended_hosts - s->hosts : 0;
+    /* Today's peak alone, without growth and without the spare host. */
+    s->overloaded_now = cap_wide > 0 && s->p99 > cap_wide * (double)s->hosts;
+    return PF_OK;
+}
+
+enum pf_rc plan_build(const struct fleet *f, const struct fleet_params *p, struct plan **out)
+{
+    struct plan *pl;
+    enum pf_rc rc = PF_OK;
+
+    *out = NULL;
+    pl = calloc(1, sizeof(*pl));
+    if (!pl)
+        return PF_NOMEM;
+    pl->sites = calloc(f->nhosts ? f->nhosts : 1, sizeof(*pl->sites));
+    if (!pl->sites) {
+        free(pl);
+        return PF_NOMEM;
+    }
+    for (size_t i = 0; i < f->nhosts; i++) {
+        bool seen = false;
+        for (size_t j = 0; j < pl->nsites && !seen; j++)
+            seen = strcmp(pl->sites[j].site, f->hosts[i].site) == 0;
+        if (!seen)
+            snprintf(pl->sites[pl->nsites++].site, PF_ID_LEN, "%s", f->hosts[i].site);
+    }
+    qsort(pl->sites, pl->nsites, sizeof(*pl->sites), cmp_site);
+    for (size_t j = 0; j < pl->nsites && !rc; j++)
+        rc = build_site(f, p, &pl->sites[j]);
+    if (rc) {
+        plan_free(pl);
+        return rc;
+    }
+    *out = pl;
+    return PF_OK;
+}

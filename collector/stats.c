@@ -1,0 +1,438 @@
+/* SPDX-License-Identifier: MIT */
+/* stats.c: percentiles, Theil-Sen, Kendall tau, segmentation and the
+ * trend of hourly series (the reasoning is in stats.h). */
+#include "stats.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Copies the present values of v into a new array; *m gets their count.
+ * Returns NULL with *m = 0 when there are none or no memory (*nomem). */
+static double *present_copy(const double *v, size_t n, size_t *m, bool *nomem)
+{
+    double *c;
+    size_t k = 0;
+
+    *m = 0;
+    *nomem = false;
+    for (size_t i = 0; i < n; i++)
+        k += stats_present(v[i]);
+    if (k == 0)
+        return NULL;
+    c = malloc(k * sizeof(*c));
+    if (!c) {
+        *nomem = true;
+        return NULL;
+    }
+    k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (stats_present(v[i]))
+            c[k++] = v[i];
+    *m = k;
+    return c;
+}
+
+/* k-th smallest of a[0..n) (0-based), reordering a (N. Wirth's selection:
+ * after it, a[k] holds that value, nothing left of k is larger and nothing
+ * right of it smaller). */
+static double select_kth(double *a, size_t n, size_t k)
+{
+    ptrdiff_t l = 0, m = (ptrdiff_t)n - 1, kk = (ptrdiff_t)k;
+
+    while (l < m) {
+        double x = a[kk];
+        ptrdiff_t i = l, j = m;
+        do {
+            while (a[i] < x)
+                i++;
+            while (x < a[j])
+                j--;
+            if (i <= j) {
+                double t = a[i];
+                a[i] = a[j];
+                a[j] = t;
+                i++;
+                j--;
+            }
+        } while (i <= j);
+        if (j < kk)
+            l = i;
+        if (kk < i)
+            m = j;
+    }
+    return a[kk];
+}
+
+/* Median of a[0..n), n > 0, reordering a. */
+static double median_inplace(double *a, size_t n)
+{
+    double hi = select_kth(a, n, n / 2);
+    double lo;
+
+    if (n % 2)
+        return hi;
+    /* The lower middle is the largest of the elements left of n/2. */
+    lo = a[0];
+    for (size_t i = 1; i < n / 2; i++)
+        if (a[i] > lo)
+            lo = a[i];
+    return (lo + hi) / 2;
+}
+
+enum pf_rc stats_percentile(const double *v, size_t n, double p, double *out)
+{
+    size_t m;
+    bool nomem;
+    double *c = present_copy(v, n, &m, &nomem);
+    double rank, frac;
+    size_t lo;
+
+    *out = NAN;
+    if (!c)
+        return nomem ? PF_NOMEM : PF_OK;
+    qsort(c, m, sizeof(*c), cmp_double);
+    if (p <= 0) {
+        *out = c[0];
+    } else if (p >= 100) {
+        *out = c[m - 1];
+    } else {
+        rank = p / 100.0 * (double)(m - 1);
+        lo = (size_t)rank;
+        frac = rank - (double)lo;
+        *out = lo + 1 < m ? c[lo] + frac * (c[lo + 1] - c[lo]) : c[lo];
+    }
+    free(c);
+    return PF_OK;
+}
+
+double stats_max(const double *v, size_t n)
+{
+    double m = NAN;
+
+    for (size_t i = 0; i < n; i++)
+        if (stats_present(v[i]) && (!stats_present(m) || v[i] > m))
+            m = v[i];
+    return m;
+}
+
+/* Theil-Sen over the pairs whose distance is a multiple of lag (lag 24:
+ * the seasonal Sen slope, which a daily pattern does not move). */
+static enum pf_rc theil_sen_lag(const double *v, size_t n, size_t lag, double *slope)
+{
+    size_t npresent = 0, k = 0;
+    double *s;
+
+    *slope = NAN;
+    for (size_t i = 0; i < n; i++)
+        npresent += stats_present(v[i]);
+    if (npresent < 2)
+        return PF_OK;
+    s = malloc(npresent * (npresent - 1) / 2 * sizeof(*s));
+    if (!s)
+        return PF_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        if (!stats_present(v[i]))
+            continue;
+        for (size_t j = i + lag; j < n; j += lag)
+            if (stats_present(v[j]))
+                s[k++] = (v[j] - v[i]) / (double)(j - i);
+    }
+    if (k)
+        *slope = median_inplace(s, k);
+    free(s);
+    return PF_OK;
+}
+
+enum pf_rc stats_theil_sen(const double *v, size_t n, double *slope)
+{
+    return theil_sen_lag(v, n, 1, slope);
+}
+
+double stats_kendall_tau(const double *v, size_t n)
+{
+    long long up = 0, down = 0, pairs = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (!stats_present(v[i]))
+            continue;
+        for (size_t j = i + 1; j < n; j++) {
+            if (!stats_present(v[j]))
+                continue;
+            pairs++;
+            up += v[j] > v[i];
+            down += v[j] < v[i];
+        }
+    }
+    return pairs ? (double)(up - down) / (double)pairs : 0.0;
+}
+
+double stats_release_ratio(const double *v, size_t n)
+{
+    double rises = 0, falls = 0, prev = NAN;
+
+    for (size_t i = 0; i < n; i++) {
+        if (!stats_present(v[i]))
+            continue;
+        if (stats_present(prev)) {
+            if (v[i] > prev)
+                rises += v[i] - prev;
+            else
+                falls += prev - v[i];
+        }
+        prev = v[i];
+    }
+    if (rises <= 0)
+        return INFINITY;
+    return falls / rises;
+}
+
+size_t stats_segment_start(const double *v, size_t n)
+{
+    size_t start = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        double lo = INFINITY;
+        size_t seen = 0;
+
+        if (!stats_present(v[i]))
+            continue;
+        /* The minimum of the STATS_DAY present hours before i. */
+        for (size_t j = i; j > 0 && seen < STATS_DAY; j--) {
+            if (!stats_present(v[j - 1]))
+                continue;
+            if (v[j - 1] < lo)
+                lo = v[j - 1];
+            seen++;
+        }
+        if (seen == STATS_DAY && v[i] < STATS_RESET_FRACTION * lo)
+            start = i;
+    }
+    return start;
+}
+
+enum pf_rc stats_deseasonalize(const double *v, size_t n, double *out)
+{
+    enum pf_rc rc;
+    double profile[STATS_DAY], *col, slope, mid;
+    size_t nprof = 0;
+
+    /* The trend first (same-hour pairs only, so the pattern cannot move
+     * it), then each hour-of-day's median of what the trend leaves. */
+    rc = theil_sen_lag(v, n, STATS_DAY, &slope);
+    if (rc)
+        return rc;
+    if (!stats_present(slope))
+        slope = 0;
+    col = malloc((n / STATS_DAY + 1) * sizeof(*col));
+    if (!col)
+        return PF_NOMEM;
+    for (size_t h = 0; h < STATS_DAY; h++) {
+        size_t k = 0;
+        for (size_t i = h; i < n; i += STATS_DAY)
+            if (stats_present(v[i]))
+                col[k++] = v[i] - slope * (double)i;
+        profile[h] = k ? median_inplace(col, k) : NAN;
+    }
+    free(col);
+    /* Subtract the profile around its own median, so the level stays. */
+    {
+        double tmp[STATS_DAY];
+        for (size_t h = 0; h < STATS_DAY; h++)
+            if (stats_present(profile[h]))
+                tmp[nprof++] = profile[h];
+        mid = nprof ? median_inplace(tmp, nprof) : 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        double p = profile[i % STATS_DAY];
+        out[i] = stats_present(v[i]) && stats_present(p) ? v[i] - p + mid : v[i];
+    }
+    return PF_OK;
+}
+
+bool stats_is_step(const double *v, size_t n)
+{
+    /* Prefix sums over the present points in order. */
+    double sx = 0, sy = 0, sxx = 0, sxy = 0, syy = 0;
+    double pre_y = 0, pre_yy = 0, best = INFINITY, line_sse, cnt, beta, alpha;
+    size_t m = 0, k = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (!stats_present(v[i]))
+            continue;
+        double x = (double)i;
+        sx += x;
+        sy += v[i];
+        sxx += x * x;
+        sxy += x * v[i];
+        syy += v[i] * v[i];
+        m++;
+    }
+    if (m < 4)
+        return false;
+    cnt = (double)m;
+    {
+        double varx = sxx - sx * sx / cnt;
+        beta = varx > 0 ? (sxy - sx * sy / cnt) / varx : 0;
+        alpha = (sy - beta * sx) / cnt;
+    }
+    line_sse = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!stats_present(v[i]))
+            continue;
+        double r = v[i] - (alpha + beta * (double)i);
+        line_sse += r * r;
+    }
+    /* Best split: left = first k present points, right = the rest; each
+     * side's SSE from sums: sum(y^2) - sum(y)^2 / count. */
+    for (size_t i = 0; i < n; i++) {
+        if (!stats_present(v[i]))
+            continue;
+        pre_y += v[i];
+        pre_yy += v[i] * v[i];
+        k++;
+        if (k < 2 || m - k < 2)
+            continue;
+        double left = pre_yy - pre_y * pre_y / (double)k;
+        double ry = sy - pre_y, ryy = syy - pre_yy;
+        double right = ryy - ry * ry / (double)(m - k);
+        if (left + right < best)
+            best = left + right;
+    }
+    if (line_sse <= 0)
+        return false; /* a perfect line (or a constant) is not a jump */
+    return best < STATS_STEP_SSE_SHARE * line_sse;
+}
+
+size_t stats_onset(const double *v, size_t n)
+{
+    double sy = 0, syy = 0, m = 0, line_sse, best = INFINITY;
+    size_t best_k = 0, step = n / 200 + 1;
+
+    for (size_t i = 0; i < n; i++) {
+        if (!stats_present(v[i]))
+            continue;
+        sy += v[i];
+        syy += v[i] * v[i];
+        m++;
+    }
+    if (m < 4)
+        return 0;
+    line_sse = INFINITY;
+    for (size_t k = 0; k + 2 < n; k += step) {
+        double sz = 0, szz = 0, szy = 0, cov, varz, b, sse;
+        for (size_t i = k + 1; i < n; i++) {
+            if (!stats_present(v[i]))
+                continue;
+            double z = (double)(i - k);
+            sz += z;
+            szz += z * z;
+            szy += z * v[i];
+        }
+        varz = szz - sz * sz / m;
+        if (varz <= 0)
+            continue;
+        cov = szy - sz * sy / m;
+        b = cov / varz;
+        sse = syy - sy * sy / m - b * cov;
+        if (k == 0)
+            line_sse = sse;
+        if (b > 0 && sse < best) {
+            best = sse;
+            best_k = k;
+        }
+    }
+    return best < STATS_STEP_SSE_SHARE * line_sse ? best_k : 0;
+}
+
+double stats_hours_to_limit(double level, double rate, double limit)
+{
+    if (level >= limit)
+        return 0;
+    if (!(rate > 0))
+        return NAN;
+    return (limit - level) / rate;
+}
+
+enum pf_rc stats_level(const double *v, size_t from, size_t last, double rate, double *level)
+{
+    double proj[STATS_DAY];
+    size_t k = 0;
+
+    for (size_t i = last + 1; i > from && k < STATS_DAY; i--) {
+        if (stats_present(v[i - 1]))
+            proj[k++] = v[i - 1] + rate * (double)(last - (i - 1));
+    }
+    return stats_percentile(proj, k, STATS_LEVEL_PCT, level);
+}
+
+enum pf_rc stats_trend(const double *v, size_t n, size_t min_points, struct stats_trend *out)
+{
+    enum pf_rc rc = PF_OK;
+    double *adj = NULL;
+    const double *x;
+    size_t len, recent_from, seen;
+
+    memset(out, 0, sizeof(*out));
+    out->slope = out->recent_slope = out->level = NAN;
+    out->seg_start = stats_segment_start(v, n);
+    for (size_t i = out->seg_start; i < n; i++) {
+        if (stats_present(v[i])) {
+            out->npoints++;
+            out->last = i;
+        }
+    }
+    if (out->npoints == 0)
+        return PF_OK;
+    len = out->last + 1 - out->seg_start;
+    x = v + out->seg_start;
+    if (len >= 2 * STATS_DAY) {
+        adj = malloc(len * sizeof(*adj));
+        if (!adj)
+            return PF_NOMEM;
+        rc = stats_deseasonalize(x, len, adj);
+        if (rc)
+            goto out;
+        x = adj;
+        out->seasonal = true;
+    }
+    /* A rise that started inside the segment (a leak after an update)
+     * is measured from its onset. */
+    {
+        size_t k = stats_onset(x, len);
+        out->seg_start += k;
+        x += k;
+        len -= k;
+        out->npoints = 0;
+        for (size_t i = 0; i < len; i++)
+            out->npoints += stats_present(x[i]);
+    }
+    rc = stats_theil_sen(x, len, &out->slope);
+    if (rc)
+        goto out;
+    /* The last STATS_RECENT_HOURS present hours of the segment. */
+    recent_from = len;
+    seen = 0;
+    while (recent_from > 0 && seen < STATS_RECENT_HOURS) {
+        recent_from--;
+        seen += stats_present(x[recent_from]);
+    }
+    rc = stats_theil_sen(x + recent_from, len - recent_from, &out->recent_slope);
+    if (rc)
+        goto out;
+    out->tau = stats_kendall_tau(x, len);
+    out->step = stats_is_step(x, len);
+    out->steady = out->npoints >= min_points && out->slope > 0 && out->tau >= STATS_STEADY_TAU &&
+                  !out->step && out->recent_slope >= STATS_RECENT_SHARE * out->slope;
+    out->rate = out->steady ? out->slope : 0;
+    rc = stats_level(v, out->seg_start, out->last, out->rate, &out->level);
+out:
+    free(adj);
+    return rc;
+}

@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: MIT */
+/* stats.h: the numbers behind the capacity advice, over hourly series.
+ *
+ * The analysis never looks at single snapshots: ingest folds them into one
+ * value per host (or process) and hour, the hour's maximum, and everything
+ * here works on such a series, v[0..n) with NaN for an hour without data.
+ * Hourly maxima because capacity is about the peak: a range that is full
+ * for one minute fails that minute's connections, and an average would
+ * hide it. So "p95 of ports in use" is the p95 of the hourly maxima.
+ *
+ * The trend must tell a leak (seed 004: a service holds 1.75 more ports a
+ * minute, every minute, until the range is full a week later) from what
+ * also goes up but is harmless. stats_trend() does it in five steps, each
+ * answering one of the decoys:
+ *
+ *  1. Segment. A restart or reboot releases what leaked: the series falls
+ *     far below everything of the day before (seed 004: "the ports are
+ *     released and the count begins anew"). The trend is measured from the
+ *     last such reset: an hour below half the minimum of the 24 present
+ *     hours before it. A business-day pattern is not a reset: its night
+ *     is no lower than the previous night.
+ *     Within it, a rise that began later (a flat week, then a leak after
+ *     an update) is measured from its onset (stats_onset()).
+ *  2. Daily pattern. With two days or more, the daily profile (each
+ *     hour-of-day's median around the trend) is subtracted, so a daily
+ *     peak is not a trend.
+ *  3. Slope: Theil-Sen (the median of the pairwise slopes). Up to 29% of
+ *     the points can be wild (a one-hour spike) without moving it, unlike
+ *     least squares.
+ *  4. Steadiness: Kendall's tau (concordant minus discordant pairs over all
+ *     pairs) >= 0.5; the last 24 hours still rise at least half as fast
+ *     as the whole segment (growth that levels off is not a trend); and a
+ *     single step does not explain the data better than a line (a one-off
+ *     jump: the best two-level step leaves less than half the squared
+ *     error of the least-squares line).
+ *  5. Level: each of the last 24 present hours projected to the last hour
+ *     along the slope; the 90th percentile of those (near the day's peak,
+ *     robust to one spike). Exhaustion = limit reached by level + slope *
+ *     hours.
+ *
+ * All functions are pure; those that allocate return PF_NOMEM on failure. */
+#ifndef PF_STATS_H
+#define PF_STATS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+#define STATS_DAY 24              /* hours */
+#define STATS_RESET_FRACTION 0.5  /* below half of yesterday's minimum: reset */
+#define STATS_STEADY_TAU 0.5      /* Kendall tau for "rises steadily" */
+#define STATS_RECENT_HOURS 24     /* "still rising" is judged on the last day */
+#define STATS_RECENT_SHARE 0.5    /* ...at >= half the segment's slope */
+#define STATS_STEP_SSE_SHARE 0.5  /* step model fits 2x better than a line: a jump */
+#define STATS_LEVEL_PCT 90.0      /* level: p90 of the projected last day */
+
+/* Returns true when x is a present value (not NaN). */
+static inline bool stats_present(double x)
+{
+    return x == x;
+}
+
+/* Sets *out to percentile p (0..100) of the present values of v: linear
+ * interpolation between closest ranks (Hyndman-Fan type 7, as numpy and
+ * PostgreSQL percentile_cont). *out is NaN when no value is present.
+ * Returns PF_NOMEM when the scratch copy cannot be allocated. */
+enum pf_rc stats_percentile(const double *v, size_t n, double p, double *out);
+
+/* Returns the largest present value of v, NaN when none. */
+double stats_max(const double *v, size_t n);
+
+/* Sets *slope to the Theil-Sen slope (per index step) of the present
+ * values of v: the median of (v[j]-v[i])/(j-i) over all pairs i<j. NaN
+ * with fewer than 2 points. PF_NOMEM when scratch allocation fails. */
+enum pf_rc stats_theil_sen(const double *v, size_t n, double *slope);
+
+/* Returns Kendall's tau-a of the present values of v against time: (pairs
+ * rising - pairs falling) / pairs, in -1..1; 0 with fewer than 2 points. */
+double stats_kendall_tau(const double *v, size_t n);
+
+/* Returns (sum of falls) / (sum of rises) between consecutive present
+ * values of v: 0 for a series that never gives anything back, about 1 for
+ * one that returns to where it was. INFINITY when it never rises. */
+double stats_release_ratio(const double *v, size_t n);
+
+/* Returns the index of the first hour of the current segment: 0, or the
+ * last hour that is below STATS_RESET_FRACTION times the minimum of the
+ * STATS_DAY present hours before it (a restart released what was held). */
+size_t stats_segment_start(const double *v, size_t n);
+
+/* Writes into out[0..n) the series with its daily pattern removed. The
+ * trend is taken out first with the seasonal Sen slope (pairs 24, 48, ...
+ * hours apart only, which a daily pattern cannot move); the median of what
+ * is left at each hour-of-day is the daily profile, subtracted around its
+ * own median so the level stays. Missing stays missing. PF_NOMEM on
+ * failure. */
+enum pf_rc stats_deseasonalize(const double *v, size_t n, double *out);
+
+/* Returns true when the best two-level step (split anywhere between
+ * present values) leaves less than STATS_STEP_SSE_SHARE of the squared
+ * error of the least-squares line: the rise is one jump, not a trend. */
+bool stats_is_step(const double *v, size_t n);
+
+/* Returns where the current rise began: the k of the best "flat, then
+ * rising from k" (broken-stick) least-squares fit, when that leaves less
+ * than STATS_STEP_SSE_SHARE of a straight line's squared error; else 0.
+ * A leak that started with an update (seed 004: "7 days before the
+ * servers first went down") is then measured from its start, not
+ * diluted by the flat days before it. */
+size_t stats_onset(const double *v, size_t n);
+
+struct stats_trend {
+    size_t seg_start;    /* first hour of the current segment */
+    size_t last;         /* last present hour */
+    size_t npoints;      /* present hours in the segment */
+    bool seasonal;       /* daily pattern removed (segment >= 2 days) */
+    double slope;        /* Theil-Sen over the segment, per hour */
+    double recent_slope; /* Theil-Sen over the segment's last 24 hours */
+    double tau;          /* Kendall tau over the segment */
+    bool step;           /* a one-off jump explains it better */
+    bool steady;         /* slope > 0 and all steadiness tests passed */
+    double rate;         /* slope when steady, else 0: what forecasts use */
+    double level;        /* value reached at hour `last` (see step 5) */
+};
+
+/* Analyses v[0..n) as described above. min_points: fewer present hours in
+ * the segment give a trend with rate 0 (nothing to forecast with).
+ * Returns PF_OK, PF_NOMEM. */
+enum pf_rc stats_trend(const double *v, size_t n, size_t min_points, struct stats_trend *out);
+
+/* Sets *level to step 5's level: the STATS_LEVEL_PCT percentile of the
+ * last STATS_DAY present values of v[from..last] projected to `last`
+ * along rate. NaN when none is present. PF_OK or PF_NOMEM. */
+enum pf_rc stats_level(const double *v, size_t from, size_t last, double rate, double *level);
+
+/* Hours until level + rate * h reaches limit: 0 when already there, NaN
+ * when rate <= 0 (never). */
+double stats_hours_to_limit(double level, double rate, double limit);
+
+#endif

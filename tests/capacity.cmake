@@ -1,0 +1,6 @@
+# SPDX-License-Identifier: MIT
+# Capacity engine tests (issue 5): unit tests of the analysis on constructed
+# series, fleetsim (the fleet simulator) and the scenario tests that post its
+# snapshots through the real collector.
+pf_unit_test(test_stats pfcapacity)
+pf_unit_test(test_findings pfcapacity)

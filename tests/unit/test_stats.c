@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: MIT */
+/* test_stats.c: percentiles, Theil-Sen, Kendall tau, segmentation and the
+ * trend on constructed hourly series: a leak must show its rate, and the
+ * decoys (daily peaks, growth that levels off, a one-off jump, a spike)
+ * must show no trend at all. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "stats.h"
+#include "test.h"
+
+#define H7 (7 * 24)
+
+static uint64_t rng_state = 88172645463325252ULL;
+
+/* Deterministic noise in [-1, 1) (xorshift64). */
+static double noise(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (double)(rng_state >> 11) / (double)(1ULL << 52) - 1.0;
+}
+
+#define T_NEAR(a, b, tol)                                                                          \
+    do {                                                                                           \
+        double t_a_ = (a), t_b_ = (b);                                                             \
+        if (!(fabs(t_a_ - t_b_) <= (tol)))                                                         \
+            T_FAIL_("%s ~ %s: %g != %g (tol %g)", #a, #b, t_a_, t_b_, (double)(tol));              \
+    } while (0)
+
+/* Office hours: 8..18 high, night low. */
+static double office(size_t h, double low, double high)
+{
+    size_t hod = h % 24;
+    return hod >= 8 && hod < 18 ? high : low;
+}
+
+TEST(percentile_type7)
+{
+    double v[] = {10, 1, 9, 2, 8, 3, 7, 4, 6, 5, NAN};
+    double p;
+
+    T_EQ_INT(stats_percentile(v, 11, 50, &p), PF_OK);
+    T_NEAR(p, 5.5, 1e-9);
+    T_EQ_INT(stats_percentile(v, 11, 95, &p), PF_OK);
+    T_NEAR(p, 9.55, 1e-9); /* rank 0.95 * 9 = 8.55 between 9 and 10 */
+    T_EQ_INT(stats_percentile(v, 11, 100, &p), PF_OK);
+    T_NEAR(p, 10, 0);
+    T_EQ_INT(stats_percentile(v, 11, 0, &p), PF_OK);
+    T_NEAR(p, 1, 0);
+    T_NEAR(stats_max(v, 11), 10, 0);
+}
+
+TEST(percentile_empty_is_nan)
+{
+    double v[] = {NAN, NAN};
+    double p = 0;
+
+    T_EQ_INT(stats_percentile(v, 2, 50, &p), PF_OK);
+    T_ASSERT(!stats_present(p));
+    T_ASSERT(!stats_present(stats_max(v, 2)));
+}
+
+TEST(theil_sen_ignores_outliers_and_gaps)
+{
+    double v[40], slope;
+
+    for (size_t i = 0; i < 40; i++)
+        v[i] = 100 + 3.0 * (double)i;
+    v[5] = 9000; /* wild points least squares would follow */
+    v[17] = -500;
+    v[30] = 7000;
+    v[11] = NAN;
+    v[12] = NAN;
+    T_EQ_INT(stats_theil_sen(v, 40, &slope), PF_OK);
+    T_NEAR(slope, 3.0, 1e-9);
+}
+
+TEST(theil_sen_needs_two_points)
+{
+    double v[] = {NAN, 5, NAN}, slope = 0;
+
+    T_EQ_INT(stats_theil_sen(v, 3, &slope), PF_OK);
+    T_ASSERT(!stats_present(slope));
+}
+
+TEST(kendall_and_release)
+{
+    double up[] = {1, 2, 3, 4, 5}, down[] = {5, 4, 3, 2, 1}, saw[] = {1, 5, 1, 5, 1};
+
+    T_NEAR(stats_kendall_tau(up, 5), 1.0, 1e-12);
+    T_NEAR(stats_kendall_tau(down, 5), -1.0, 1e-12);
+    T_NEAR(stats_release_ratio(up, 5), 0.0, 1e-12);
+    T_NEAR(stats_release_ratio(saw, 5), 1.0, 1e-12);
+    T_ASSERT(isinf(stats_release_ratio(down, 5)));
+}
+
+TEST(segment_after_restart_not_after_night)
+{
+    double v[H7];
+
+    /* Seed 004's sawtooth: a leak from 500, the service restarted at hour 100. */
+    for (size_t i = 0; i < H7; i++)
+        v[i] = i < 100 ? 500 + 105.0 * (double)i : 500 + 105.0 * (double)(i - 100);
+    T_EQ_INT(stats_segment_start(v, H7), 100);
+    /* Office hours drop every evening to the same night level: no reset. */
+    for (size_t i = 0; i < H7; i++)
+        v[i] = office(i, 400, 6000) + 20 * noise();
+    T_EQ_INT(stats_segment_start(v, H7), 0);
+}
+
+TEST(deseasonalize_flattens_daily_pattern)
+{
+    double v[H7], d[H7], slope;
+
+    for (size_t i = 0; i < H7; i++)
+        v[i] = office(i, 400, 6000) + 10.0 * (double)i; /* 10/h growth under it */
+    T_EQ_INT(stats_deseasonalize(v, H7, d), PF_OK);
+    T_EQ_INT(stats_theil_sen(d, H7, &slope), PF_OK);
+    T_NEAR(slope, 10.0, 0.5);
+    T_ASSERT(stats_kendall_tau(d, H7) > 0.9);
+}
+
+TEST(step_versus_line)
+{
+    double v[60];
+
+    for (size_t i = 0; i < 60; i++)
+        v[i] = (i < 31 ? 1000 : 4000) + 30 * noise();
+    T_ASSERT(stats_is_step(v, 60));
+    for (size_t i = 0; i < 60; i++)
+        v[i] = 1000 + 50.0 * (double)i + 30 * noise();
+    T_ASSERT(!stats_is_step(v, 60));
+    for (size_t i = 0; i < 60; i++)
+        v[i] = 1000 + 30 * noise();
+    T_ASSERT(!stats_is_step(v, 60));
+}
+
+/* Seed 004: 1.75 ports a minute = 105 an hour, 8-9 per 5 minutes with
+ * bursts to 20: hourly maxima rise by 105 +- a burst. */
+TEST(trend_leak_rate_and_level)
+{
+    double v[72];
+    struct stats_trend t;
+
+    for (size_t i = 0; i < 72; i++)
+        v[i] = 2000 + 105.0 * (double)(i + 1) + 15 * noise();
+    T_EQ_INT(stats_trend(v, 72, 12, &t), PF_OK);
+    T_ASSERT(t.steady);
+    T_NEAR(t.rate, 105.0, 105.0 * 0.02);
+    T_NEAR(t.level, 2000 + 105.0 * 72, 40);
+    T_EQ_INT(t.seg_start, 0);
+    T_EQ_INT(t.last, 71);
+    T_ASSERT(t.seasonal);
+}
+
+TEST(trend_leak_after_restart_uses_last_segment)
+{
+    double v[H7];
+    struct stats_trend t;
+
+    for (size_t i = 0; i < H7; i++) {
+        size_t age = i < 90 ? i + 60 : i - 90; /* restart at hour 90 */
+        v[i] = 800 + 105.0 * (double)age + 20 * noise();
+    }
+    T_EQ_INT(stats_trend(v, H7, 12, &t), PF_OK);
+    T_EQ_INT(t.seg_start, 90);
+    T_ASSERT(t.steady);
+    T_NEAR(t.rate, 105.0, 105.0 * 0.02);
+}
+
+TEST(trend_leak_on_top_of_office_hours)
+{
+    double v[H7];
+    struct stats_trend t;
+
+    for (size_t i = 0; i < H7; i++)
+        v[i] = office(i, 1500, 5000) + 40.0 * (double)i + 50 * noise();
+    T_EQ_INT(stats_trend(v, H7, 12, &t), PF_OK);
+    T_ASSERT(t.seasonal);
+    T_ASSERT(t.steady);
+    T_NEAR(t.rate, 40.0, 4.0);
+    /* Level is near the day's peak, not the night's floor. */
+    T_ASSERT(t.level > 5000 + 40.0 * 160);
+}
+
+TEST(decoy_daily_peaks_no_trend)
+{
+    double v[H7];
+    struct stats_trend t;
+
+    for (size_t i = 0; i < H7; i++)
+        v[i] = office(i, 300, 9000) + 200 * noise();
+    T_EQ_INT(stats_trend(v, H7, 12, &t), PF_OK);
+    T_ASSERT(!t.steady);
+    T_NEAR(t.rate, 0, 0);
+}
+
+TEST(decoy_plateau_no_trend)
+{
+    double v[H7];
+    struct stats_trend t;
+
+    /* Grows 60/h for three days, then stays. */
+    for (size_t i = 0; i < H7; i++)
+        v[i] = 1000 + 60.0 * (double)(i < 72 ? i : 72) + 30 * noise();
+    T_EQ_INT(stats_trend(v, H7, 12, &t), PF_OK);
+    T_ASSERT(t.slope > 0); /* the whole window does go up ... */
+    T_ASSERT(!t.steady);   /* ... but it has levelled off */
+    T_NEAR(t.rate, 0, 0);
+}
+
+TEST(decoy_one_off_jump_no_trend)
+{
+    double v[H7];
+    struct stats_trend t;
+
+    /* Jumps once, by 3000, a day ago, and stays: the recent day is flat
+     * and a step explains the rest. Also a jump in the middle. */
+    for (size_t i = 0; i < H7; i++)
+        v[i] = (i < H7 - 20 ? 2000 : 5000) + 30 * noise();
+    T_EQ_INT(stats_trend(v, H7, 12, &t), PF_OK);
+    T_ASSERT(!t.steady);
+    for (size_t i = 0; i < H7; i++)
+        v[i] = (i < 84 ? 2000 : 5000) + 30 * noise();
+    T_EQ_INT(stats_trend(v, H7, 12, &t), PF_OK);
+    T_ASSERT(t.step);
+    T_ASSERT(!t.steady);
+}
+
+TEST(decoy_spike_no_trend)
+{
+    double v[H7];
+    struct stats_trend t;
+
+    for (size_t i = 0; i < H7; i++)
+        v[i] = 2000 + 30 * noise();
+    v[150] = 15000; /* one hour of a storm */
+    T_EQ_INT(stats_trend(v, H7, 12, &t), PF_OK);
+    T_ASSERT(!t.steady);
+    T_NEAR(t.slope, 0, 2);
+}
+
+TEST(trend_needs_min_points)
+{
+    double v[H7];
+    struct stats_trend t;
+
+    for (size_t i = 0; i < H7; i++)
+        v[i] = i >= H7 - 6 ? 100.0 * (double)i : NAN;
+    T_EQ_INT(stats_trend(v, H7, 12, &t), PF_OK);
+    T_EQ_INT(t.npoints, 6);
+    T_ASSERT(!t.steady);
+    for (size_t i = 0; i < H7; i++)
+        v[i] = NAN;
+    T_EQ_INT(stats_trend(v, H7, 12, &t), PF_OK);
+    T_EQ_INT(t.npoints, 0);
+    T_ASSERT(!t.steady);
+}
+
+TEST(hours_to_limit)
+{
+    T_NEAR(stats_hours_to_limit(16000, 100, 16384), 3.84, 1e-9);
+    T_NEAR(stats_hours_to_limit(17000, 100, 16384), 0, 0);
+    T_ASSERT(!stats_present(stats_hours_to_limit(1000, 0, 16384)));
+}
+
+int main(void)
+{
+    RUN(percentile_type7);
+    RUN(percentile_empty_is_nan);
+    RUN(theil_sen_ignores_outliers_and_gaps);
+    RUN(theil_sen_needs_two_points);
+    RUN(kendall_and_release);
+    RUN(segment_after_restart_not_after_night);
+    RUN(deseasonalize_flattens_daily_pattern);
+    RUN(step_versus_line);
+    RUN(trend_leak_rate_and_level);
+    RUN(trend_leak_after_restart_uses_last_segment);
+    RUN(trend_leak_on_top_of_office_hours);
+    RUN(decoy_daily_peaks_no_trend);
+    RUN(decoy_plateau_no_trend);
+    RUN(decoy_one_off_jump_no_trend);
+    RUN(decoy_spike_no_trend);
+    RUN(trend_needs_min_points);
+    RUN(hours_to_limit);
+    return T_DONE();
+}
