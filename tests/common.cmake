@@ -2,3 +2,7 @@
 # tests/common.cmake: unit tests and fuzzers of the common/ library.
 pf_unit_test(test_snapshot_json pfcommon)
 pf_unit_test(test_config pfcommon)
+pf_fuzz_target(fuzz_snapshot fuzz_snapshot.c pfcommon)
+pf_unit_test(test_timeutil pfcommon)
+pf_unit_test(test_buf pfcommon)
+pf_unit_test(test_tcp_state pfcommon)

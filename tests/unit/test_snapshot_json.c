@@ -836,6 +836,10 @@ TEST(reject_bad_json)
     T_EQ_STR(err, "body: invalid JSON near byte 8");
     T_EQ_INT(body("{\"a\": \"x\ty\"}", err), PF_INVALID); /* raw tab in a string */
     T_EQ_STR(err, "body: invalid JSON near byte 8");
+    T_EQ_INT(body("{\"a\": \"x\x1fy\"}", err), PF_INVALID); /* raw unit separator */
+    T_EQ_STR(err, "body: invalid JSON near byte 8");
+    T_EQ_INT(body("{\"a\": \"x\x7fy\"}", err), PF_INVALID);
+    T_EQ_STR(err, "schema: required"); /* DEL is allowed raw */
     T_EQ_INT(body("{\"a\": \"\\ud800\"}", err), PF_INVALID); /* lone surrogate */
     T_EQ_STR(err, "body: invalid JSON near byte 7");
     T_EQ_INT(body("{\"a\": \"\\u0000\"}", err), PF_INVALID);
