@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* ras.c: RRAS connections -> the vpn section (see ras.h). Sorting by
+/* rasconn.c: RRAS connections -> the vpn section (see rasconn.h). Sorting by
  * address groups the clients; a second sort ranks them. */
-#include "ras.h"
+#include "rasconn.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +26,7 @@ static bool contains_nocase(const char *hay, const char *needle)
     return false;
 }
 
-int ras_proto_classify(int projection_type, const char *device)
+int rasconn_proto_classify(int projection_type, const char *device)
 {
     static const struct {
         const char *word;
@@ -38,7 +38,7 @@ int ras_proto_classify(int projection_type, const char *device)
         {"pptp", PF_VPN_PPTP},
     };
 
-    if (projection_type == RAS_PROJECTION_IKEV2)
+    if (projection_type == RASCONN_PROJECTION_IKEV2)
         return PF_VPN_IKEV2;
     if (!device)
         return -1;
@@ -54,7 +54,7 @@ static bool addr_char(uint16_t c)
            c == '.' || c == ':' || c == '%';
 }
 
-size_t ras_addr_from_utf16(const uint16_t *w, size_t maxunits, char out[PF_ADDR_LEN])
+size_t rasconn_addr_from_utf16(const uint16_t *w, size_t maxunits, char out[PF_ADDR_LEN])
 {
     size_t n = 0;
     bool sep = false;
@@ -89,7 +89,7 @@ static int cmp_rank(const void *a, const void *b)
     return strcmp(x->addr, y->addr);
 }
 
-enum pf_rc ras_summarize(const struct ras_conn *conns, size_t n, struct pf_vpn *vpn,
+enum pf_rc rasconn_summarize(const struct rasconn_conn *conns, size_t n, struct pf_vpn *vpn,
                          bool *truncated)
 {
     const char **addrs = NULL;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* winsvc.c: service list -> per-PID service names and host roles. */
-#include "winsvc.h"
+/* svcmap.c: service list -> per-PID service names and host roles. */
+#include "svcmap.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -21,20 +21,20 @@ static int casecmp(const char *a, const char *b)
 
 static int cmp_entry(const void *a, const void *b)
 {
-    const struct winsvc_entry *x = a, *y = b;
+    const struct svcmap_entry *x = a, *y = b;
 
     if (x->pid != y->pid)
         return x->pid < y->pid ? -1 : 1;
     return casecmp(x->name, y->name);
 }
 
-void winsvc_sort(struct winsvc_entry *e, size_t n)
+void svcmap_sort(struct svcmap_entry *e, size_t n)
 {
     if (n > 1)
         qsort(e, n, sizeof(*e), cmp_entry);
 }
 
-size_t winsvc_names_for_pid(const struct winsvc_entry *e, size_t n, uint32_t pid, char *out,
+size_t svcmap_names_for_pid(const struct svcmap_entry *e, size_t n, uint32_t pid, char *out,
                             size_t outlen)
 {
     size_t lo = 0, hi = n, len = 0, count = 0;
@@ -64,7 +64,7 @@ size_t winsvc_names_for_pid(const struct winsvc_entry *e, size_t n, uint32_t pid
     return count;
 }
 
-bool winsvc_running(const struct winsvc_entry *e, size_t n, const char *name)
+bool svcmap_running(const struct svcmap_entry *e, size_t n, const char *name)
 {
     for (size_t i = 0; i < n; i++)
         if (e[i].running && casecmp(e[i].name, name) == 0)
@@ -72,7 +72,7 @@ bool winsvc_running(const struct winsvc_entry *e, size_t n, const char *name)
     return false;
 }
 
-bool winsvc_roles(const struct winsvc_entry *e, size_t n, struct pf_snapshot *s)
+bool svcmap_roles(const struct svcmap_entry *e, size_t n, struct pf_snapshot *s)
 {
     static const struct {
         const char *service, *role;
@@ -84,7 +84,7 @@ bool winsvc_roles(const struct winsvc_entry *e, size_t n, struct pf_snapshot *s)
     bool rras = false;
 
     for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++) {
-        if (!winsvc_running(e, n, roles[i].service))
+        if (!svcmap_running(e, n, roles[i].service))
             continue;
         pf_snapshot_add_role(s, roles[i].role);
         rras |= i == 0;

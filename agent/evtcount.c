@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* winevt.c: event-log queries and counters (see winevt.h). */
-#include "winevt.h"
+/* evtcount.c: event-log queries and counters (see evtcount.h). */
+#include "evtcount.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -15,10 +15,10 @@ struct evdef {
 };
 
 static const struct evdef events[] = {
-    {WINEVT_TCPIP, "Tcpip", 4227, offsetof(struct pf_events, tcpip_4227)},
-    {WINEVT_TCPIP, "Tcpip", 4231, offsetof(struct pf_events, tcpip_4231)},
-    {WINEVT_TCPIP, "Tcpip", 4266, offsetof(struct pf_events, tcpip_4266)},
-    {WINEVT_NETLOGON, "NETLOGON", 5719, offsetof(struct pf_events, netlogon_5719)},
+    {EVTCOUNT_TCPIP, "Tcpip", 4227, offsetof(struct pf_events, tcpip_4227)},
+    {EVTCOUNT_TCPIP, "Tcpip", 4231, offsetof(struct pf_events, tcpip_4231)},
+    {EVTCOUNT_TCPIP, "Tcpip", 4266, offsetof(struct pf_events, tcpip_4266)},
+    {EVTCOUNT_NETLOGON, "NETLOGON", 5719, offsetof(struct pf_events, netlogon_5719)},
 };
 
 static int lower(int c)
@@ -50,7 +50,7 @@ static enum pf_rc format_ms(int64_t ms, char out[PF_TIME_LEN + 16])
     return PF_OK;
 }
 
-enum pf_rc winevt_xpath(int q, int64_t since_ms, int64_t until_ms, char *out, size_t outlen)
+enum pf_rc evtcount_xpath(int q, int64_t since_ms, int64_t until_ms, char *out, size_t outlen)
 {
     char since[PF_TIME_LEN + 16], until[PF_TIME_LEN + 16], ids[128];
     const char *provider = NULL;
@@ -58,7 +58,7 @@ enum pf_rc winevt_xpath(int q, int64_t since_ms, int64_t until_ms, char *out, si
     enum pf_rc rc;
     int n;
 
-    if (q < 0 || q >= WINEVT_NQUERIES || since_ms > until_ms)
+    if (q < 0 || q >= EVTCOUNT_NQUERIES || since_ms > until_ms)
         return PF_INVALID;
     if ((rc = format_ms(since_ms, since)) || (rc = format_ms(until_ms, until)))
         return rc;
@@ -79,7 +79,7 @@ enum pf_rc winevt_xpath(int q, int64_t since_ms, int64_t until_ms, char *out, si
     return PF_OK;
 }
 
-bool winevt_count(struct pf_events *ev, const char *provider, unsigned id)
+bool evtcount_count(struct pf_events *ev, const char *provider, unsigned id)
 {
     for (size_t i = 0; i < sizeof(events) / sizeof(events[0]); i++) {
         if (events[i].id == id && same_nocase(events[i].provider, provider)) {

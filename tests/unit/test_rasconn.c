@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* test_ras.c: RRAS connection arrays -> the vpn section: protocol from the
+/* test_rasconn.c: RRAS connection arrays -> the vpn section: protocol from the
  * projection and the port's device name, client addresses from UTF-16
  * wszRemoteEndpointAddress, counts, distinct clients, the ranked top list
  * and its cap; the seed-001 picture (every IKEv2 client behind one
  * source-NAT address). */
 #include <stdlib.h>
 
-#include "ras.h"
+#include "rasconn.h"
 #include "compat.h"
 #include "test.h"
 
@@ -21,15 +21,15 @@ static void wide(uint16_t *w, size_t cap, const char *s)
 
 TEST(classify)
 {
-    T_EQ_INT(ras_proto_classify(RAS_PROJECTION_IKEV2, NULL), PF_VPN_IKEV2);
-    T_EQ_INT(ras_proto_classify(RAS_PROJECTION_IKEV2, "WAN Miniport (SSTP)"), PF_VPN_IKEV2);
-    T_EQ_INT(ras_proto_classify(RAS_PROJECTION_PPP, "WAN Miniport (SSTP)"), PF_VPN_SSTP);
-    T_EQ_INT(ras_proto_classify(RAS_PROJECTION_PPP, "WAN Miniport (L2TP)"), PF_VPN_L2TP);
-    T_EQ_INT(ras_proto_classify(RAS_PROJECTION_PPP, "WAN-Miniport (PPTP)"), PF_VPN_PPTP);
-    T_EQ_INT(ras_proto_classify(RAS_PROJECTION_PPP, "wan miniport (ikev2)"), PF_VPN_IKEV2);
-    T_EQ_INT(ras_proto_classify(RAS_PROJECTION_PPP, "Modem"), -1);
-    T_EQ_INT(ras_proto_classify(RAS_PROJECTION_PPP, ""), -1);
-    T_EQ_INT(ras_proto_classify(0, NULL), -1);
+    T_EQ_INT(rasconn_proto_classify(RASCONN_PROJECTION_IKEV2, NULL), PF_VPN_IKEV2);
+    T_EQ_INT(rasconn_proto_classify(RASCONN_PROJECTION_IKEV2, "WAN Miniport (SSTP)"), PF_VPN_IKEV2);
+    T_EQ_INT(rasconn_proto_classify(RASCONN_PROJECTION_PPP, "WAN Miniport (SSTP)"), PF_VPN_SSTP);
+    T_EQ_INT(rasconn_proto_classify(RASCONN_PROJECTION_PPP, "WAN Miniport (L2TP)"), PF_VPN_L2TP);
+    T_EQ_INT(rasconn_proto_classify(RASCONN_PROJECTION_PPP, "WAN-Miniport (PPTP)"), PF_VPN_PPTP);
+    T_EQ_INT(rasconn_proto_classify(RASCONN_PROJECTION_PPP, "wan miniport (ikev2)"), PF_VPN_IKEV2);
+    T_EQ_INT(rasconn_proto_classify(RASCONN_PROJECTION_PPP, "Modem"), -1);
+    T_EQ_INT(rasconn_proto_classify(RASCONN_PROJECTION_PPP, ""), -1);
+    T_EQ_INT(rasconn_proto_classify(0, NULL), -1);
 }
 
 TEST(addresses_from_utf16)
@@ -38,37 +38,37 @@ TEST(addresses_from_utf16)
     char out[PF_ADDR_LEN];
 
     wide(w, 65, "203.0.113.10");
-    T_EQ_INT(ras_addr_from_utf16(w, 65, out), 12);
+    T_EQ_INT(rasconn_addr_from_utf16(w, 65, out), 12);
     T_EQ_STR(out, "203.0.113.10");
     wide(w, 65, "2001:DB8::1");
-    T_EQ_INT(ras_addr_from_utf16(w, 65, out), 11);
+    T_EQ_INT(rasconn_addr_from_utf16(w, 65, out), 11);
     T_EQ_STR(out, "2001:db8::1");
     wide(w, 65, "fe80::1%12");
-    T_ASSERT(ras_addr_from_utf16(w, 65, out) > 0);
+    T_ASSERT(rasconn_addr_from_utf16(w, 65, out) > 0);
     T_EQ_STR(out, "fe80::1%12");
     wide(w, 65, "");
-    T_EQ_INT(ras_addr_from_utf16(w, 65, out), 0);
+    T_EQ_INT(rasconn_addr_from_utf16(w, 65, out), 0);
     T_EQ_STR(out, "");
     wide(w, 65, "client.example"); /* a name, not an address */
-    T_EQ_INT(ras_addr_from_utf16(w, 65, out), 0);
+    T_EQ_INT(rasconn_addr_from_utf16(w, 65, out), 0);
     T_EQ_STR(out, "");
     wide(w, 65, "deadbeef"); /* hex digits but no separator */
-    T_EQ_INT(ras_addr_from_utf16(w, 65, out), 0);
+    T_EQ_INT(rasconn_addr_from_utf16(w, 65, out), 0);
     wide(w, 65, "1111:2222:3333:4444:5555:6666:7777:8888:9999:aaaa"); /* 49 > 45 */
-    T_EQ_INT(ras_addr_from_utf16(w, 65, out), 0);
+    T_EQ_INT(rasconn_addr_from_utf16(w, 65, out), 0);
     T_EQ_STR(out, "");
     /* No NUL within maxunits: stops there. */
     wide(w, 65, "10.1.2.3");
-    T_EQ_INT(ras_addr_from_utf16(w, 4, out), 4);
+    T_EQ_INT(rasconn_addr_from_utf16(w, 4, out), 4);
     T_EQ_STR(out, "10.1");
     w[2] = 0x4e2d; /* a non-ASCII character */
-    T_EQ_INT(ras_addr_from_utf16(w, 65, out), 0);
-    T_EQ_INT(ras_addr_from_utf16(NULL, 65, out), 0);
+    T_EQ_INT(rasconn_addr_from_utf16(w, 65, out), 0);
+    T_EQ_INT(rasconn_addr_from_utf16(NULL, 65, out), 0);
 }
 
 TEST(summary_counts)
 {
-    struct ras_conn c[] = {
+    struct rasconn_conn c[] = {
         {PF_VPN_IKEV2, "198.51.100.7"}, {PF_VPN_IKEV2, "198.51.100.7"},
         {PF_VPN_SSTP, "203.0.113.10"},  {PF_VPN_IKEV2, "198.51.100.7"},
         {PF_VPN_L2TP, "203.0.113.11"},  {PF_VPN_PPTP, "203.0.113.10"},
@@ -78,7 +78,7 @@ TEST(summary_counts)
     bool truncated = false;
 
     memset(&vpn, 0, sizeof(vpn));
-    T_EQ_INT(ras_summarize(c, PF_ARRAY_LEN(c), &vpn, &truncated), PF_OK);
+    T_EQ_INT(rasconn_summarize(c, PF_ARRAY_LEN(c), &vpn, &truncated), PF_OK);
     T_EQ_INT(vpn.connections, 7);
     T_EQ_INT(vpn.by_protocol[PF_VPN_IKEV2], 3);
     T_EQ_INT(vpn.by_protocol[PF_VPN_SSTP], 1);
@@ -99,7 +99,7 @@ TEST(summary_counts)
 /* Seed 001: 400 IKEv2 clients all arriving from the load balancer. */
 TEST(snat_single_address)
 {
-    struct ras_conn *c = calloc(400, sizeof(*c));
+    struct rasconn_conn *c = calloc(400, sizeof(*c));
     struct pf_vpn vpn;
 
     T_ASSERT(c);
@@ -108,7 +108,7 @@ TEST(snat_single_address)
         memcpy(c[i].addr, "192.0.2.1", 10);
     }
     memset(&vpn, 0, sizeof(vpn));
-    T_EQ_INT(ras_summarize(c, 400, &vpn, NULL), PF_OK);
+    T_EQ_INT(rasconn_summarize(c, 400, &vpn, NULL), PF_OK);
     T_EQ_INT(vpn.connections, 400);
     T_EQ_INT(vpn.distinct_clients, 1);
     T_EQ_INT(vpn.ntop, 1);
@@ -120,7 +120,7 @@ TEST(snat_single_address)
 TEST(top_list_capped)
 {
     size_t n = PF_LIST_MAX + 25;
-    struct ras_conn *c = calloc(n + 1, sizeof(*c));
+    struct rasconn_conn *c = calloc(n + 1, sizeof(*c));
     struct pf_vpn vpn;
     bool truncated = false;
 
@@ -131,7 +131,7 @@ TEST(top_list_capped)
     }
     c[n] = c[n - 1]; /* the last address twice: ranks first */
     memset(&vpn, 0, sizeof(vpn));
-    T_EQ_INT(ras_summarize(c, n + 1, &vpn, &truncated), PF_OK);
+    T_EQ_INT(rasconn_summarize(c, n + 1, &vpn, &truncated), PF_OK);
     T_EQ_INT(vpn.distinct_clients, n);
     T_EQ_INT(vpn.ntop, PF_LIST_MAX);
     T_ASSERT(truncated);
@@ -150,7 +150,7 @@ TEST(no_connections)
     memset(&vpn, 0, sizeof(vpn));
     vpn.has_ike_value = true;
     vpn.ike_num_established_for_initial_query = 50000;
-    T_EQ_INT(ras_summarize(NULL, 0, &vpn, NULL), PF_OK);
+    T_EQ_INT(rasconn_summarize(NULL, 0, &vpn, NULL), PF_OK);
     T_EQ_INT(vpn.connections, 0);
     T_EQ_INT(vpn.distinct_clients, 0);
     T_EQ_INT(vpn.ntop, 0);

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* ras.h: the pure half of the RRAS probe. probes_win.c enumerates the
+/* rasconn.h: the pure half of the RRAS probe. probes_win.c enumerates the
  * connections (MprAdminConnectionEnumEx -> RAS_CONNECTION_EX) and their
  * ports (MprAdminPortEnum -> RAS_PORT_0, for the tunnel type of PPP
  * connections); these functions turn what it read into the snapshot's vpn
  * section: connections by protocol and the clients' external addresses.
  * Behind a source-NATing load balancer every client shows the balancer's
  * address (seed 001), which is what the distinct count and top list show. */
-#ifndef PF_RAS_H
-#define PF_RAS_H
+#ifndef PF_RASCONN_H
+#define PF_RASCONN_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -17,11 +17,11 @@
 #include "snapshot.h"
 
 /* PROJECTION_INFO.projectionInfoType values of RAS_CONNECTION_EX. */
-#define RAS_PROJECTION_PPP 1
-#define RAS_PROJECTION_IKEV2 2
+#define RASCONN_PROJECTION_PPP 1
+#define RASCONN_PROJECTION_IKEV2 2
 
 /* One connection as the probe saw it. */
-struct ras_conn {
+struct rasconn_conn {
     int proto;              /* enum pf_vpn_proto, or -1 when not known */
     char addr[PF_ADDR_LEN]; /* the client's external address; "" unknown */
 };
@@ -31,13 +31,13 @@ struct ras_conn {
  * "... (L2TP)", "... (PPTP)", "... (IKEv2)": the acronyms are not
  * translated), compared without case. device may be NULL or "". Returns an
  * enum pf_vpn_proto or -1 when neither tells. */
-int ras_proto_classify(int projection_type, const char *device);
+int rasconn_proto_classify(int projection_type, const char *device);
 
 /* Copies a NUL-terminated UTF-16 address of at most maxunits code units
  * (wszRemoteEndpointAddress) into out when it is a plausible numeric IPv4
  * or IPv6 address (digits, hex letters, '.', ':', '%' zone, at most
  * PF_ADDR_LEN - 1 characters); otherwise writes "". Returns the length. */
-size_t ras_addr_from_utf16(const uint16_t *w, size_t maxunits, char out[PF_ADDR_LEN]);
+size_t rasconn_addr_from_utf16(const uint16_t *w, size_t maxunits, char out[PF_ADDR_LEN]);
 
 /* Fills vpn from n connections: connections = n, by_protocol counts,
  * distinct_clients = distinct non-empty addresses, top = the addresses by
@@ -45,7 +45,7 @@ size_t ras_addr_from_utf16(const uint16_t *w, size_t maxunits, char out[PF_ADDR_
  * set when the list was cut. vpn->top is malloc'd (NULL when empty) and
  * owned by the snapshot; vpn->has_ike_value is left alone. Returns
  * PF_NOMEM (vpn->top NULL, ntop 0). */
-enum pf_rc ras_summarize(const struct ras_conn *conns, size_t n, struct pf_vpn *vpn,
+enum pf_rc rasconn_summarize(const struct rasconn_conn *conns, size_t n, struct pf_vpn *vpn,
                          bool *truncated);
 
 #endif
