@@ -111,10 +111,10 @@ static size_t fold_remotes(uint32_t *idx, size_t n, struct pf_endpoint **groups,
                            struct pf_endpoint *best, enum pf_rc *rc)
 {
     size_t ngroups = 0, cap = 0, i = 0;
-    uint64_t bestcount = 0;
 
     *rc = PF_OK;
-    qsort(idx, n, sizeof(*idx), cmp_remote_idx);
+    if (n > 1)
+        qsort(idx, n, sizeof(*idx), cmp_remote_idx);
     while (i < n) {
         size_t j = i + 1;
         while (j < n && remote_cmp(&cmp_recs[idx[i]], &cmp_recs[idx[j]]) == 0)
@@ -131,10 +131,12 @@ static size_t fold_remotes(uint32_t *idx, size_t n, struct pf_endpoint **groups,
                 cap = ncap;
             }
             endpoint_set(&(*groups)[ngroups], &cmp_recs[idx[i]], j - i);
-        } else if (j - i > bestcount) {
-            /* Earlier groups win ties: they sort first by address. */
-            bestcount = j - i;
-            endpoint_set(best, &cmp_recs[idx[i]], bestcount);
+        } else {
+            /* The same ranking as the remotes list, ties included. */
+            struct pf_endpoint cand;
+            endpoint_set(&cand, &cmp_recs[idx[i]], j - i);
+            if (ngroups == 0 || cmp_endpoint_rank(&cand, best) < 0)
+                *best = cand;
         }
         ngroups++;
         i = j;
@@ -189,7 +191,8 @@ static enum pf_rc host_counts(struct pf_snapshot *s, const struct ctx *c, size_t
         free(groups);
         return rc;
     }
-    qsort(groups, ngroups, sizeof(*groups), cmp_endpoint_rank);
+    if (ngroups > 1)
+        qsort(groups, ngroups, sizeof(*groups), cmp_endpoint_rank);
     free(s->remotes);
     s->remotes = NULL;
     s->nremotes = 0;
@@ -270,7 +273,8 @@ static enum pf_rc process_counts(struct pf_snapshot *s, const struct ctx *c,
         }
     }
 
-    qsort(procs, nprocs, sizeof(*procs), cmp_proc_rank);
+    if (nprocs > 1)
+        qsort(procs, nprocs, sizeof(*procs), cmp_proc_rank);
     if (nprocs > PF_LIST_MAX) {
         s->truncated = true;
         nprocs = PF_LIST_MAX;

@@ -16,7 +16,9 @@
  *    per state (all ports), top_remote its most used remote end. Ranked by
  *    tcp_ports + udp_ports, then by socket count, then by PID.
  *  Lists are cut at PF_LIST_MAX and s->truncated is set when cut. Ties are
- *  broken deterministically so the same input gives the same output. */
+ *  broken deterministically so the same input gives the same output:
+ *  remotes (and each top_remote) by count, then lower port, then address
+ *  text; processes as above. */
 #ifndef PF_AGGREGATE_H
 #define PF_AGGREGATE_H
 

@@ -16,6 +16,25 @@
 #include "sysinfo.h"
 #include "timeutil.h"
 
+/* Roles a process reveals by its name or service. A connector process
+ * holds connections, so it is among the listed processes; this saves a
+ * second pass over every process of the host. Windows services (RRAS,
+ * Entra connector) are detected in sysinfo_win.c from the service list. */
+static void add_roles_from_processes(struct pf_snapshot *s)
+{
+    static const struct {
+        const char *name, *role;
+    } known[] = {
+        {"cloudflared", "cloudflared"},
+        {"cloudflared.exe", "cloudflared"},
+    };
+
+    for (size_t i = 0; i < s->nprocesses; i++)
+        for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++)
+            if (strcmp(s->processes[i].name, known[k].name) == 0)
+                pf_snapshot_add_role(s, known[k].role);
+}
+
 enum pf_rc collect_snapshot(struct pf_snapshot *s, const struct collect_opts *opts)
 {
     struct sockrec_vec vec;
@@ -49,6 +68,7 @@ enum pf_rc collect_snapshot(struct pf_snapshot *s, const struct collect_opts *op
     procinfo_sweep();
     if (rc)
         return rc;
+    add_roles_from_processes(s);
     probes_events(s);
     probes_vpn(s);
     return PF_OK;

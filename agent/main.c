@@ -80,7 +80,10 @@ static const struct {
 } commands[] = {
     {"snapshot", cmd_snapshot},
     {"version", cmd_version},
-    /* run, install, uninstall, status: issue 4 (run.c) */
+    {"run", cmd_run},             /* run.c */
+    {"install", cmd_install},     /* run.c, via service.h */
+    {"uninstall", cmd_uninstall}, /* run.c, via service.h */
+    {"status", cmd_status},       /* run.c */
 };
 
 int main(int argc, char **argv)

@@ -17,6 +17,15 @@
 
 #define OSUTIL_PATH_MAX 1024
 
+/* Where the agent keeps its configuration and state by default (CLI.md). */
+#ifdef _WIN32
+#define OSUTIL_DEFAULT_CONFIG "C:\\ProgramData\\portfleet\\agent.conf"
+#define OSUTIL_DEFAULT_STATE_DIR "C:\\ProgramData\\portfleet"
+#else
+#define OSUTIL_DEFAULT_CONFIG "/etc/portfleet/agent.conf"
+#define OSUTIL_DEFAULT_STATE_DIR "/var/lib/portfleet"
+#endif
+
 /* Joins dir and name with the platform separator into out. Returns
  * PF_TOOBIG when the result does not fit in outlen. */
 enum pf_rc osutil_path_join(char *out, size_t outlen, const char *dir, const char *name);

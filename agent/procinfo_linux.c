@@ -4,6 +4,7 @@
  * /proc/<pid>/cgroup (".../cloudflared.service"), which is what an admin
  * restarts. Called for the listed processes only, so no cache is needed. */
 #include "procinfo.h"
+#include "procfd.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -31,35 +32,6 @@ static void copy_str(char *dst, size_t dstlen, const char *src, size_t n)
         n = dstlen - 1;
     memcpy(dst, src, n);
     dst[n] = '\0';
-}
-
-/* The unit of the unified hierarchy line "0::/system.slice/x.service" (or
- * an older "N:name=systemd:/..." line): the last path element ending in
- * .service, else "". */
-static void unit_from_cgroup(const char *cg, char *out, size_t outlen)
-{
-    const char *best = NULL;
-    size_t bestlen = 0;
-
-    out[0] = '\0';
-    for (const char *line = cg; line && *line;) {
-        const char *eol = strchr(line, '\n');
-        const char *end = eol ? eol : line + strlen(line);
-        const char *path = memchr(line, '/', (size_t)(end - line));
-        while (path && path < end) {
-            const char *seg = path + 1, *next = memchr(seg, '/', (size_t)(end - seg));
-            const char *segend = next ? next : end;
-            size_t n = (size_t)(segend - seg);
-            if (n > 8 && memcmp(segend - 8, ".service", 8) == 0) {
-                best = seg;
-                bestlen = n;
-            }
-            path = next;
-        }
-        line = eol ? eol + 1 : NULL;
-    }
-    if (best)
-        copy_str(out, outlen, best, bestlen);
 }
 
 enum pf_rc procinfo_lookup(uint32_t pid, char *name, size_t namelen, char *service,
@@ -91,7 +63,7 @@ enum pf_rc procinfo_lookup(uint32_t pid, char *name, size_t namelen, char *servi
     }
     snprintf(path, sizeof(path), "/proc/%u/cgroup", pid);
     if (read_small(path, buf, sizeof(buf)) > 0)
-        unit_from_cgroup(buf, service, servicelen);
+        procfd_unit_from_cgroup(buf, service, servicelen);
     return PF_OK;
 }
 

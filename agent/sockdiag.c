@@ -70,7 +70,16 @@ enum pf_rc sockdiag_parse(const void *buf, size_t len, int proto, struct sockrec
         if (msglen < sizeof(nlh) || msglen > len)
             return PF_PROTO;
         if (nlh.nlmsg_type == NLMSG_DONE) {
+            /* A dump that fails to start says so in DONE's payload. */
+            int32_t err = 0;
+            if (msglen >= NLMSG_LENGTH(sizeof(err)))
+                memcpy(&err, p + NLMSG_HDRLEN, sizeof(err));
             *done = 1;
+            if (err < 0) {
+                if (kerr)
+                    *kerr = -err;
+                return PF_PROTO;
+            }
             return PF_OK;
         }
         if (nlh.nlmsg_type == NLMSG_ERROR) {

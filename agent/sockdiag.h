@@ -27,8 +27,9 @@ size_t sockdiag_request(void *buf, size_t len, int family, int protocol, uint32_
 /* Parses one received buffer of netlink messages, appending a record per
  * inet_diag_msg to out (proto is PF_PROTO_TCP or PF_PROTO_UDP: the reply does
  * not say). Sets *done when NLMSG_DONE is seen. Returns PF_OK, PF_PROTO for a
- * truncated or malformed message or an NLMSG_ERROR from the kernel (with the
- * kernel's errno in *kerr when not NULL), PF_NOMEM. */
+ * truncated or malformed message, an NLMSG_ERROR, or an NLMSG_DONE carrying a
+ * negative errno (how a dump that cannot start is answered) — with the
+ * kernel's errno in *kerr when not NULL — or PF_NOMEM. */
 enum pf_rc sockdiag_parse(const void *buf, size_t len, int proto, struct sockrec_vec *out,
                           int *done, int *kerr);
 

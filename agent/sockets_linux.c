@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "procfd.h"
 #include "snapshot.h"
 #include "sockdiag.h"
 
@@ -122,19 +123,20 @@ static void map_free(struct inode_map *m)
     free(m->vals);
 }
 
-/* Parses "socket:[12345]"; returns 0 when the link is not a socket. */
-static uint64_t socket_inode(const char *link, ssize_t n)
+/* True when a socket with an inode (not TIME_WAIT) has no owner. */
+static bool has_unowned(const struct sockrec_vec *v)
 {
-    uint64_t ino = 0;
+    unsigned char *owned = calloc(v->n ? v->n : 1, 1);
+    bool any = false;
 
-    if (n < 10 || memcmp(link, "socket:[", 8) != 0 || link[n - 1] != ']')
-        return 0;
-    for (ssize_t i = 8; i < n - 1; i++) {
-        if (link[i] < '0' || link[i] > '9')
-            return 0;
-        ino = ino * 10 + (uint64_t)(link[i] - '0');
-    }
-    return ino;
+    if (!owned)
+        return true;
+    for (size_t i = 0; i < v->nown; i++)
+        owned[v->own[i].rec] = 1;
+    for (size_t i = 0; i < v->n && !any; i++)
+        any = v->v[i].inode != 0 && !owned[i];
+    free(owned);
+    return any;
 }
 
 static enum pf_rc scan_owners(struct sockrec_vec *out, bool *complete)
@@ -143,6 +145,7 @@ static enum pf_rc scan_owners(struct sockrec_vec *out, bool *complete)
     DIR *proc;
     struct dirent *de;
     int procfd;
+    bool denied = false;
     enum pf_rc rc;
 
     *complete = true;
@@ -175,7 +178,7 @@ static enum pf_rc scan_owners(struct sockrec_vec *out, bool *complete)
         fdd = openat(procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fdd < 0) {
             if (errno == EACCES || errno == EPERM)
-                *complete = false;
+                denied = true;
             continue; /* ENOENT: the process just exited */
         }
         fds = fdopendir(fdd);
@@ -190,7 +193,9 @@ static enum pf_rc scan_owners(struct sockrec_vec *out, bool *complete)
             if (fe->d_name[0] == '.')
                 continue;
             n = readlinkat(fdd, fe->d_name, link, sizeof(link));
-            if (n <= 0 || (ino = socket_inode(link, n)) == 0)
+            if (n < 0 && (errno == EACCES || errno == EPERM))
+                denied = true;
+            if (n <= 0 || (ino = procfd_socket_inode(link, (size_t)n)) == 0)
                 continue;
             rec = map_find(&map, ino);
             if (rec >= 0 && (rc = sockrec_vec_add_owner(out, (uint32_t)rec, (uint32_t)pid))) {
@@ -201,6 +206,11 @@ static enum pf_rc scan_owners(struct sockrec_vec *out, bool *complete)
         closedir(fds);
     }
     rc = PF_OK;
+    /* Owners are incomplete only if something was unreadable AND a socket
+     * is left without owner (a process that exited meanwhile also leaves
+     * one, but then nothing was denied). */
+    if (denied)
+        *complete = !has_unowned(out);
 out:
     closedir(proc);
     map_free(&map);

@@ -3,10 +3,9 @@
  * namespace. Linux has one range (net.ipv4.ip_local_port_range) for TCP
  * and UDP, IPv4 and IPv6, and one reserved list; both are reported four
  * times, once per protocol and family, as the wire format expects.
- * Roles: a running cloudflared makes the host a "cloudflared" host. */
+ * Roles come from the process list (collect.c), not from here. */
 #include "sysinfo.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,28 +43,6 @@ static void trim_copy(char *dst, size_t dstlen, const char *src)
         n = dstlen - 1;
     memcpy(dst, src, n);
     dst[n] = '\0';
-}
-
-static bool process_running(const char *comm)
-{
-    DIR *d = opendir("/proc");
-    struct dirent *de;
-    bool found = false;
-
-    if (!d)
-        return false;
-    while (!found && (de = readdir(d))) {
-        char path[300], buf[64];
-        if (de->d_name[0] < '1' || de->d_name[0] > '9')
-            continue;
-        snprintf(path, sizeof(path), "/proc/%s/comm", de->d_name);
-        if (read_file(path, buf, sizeof(buf)) > 0) {
-            buf[strcspn(buf, "\n")] = '\0';
-            found = strcmp(buf, comm) == 0;
-        }
-    }
-    closedir(d);
-    return found;
 }
 
 static enum pf_rc read_ranges(struct pf_snapshot *s)
@@ -148,7 +125,5 @@ enum pf_rc sysinfo_collect(struct pf_snapshot *s)
     pagesize = sysconf(_SC_PAGESIZE);
     if (pages > 0 && pagesize > 0)
         s->host.memory_mb = (uint64_t)pages * (uint64_t)pagesize / (1024 * 1024);
-    if (process_running("cloudflared"))
-        pf_snapshot_add_role(s, "cloudflared");
     return read_ranges(s);
 }

@@ -294,8 +294,10 @@ enum pf_rc transport_post(struct transport *t, const char *base_url, const char 
 
     if (cc != CURLE_OK) {
         res->verdict = TRANSPORT_RETRY;
-        snprintf(res->error, sizeof(res->error), "%s: %s", curl_easy_strerror(cc),
-                 t->errbuf[0] ? t->errbuf : "no detail");
+        /* the detail may be cut: it is for people */
+        if (snprintf(res->error, sizeof(res->error), "%s: %s", curl_easy_strerror(cc),
+                     t->errbuf[0] ? t->errbuf : "no detail") < 0)
+            res->error[0] = '\0';
         return PF_AGAIN;
     }
     curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &res->status);

@@ -34,19 +34,31 @@ static void civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d)
     *y = (int)(yy + (*m <= 2));
 }
 
+static void put_digits(char *p, unsigned v, int n)
+{
+    while (n-- > 0) {
+        p[n] = (char)('0' + v % 10);
+        v /= 10;
+    }
+}
+
 enum pf_rc pf_time_format(int64_t t, char out[PF_TIME_LEN])
 {
     int y;
-    unsigned mo, d;
-    int64_t days, rem;
+    unsigned mo, d, rem;
 
     if (t < 0 || t > 253402300799LL) /* 9999-12-31T23:59:59Z */
         return PF_INVALID;
-    days = t / 86400;
-    rem = t % 86400;
-    civil_from_days(days, &y, &mo, &d);
-    snprintf(out, PF_TIME_LEN, "%04d-%02u-%02uT%02u:%02u:%02uZ", y, mo, d, (unsigned)(rem / 3600),
-             (unsigned)(rem / 60 % 60), (unsigned)(rem % 60));
+    civil_from_days(t / 86400, &y, &mo, &d);
+    rem = (unsigned)(t % 86400);
+    /* "YYYY-MM-DDTHH:MM:SSZ": fixed widths, every field range-checked above */
+    memcpy(out, "0000-00-00T00:00:00Z", PF_TIME_LEN);
+    put_digits(out, (unsigned)y, 4);
+    put_digits(out + 5, mo, 2);
+    put_digits(out + 8, d, 2);
+    put_digits(out + 11, rem / 3600, 2);
+    put_digits(out + 14, rem / 60 % 60, 2);
+    put_digits(out + 17, rem % 60, 2);
     return PF_OK;
 }
 

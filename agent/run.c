@@ -1,0 +1,884 @@
+/* SPDX-License-Identifier: MIT */
+/* run.c: the agent's long-running commands (CLI.md): `run` snapshots every
+ * interval, spools each snapshot on disk before anything else, and drains
+ * the spool to the first collector that answers; `install`/`uninstall`
+ * hand the same options to the service layer; `status` reads what `run`
+ * leaves in the state directory.
+ *
+ * Delivery in one paragraph: a snapshot gets its seq (persisted first,
+ * state.h), is encoded with agent_id "" and written to the spool. Draining
+ * reads up to 1000 records in seq order (under the collector's 1 MiB body
+ * cap), stamps the current agent_id into each at send time (so snapshots
+ * taken before enrollment, or before a re-enrollment, carry the identity
+ * that sends them), and POSTs them over the one kept-alive connection.
+ * The answer decides (transport.h): 2xx deletes them; 5xx/408/429/no
+ * answer keeps them and backs that collector off (backoff.h), moving to
+ * the next collector at once; 401 enrolls again and resends; 413 halves
+ * the batch; other 4xx drop the batch with a log line.
+ *
+ * Portable: OS calls go through osutil.h, service.h and collect.h. */
+#include "commands.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backoff.h"
+#include "buf.h"
+#include "collect.h"
+#include "compat.h"
+#include "config.h"
+#include "log.h"
+#include "osutil.h"
+#include "service.h"
+#include "snapshot_json.h"
+#include "spool.h"
+#include "state.h"
+#include "sysinfo.h"
+#include "timeutil.h"
+#include "transport.h"
+
+#define BODY_MAX (1024 * 1024) /* the collector's body cap (PROTOCOL.md: 413 beyond) */
+#define BATCH_MAX PF_JSON_BATCH_MAX
+#define LOCK_FILE "agent.lock"
+#define SPOOL_SUBDIR "spool"
+#define SLEEP_SLICE_MS 1000 /* the stop flag is polled at least this often */
+
+/* ---- options ---- */
+
+static const struct pf_option_spec specs[] = {
+    {"config", 1, 0, "FILE", OSUTIL_DEFAULT_CONFIG, "config file"},
+    {"collector", 1, 1, "URL", NULL,
+     "collector base URL, https://host:port; repeat for failover, tried in order"},
+    {"enroll-secret", 1, 0, "S", NULL, "enrollment secret (needed until enrolled)"},
+    {"site", 1, 0, "NAME", "default", "site / network location of this host"},
+    {"ca-file", 1, 0, "PEM", NULL, "CA that signed the collector's certificate (default: system)"},
+    {"state-dir", 1, 0, "DIR", OSUTIL_DEFAULT_STATE_DIR, "agent id, node key, seq counter, spool"},
+    {"interval", 1, 0, "SECONDS", "60", "snapshot interval, 1 or more"},
+    {"spool-max-mb", 1, 0, "N", "50", "spool cap in MiB (fractions allowed, e.g. 0.25)"},
+    {"log-level", 1, 0, "LEVEL", "info", "debug, info, warn or error"},
+    {"purge", 0, 0, NULL, NULL, "uninstall: remove the state directory too"},
+};
+
+struct opts {
+    const char *const *collectors;
+    size_t ncollectors;
+    const char *enroll_secret, *site, *ca_file, *state_dir, *config_path;
+    uint32_t interval_s;
+    uint64_t spool_max_bytes;
+    bool purge;
+};
+
+static const char *env_lookup(const char *name, void *ud)
+{
+    (void)ud;
+    return getenv(name);
+}
+
+/* Parses "N" or "N.fff" MiB into bytes; 0 on error. */
+static uint64_t parse_mib(const char *s)
+{
+    uint64_t whole = 0, frac = 0, scale = 1;
+    const char *p = s;
+
+    if (!s || !*s)
+        return 0;
+    while (*p >= '0' && *p <= '9' && whole < 1000000)
+        whole = whole * 10 + (uint64_t)(*p++ - '0');
+    if (*p == '.') {
+        p++;
+        while (*p >= '0' && *p <= '9' && scale < 1000000) {
+            frac = frac * 10 + (uint64_t)(*p++ - '0');
+            scale *= 10;
+        }
+    }
+    if (*p != '\0' || p == s || whole >= 1000000)
+        return 0;
+    return whole * 1048576 + frac * 1048576 / scale;
+}
+
+/* Loads flags, environment and config file for command cmd into *cfg and
+ * o. Returns 0, or 2 after printing which option is wrong and why. */
+static int load_opts(const char *cmd, int argc, char **argv, bool need_collector,
+                     struct pf_config **cfg, struct opts *o)
+{
+    char err[PF_CONFIG_ERR_LEN];
+    const char *const *pos;
+    struct pf_config *c;
+    struct pf_buf file;
+    uint64_t interval = 60;
+    const char *v, *src;
+    enum pf_rc rc;
+
+    memset(o, 0, sizeof(*o));
+    *cfg = c = pf_config_new(specs, PF_ARRAY_LEN(specs));
+    if (!c) {
+        fprintf(stderr, "portfleet-agent %s: out of memory\n", cmd);
+        return 1;
+    }
+    rc = pf_config_parse_args(c, argc - 1, argv + 1, err);
+    if (!rc)
+        rc = pf_config_load_env(c, env_lookup, NULL, err);
+    if (rc) {
+        fprintf(stderr, "portfleet-agent %s: %s\n", cmd, err);
+        return 2;
+    }
+    if (pf_config_args(c, &pos) > 0) {
+        fprintf(stderr, "portfleet-agent %s: unexpected argument '%s'\n", cmd, pos[0]);
+        return 2;
+    }
+    o->config_path = pf_config_get(c, "config");
+    src = pf_config_source(c, "config");
+    pf_buf_init(&file, PF_CONFIG_FILE_MAX);
+    rc = osutil_read_file(o->config_path, &file);
+    if (rc == PF_NOTFOUND && src && strcmp(src, "default") == 0) {
+        rc = PF_OK; /* no config file at the default place: flags and env only */
+    } else if (rc) {
+        fprintf(stderr, "portfleet-agent %s: option --config: cannot read %s: %s\n", cmd,
+                o->config_path, pf_strerror(rc));
+        pf_buf_free(&file);
+        return 2;
+    } else {
+        rc = pf_config_load_file(c, file.data ? file.data : "", file.len, o->config_path, err);
+        if (rc) {
+            fprintf(stderr, "portfleet-agent %s: %s\n", cmd, err);
+            pf_buf_free(&file);
+            return 2;
+        }
+    }
+    pf_buf_free(&file);
+
+    o->ncollectors = pf_config_get_all(c, "collector", &o->collectors);
+    if (need_collector && o->ncollectors == 0) {
+        fprintf(stderr, "portfleet-agent %s: option --collector is required (the collector's "
+                        "https:// URL)\n", cmd);
+        return 2;
+    }
+    if (o->ncollectors > BACKOFF_MAX_COLLECTORS) {
+        fprintf(stderr, "portfleet-agent %s: option --collector: at most %d collectors\n", cmd,
+                BACKOFF_MAX_COLLECTORS);
+        return 2;
+    }
+    for (size_t i = 0; i < o->ncollectors; i++)
+        if (transport_check_url(o->collectors[i])) {
+            fprintf(stderr, "portfleet-agent %s: option --collector: '%s' is not an https:// "
+                            "URL (the agent sends only over HTTPS)\n", cmd, o->collectors[i]);
+            return 2;
+        }
+    o->enroll_secret = pf_config_get(c, "enroll-secret");
+    o->site = pf_config_get(c, "site");
+    if (strlen(o->site) >= PF_ID_LEN) {
+        fprintf(stderr, "portfleet-agent %s: option --site: longer than %d bytes\n", cmd,
+                PF_ID_LEN - 1);
+        return 2;
+    }
+    o->ca_file = pf_config_get(c, "ca-file");
+    o->state_dir = pf_config_get(c, "state-dir");
+    if (strlen(o->state_dir) > OSUTIL_PATH_MAX - 64) {
+        fprintf(stderr, "portfleet-agent %s: option --state-dir: path too long\n", cmd);
+        return 2;
+    }
+    rc = pf_config_get_uint(c, "interval", 1, 86400, &interval, err);
+    if (rc) {
+        fprintf(stderr, "portfleet-agent %s: %s\n", cmd, err);
+        return 2;
+    }
+    o->interval_s = (uint32_t)interval;
+    v = pf_config_get(c, "spool-max-mb");
+    o->spool_max_bytes = parse_mib(v);
+    if (o->spool_max_bytes < 16 * SPOOL_BLOCK) {
+        fprintf(stderr, "portfleet-agent %s: option --spool-max-mb: must be a number of MiB "
+                        ">= 0.0625 (64 KiB), not \"%s\"\n", cmd, v ? v : "");
+        return 2;
+    }
+    v = pf_config_get(c, "log-level");
+    if (pf_log_level_parse(v) < 0) {
+        fprintf(stderr, "portfleet-agent %s: option --log-level: must be debug, info, warn or "
+                        "error, not \"%s\"\n", cmd, v);
+        return 2;
+    }
+    pf_log_set_level((enum pf_log_level)pf_log_level_parse(v));
+    o->purge = pf_config_flag(c, "purge");
+    if (o->purge && strcmp(cmd, "uninstall") != 0) {
+        fprintf(stderr, "portfleet-agent %s: option --purge belongs to uninstall\n", cmd);
+        return 2;
+    }
+    return 0;
+}
+
+/* ---- the run loop ---- */
+
+struct agent {
+    struct opts o;
+    char spool_dir[OSUTIL_PATH_MAX];
+    struct agent_state st;
+    struct agent_status status;
+    struct spool *spool;
+    struct transport *tr;
+    struct failover fo;
+    struct backoff_rng rng;
+    struct pf_host host;  /* for enrollment */
+    bool have_host;
+    size_t batch_limit;   /* lowered by 413, back to BATCH_MAX after a success */
+    unsigned auth_fails;  /* consecutive 401s */
+    int current;          /* collector of the last success; -1 none yet */
+    char last_error[PF_NAME_LEN];
+};
+
+/* snprintf that truncates on purpose (log and status text). */
+static void text(char *dst, size_t n, const char *fmt, ...) PF_PRINTF(3, 4);
+static void text(char *dst, size_t n, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    if (vsnprintf(dst, n, fmt, ap) < 0 && n > 0)
+        dst[0] = '\0';
+    va_end(ap);
+}
+
+static void set_error(struct agent *a, const char *url, const char *what)
+{
+    text(a->last_error, sizeof(a->last_error), "%s: %s", url, what);
+}
+
+static void write_status(struct agent *a)
+{
+    struct spool_stats ss;
+
+    spool_get_stats(a->spool, &ss);
+    a->status.updated_at = pf_time_now();
+    a->status.spool_depth = ss.depth;
+    a->status.spool_bytes = ss.bytes;
+    a->status.spool_dropped = ss.dropped;
+    a->status.spool_corrupt = ss.corrupt;
+    a->status.connections = transport_connections(a->tr);
+    snprintf(a->status.last_error, sizeof(a->status.last_error), "%s", a->last_error);
+    if (state_write_status(a->o.state_dir, &a->status))
+        pf_debug("cannot write %s", STATUS_FILE);
+}
+
+/* Host identity for enrollment, before the first snapshot of this run. */
+static void read_host(struct agent *a)
+{
+    struct pf_snapshot *s = pf_snapshot_new();
+
+    if (s && sysinfo_collect(s) == PF_OK) {
+        a->host = s->host;
+        a->have_host = true;
+    }
+    pf_snapshot_free(s);
+}
+
+/* Takes a snapshot, gives it the next seq and spools it. */
+static void take_snapshot(struct agent *a)
+{
+    struct collect_opts co = {.site = a->o.site, .interval_s = a->o.interval_s};
+    struct pf_snapshot *s = pf_snapshot_new();
+    struct spool_stats ss;
+    struct pf_buf out;
+    uint64_t seq = 0;
+    enum pf_rc rc;
+
+    pf_buf_init(&out, SPOOL_RECORD_MAX);
+    if (!s) {
+        pf_error("snapshot: out of memory");
+        return;
+    }
+    rc = collect_snapshot(s, &co);
+    if (rc) {
+        pf_error("snapshot failed: %s", pf_strerror(rc));
+        goto out;
+    }
+    a->host = s->host;
+    a->have_host = true;
+    /* The seq is on disk before the snapshot exists anywhere. */
+    rc = state_next_seq(a->o.state_dir, &a->st, &seq);
+    if (rc) {
+        pf_error("cannot persist the seq counter in %s: %s; snapshot not taken", a->o.state_dir,
+                 pf_strerror(rc));
+        goto out;
+    }
+    s->seq = seq;
+    s->agent_id[0] = '\0'; /* stamped when sent */
+    spool_get_stats(a->spool, &ss);
+    s->has_agent_stats = true;
+    s->agent_stats.spool_depth = ss.depth;
+    s->agent_stats.spool_dropped = ss.dropped;
+    s->agent_stats.spool_corrupt = ss.corrupt;
+    s->agent_stats.has_last_push_error = a->last_error[0] != '\0';
+    snprintf(s->agent_stats.last_push_error, sizeof(s->agent_stats.last_push_error), "%s",
+             a->last_error);
+    rc = pf_snapshot_encode(s, 0, &out);
+    if (rc) {
+        pf_error("snapshot %llu: cannot encode: %s", (unsigned long long)seq, pf_strerror(rc));
+        goto out;
+    }
+    rc = spool_put(a->spool, seq, out.data, out.len);
+    if (rc) {
+        pf_error("snapshot %llu: cannot spool: %s", (unsigned long long)seq, pf_strerror(rc));
+        goto out;
+    }
+    pf_debug("spooled seq=%llu bytes=%llu", (unsigned long long)seq,
+             (unsigned long long)out.len);
+out:
+    pf_buf_free(&out);
+    pf_snapshot_free(s);
+}
+
+/* Builds {"snapshots":[...]} from the batch with agent_id stamped in. Sets
+ * *used to the number of records that went in (the body cap may stop it
+ * early) and lists undecodable records in bad/nbad (to be dropped). */
+static enum pf_rc build_body(struct agent *a, const struct spool_batch *b, struct pf_buf *body,
+                             size_t *used, uint64_t *bad, size_t *nbad)
+{
+    struct pf_snapshot s;
+    struct pf_buf one;
+    char err[PF_ERRMSG_LEN];
+    size_t nin = 0;
+    enum pf_rc rc = PF_OK;
+
+    *used = 0;
+    *nbad = 0;
+    pf_buf_init(&one, SPOOL_RECORD_MAX + 1024);
+    rc = pf_buf_puts(body, "{\"snapshots\":[");
+    for (size_t i = 0; !rc && i < b->n; i++) {
+        size_t mark = body->len;
+
+        memset(&s, 0, sizeof(s));
+        pf_buf_reset(&one);
+        if (pf_snapshot_decode(b->data[i], b->lens[i], &s, err) != PF_OK) {
+            pf_warn("spooled seq %llu does not decode (%s); dropped",
+                    (unsigned long long)b->seqs[i], err);
+            bad[(*nbad)++] = b->seqs[i];
+            *used = i + 1;
+            continue;
+        }
+        snprintf(s.agent_id, sizeof(s.agent_id), "%s", a->st.agent_id);
+        rc = pf_snapshot_encode(&s, 0, &one);
+        pf_snapshot_clear(&s);
+        if (rc) {
+            pf_warn("spooled seq %llu does not encode (%s); dropped",
+                    (unsigned long long)b->seqs[i], pf_strerror(rc));
+            bad[(*nbad)++] = b->seqs[i];
+            *used = i + 1;
+            rc = PF_OK;
+            continue;
+        }
+        if (nin > 0)
+            rc = pf_buf_puts(body, ",");
+        if (!rc)
+            rc = pf_buf_append(body, one.data, one.len);
+        /* room for the closing "]}" */
+        if (!rc && body->len + 2 > body->max)
+            rc = PF_TOOBIG;
+        if (rc == PF_TOOBIG && nin > 0) {
+            body->len = mark; /* this one goes in the next batch */
+            body->data[mark] = '\0';
+            rc = PF_OK;
+            break;
+        }
+        if (rc)
+            break;
+        nin++;
+        *used = i + 1;
+    }
+    if (!rc)
+        rc = pf_buf_puts(body, "]}");
+    pf_buf_free(&one);
+    if (!rc && nin == 0)
+        return PF_NOTFOUND; /* nothing sendable in this batch */
+    return rc;
+}
+
+/* Enrolls at collector idx. Returns true when enrolled. */
+static bool enroll(struct agent *a, int idx, int64_t now)
+{
+    const char *url = a->o.collectors[idx];
+    struct transport_result res;
+    char id[PF_ID_LEN], key[STATE_KEY_LEN];
+    enum pf_rc rc;
+
+    if (!a->o.enroll_secret || !*a->o.enroll_secret) {
+        set_error(a, url, "not enrolled and no --enroll-secret given");
+        pf_error("cannot enroll: option --enroll-secret is not set; snapshots stay spooled");
+        failover_failure(&a->fo, (size_t)idx, now, -1, &a->rng);
+        return false;
+    }
+    if (!a->have_host)
+        read_host(a);
+    transport_result_init(&res);
+    rc = transport_enroll(a->tr, url, a->o.enroll_secret, a->host.name, a->o.site,
+                          a->host.machine_id, id, key, sizeof(key), &res);
+    if (rc == PF_OK) {
+        snprintf(a->st.agent_id, sizeof(a->st.agent_id), "%s", id);
+        snprintf(a->st.node_key, sizeof(a->st.node_key), "%s", key);
+        rc = state_save(a->o.state_dir, &a->st);
+        if (rc) {
+            pf_error("enrolled as %s but cannot save the identity in %s: %s", id,
+                     a->o.state_dir, pf_strerror(rc));
+            a->st.agent_id[0] = a->st.node_key[0] = '\0';
+            set_error(a, url, "cannot save the identity");
+            failover_failure(&a->fo, (size_t)idx, now, -1, &a->rng);
+        } else {
+            pf_info("enrolled at %s as agent %s", url, id);
+        }
+    } else {
+        int64_t wait = failover_failure(&a->fo, (size_t)idx, now, res.retry_after_s, &a->rng);
+
+        set_error(a, url, res.error[0] ? res.error : pf_strerror(rc));
+        if (rc == PF_PERM)
+            pf_error("enrollment at %s refused (%s): check --enroll-secret; retry in %lld ms",
+                     url, res.error, (long long)wait);
+        else
+            pf_warn("enrollment at %s failed (%s); retry in %lld ms", url, res.error,
+                    (long long)wait);
+    }
+    transport_result_free(&res);
+    return rc == PF_OK;
+}
+
+/* One delivery step: enroll if needed, or send one batch. Returns true
+ * when it did something that may let the next step go on at once. */
+static bool deliver(struct agent *a, int idx, int64_t now)
+{
+    const char *url = a->o.collectors[idx];
+    struct spool_batch b;
+    struct transport_result res;
+    struct pf_buf body;
+    uint64_t *bad = NULL;
+    size_t used = 0, nbad = 0;
+    bool progress = false;
+    enum pf_rc rc;
+
+    if (!a->st.agent_id[0])
+        return enroll(a, idx, now);
+
+    rc = spool_peek(a->spool, a->batch_limit, BODY_MAX - 64, &b);
+    if (rc || b.n == 0) {
+        if (rc)
+            pf_error("cannot read the spool: %s", pf_strerror(rc));
+        return false;
+    }
+    pf_buf_init(&body, BODY_MAX);
+    transport_result_init(&res);
+    bad = calloc(b.n, sizeof(*bad));
+    rc = bad ? build_body(a, &b, &body, &used, bad, &nbad) : PF_NOMEM;
+    if (nbad) {
+        spool_remove(a->spool, bad, nbad);
+        progress = true;
+    }
+    if (rc) {
+        if (rc != PF_NOTFOUND)
+            pf_error("cannot build a batch: %s", pf_strerror(rc));
+        goto out;
+    }
+
+    a->status.last_push_at = pf_time_now();
+    snprintf(a->status.collector, sizeof(a->status.collector), "%s", url);
+    rc = transport_post(a->tr, url, "/v1/snapshots", a->st.node_key, body.data, body.len, &res);
+    if (res.new_connection)
+        pf_info("opened a connection to %s (local port %ld; %llu since start)", url,
+                res.local_port, (unsigned long long)transport_connections(a->tr));
+
+    switch (res.verdict) {
+    case TRANSPORT_OK:
+        if (a->current != idx)
+            pf_info("delivering to %s%s", url, a->current >= 0 ? " (collector changed)" : "");
+        a->current = idx;
+        a->auth_fails = 0;
+        a->batch_limit = BATCH_MAX;
+        failover_success(&a->fo, (size_t)idx);
+        spool_remove(a->spool, b.seqs, used);
+        a->status.delivered += used - nbad;
+        a->status.last_ok_at = a->status.last_push_at;
+        a->last_error[0] = '\0';
+        pf_info("delivered %llu snapshot(s) seq %llu..%llu to %s",
+                (unsigned long long)(used - nbad), (unsigned long long)b.seqs[0],
+                (unsigned long long)b.seqs[used - 1], url);
+        progress = true;
+        break;
+    case TRANSPORT_RETRY: {
+        int64_t wait = failover_failure(&a->fo, (size_t)idx, now, res.retry_after_s, &a->rng);
+
+        set_error(a, url, res.error);
+        pf_warn("push to %s failed (%s); %llu snapshot(s) kept, retry in %lld ms%s", url,
+                res.error, (unsigned long long)b.n, (long long)wait,
+                res.retry_after_s >= 0 ? " (Retry-After)" : "");
+        /* another collector may be usable right away */
+        progress = true;
+        break;
+    }
+    case TRANSPORT_REENROLL:
+        set_error(a, url, res.error);
+        a->auth_fails++;
+        pf_warn("push to %s: node key refused (%s); enrolling again", url, res.error);
+        a->st.agent_id[0] = a->st.node_key[0] = '\0';
+        if (state_save(a->o.state_dir, &a->st))
+            pf_warn("cannot clear the identity in %s", a->o.state_dir);
+        if (a->auth_fails >= 2) {
+            /* refused right after a fresh enrollment: do not spin */
+            failover_failure(&a->fo, (size_t)idx, now, -1, &a->rng);
+        } else {
+            progress = true;
+        }
+        break;
+    case TRANSPORT_SPLIT:
+        if (used > 1) {
+            a->batch_limit = used / 2;
+            pf_warn("push to %s: batch of %llu too large (%s); retrying with %llu", url,
+                    (unsigned long long)used, res.error, (unsigned long long)a->batch_limit);
+            progress = true;
+            break;
+        }
+        /* a single snapshot too large is dropped */
+        /* fall through */
+    case TRANSPORT_DROP:
+        set_error(a, url, res.error);
+        pf_error("push to %s refused (%s); dropped %llu snapshot(s) seq %llu..%llu, not retried",
+                 url, res.error, (unsigned long long)used, (unsigned long long)b.seqs[0],
+                 (unsigned long long)b.seqs[used - 1]);
+        spool_remove(a->spool, b.seqs, used);
+        failover_success(&a->fo, (size_t)idx); /* it answered: it is up */
+        progress = true;
+        break;
+    }
+out:
+    free(bad);
+    transport_result_free(&res);
+    pf_buf_free(&body);
+    spool_batch_clear(&b);
+    return progress;
+}
+
+/* Runs until the OS asks to stop. Returns the exit code. */
+static int run_loop(struct agent *a)
+{
+    int64_t interval_ms = (int64_t)a->o.interval_s * 1000;
+    int64_t next_tick, now = pf_mono_ms();
+
+    next_tick = now + backoff_startup_ms(interval_ms, &a->rng);
+    pf_info("first snapshot in %lld ms, then every %u s", (long long)(next_tick - now),
+            a->o.interval_s);
+    while (!service_stop_requested()) {
+        struct spool_stats ss;
+        int64_t wake, wait = 0;
+        bool busy = false;
+        int idx;
+
+        now = pf_mono_ms();
+        if (now >= next_tick) {
+            take_snapshot(a);
+            next_tick = backoff_next_tick_ms(next_tick, interval_ms, pf_mono_ms(), &a->rng);
+            busy = true;
+        }
+        spool_get_stats(a->spool, &ss);
+        wake = next_tick;
+        if (ss.depth > 0) {
+            idx = failover_pick(&a->fo, now, &wait);
+            if (idx >= 0) {
+                if (deliver(a, idx, now))
+                    wake = now; /* go on draining, or try the next collector */
+                busy = true;
+            } else if (now + wait < wake) {
+                wake = now + wait;
+            }
+        }
+        if (busy)
+            write_status(a);
+        now = pf_mono_ms();
+        if (wake > now)
+            osutil_sleep_ms((unsigned)(wake - now < SLEEP_SLICE_MS ? wake - now : SLEEP_SLICE_MS));
+    }
+    pf_info("stopping");
+    write_status(a);
+    return 0;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    struct pf_config *cfg = NULL;
+    struct agent a;
+    char lockpath[OSUTIL_PATH_MAX];
+    intptr_t lock = -1;
+    struct spool_stats ss;
+    int code;
+    enum pf_rc rc;
+
+    (void)service_stop_requested(); /* installs the stop handlers early */
+    memset(&a, 0, sizeof(a));
+    code = load_opts("run", argc, argv, true, &cfg, &a.o);
+    if (code)
+        goto out;
+    code = 1;
+    rc = osutil_mkdirs(a.o.state_dir);
+    if (rc) {
+        pf_error("cannot create the state directory %s: %s", a.o.state_dir, pf_strerror(rc));
+        goto out;
+    }
+    osutil_path_join(lockpath, sizeof(lockpath), a.o.state_dir, LOCK_FILE);
+    for (int i = 0; i < 20; i++) {
+        rc = osutil_lock(lockpath, &lock);
+        if (rc != PF_AGAIN)
+            break;
+        osutil_sleep_ms(100); /* `status` may hold it for a moment */
+    }
+    if (rc) {
+        pf_error(rc == PF_AGAIN ? "another agent is running with the state directory %s"
+                                : "cannot lock the state directory %s",
+                 a.o.state_dir);
+        goto out;
+    }
+
+    rc = state_load(a.o.state_dir, &a.st);
+    if (rc) {
+        char from[OSUTIL_PATH_MAX], to[OSUTIL_PATH_MAX];
+
+        /* Never a crash loop: set the bad file aside and start over. The
+         * seq restarts above the spool's newest, and a new identity comes
+         * with enrollment. */
+        osutil_path_join(from, sizeof(from), a.o.state_dir, STATE_FILE);
+        osutil_path_join(to, sizeof(to), a.o.state_dir, STATE_FILE ".corrupt");
+        pf_error("%s is damaged (%s); moved to %s.corrupt, enrolling again", from,
+                 pf_strerror(rc), STATE_FILE);
+        osutil_rename(from, to);
+    }
+    osutil_path_join(a.spool_dir, sizeof(a.spool_dir), a.o.state_dir, SPOOL_SUBDIR);
+    rc = spool_open(a.spool_dir, a.o.spool_max_bytes, &a.spool);
+    if (rc) {
+        pf_error("cannot open the spool in %s: %s", a.spool_dir, pf_strerror(rc));
+        goto out;
+    }
+    spool_get_stats(a.spool, &ss);
+    if (ss.newest_seq > a.st.seq) {
+        /* state.json lost or older than the spool: never reuse a seq */
+        a.st.seq = ss.newest_seq;
+        if (state_save(a.o.state_dir, &a.st))
+            pf_warn("cannot save the seq counter");
+    }
+    rc = transport_new(a.o.ca_file, &a.tr);
+    if (rc) {
+        pf_error("cannot set up HTTPS: %s", pf_strerror(rc));
+        goto out;
+    }
+    if (!a.st.agent_id[0] && !a.o.enroll_secret)
+        pf_warn("not enrolled and no --enroll-secret: snapshots will be spooled but not sent");
+
+    backoff_rng_seed(&a.rng, osutil_random_seed());
+    failover_init(&a.fo, a.o.ncollectors, BACKOFF_BASE_MS, BACKOFF_CAP_MS);
+    a.batch_limit = BATCH_MAX;
+    a.current = -1;
+    a.status.pid = osutil_pid();
+    a.status.started_at = pf_time_now();
+    read_host(&a);
+    pf_info("started (pid %lu, version %s): state %s, %llu spooled, %llu corrupt skipped, "
+            "%s%s, first collector %s",
+            a.status.pid, PF_VERSION, a.o.state_dir, (unsigned long long)ss.depth,
+            (unsigned long long)ss.corrupt, a.st.agent_id[0] ? "enrolled as " : "not enrolled",
+            a.st.agent_id, a.o.collectors[0]);
+    write_status(&a);
+    code = run_loop(&a);
+out:
+    transport_free(a.tr);
+    spool_free(a.spool);
+    osutil_unlock(lock);
+    pf_config_free(cfg);
+    return code;
+}
+
+/* ---- install / uninstall ---- */
+
+/* The effective options as "--key=value" arguments for service_install. */
+static int effective_args(const struct pf_config *c, char ***out, int *nout)
+{
+    char **args = NULL;
+    int n = 0;
+
+    for (size_t i = 0; i < PF_ARRAY_LEN(specs); i++) {
+        const char *const *vals;
+        size_t nv;
+
+        if (!specs[i].takes_value || strcmp(specs[i].name, "config") == 0)
+            continue;
+        nv = pf_config_get_all(c, specs[i].name, &vals);
+        for (size_t k = 0; k < nv; k++) {
+            size_t len = strlen(specs[i].name) + strlen(vals[k]) + 4;
+            char **grown = realloc(args, (size_t)(n + 1) * sizeof(*args));
+
+            if (!grown)
+                goto fail;
+            args = grown;
+            args[n] = malloc(len);
+            if (!args[n])
+                goto fail;
+            snprintf(args[n], len, "--%s=%s", specs[i].name, vals[k]);
+            n++;
+        }
+    }
+    *out = args;
+    *nout = n;
+    return 0;
+fail:
+    for (int k = 0; k < n; k++)
+        free(args[k]);
+    free(args);
+    return -1;
+}
+
+int cmd_install(int argc, char **argv)
+{
+    struct pf_config *cfg = NULL;
+    struct opts o;
+    char err[512] = "";
+    char **args = NULL;
+    int nargs = 0, code;
+    enum pf_rc rc;
+
+    code = load_opts("install", argc, argv, true, &cfg, &o);
+    if (code)
+        goto out;
+    if (effective_args(cfg, &args, &nargs)) {
+        fprintf(stderr, "portfleet-agent install: out of memory\n");
+        code = 1;
+        goto out;
+    }
+    /* the config file path goes last: service_install writes it there */
+    {
+        size_t len = strlen(o.config_path) + 16;
+        char **grown = realloc(args, (size_t)(nargs + 1) * sizeof(*args));
+
+        if (grown) {
+            args = grown;
+            args[nargs] = malloc(len);
+            if (args[nargs]) {
+                snprintf(args[nargs], len, "--config=%s", o.config_path);
+                nargs++;
+            }
+        }
+    }
+    rc = service_install(nargs, args, err, sizeof(err));
+    if (rc) {
+        fprintf(stderr, "portfleet-agent install: %s\n", err[0] ? err : pf_strerror(rc));
+        code = rc == PF_INVALID ? 2 : 1;
+    } else {
+        printf("portfleet-agent installed%s%s\n", err[0] ? ": " : "", err);
+    }
+out:
+    for (int k = 0; k < nargs; k++)
+        free(args[k]);
+    free(args);
+    pf_config_free(cfg);
+    return code;
+}
+
+int cmd_uninstall(int argc, char **argv)
+{
+    struct pf_config *cfg = NULL;
+    struct opts o;
+    char err[512] = "";
+    int code;
+    enum pf_rc rc;
+
+    code = load_opts("uninstall", argc, argv, false, &cfg, &o);
+    if (!code) {
+        rc = service_uninstall(o.purge, o.state_dir, err, sizeof(err));
+        if (rc) {
+            fprintf(stderr, "portfleet-agent uninstall: %s\n", err[0] ? err : pf_strerror(rc));
+            code = 1;
+        } else {
+            printf("portfleet-agent uninstalled%s%s\n", err[0] ? ": " : "", err);
+        }
+    }
+    pf_config_free(cfg);
+    return code;
+}
+
+/* ---- status ---- */
+
+struct spool_count {
+    uint64_t n, bytes;
+};
+
+static int count_record(const char *name, uint64_t size, void *ud)
+{
+    struct spool_count *sc = ud;
+    size_t len = strlen(name);
+
+    if (len > 5 && strcmp(name + len - 5, ".snap") == 0) {
+        sc->n++;
+        sc->bytes += size;
+    }
+    return 0;
+}
+
+static void print_time(const char *label, int64_t t)
+{
+    char buf[PF_TIME_LEN];
+
+    if (t > 0 && pf_time_format(t, buf) == PF_OK)
+        printf("%-14s%s\n", label, buf);
+    else
+        printf("%-14snever\n", label);
+}
+
+int cmd_status(int argc, char **argv)
+{
+    struct pf_config *cfg = NULL;
+    struct opts o;
+    struct agent_state st;
+    struct agent_status s;
+    struct spool_count sc = {0, 0};
+    char path[OSUTIL_PATH_MAX];
+    intptr_t lock = -1;
+    bool running;
+    int code;
+    enum pf_rc rc, src;
+
+    code = load_opts("status", argc, argv, false, &cfg, &o);
+    if (code)
+        goto out;
+    rc = state_load(o.state_dir, &st);
+    src = state_read_status(o.state_dir, &s);
+    osutil_path_join(path, sizeof(path), o.state_dir, LOCK_FILE);
+    running = osutil_lock(path, &lock) == PF_AGAIN;
+    osutil_unlock(lock);
+    osutil_path_join(path, sizeof(path), o.state_dir, SPOOL_SUBDIR);
+    osutil_list_dir(path, count_record, &sc);
+
+    printf("%-14s%s\n", "state dir", o.state_dir);
+    if (rc)
+        printf("%-14sunknown (%s: %s)\n", "enrolled", STATE_FILE, pf_strerror(rc));
+    else if (st.agent_id[0])
+        printf("%-14syes, agent_id %s\n", "enrolled", st.agent_id);
+    else
+        printf("%-14sno\n", "enrolled");
+    printf("%-14s%llu\n", "last seq", (unsigned long long)st.seq);
+    if (src == PF_OK && running)
+        printf("%-14syes (pid %lu)\n", "running", s.pid);
+    else
+        printf("%-14sno\n", "running");
+    if (src == PF_OK) {
+        printf("%-14s%s\n", "collector", s.collector[0] ? s.collector : "none yet");
+        print_time("last push", s.last_push_at);
+        print_time("last success", s.last_ok_at);
+        printf("%-14s%s\n", "last error", s.last_error[0] ? s.last_error : "none");
+    }
+    printf("%-14s%llu snapshot(s), %llu bytes\n", "spool", (unsigned long long)sc.n,
+           (unsigned long long)sc.bytes);
+    if (src == PF_OK) {
+        printf("%-14s%llu dropped by the cap, %llu corrupt skipped (since start)\n", "",
+               (unsigned long long)s.spool_dropped, (unsigned long long)s.spool_corrupt);
+        printf("%-14s%llu delivered, %llu connection(s) opened (since start)\n", "since start",
+               (unsigned long long)s.delivered, (unsigned long long)s.connections);
+        print_time("updated", s.updated_at);
+    } else {
+        printf("%-14sno status yet (the agent has not run with this state directory)\n",
+               "status");
+    }
+    code = 0;
+out:
+    pf_config_free(cfg);
+    return code;
+}

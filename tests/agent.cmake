@@ -1,0 +1,20 @@
+# SPDX-License-Identifier: MIT
+# Agent tests: pure parsers and aggregation as unit tests; exactness against
+# the kernel as an integration test in a private network namespace.
+pf_unit_test(test_aggregate pfagent)
+pf_unit_test(test_sockdiag pfagent)
+pf_unit_test(test_portrange pfagent)
+pf_unit_test(test_procfd pfagent)
+pf_unit_test(test_addr pfcommon)
+
+add_executable(sockhold integration/sockhold.c)
+
+if(NOT WIN32)
+  add_test(NAME agent_exactness
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integration/agent_exactness.sh ${CMAKE_BINARY_DIR})
+  set_tests_properties(agent_exactness PROPERTIES LABELS integration TIMEOUT 300)
+endif()
+
+# Benchmark helpers (tests/bench/agent_snapshot.sh runs them; not a test).
+add_executable(ref_dump bench/ref_dump.c)
+add_executable(runstat bench/runstat.c)
