@@ -17,8 +17,8 @@
  *    tcp_ports + udp_ports, then by socket count, then by PID.
  *  Lists are cut at PF_LIST_MAX and s->truncated is set when cut. Ties are
  *  broken deterministically so the same input gives the same output:
- *  remotes (and each top_remote) by count, then lower port, then address
- *  text; processes as above. */
+ *  remotes (and each top_remote) by count, then lower port, then IPv4
+ *  before IPv6, then lower address; processes as above. */
 #ifndef PF_AGGREGATE_H
 #define PF_AGGREGATE_H
 

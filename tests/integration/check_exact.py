@@ -39,8 +39,9 @@ def has_remote(s):
 
 
 def rank_key(addr, port, count):
-    # count desc, then port asc, then address text asc (aggregate.h)
-    return (-count, port, addr)
+    # count desc, then port asc, then IPv4 before IPv6, then address (aggregate.h)
+    ip = ipaddress.ip_address(addr)
+    return (-count, port, ip.version, ip.packed)
 
 
 def norm(addr):
