@@ -10,13 +10,16 @@
 #include "commands.h"
 #include "log.h"
 #include "snapshot_json.h"
+#include "textview.h"
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: portfleet-agent <command> [options]\n"
                "\n"
                "commands:\n"
-               "  snapshot [--pretty] [--site NAME]  take one snapshot now, print its JSON\n"
+               "  snapshot [--pretty|--text] [--site NAME]\n"
+               "                                     take one snapshot now, print its JSON\n"
+               "                                     (--text: a table for people)\n"
                "  run [options]                      snapshot every interval and push\n"
                "  install [options]                  install and start as a service\n"
                "  uninstall [--purge]                stop and remove the service\n"
@@ -29,12 +32,14 @@ int cmd_snapshot(int argc, char **argv)
     struct pf_snapshot *s;
     struct collect_opts opts = {.site = NULL, .interval_s = 60};
     struct pf_buf out;
-    int pretty = 0, code = 1;
+    int pretty = 0, text = 0, code = 1;
     enum pf_rc rc;
 
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--pretty") == 0) {
             pretty = 1;
+        } else if (strcmp(argv[i], "--text") == 0) {
+            text = 1;
         } else if (strcmp(argv[i], "--site") == 0 && i + 1 < argc) {
             opts.site = argv[++i];
         } else if (strncmp(argv[i], "--site=", 7) == 0) {
@@ -52,11 +57,11 @@ int cmd_snapshot(int argc, char **argv)
     pf_buf_init(&out, 64 * 1024 * 1024);
     rc = collect_snapshot(s, &opts);
     if (!rc)
-        rc = pf_snapshot_encode(s, pretty, &out);
+        rc = text ? textview_render(s, &out) : pf_snapshot_encode(s, pretty, &out);
     if (rc) {
         fprintf(stderr, "portfleet-agent snapshot: %s\n", pf_strerror(rc));
-    } else if (fwrite(out.data, 1, out.len, stdout) != out.len || fputc('\n', stdout) == EOF ||
-               fflush(stdout) != 0) {
+    } else if (fwrite(out.data, 1, out.len, stdout) != out.len ||
+               (!text && fputc('\n', stdout) == EOF) || fflush(stdout) != 0) {
         fprintf(stderr, "portfleet-agent snapshot: cannot write to stdout\n");
     } else {
         code = 0;
