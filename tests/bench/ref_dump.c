@@ -67,7 +67,7 @@ int main(void)
 
     proc = opendir("/proc");
     while (proc && (de = readdir(proc))) {
-        char path[64], link[64];
+        char path[300], link[64];
         DIR *d;
         struct dirent *fe;
         int dfd;
