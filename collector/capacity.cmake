@@ -8,6 +8,12 @@ add_library(pfcapacity STATIC
   fleet.c
   plan.c
   findings.c
+  capacity.c
+  report_json.c
+  report_text.c
+  report_csv.c
+  report_html.c
+  report_metrics.c
 )
 target_include_directories(pfcapacity PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
-target_link_libraries(pfcapacity PUBLIC pfcommon m)
+target_link_libraries(pfcapacity PUBLIC pfcommon pf_cjson m)

@@ -787,7 +787,8 @@ static int cmp_finding(const void *a, const void *b)
 }
 
 enum pf_rc findings_build(const struct fleet *f, const struct plan *pl,
-                          const struct fleet_params *p, struct findings **out)
+                          const struct fleet_params *p, const struct host_pressure *pressure,
+                          struct findings **out)
 {
     struct findings *fs;
     enum pf_rc rc = PF_OK;
@@ -798,16 +799,18 @@ enum pf_rc findings_build(const struct fleet *f, const struct plan *pl,
         return PF_NOMEM;
     for (size_t i = 0; i < f->nhosts && !rc; i++) {
         const struct fleet_host *x = &f->hosts[i];
-        struct host_pressure hp;
-        rc = findings_host_pressure(f, x, p, &hp);
+        struct host_pressure own;
+        const struct host_pressure *hp = pressure ? &pressure[i] : &own;
+        if (!pressure)
+            rc = findings_host_pressure(f, x, p, &own);
         if (!rc)
             rc = port_leak(fs, f, p, x);
         if (!rc)
-            rc = exhaustion_forecast(fs, f, p, x, &hp);
+            rc = exhaustion_forecast(fs, f, p, x, hp);
         if (!rc)
             rc = exhaustion_events(fs, f, p, x);
         if (!rc)
-            rc = range_too_small(fs, f, p, x, &hp);
+            rc = range_too_small(fs, f, p, x, hp);
         if (!rc)
             rc = snat_ikev2(fs, f, p, x);
         if (!rc)

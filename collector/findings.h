@@ -139,10 +139,14 @@ const char *finding_kind_name(enum finding_kind kind);
 /* Returns "critical", "warning" or "info". */
 const char *finding_severity_name(enum finding_severity s);
 
-/* Builds every finding for f with its plan pl. On success *out holds them
- * (free with findings_free); on error *out is NULL. PF_OK or PF_NOMEM. */
+struct host_pressure;
+/* Builds every finding for f with its plan pl. pressure is the hosts'
+ * findings_host_pressure() in f's order, or NULL to compute it here. On
+ * success *out holds them (free with findings_free); on error *out is
+ * NULL. PF_OK or PF_NOMEM. */
 enum pf_rc findings_build(const struct fleet *f, const struct plan *pl,
-                          const struct fleet_params *p, struct findings **out);
+                          const struct fleet_params *p, const struct host_pressure *pressure,
+                          struct findings **out);
 /* Frees fs; NULL does nothing. */
 void findings_free(struct findings *fs);
 

@@ -119,7 +119,7 @@ static int analyse(struct run *r)
 {
     if (plan_build(r->f, &r->p, &r->pl) != PF_OK)
         return -1;
-    return findings_build(r->f, r->pl, &r->p, &r->fs) == PF_OK ? 0 : -1;
+    return findings_build(r->f, r->pl, &r->p, NULL, &r->fs) == PF_OK ? 0 : -1;
 }
 
 static void run_free(struct run *r)

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/* report.h: the renderings of one capacity analysis (capacity.h): the JSON
+ * of PROTOCOL.md section 3 (findings, plan, hosts), the text, CSV and HTML
+ * capacity report of CLI.md, and the Prometheus exposition of /metrics.
+ * They only read the analysis; each appends to a capped pf_buf and returns
+ * PF_TOOBIG when the cap is hit (the output is then incomplete).
+ *
+ * Filters: site (NULL or "" = every site) keeps one site; host (NULL or
+ * "") keeps the findings of one host, by name or agent id (site findings
+ * of its site stay, they concern it too).
+ *
+ * Everything a host sent (names, services, addresses) is untrusted: JSON
+ * goes through cJSON, HTML through an escaper (and the page carries a
+ * Content-Security-Policy that forbids scripts and outside resources), CSV
+ * cells are quoted and cells that a spreadsheet would run as a formula are
+ * prefixed with a quote, Prometheus label values are escaped. */
+#ifndef PF_REPORT_H
+#define PF_REPORT_H
+
+#include <stdint.h>
+
+#include "buf.h"
+#include "capacity.h"
+#include "error.h"
+
+/* {"generated_at": ..., "findings": [...]} */
+enum pf_rc report_findings_json(const struct capacity *c, const char *site, const char *host,
+                                struct pf_buf *out);
+/* {"generated_at": ..., "sites": [...]} */
+enum pf_rc report_plan_json(const struct capacity *c, const char *site, struct pf_buf *out);
+/* {"generated_at": ..., "hosts": [...]} */
+enum pf_rc report_hosts_json(const struct capacity *c, const char *site, struct pf_buf *out);
+/* The whole report as one JSON object: {"generated_at", "window_start",
+ * "horizon_days", "sites": [plan...], "hosts": [...], "findings": [...]}. */
+enum pf_rc report_json(const struct capacity *c, const char *site, struct pf_buf *out);
+
+/* Plain text for a terminal: per site the plan, the findings by severity
+ * with their remediation, and the hosts. */
+enum pf_rc report_text(const struct capacity *c, const char *site, struct pf_buf *out);
+
+/* CSV (RFC 4180, header row): one row per host with its numbers, its
+ * site's plan and its findings. */
+enum pf_rc report_csv(const struct capacity *c, const char *site, struct pf_buf *out);
+
+/* A self-contained HTML page (inline CSS and SVG, no script, no outside
+ * resource): per site a summary table, the plan, the findings sorted by
+ * severity, and per host a chart of ports in use over the window with the
+ * usable-range line and the forecast line. */
+enum pf_rc report_html(const struct capacity *c, const char *site, struct pf_buf *out);
+
+/* One counter or gauge of the collector itself for /metrics. */
+struct report_metric {
+    const char *name; /* "portfleet_snapshots_accepted_total" */
+    const char *help;
+    const char *type; /* "counter" or "gauge" */
+    double value;
+};
+/* Prometheus text exposition 0.0.4: per host utilization, ports in use,
+ * range size, usable ports, seconds to exhaustion; findings by kind and
+ * severity; per site hosts and recommended hosts; then extra (the
+ * collector's own ingest counters; may be NULL). */
+enum pf_rc report_metrics(const struct capacity *c, const struct report_metric *extra,
+                          size_t nextra, struct pf_buf *out);
+
+#endif

@@ -1,0 +1,462 @@
+/* SPDX-License-Identifier: MIT */
+/* report_html.c: the capacity report as one self-contained HTML page
+ * (GET /report, `report --format html`): inline CSS, inline SVG charts,
+ * no script, no font or image from anywhere, readable offline. A
+ * Content-Security-Policy meta tag forbids scripts and outside resources,
+ * and every host-supplied string is escaped. */
+#include "report.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "stats.h"
+#include "timeutil.h"
+
+/* Chart geometry (SVG user units). */
+#define CW 720.0
+#define CH 210.0
+#define ML 62.0
+#define MR 14.0
+#define MT 14.0
+#define MB 26.0
+
+static enum pf_rc esc(struct pf_buf *out, const char *s)
+{
+    enum pf_rc rc = PF_OK;
+
+    for (const char *p = s; !rc && *p; p++) {
+        switch (*p) {
+        case '&':
+            rc = pf_buf_puts(out, "&amp;");
+            break;
+        case '<':
+            rc = pf_buf_puts(out, "&lt;");
+            break;
+        case '>':
+            rc = pf_buf_puts(out, "&gt;");
+            break;
+        case '"':
+            rc = pf_buf_puts(out, "&quot;");
+            break;
+        case '\'':
+            rc = pf_buf_puts(out, "&#39;");
+            break;
+        default:
+            rc = pf_buf_append(out, p, 1);
+        }
+    }
+    return rc;
+}
+
+static const char *when(int64_t t, char buf[PF_TIME_LEN])
+{
+    if (pf_time_format(t, buf) != PF_OK)
+        snprintf(buf, PF_TIME_LEN, "?");
+    return buf;
+}
+
+static const char *style =
+    "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:24px;"
+    "color:#1d2330;background:#fff}"
+    "h1{font-size:22px;margin:0 0 4px}h2{font-size:19px;margin:28px 0 8px;border-bottom:2px "
+    "solid #d8dde6;padding-bottom:4px}h3{font-size:15px;margin:18px 0 6px}"
+    ".meta{color:#5a6474;font-size:13px}"
+    "table{border-collapse:collapse;font-size:13px;margin:4px 0 10px}"
+    "th,td{border:1px solid #d8dde6;padding:3px 7px;text-align:left;vertical-align:top}"
+    "th{background:#f1f3f7}td.n{text-align:right;font-variant-numeric:tabular-nums}"
+    ".sev{font-weight:600;text-transform:uppercase;font-size:11px}"
+    "tr.critical .sev{color:#b3261e}tr.warning .sev{color:#a15c00}tr.info .sev{color:#2f5fa7}"
+    "tr.critical{background:#fdf0ef}tr.warning{background:#fff8eb}"
+    "ul.rem{margin:4px 0 0 16px;padding:0}ul.rem li{margin:1px 0}"
+    "code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;background:#f1f3f7;"
+    "padding:0 3px}"
+    ".charts{display:flex;flex-wrap:wrap;gap:12px}"
+    "figure.host-chart{margin:0;border:1px solid #d8dde6;padding:6px}"
+    "figcaption{font-size:13px;font-weight:600;margin-bottom:2px}"
+    "svg.chart{display:block}"
+    "svg .series{fill:none;stroke:#2f5fa7;stroke-width:1.6}"
+    "svg .range{stroke:#b3261e;stroke-width:1.4}"
+    "svg .forecast{stroke:#a15c00;stroke-width:1.6;stroke-dasharray:6 4}"
+    "svg .now{stroke:#5a6474;stroke-width:1;stroke-dasharray:2 3}"
+    "svg .axis{stroke:#9aa3b2;stroke-width:1}"
+    "svg text{font-size:11px;fill:#5a6474;font-family:system-ui,sans-serif}"
+    "svg text.rl{fill:#b3261e}svg text.fl{fill:#a15c00}"
+    ".ok{color:#1e7b34}";
+
+/* Does command-looking remediation go into <code>? Lines that start
+ * with a lower-case word or a PowerShell verb are commands. */
+static bool looks_like_command(const char *s)
+{
+    static const char *const prefixes[] = {"netsh ", "sysctl ",          "echo ",
+                                           "ss ",    "netstat ",         "systemctl ",
+                                           "pkill ", "Restart-Service ", "Stop-Process ",
+                                           "Get-",   "New-ItemProperty "};
+    for (size_t i = 0; i < PF_ARRAY_LEN(prefixes); i++)
+        if (strncmp(s, prefixes[i], strlen(prefixes[i])) == 0)
+            return true;
+    return false;
+}
+
+static enum pf_rc num_cell(struct pf_buf *out, double v)
+{
+    if (!stats_present(v))
+        return pf_buf_puts(out, "<td class=\"n\">-</td>");
+    return pf_buf_printf(out, "<td class=\"n\">%.0f</td>", v);
+}
+
+/* ---- the chart ---- */
+
+struct frame {
+    double t0, t1, ymax;
+};
+
+static double px(const struct frame *fr, double t)
+{
+    return ML + (t - fr->t0) / (fr->t1 - fr->t0) * (CW - ML - MR);
+}
+
+static double py(const struct frame *fr, double y)
+{
+    return CH - MB - y / fr->ymax * (CH - MT - MB);
+}
+
+static enum pf_rc chart(const struct capacity *c, size_t i, struct pf_buf *out)
+{
+    const struct fleet *f = c->fleet;
+    const struct fleet_host *x = &f->hosts[i];
+    const struct host_pressure *hp = &c->pressure[i];
+    struct frame fr;
+    double vmax = stats_max(x->tcp, f->nhours), limit = x->tcp_usable, y0, rate, t_start, future;
+    double t_end, y_end;
+    long last = -1;
+    bool pen = false, full = false;
+    enum pf_rc rc;
+    char tb[PF_TIME_LEN];
+
+    for (size_t h = f->nhours; h > 0 && last < 0; h--)
+        if (stats_present(x->tcp[h - 1]))
+            last = (long)(h - 1);
+    /* The future shown: a quarter of the window, or up to the forecast's
+     * exhaustion when that is within two weeks. */
+    future = (double)(c->params.now - f->start) / 4;
+    if (hp->has_forecast && hp->exhaustion_at - c->params.now < 14 * 86400 &&
+        (double)(hp->exhaustion_at - c->params.now) * 1.1 > future)
+        future = (double)(hp->exhaustion_at - c->params.now) * 1.1;
+    fr.t0 = (double)f->start;
+    fr.t1 = (double)c->params.now + future;
+    fr.ymax = (stats_present(vmax) && vmax > limit ? vmax : limit) * 1.1;
+    if (fr.ymax <= 0)
+        fr.ymax = 1;
+
+    rc = pf_buf_printf(out,
+                       "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" "
+                       "height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" role=\"img\" data-host=\"",
+                       CW, CH, CW, CH);
+    if (!rc)
+        rc = esc(out, x->name);
+    if (!rc)
+        rc = pf_buf_puts(out, "\"><title>");
+    if (!rc)
+        rc = esc(out, x->name);
+    if (!rc)
+        rc = pf_buf_puts(out, ": TCP ports in use per hour (maximum), usable range and forecast"
+                              "</title>");
+    /* Axes, day ticks, y labels. */
+    if (!rc)
+        rc = pf_buf_printf(out,
+                           "<line class=\"axis\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
+                           "<line class=\"axis\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
+                           "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">0</text>",
+                           ML, CH - MB, CW - MR, CH - MB, ML, MT, ML, CH - MB, ML - 4, CH - MB + 4);
+    for (int64_t d = (f->start / 86400 + 1) * 86400; !rc && (double)d < fr.t1; d += 86400) {
+        when(d, tb);
+        rc = pf_buf_printf(out,
+                           "<line class=\"axis\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
+                           "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%.5s</text>",
+                           px(&fr, (double)d), CH - MB, px(&fr, (double)d), CH - MB + 4,
+                           px(&fr, (double)d), CH - 8, tb + 5);
+    }
+    /* The usable range line. */
+    if (!rc && limit > 0)
+        rc = pf_buf_printf(out,
+                           "<line class=\"range\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
+                           "<text class=\"rl\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.0f"
+                           "</text>",
+                           ML, py(&fr, limit), CW - MR, py(&fr, limit), ML - 4,
+                           py(&fr, limit) + 4, limit);
+    /* The series: one path, a new subpath after each gap. */
+    if (!rc)
+        rc = pf_buf_puts(out, "<path class=\"series\" d=\"");
+    for (size_t h = 0; !rc && h < f->nhours; h++) {
+        double t = (double)fleet_hour_time(f, x, h);
+        if (!stats_present(x->tcp[h])) {
+            pen = false;
+            continue;
+        }
+        rc = pf_buf_printf(out, "%s%.1f %.1f ", pen ? "L" : "M", px(&fr, t), py(&fr, x->tcp[h]));
+        pen = true;
+    }
+    if (!rc)
+        rc = pf_buf_puts(out, "\"/>");
+    /* Now. */
+    if (!rc)
+        rc = pf_buf_printf(out,
+                           "<line class=\"now\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
+                           "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">now</text>",
+                           px(&fr, (double)c->params.now), MT, px(&fr, (double)c->params.now),
+                           CH - MB, px(&fr, (double)c->params.now), MT - 3);
+    /* The forecast: from the level the analysis starts from, along the
+     * steady trend (flat when there is none), clipped at the range. */
+    if (!rc && last >= 0) {
+        bool tcp_forecast = hp->has_forecast && strcmp(hp->forecast_what, "TCP ports") == 0;
+        t_start = (double)fleet_hour_time(f, x, (size_t)last);
+        y0 = tcp_forecast ? hp->forecast_level : x->tcp[last];
+        rate = tcp_forecast ? hp->forecast_rate : hp->tcp_trend;
+        t_end = fr.t1;
+        y_end = y0 + rate * (t_end - t_start) / 3600;
+        if (rate > 0 && limit > 0 && y_end > limit) {
+            t_end = t_start + (limit - y0) / rate * 3600;
+            y_end = limit;
+            full = true;
+            if (t_end < t_start) {
+                t_end = t_start;
+                y_end = y0;
+            }
+        }
+        rc = pf_buf_printf(out,
+                           "<line class=\"forecast\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
+                           "y2=\"%.1f\"><title>forecast: %.1f ports/hour</title></line>",
+                           px(&fr, t_start), py(&fr, y0), px(&fr, t_end), py(&fr, y_end), rate);
+        if (!rc && full)
+            rc = pf_buf_printf(out,
+                               "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" fill=\"#a15c00\"/>"
+                               "<text class=\"fl\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">full "
+                               "%.16s</text>",
+                               px(&fr, t_end), py(&fr, y_end), px(&fr, t_end) - 6,
+                               py(&fr, y_end) + 14, when((int64_t)t_end, tb));
+    }
+    if (!rc)
+        rc = pf_buf_puts(out, "</svg>");
+    return rc;
+}
+
+/* ---- the page ---- */
+
+static enum pf_rc summary_table(const struct capacity *c, const char *site, struct pf_buf *out)
+{
+    enum pf_rc rc;
+    char tb[PF_TIME_LEN];
+
+    rc = pf_buf_puts(out, "<table class=\"summary\"><tr><th>host</th><th>OS</th><th>roles</th>"
+                          "<th>range</th><th>usable</th><th>in use now</th><th>peak (p99)"
+                          "</th><th>max</th><th>peak use</th><th>trend /h</th><th>full at</th>"
+                          "<th>last snapshot</th></tr>");
+    for (size_t i = 0; !rc && i < c->fleet->nhosts; i++) {
+        const struct fleet_host *x = &c->fleet->hosts[i];
+        const struct host_pressure *hp = &c->pressure[i];
+        if (strcmp(x->site, site) != 0)
+            continue;
+        rc = pf_buf_puts(out, "<tr class=\"host\"><td>");
+        if (!rc)
+            rc = esc(out, x->name);
+        if (!rc)
+            rc = pf_buf_puts(out, "</td><td>");
+        if (!rc)
+            rc = esc(out, x->os);
+        if (!rc)
+            rc = pf_buf_puts(out, "</td><td>");
+        for (size_t k = 0; !rc && k < x->nroles; k++) {
+            rc = k ? pf_buf_puts(out, ", ") : PF_OK;
+            if (!rc)
+                rc = esc(out, x->roles[k]);
+        }
+        if (!rc)
+            rc = pf_buf_printf(out, "</td><td>%u-%u</td><td class=\"n\">%u</td>"
+                                    "<td class=\"n\">%llu</td>",
+                               (unsigned)x->tcp_range.start,
+                               (unsigned)(x->tcp_range.start + x->tcp_range.count - 1),
+                               (unsigned)x->tcp_usable, (unsigned long long)x->last_tcp_in_use);
+        if (!rc)
+            rc = num_cell(out, hp->tcp_peak);
+        if (!rc)
+            rc = num_cell(out, hp->tcp_max);
+        if (!rc)
+            rc = pf_buf_printf(out, "<td class=\"n\">%.0f%%</td><td class=\"n\">%.1f</td><td>%s"
+                                    "</td>",
+                               hp->utilization * 100, hp->tcp_trend,
+                               hp->has_forecast ? when(hp->exhaustion_at, tb) : "-");
+        if (!rc)
+            rc = pf_buf_printf(out, "<td>%s%s</td></tr>",
+                               x->last_seen ? when(x->last_seen, tb) : "never",
+                               plan_host_silent(x, &c->params) ? " (silent)" : "");
+    }
+    return rc ? rc : pf_buf_puts(out, "</table>");
+}
+
+static enum pf_rc plan_section(const struct plan_site *s, struct pf_buf *out)
+{
+    enum pf_rc rc;
+
+    rc = pf_buf_printf(out,
+                       "<h3>Plan</h3><table class=\"plan\">"
+                       "<tr><th>hosts</th><td class=\"n\">%zu (%zu reporting)</td></tr>"
+                       "<tr><th>peak ports, site sum (max / p95 / p99 of hours)</th><td "
+                       "class=\"n\">%.0f / %.0f / %.0f</td></tr>"
+                       "<tr><th>growth per day</th><td class=\"n\">%.1f</td></tr>"
+                       "<tr><th>demand in %.0f days</th><td class=\"n\">%.0f</td></tr>"
+                       "<tr><th>usable ports per host (now / widened)</th><td class=\"n\">%u / "
+                       "%u</td></tr>"
+                       "<tr><th>capacity per host at %.0f%%</th><td class=\"n\">%.0f</td></tr>"
+                       "<tr class=\"rec\"><th>recommended hosts</th><td class=\"n\" "
+                       "data-recommended=\"%zu\">%zu</td></tr>"
+                       "<tr><th>hosts to add</th><td class=\"n\">%zu</td></tr></table>",
+                       s->hosts, s->reporting_hosts, s->peak, s->p95, s->p99, s->growth_per_day,
+                       s->horizon_days, s->demand, (unsigned)s->usable_per_host,
+                       (unsigned)s->usable_per_host_widened, s->target_utilization * 100,
+                       s->capacity_per_host, s->recommended_hosts, s->recommended_hosts,
+                       s->add_hosts);
+    for (size_t i = 0; !rc && i < s->nchanges; i++) {
+        rc = pf_buf_puts(out, "<p>Widen the range of <b>");
+        if (!rc)
+            rc = esc(out, s->changes[i].host);
+        if (!rc)
+            rc = pf_buf_puts(out, "</b>:</p><ul class=\"rem\">");
+        for (size_t j = 0; !rc && j < s->changes[i].widen.ncommands; j++) {
+            rc = pf_buf_puts(out, "<li><code>");
+            if (!rc)
+                rc = esc(out, s->changes[i].widen.commands[j]);
+            if (!rc)
+                rc = pf_buf_puts(out, "</code></li>");
+        }
+        if (!rc)
+            rc = pf_buf_puts(out, "</ul>");
+    }
+    for (size_t i = 0; !rc && i < s->nnotes; i++) {
+        rc = pf_buf_puts(out, "<p class=\"note\">");
+        if (!rc)
+            rc = esc(out, s->notes[i]);
+        if (!rc)
+            rc = pf_buf_puts(out, "</p>");
+    }
+    return rc;
+}
+
+static enum pf_rc findings_section(const struct capacity *c, const char *site,
+                                   struct pf_buf *out)
+{
+    enum pf_rc rc;
+    size_t n = 0;
+    char tb[PF_TIME_LEN];
+
+    rc = pf_buf_puts(out, "<h3>Findings</h3>");
+    for (size_t i = 0; i < c->findings->n; i++)
+        n += strcmp(c->findings->v[i].site, site) == 0;
+    if (!rc && n == 0)
+        return pf_buf_puts(out, "<p class=\"ok\">No findings.</p>");
+    if (!rc)
+        rc = pf_buf_puts(out, "<table class=\"findings\"><tr><th>severity</th><th>kind</th>"
+                              "<th>host</th><th>finding and remediation</th></tr>");
+    /* c->findings is sorted by severity already. */
+    for (size_t i = 0; !rc && i < c->findings->n; i++) {
+        const struct finding *f = &c->findings->v[i];
+        const char *sev = finding_severity_name(f->severity);
+        if (strcmp(f->site, site) != 0)
+            continue;
+        rc = pf_buf_printf(out,
+                           "<tr class=\"finding %s\" data-kind=\"%s\" data-severity=\"%s\"><td "
+                           "class=\"sev\">%s</td><td>%s</td><td>",
+                           sev, finding_kind_name(f->kind), sev, sev, finding_kind_name(f->kind));
+        if (!rc)
+            rc = esc(out, f->host[0] ? f->host : "(site)");
+        if (!rc)
+            rc = pf_buf_puts(out, "</td><td>");
+        if (!rc)
+            rc = esc(out, f->summary);
+        if (!rc && f->has_exhaustion)
+            rc = pf_buf_printf(out, " <b>(full at %s)</b>", when(f->exhaustion_at, tb));
+        if (!rc && f->nremediation)
+            rc = pf_buf_puts(out, "<ul class=\"rem\">");
+        for (size_t j = 0; !rc && j < f->nremediation; j++) {
+            bool cmd = looks_like_command(f->remediation[j]);
+            rc = pf_buf_puts(out, cmd ? "<li><code>" : "<li>");
+            if (!rc)
+                rc = esc(out, f->remediation[j]);
+            if (!rc)
+                rc = pf_buf_puts(out, cmd ? "</code></li>" : "</li>");
+        }
+        if (!rc && f->nremediation)
+            rc = pf_buf_puts(out, "</ul>");
+        if (!rc)
+            rc = pf_buf_puts(out, "</td></tr>");
+    }
+    return rc ? rc : pf_buf_puts(out, "</table>");
+}
+
+static enum pf_rc site_section(const struct capacity *c, const struct plan_site *s,
+                               struct pf_buf *out)
+{
+    enum pf_rc rc;
+
+    rc = pf_buf_puts(out, "<section class=\"site\" data-site=\"");
+    if (!rc)
+        rc = esc(out, s->site);
+    if (!rc)
+        rc = pf_buf_puts(out, "\"><h2>Site ");
+    if (!rc)
+        rc = esc(out, s->site);
+    if (!rc)
+        rc = pf_buf_puts(out, "</h2>");
+    if (!rc)
+        rc = summary_table(c, s->site, out);
+    if (!rc)
+        rc = plan_section(s, out);
+    if (!rc)
+        rc = findings_section(c, s->site, out);
+    if (!rc)
+        rc = pf_buf_puts(out, "<h3>Ports in use</h3><div class=\"charts\">");
+    for (size_t i = 0; !rc && i < c->fleet->nhosts; i++) {
+        if (strcmp(c->fleet->hosts[i].site, s->site) != 0)
+            continue;
+        rc = pf_buf_puts(out, "<figure class=\"host-chart\"><figcaption>");
+        if (!rc)
+            rc = esc(out, c->fleet->hosts[i].name);
+        if (!rc)
+            rc = pf_buf_puts(out, "</figcaption>");
+        if (!rc)
+            rc = chart(c, i, out);
+        if (!rc)
+            rc = pf_buf_puts(out, "</figure>");
+    }
+    return rc ? rc : pf_buf_puts(out, "</div></section>");
+}
+
+enum pf_rc report_html(const struct capacity *c, const char *site, struct pf_buf *out)
+{
+    enum pf_rc rc;
+    char now[PF_TIME_LEN], from[PF_TIME_LEN];
+    size_t sev[3] = {0, 0, 0};
+
+    for (size_t i = 0; i < c->findings->n; i++)
+        if (!site || !site[0] || strcmp(c->findings->v[i].site, site) == 0)
+            sev[c->findings->v[i].severity]++;
+    rc = pf_buf_printf(out,
+                       "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+                       "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src "
+                       "'none'; style-src 'unsafe-inline'\">"
+                       "<title>portfleet capacity report</title><style>%s</style></head><body>"
+                       "<h1>portfleet capacity report</h1><p class=\"meta\">generated %s; window "
+                       "from %s; horizon %.0f days; target utilization %.0f%%; findings: %zu "
+                       "critical, %zu warning, %zu info</p>",
+                       style, when(c->params.now, now), when(c->fleet->start, from),
+                       c->params.horizon_days, c->params.target_utilization * 100,
+                       sev[SEVERITY_CRITICAL], sev[SEVERITY_WARNING], sev[SEVERITY_INFO]);
+    for (size_t i = 0; !rc && i < c->plan->nsites; i++) {
+        if (site && site[0] && strcmp(c->plan->sites[i].site, site) != 0)
+            continue;
+        rc = site_section(c, &c->plan->sites[i], out);
+    }
+    if (!rc && c->plan->nsites == 0)
+        rc = pf_buf_puts(out, "<p>No host has reported yet.</p>");
+    return rc ? rc : pf_buf_puts(out, "</body></html>\n");
+}

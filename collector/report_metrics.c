@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: MIT */
+/* report_metrics.c: GET /metrics, Prometheus text exposition 0.0.4. Per
+ * host gauges carry site, host and agent_id labels; findings are counted
+ * by kind and severity (every pair, zeros too, so alerts can use them). */
+#include "report.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "stats.h"
+
+/* Appends v as a label value: backslash, double quote and newline
+ * escaped, as the exposition format says. */
+static enum pf_rc label(struct pf_buf *out, const char *v)
+{
+    enum pf_rc rc = PF_OK;
+
+    for (const char *p = v; !rc && *p; p++) {
+        if (*p == '\\')
+            rc = pf_buf_puts(out, "\\\\");
+        else if (*p == '"')
+            rc = pf_buf_puts(out, "\\\"");
+        else if (*p == '\n')
+            rc = pf_buf_puts(out, "\\n");
+        else
+            rc = pf_buf_append(out, p, 1);
+    }
+    return rc;
+}
+
+static enum pf_rc head(struct pf_buf *out, const char *name, const char *help, const char *type)
+{
+    return pf_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static enum pf_rc host_sample(struct pf_buf *out, const char *name, const struct fleet_host *x,
+                              double v)
+{
+    enum pf_rc rc = pf_buf_printf(out, "%s{site=\"", name);
+
+    if (!rc)
+        rc = label(out, x->site);
+    if (!rc)
+        rc = pf_buf_puts(out, "\",host=\"");
+    if (!rc)
+        rc = label(out, x->name);
+    if (!rc)
+        rc = pf_buf_puts(out, "\",agent_id=\"");
+    if (!rc)
+        rc = label(out, x->agent_id);
+    if (!rc)
+        rc = pf_buf_printf(out, "\"} %.6g\n", v);
+    return rc;
+}
+
+enum host_gauge { G_UTIL, G_PEAK_UTIL, G_IN_USE, G_RANGE, G_USABLE, G_EXHAUST, G_LAST, G_N };
+
+static const struct {
+    const char *name, *help;
+} gauges[G_N] = {
+    {"portfleet_host_utilization", "Ports in use / usable ports at the host's latest snapshot"},
+    {"portfleet_host_peak_utilization",
+     "Peak (p99 of hourly maxima) / usable ports over the window, worst protocol"},
+    {"portfleet_host_ports_in_use", "Ephemeral TCP ports in use at the latest snapshot"},
+    {"portfleet_host_range_size", "Size of the dynamic TCP/IPv4 port range"},
+    {"portfleet_host_usable_ports", "Range minus excluded ports inside it"},
+    {"portfleet_host_exhaustion_seconds",
+     "Seconds until a steady trend fills the range (only hosts with a forecast)"},
+    {"portfleet_host_last_snapshot_timestamp_seconds", "taken_at of the latest snapshot"},
+};
+
+static bool gauge_value(const struct capacity *c, size_t i, enum host_gauge g, double *v)
+{
+    const struct fleet_host *x = &c->fleet->hosts[i];
+    const struct host_pressure *hp = &c->pressure[i];
+
+    switch (g) {
+    case G_UTIL:
+        *v = hp->last_utilization;
+        return true;
+    case G_PEAK_UTIL:
+        *v = hp->utilization;
+        return true;
+    case G_IN_USE:
+        *v = (double)x->last_tcp_in_use;
+        return true;
+    case G_RANGE:
+        *v = x->tcp_range.count;
+        return x->has_tcp_range;
+    case G_USABLE:
+        *v = x->tcp_usable;
+        return x->has_tcp_range;
+    case G_EXHAUST:
+        *v = (double)(hp->exhaustion_at - c->params.now);
+        return hp->has_forecast;
+    case G_LAST:
+        *v = (double)x->last_seen;
+        return x->last_seen != 0;
+    default:
+        return false;
+    }
+}
+
+enum pf_rc report_metrics(const struct capacity *c, const struct report_metric *extra,
+                          size_t nextra, struct pf_buf *out)
+{
+    enum pf_rc rc = PF_OK;
+    size_t count[FINDING_NKINDS][3];
+
+    for (int g = 0; !rc && g < G_N; g++) {
+        rc = head(out, gauges[g].name, gauges[g].help, "gauge");
+        for (size_t i = 0; !rc && i < c->fleet->nhosts; i++) {
+            double v;
+            if (gauge_value(c, i, (enum host_gauge)g, &v))
+                rc = host_sample(out, gauges[g].name, &c->fleet->hosts[i], v);
+        }
+    }
+
+    memset(count, 0, sizeof(count));
+    for (size_t i = 0; i < c->findings->n; i++)
+        count[c->findings->v[i].kind][c->findings->v[i].severity]++;
+    if (!rc)
+        rc = head(out, "portfleet_findings", "Current findings by kind and severity", "gauge");
+    for (int k = 0; !rc && k < FINDING_NKINDS; k++)
+        for (int s = 0; !rc && s < 3; s++)
+            rc = pf_buf_printf(out, "portfleet_findings{kind=\"%s\",severity=\"%s\"} %zu\n",
+                               finding_kind_name((enum finding_kind)k),
+                               finding_severity_name((enum finding_severity)s), count[k][s]);
+
+    if (!rc)
+        rc = head(out, "portfleet_site_hosts", "Hosts known in the site", "gauge");
+    for (size_t i = 0; !rc && i < c->plan->nsites; i++) {
+        rc = pf_buf_puts(out, "portfleet_site_hosts{site=\"");
+        if (!rc)
+            rc = label(out, c->plan->sites[i].site);
+        if (!rc)
+            rc = pf_buf_printf(out, "\"} %zu\n", c->plan->sites[i].hosts);
+    }
+    if (!rc)
+        rc = head(out, "portfleet_site_recommended_hosts",
+                  "Hosts the site plan recommends (demand / capacity + 1, at least 2)", "gauge");
+    for (size_t i = 0; !rc && i < c->plan->nsites; i++) {
+        rc = pf_buf_puts(out, "portfleet_site_recommended_hosts{site=\"");
+        if (!rc)
+            rc = label(out, c->plan->sites[i].site);
+        if (!rc)
+            rc = pf_buf_printf(out, "\"} %zu\n", c->plan->sites[i].recommended_hosts);
+    }
+
+    for (size_t i = 0; !rc && i < nextra; i++) {
+        rc = head(out, extra[i].name, extra[i].help, extra[i].type);
+        if (!rc)
+            rc = pf_buf_printf(out, "%s %.17g\n", extra[i].name, extra[i].value);
+    }
+    return rc;
+}

@@ -1,0 +1,311 @@
+/* SPDX-License-Identifier: MIT */
+/* test_report.c: the renderings of one analysis: the JSON of PROTOCOL.md
+ * section 3 parses and carries the fields; filters work; HTML, CSV and
+ * Prometheus escape what hosts sent (a host named like a script, a
+ * formula, a quote); the HTML has one chart per host with the range and
+ * forecast lines; a small cap gives PF_TOOBIG, not a torn success. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <cjson/cJSON.h>
+
+#include "capacity.h"
+#include "report.h"
+#include "test.h"
+
+#define NOW 1795343400 /* 2026-11-22T10:30:00Z */
+#define EVIL "<script>alert(1)</script>\"=cmd"
+
+static void snap(struct pf_snapshot *s, const char *agent, const char *name, const char *site,
+                 int64_t t, uint64_t in_use)
+{
+    memset(s, 0, sizeof(*s));
+    snprintf(s->agent_id, sizeof(s->agent_id), "%s", agent);
+    s->taken_at = t;
+    s->interval_s = 300;
+    snprintf(s->host.name, sizeof(s->host.name), "%s", name);
+    snprintf(s->host.site, sizeof(s->host.site), "%s", site);
+    snprintf(s->host.os, sizeof(s->host.os), "windows");
+    s->nranges = 2;
+    s->ranges[0] = (struct pf_range){PF_PROTO_TCP, PF_FAMILY_IPV4, 49152, 16384};
+    s->ranges[1] = (struct pf_range){PF_PROTO_UDP, PF_FAMILY_IPV4, 49152, 16384};
+    s->tcp.ephemeral_in_use = in_use;
+}
+
+/* Three hosts: a leaking one (nyc), its healthy partner, and a lone host
+ * with a hostile name in site "lab". Every 5 minutes for 7 days. */
+static struct capacity *build(void)
+{
+    struct fleet_params p;
+    struct fleet *f;
+    struct capacity *c = NULL;
+    struct pf_snapshot s;
+    struct pf_process proc;
+
+    fleet_params_default(&p);
+    p.now = NOW;
+    f = fleet_new(&p);
+    for (int64_t t = NOW - 7 * 86400 + 300; t <= NOW - 60; t += 300) {
+        double age = (double)(t - (NOW - 50 * 3600)) / 3600;
+        uint64_t leak = age > 0 ? (uint64_t)(105 * age) : 0;
+        memset(&proc, 0, sizeof(proc));
+        snprintf(proc.name, sizeof(proc.name), "DnsFilterService.exe");
+        snprintf(proc.service, sizeof(proc.service), "DnsFilterSvc");
+        proc.tcp_ports = leak;
+        proc.states[PF_TCP_BOUND] = leak;
+        proc.has_top_remote = true;
+        snprintf(proc.top_remote.addr, sizeof(proc.top_remote.addr), "169.254.169.254");
+        proc.top_remote.port = 80;
+        snap(&s, "11111111-0000-0000-0000-000000000001", "CONN-NYC-01", "nyc", t, 1500 + leak);
+        s.processes = &proc;
+        s.nprocesses = 1;
+        s.has_processes = true;
+        fleet_add_snapshot(f, &s);
+        snap(&s, "11111111-0000-0000-0000-000000000002", "CONN-NYC-02", "nyc", t,
+             1500 + (uint64_t)(t % 7) * 10);
+        fleet_add_snapshot(f, &s);
+        snap(&s, "11111111-0000-0000-0000-000000000003", EVIL, "lab", t, 800);
+        fleet_add_snapshot(f, &s);
+    }
+    if (capacity_analyze(f, &p, &c) != PF_OK)
+        return NULL;
+    return c;
+}
+
+static cJSON *parse(const struct pf_buf *b)
+{
+    return cJSON_ParseWithLength(b->data, b->len);
+}
+
+static size_t count(const char *hay, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+TEST(findings_json)
+{
+    struct capacity *c = build();
+    struct pf_buf b;
+    cJSON *root, *arr, *f, *leak = NULL;
+    size_t kinds_lab = 0;
+
+    T_ASSERT(c);
+    pf_buf_init(&b, 1 << 20);
+    T_EQ_INT(report_findings_json(c, NULL, NULL, &b), PF_OK);
+    root = parse(&b);
+    T_ASSERT(root);
+    T_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItem(root, "generated_at")),
+             "2026-11-22T10:30:00Z");
+    arr = cJSON_GetObjectItem(root, "findings");
+    T_ASSERT(cJSON_IsArray(arr));
+    cJSON_ArrayForEach(f, arr)
+    {
+        const char *kind = cJSON_GetStringValue(cJSON_GetObjectItem(f, "kind"));
+        T_ASSERT(kind);
+        T_ASSERT(cJSON_GetObjectItem(f, "exhaustion_at")); /* present, maybe null */
+        T_ASSERT(cJSON_GetObjectItem(f, "remote"));
+        if (strcmp(kind, "port_leak") == 0)
+            leak = f;
+        if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(f, "site")), "lab") == 0)
+            kinds_lab++;
+    }
+    T_ASSERT(leak);
+    T_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItem(leak, "severity")), "critical");
+    T_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItem(leak, "host")), "CONN-NYC-01");
+    T_EQ_STR(cJSON_GetStringValue(
+                 cJSON_GetObjectItem(cJSON_GetObjectItem(leak, "process"), "service")),
+             "DnsFilterSvc");
+    T_ASSERT(fabs(cJSON_GetNumberValue(cJSON_GetObjectItem(leak, "rate_per_hour")) - 105) < 10.5);
+    T_EQ_STR(cJSON_GetStringValue(
+                 cJSON_GetObjectItem(cJSON_GetObjectItem(leak, "remote"), "addr")),
+             "169.254.169.254");
+    T_EQ_INT(cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(leak, "remote"), "port")),
+             80);
+    T_ASSERT(cJSON_IsString(cJSON_GetObjectItem(leak, "exhaustion_at")));
+    T_ASSERT(cJSON_GetArraySize(cJSON_GetObjectItem(leak, "remediation")) >= 3);
+    T_EQ_INT(kinds_lab, 2); /* the lone lab host: redundancy + add_hosts */
+    cJSON_Delete(root);
+
+    /* ?site=lab and ?host=: the filters. */
+    pf_buf_reset(&b);
+    T_EQ_INT(report_findings_json(c, "lab", NULL, &b), PF_OK);
+    root = parse(&b);
+    T_EQ_INT(cJSON_GetArraySize(cJSON_GetObjectItem(root, "findings")), 2);
+    cJSON_Delete(root);
+    pf_buf_reset(&b);
+    T_EQ_INT(report_findings_json(c, NULL, "CONN-NYC-02", &b), PF_OK);
+    root = parse(&b);
+    T_EQ_INT(cJSON_GetArraySize(cJSON_GetObjectItem(root, "findings")), 0);
+    cJSON_Delete(root);
+    pf_buf_reset(&b);
+    T_EQ_INT(report_findings_json(c, NULL, "11111111-0000-0000-0000-000000000001", &b), PF_OK);
+    root = parse(&b);
+    T_EQ_INT(cJSON_GetArraySize(cJSON_GetObjectItem(root, "findings")), 2); /* leak + forecast */
+    cJSON_Delete(root);
+    pf_buf_free(&b);
+    capacity_free(c);
+}
+
+TEST(plan_and_hosts_json)
+{
+    struct capacity *c = build();
+    struct pf_buf b;
+    cJSON *root, *site, *host;
+
+    T_ASSERT(c);
+    pf_buf_init(&b, 1 << 20);
+    T_EQ_INT(report_plan_json(c, "nyc", &b), PF_OK);
+    root = parse(&b);
+    T_EQ_INT(cJSON_GetArraySize(cJSON_GetObjectItem(root, "sites")), 1);
+    site = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "sites"), 0);
+    T_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItem(site, "site")), "nyc");
+    T_EQ_INT(cJSON_GetNumberValue(cJSON_GetObjectItem(site, "hosts")), 2);
+    T_EQ_INT(cJSON_GetNumberValue(cJSON_GetObjectItem(site, "recommended_hosts")), 2);
+    T_EQ_INT(cJSON_GetNumberValue(cJSON_GetObjectItem(site, "usable_ports_per_host")), 16384);
+    T_EQ_INT(cJSON_GetNumberValue(cJSON_GetObjectItem(site, "usable_ports_per_host_widened")),
+             55535);
+    T_ASSERT(cJSON_IsArray(cJSON_GetObjectItem(site, "range_changes")));
+    T_ASSERT(cJSON_GetNumberValue(cJSON_GetObjectItem(site, "target_utilization")) == 0.7);
+    cJSON_Delete(root);
+
+    pf_buf_reset(&b);
+    T_EQ_INT(report_hosts_json(c, NULL, &b), PF_OK);
+    root = parse(&b);
+    T_EQ_INT(cJSON_GetArraySize(cJSON_GetObjectItem(root, "hosts")), 3);
+    host = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "hosts"), 1);
+    T_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItem(host, "name")), "CONN-NYC-02");
+    T_EQ_INT(cJSON_GetNumberValue(
+                 cJSON_GetObjectItem(cJSON_GetObjectItem(host, "range"), "count")),
+             16384);
+    T_ASSERT(cJSON_IsFalse(cJSON_GetObjectItem(host, "silent")));
+    T_ASSERT(cJSON_GetNumberValue(cJSON_GetObjectItem(host, "utilization")) < 0.1);
+    T_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItem(host, "last_snapshot_at")),
+             "2026-11-22T10:25:00Z");
+    cJSON_Delete(root);
+
+    pf_buf_reset(&b);
+    T_EQ_INT(report_json(c, NULL, &b), PF_OK);
+    root = parse(&b);
+    T_ASSERT(root);
+    T_EQ_INT(cJSON_GetArraySize(cJSON_GetObjectItem(root, "sites")), 2);
+    cJSON_Delete(root);
+    pf_buf_free(&b);
+    capacity_free(c);
+}
+
+TEST(html_escapes_and_charts)
+{
+    struct capacity *c = build();
+    struct pf_buf b;
+
+    T_ASSERT(c);
+    pf_buf_init(&b, 8 << 20);
+    T_EQ_INT(report_html(c, NULL, &b), PF_OK);
+    T_EQ_INT(count(b.data, "<script"), 0);
+    T_CONTAINS(b.data, "&lt;script&gt;alert(1)&lt;/script&gt;&quot;=cmd");
+    T_CONTAINS(b.data, "Content-Security-Policy");
+    T_EQ_INT(count(b.data, "<svg class=\"chart\""), 3);
+    T_EQ_INT(count(b.data, "class=\"range\""), 3);
+    T_EQ_INT(count(b.data, "class=\"forecast\""), 3);
+    T_EQ_INT(count(b.data, "class=\"series\""), 3);
+    T_CONTAINS(b.data, "data-kind=\"port_leak\"");
+    T_CONTAINS(b.data, "<code>Restart-Service -Name DnsFilterSvc -Force</code>");
+    T_EQ_INT(count(b.data, "<section class=\"site\""), 2);
+    T_EQ_INT(count(b.data, "http://") - count(b.data, "http://www.w3.org/2000/svg"), 0);
+    pf_buf_reset(&b);
+    T_EQ_INT(report_html(c, "nyc", &b), PF_OK);
+    T_EQ_INT(count(b.data, "<section class=\"site\""), 1);
+    T_EQ_INT(count(b.data, "<svg class=\"chart\""), 2);
+    pf_buf_free(&b);
+    capacity_free(c);
+}
+
+TEST(csv_quotes_and_defuses_formulas)
+{
+    struct capacity *c = build();
+    struct pf_buf b;
+
+    T_ASSERT(c);
+    pf_buf_init(&b, 1 << 20);
+    T_EQ_INT(report_csv(c, NULL, &b), PF_OK);
+    T_EQ_INT(count(b.data, "\r\n"), 4); /* header + 3 hosts */
+    T_ASSERT(strncmp(b.data, "site,host,agent_id,", 19) == 0);
+    T_CONTAINS(b.data, "\"nyc\",\"CONN-NYC-01\",");
+    T_CONTAINS(b.data, "\"port_leak;exhaustion_forecast\",\"critical\"\r\n");
+    /* The hostile name: quotes doubled; it starts with '<', not a formula. */
+    T_CONTAINS(b.data, "\"<script>alert(1)</script>\"\"=cmd\"");
+    pf_buf_free(&b);
+    capacity_free(c);
+}
+
+TEST(metrics_exposition)
+{
+    struct capacity *c = build();
+    struct pf_buf b;
+    struct report_metric extra[] = {
+        {"portfleet_snapshots_accepted_total", "Snapshots stored", "counter", 12345}};
+
+    T_ASSERT(c);
+    pf_buf_init(&b, 1 << 20);
+    T_EQ_INT(report_metrics(c, extra, 1, &b), PF_OK);
+    T_CONTAINS(b.data, "# TYPE portfleet_host_utilization gauge\n");
+    T_CONTAINS(b.data, "portfleet_host_range_size{site=\"nyc\",host=\"CONN-NYC-01\",agent_id="
+                       "\"11111111-0000-0000-0000-000000000001\"} 16384\n");
+    T_CONTAINS(b.data, "host=\"<script>alert(1)</script>\\\"=cmd\"");
+    T_CONTAINS(b.data, "portfleet_findings{kind=\"port_leak\",severity=\"critical\"} 1\n");
+    T_CONTAINS(b.data, "portfleet_findings{kind=\"snat_ikev2\",severity=\"info\"} 0\n");
+    T_CONTAINS(b.data, "portfleet_site_recommended_hosts{site=\"lab\"} 2\n");
+    T_CONTAINS(b.data, "portfleet_snapshots_accepted_total 12345\n");
+    T_EQ_INT(count(b.data, "portfleet_host_exhaustion_seconds{"), 1);
+    pf_buf_free(&b);
+    capacity_free(c);
+}
+
+TEST(text_report)
+{
+    struct capacity *c = build();
+    struct pf_buf b;
+
+    T_ASSERT(c);
+    pf_buf_init(&b, 1 << 20);
+    T_EQ_INT(report_text(c, NULL, &b), PF_OK);
+    T_CONTAINS(b.data, "== site nyc ==");
+    T_CONTAINS(b.data, "[critical] port_leak CONN-NYC-01");
+    T_CONTAINS(b.data, "      > Restart-Service -Name DnsFilterSvc -Force\n");
+    pf_buf_free(&b);
+    capacity_free(c);
+}
+
+TEST(caps_give_toobig)
+{
+    struct capacity *c = build();
+    struct pf_buf b;
+
+    T_ASSERT(c);
+    pf_buf_init(&b, 256);
+    T_EQ_INT(report_html(c, NULL, &b), PF_TOOBIG);
+    pf_buf_reset(&b);
+    T_EQ_INT(report_findings_json(c, NULL, NULL, &b), PF_TOOBIG);
+    pf_buf_reset(&b);
+    T_EQ_INT(report_csv(c, NULL, &b), PF_TOOBIG);
+    pf_buf_reset(&b);
+    T_EQ_INT(report_metrics(c, NULL, 0, &b), PF_TOOBIG);
+    pf_buf_free(&b);
+    capacity_free(c);
+}
+
+int main(void)
+{
+    RUN(findings_json);
+    RUN(plan_and_hosts_json);
+    RUN(html_escapes_and_charts);
+    RUN(csv_quotes_and_defuses_formulas);
+    RUN(metrics_exposition);
+    RUN(text_report);
+    RUN(caps_give_toobig);
+    return T_DONE();
+}
