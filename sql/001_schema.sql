@@ -50,7 +50,7 @@ CREATE TABLE snapshots (
     agent_id             uuid NOT NULL,
     seq                  bigint NOT NULL,
     taken_at             timestamptz NOT NULL,
-    received_at          timestamptz NOT NULL,
+    received_at          timestamptz NOT NULL DEFAULT now(),
     interval_s           integer NOT NULL,
     host_name            text NOT NULL,
     site                 text NOT NULL,

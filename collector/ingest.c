@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: MIT */
+/* ingest.c: the snapshot route's worker side. */
+#include "ingest.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "log.h"
+#include "server.h"
+#include "snapshot_json.h"
+#include "store.h"
+#include "timeutil.h"
+
+#define GROUP_MAX 64                 /* requests in one transaction */
+#define GROUP_BYTES (8 * 1024 * 1024) /* their bodies, together */
+#define FUTURE_MAX_S 86400           /* taken_at may be this far ahead of our clock */
+#define KEY_LEN_MAX 128
+#define KC_SLOTS 4096
+#define KC_TTL_MS 60000
+
+static void ingest_run(struct db_conn *dc, struct db_job **jobs, size_t n);
+
+static const struct db_job_ops ingest_ops = {"ingest", GROUP_MAX, GROUP_BYTES, ingest_run};
+
+void ingest_handle(struct exchange *x)
+{
+    exchange_defer(x, &ingest_ops);
+}
+
+/* ---- node key cache, shared by the workers ---- */
+
+static struct {
+    uint8_t hash[AUTH_HASH_LEN];
+    char agent_id[AUTH_UUID_LEN];
+    long long expires; /* pf_mono_ms */
+} kc[KC_SLOTS];
+static pthread_mutex_t kc_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static enum pf_rc resolve_key(struct db_conn *dc, const char *key, char agent_id[AUTH_UUID_LEN])
+{
+    uint8_t h[AUTH_HASH_LEN];
+    size_t slot;
+    long long now = pf_mono_ms();
+    enum pf_rc rc;
+
+    if (strlen(key) > KEY_LEN_MAX)
+        return PF_NOTFOUND;
+    auth_hash(key, strlen(key), h);
+    slot = ((size_t)h[0] | (size_t)h[1] << 8) % KC_SLOTS;
+    pthread_mutex_lock(&kc_mu);
+    if (kc[slot].expires > now && memcmp(kc[slot].hash, h, sizeof(h)) == 0) {
+        memcpy(agent_id, kc[slot].agent_id, AUTH_UUID_LEN);
+        pthread_mutex_unlock(&kc_mu);
+        return PF_OK;
+    }
+    pthread_mutex_unlock(&kc_mu);
+    rc = store_agent_by_key(dc, key, agent_id);
+    if (rc == PF_OK) {
+        pthread_mutex_lock(&kc_mu);
+        memcpy(kc[slot].hash, h, sizeof(h));
+        memcpy(kc[slot].agent_id, agent_id, AUTH_UUID_LEN);
+        kc[slot].expires = now + KC_TTL_MS;
+        pthread_mutex_unlock(&kc_mu);
+    }
+    return rc;
+}
+
+/* ---- one request of a group ---- */
+
+struct req {
+    struct exchange *x;
+    char agent_id[AUTH_UUID_LEN];
+    struct pf_snapshot *snaps;
+    size_t nsnaps;
+    size_t first; /* its items in the group's item array */
+    size_t nitems;
+    size_t expired;
+    bool pending; /* valid so far, waiting for the transaction */
+};
+
+/* True when the body's top-level object has a "snapshots" key: tells a
+ * batch of one from a single snapshot, for the paths in messages. The
+ * codec has accepted the text, so it is valid JSON. */
+static bool body_is_batch(const char *p, size_t n)
+{
+    int depth = 0;
+    bool in_str = false, key_start = false;
+    size_t start = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        char c = p[i];
+        if (in_str) {
+            if (c == '\\') {
+                i++;
+            } else if (c == '"') {
+                in_str = false;
+                if (key_start) {
+                    size_t j = i + 1;
+                    while (j < n && (p[j] == ' ' || p[j] == '\t' || p[j] == '\r' || p[j] == '\n'))
+                        j++;
+                    if (j < n && p[j] == ':' && i - start == 9 &&
+                        memcmp(p + start, "snapshots", 9) == 0)
+                        return true;
+                }
+            }
+            continue;
+        }
+        if (c == '"') {
+            in_str = true;
+            key_start = depth == 1;
+            start = i + 1;
+        } else if (c == '{' || c == '[') {
+            depth++;
+        } else if (c == '}' || c == ']') {
+            depth--;
+        }
+    }
+    return false;
+}
+
+/* Checks one request: on success marks it pending, otherwise answers it. */
+static void check_request(struct db_conn *dc, struct req *q, int64_t now)
+{
+    struct exchange *x = q->x;
+    const char *key = http_bearer(x->req);
+    char err[PF_ERRMSG_LEN];
+    enum pf_rc rc;
+    bool batch;
+
+    rc = key ? resolve_key(dc, key, q->agent_id) : PF_NOTFOUND;
+    if (rc == PF_NOTFOUND) {
+        pf_warn("snapshots from %s: unknown or revoked node key; answering 401", x->peer);
+        exchange_error(x, 401, "node_invalid", "unknown or revoked node key: enroll again");
+        return;
+    }
+    if (rc) {
+        exchange_error(x, 503, "unavailable", "the database is unavailable; retry later");
+        return;
+    }
+    rc = pf_snapshot_decode_body(x->body, x->body_len, &q->snaps, &q->nsnaps, err);
+    if (rc == PF_INVALID) {
+        pf_warn("snapshots from agent %s (%s): rejected as invalid: %s", q->agent_id, x->peer,
+                err);
+        exchange_error(x, 400, "invalid", "%s", err);
+        return;
+    }
+    if (rc) {
+        exchange_error(x, 500, "internal", "%s", pf_strerror(rc));
+        return;
+    }
+    batch = q->nsnaps > 1 || body_is_batch(x->body, x->body_len);
+    for (size_t i = 0; i < q->nsnaps; i++) {
+        const struct pf_snapshot *s = &q->snaps[i];
+        char where[40] = "";
+        if (batch)
+            snprintf(where, sizeof(where), "snapshots[%zu].", i);
+        if (strcmp(s->agent_id, q->agent_id) != 0) {
+            pf_warn("snapshots from agent %s (%s): %sagent_id is \"%s\"; answering 403",
+                    q->agent_id, x->peer, where, s->agent_id);
+            exchange_error(x, 403, "wrong_agent", "%sagent_id: \"%s\" is not the agent of this key",
+                           where, s->agent_id);
+            return;
+        }
+        if (s->taken_at > now + FUTURE_MAX_S) {
+            pf_warn("snapshots from agent %s (%s): %staken_at is more than a day ahead; "
+                    "rejected as invalid",
+                    q->agent_id, x->peer, where);
+            exchange_error(x, 400, "invalid",
+                           "%staken_at: more than 24 hours ahead of the collector's clock", where);
+            return;
+        }
+    }
+    q->pending = true;
+}
+
+/* Appends the pending requests' snapshots that are within the retention
+ * window to items (sized for all of them). */
+static size_t collect_items(struct req *reqs, size_t n, struct store_item *items, int64_t cutoff)
+{
+    size_t nitems = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        struct req *q = &reqs[i];
+        if (!q->pending)
+            continue;
+        q->first = nitems;
+        for (size_t k = 0; k < q->nsnaps; k++) {
+            if (q->snaps[k].taken_at < cutoff) {
+                q->expired++;
+                continue;
+            }
+            items[nitems].s = &q->snaps[k];
+            items[nitems].fresh = false;
+            nitems++;
+        }
+        q->nitems = nitems - q->first;
+    }
+    return nitems;
+}
+
+static void answer(struct req *q, const struct store_item *items)
+{
+    struct exchange *x = q->x;
+    char json[96];
+    size_t accepted = 0;
+
+    for (size_t i = 0; i < q->nitems; i++)
+        accepted += items[q->first + i].fresh;
+    x->accepted = accepted;
+    x->duplicates = q->nsnaps - accepted - q->expired;
+    if (q->expired) {
+        pf_info("agent %s (%s): %zu snapshots older than the retention window were not stored",
+                q->agent_id, x->peer, q->expired);
+        snprintf(json, sizeof(json), "{\"accepted\":%zu,\"duplicates\":%llu,\"expired\":%zu}",
+                 accepted, (unsigned long long)x->duplicates, q->expired);
+    } else {
+        snprintf(json, sizeof(json), "{\"accepted\":%zu,\"duplicates\":%llu}", accepted,
+                 (unsigned long long)x->duplicates);
+    }
+    pf_debug("agent %s (%s): %zu accepted, %llu duplicates", q->agent_id, x->peer, accepted,
+             (unsigned long long)x->duplicates);
+    exchange_json(x, 200, json);
+}
+
+static void fail_pending(struct req *reqs, size_t n, enum pf_rc rc)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!reqs[i].pending)
+            continue;
+        reqs[i].pending = false;
+        if (rc == PF_AGAIN)
+            exchange_error(reqs[i].x, 503, "unavailable",
+                           "the database is unavailable; retry later");
+        else
+            exchange_error(reqs[i].x, 500, "internal", "storing the snapshots failed: %s",
+                           pf_strerror(rc));
+    }
+}
+
+/* Stores the pending requests of reqs together; when the database refuses
+ * the data of the group, stores them one by one so only the request that
+ * carries the bad row fails. */
+static void store_group(struct db_conn *dc, struct req *reqs, size_t n, struct store_item *items,
+                        size_t nitems)
+{
+    enum pf_rc rc = store_ingest(dc, items, nitems);
+    size_t npending = 0;
+
+    for (size_t i = 0; i < n; i++)
+        npending += reqs[i].pending;
+    if (rc == PF_INVALID && npending > 1) {
+        for (size_t i = 0; i < n; i++)
+            if (reqs[i].pending)
+                store_group(dc, &reqs[i], 1, items + reqs[i].first, reqs[i].nitems);
+        return;
+    }
+    if (rc) {
+        if (rc == PF_AGAIN)
+            pf_warn("database unavailable: answering 503 to %zu snapshot requests", npending);
+        fail_pending(reqs, n, rc);
+        return;
+    }
+}
+
+static void ingest_run(struct db_conn *dc, struct db_job **jobs, size_t n)
+{
+    struct req reqs[GROUP_MAX];
+    struct store_item *items;
+    size_t total = 0, nitems;
+    int64_t now = pf_time_now();
+    int64_t keep_days = (int64_t)server_opts(exchange_of(jobs[0])->srv)->retention_days;
+    int64_t cutoff = (now / 86400 - keep_days) * 86400;
+
+    memset(reqs, 0, sizeof(reqs));
+    for (size_t i = 0; i < n; i++) {
+        reqs[i].x = exchange_of(jobs[i]);
+        check_request(dc, &reqs[i], now);
+        total += reqs[i].pending ? reqs[i].nsnaps : 0;
+    }
+    items = malloc((total ? total : 1) * sizeof(*items));
+    if (!items) {
+        fail_pending(reqs, n, PF_AGAIN);
+    } else {
+        nitems = collect_items(reqs, n, items, cutoff);
+        store_group(dc, reqs, n, items, nitems);
+    }
+    /* Requests still pending were stored: each gets its own counts. */
+    for (size_t i = 0; i < n; i++) {
+        if (reqs[i].pending)
+            answer(&reqs[i], items);
+        pf_snapshot_array_free(reqs[i].snaps, reqs[i].nsnaps);
+    }
+    free(items);
+}

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+/* ingest.h: POST /v1/snapshots (PROTOCOL.md section 2). The route defers
+ * to a database worker, which for each request of its group resolves the
+ * node key (401 node_invalid), decodes and validates the body with the
+ * common codec (400 invalid, with the field path), checks that every
+ * snapshot belongs to the key's agent (403 wrong_agent) and that taken_at
+ * is not more than a day ahead, then stores all valid requests of the
+ * group in one transaction (store_ingest) and answers each with its own
+ * {"accepted", "duplicates"} after COMMIT, or 503 + Retry-After when the
+ * database is unavailable. Snapshots older than the retention window are
+ * answered as "expired" (counted, not stored: their partition is gone).
+ *
+ * Node keys are looked up through a small cache (4096 slots, 60 s): a
+ * revoked key stops working within a minute. */
+#ifndef PF_INGEST_H
+#define PF_INGEST_H
+
+struct exchange;
+
+/* The route handler (loop thread). */
+void ingest_handle(struct exchange *x);
+
+#endif

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+/* main.c: portfleet-collector's commands (CLI.md): serve, migrate,
+ * version. Exit codes: 0 ok, 1 runtime failure, 2 bad usage or config. */
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "migrate.h"
+#include "options.h"
+#include "server.h"
+
+static void usage(FILE *f)
+{
+    struct pf_buf b;
+
+    fprintf(f, "usage: portfleet-collector serve [options]    serve the HTTPS API\n"
+               "       portfleet-collector migrate --db CONNINFO   create or upgrade the schema\n"
+               "       portfleet-collector version\n\nserve options:\n");
+    pf_buf_init(&b, 16384);
+    if (copts_usage("serve", &b) == PF_OK && b.data)
+        fputs(b.data, f);
+    pf_buf_free(&b);
+    fprintf(f, "\nEach option is also read from PORTFLEET_<OPTION> (upper case, '_' for '-') and\n"
+               "from the config file as \"option = value\"; flags win over the environment,\n"
+               "the environment over the file.\n");
+}
+
+static int cmd_migrate(const struct copts *o)
+{
+    char err[512];
+    int applied;
+    enum pf_rc rc = migrate_run(o->db, &applied, err, sizeof(err));
+
+    if (rc) {
+        pf_error("migrate: %s", err);
+        return 1;
+    }
+    printf("schema at version %d (%d migration%s applied now)\n", migrate_latest(), applied,
+           applied == 1 ? "" : "s");
+    return 0;
+}
+
+static int cmd_serve(const struct copts *o)
+{
+    char err[512];
+    struct server *s;
+    enum pf_rc rc = server_new(o, &s, err, sizeof(err));
+
+    if (rc) {
+        pf_error("%s", err);
+        return rc == PF_INVALID ? 2 : 1;
+    }
+    rc = server_run(s);
+    server_free(s);
+    pf_info("stopped");
+    return rc ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *cmd = argc > 1 ? argv[1] : "";
+    struct copts o;
+    char err[512];
+    int code;
+
+    pf_log_set_ident("collector");
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("portfleet-collector %s\n", PF_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0) {
+        if (cmd[0])
+            fprintf(stderr, "portfleet-collector: unknown command \"%s\"\n", cmd);
+        usage(stderr);
+        return 2;
+    }
+    if (copts_load(cmd, argc - 2, argv + 2, &o, err, sizeof(err))) {
+        fprintf(stderr, "portfleet-collector %s: %s\n", cmd, err);
+        copts_free(&o);
+        return 2;
+    }
+    if (o.log_level)
+        pf_log_set_level((enum pf_log_level)pf_log_level_parse(o.log_level));
+    code = strcmp(cmd, "migrate") == 0 ? cmd_migrate(&o) : cmd_serve(&o);
+    copts_free(&o);
+    return code;
+}

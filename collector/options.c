@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: MIT */
+/* options.c: option tables of the collector's commands and their checks. */
+#include "options.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+#define CONFIG_SPEC {"config", 1, 0, "FILE", NULL, "config file (default " COPTS_DEFAULT_CONFIG ")"}
+#define LOGLEVEL_SPEC {"log-level", 1, 0, "LEVEL", "info", "debug, info, warn or error"}
+
+static const struct pf_option_spec serve_specs[] = {
+    CONFIG_SPEC,
+    {"listen", 1, 0, "ADDR:PORT", "0.0.0.0:8443", "where to listen"},
+    {"cert", 1, 0, "PEM", NULL, "server certificate (chain), PEM (required)"},
+    {"key", 1, 0, "PEM", NULL, "its private key, PEM (required)"},
+    {"db", 1, 0, "CONNINFO", NULL, "libpq connection string or URI (required)"},
+    {"enroll-secret", 1, 0, "S", NULL, "secret agents enroll with (required)"},
+    {"admin-token", 1, 0, "T", NULL, "bearer token of the read endpoints (required)"},
+    {"max-connections", 1, 0, "N", "10000", "open client connections at most"},
+    {"header-timeout", 1, 0, "SECONDS", "10", "TLS handshake and request head must arrive within"},
+    {"body-timeout", 1, 0, "SECONDS", "30", "a request body must arrive within"},
+    {"idle-timeout", 1, 0, "SECONDS", "300", "keep-alive connections idle longer are closed"},
+    {"write-timeout", 1, 0, "SECONDS", "30", "an answer must be taken by the client within"},
+    {"db-workers", 1, 0, "N", "4", "database connections (and threads)"},
+    {"queue-max", 1, 0, "N", "4096", "requests waiting for the database; 429 beyond"},
+    {"body-budget-mb", 1, 0, "MB", "512", "request bodies held in memory at once; 429 beyond"},
+    {"retention-days", 1, 0, "DAYS", "30", "snapshots older than this are dropped (by day)"},
+    {"retry-after", 1, 0, "SECONDS", "5", "Retry-After sent with 503 when the database is down"},
+    LOGLEVEL_SPEC,
+};
+
+static const struct pf_option_spec migrate_specs[] = {
+    CONFIG_SPEC,
+    {"db", 1, 0, "CONNINFO", NULL, "libpq connection string or URI (required)"},
+    LOGLEVEL_SPEC,
+};
+
+static const struct pf_option_spec *specs_of(const char *command, size_t *n)
+{
+    if (strcmp(command, "serve") == 0) {
+        *n = PF_ARRAY_LEN(serve_specs);
+        return serve_specs;
+    }
+    if (strcmp(command, "migrate") == 0) {
+        *n = PF_ARRAY_LEN(migrate_specs);
+        return migrate_specs;
+    }
+    *n = 0;
+    return NULL;
+}
+
+static const char *env_get(const char *name, void *ud)
+{
+    (void)ud;
+    return getenv(name);
+}
+
+/* Reads the config file into c. A missing default file is fine; a missing
+ * file that was asked for is not. */
+static enum pf_rc load_file(struct pf_config *c, char *err, size_t errlen)
+{
+    const char *path = pf_config_get(c, "config");
+    int asked = path != NULL;
+    char cerr[PF_CONFIG_ERR_LEN];
+    struct pf_buf b;
+    char chunk[4096];
+    size_t n;
+    enum pf_rc rc = PF_OK;
+    FILE *f;
+
+    if (!path)
+        path = COPTS_DEFAULT_CONFIG;
+    f = fopen(path, "rb");
+    if (!f) {
+        if (!asked && errno == ENOENT)
+            return PF_OK;
+        snprintf(err, errlen, "option --config: cannot read %s: %s", path, strerror(errno));
+        return PF_INVALID;
+    }
+    pf_buf_init(&b, PF_CONFIG_FILE_MAX);
+    while (!rc && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        rc = pf_buf_append(&b, chunk, n);
+    if (!rc && ferror(f))
+        rc = PF_IO;
+    fclose(f);
+    if (rc) {
+        snprintf(err, errlen, "option --config: %s: %s", path,
+                 rc == PF_TOOBIG ? "file too large" : pf_strerror(rc));
+    } else if ((rc = pf_config_load_file(c, b.data ? b.data : "", b.len, path, cerr))) {
+        snprintf(err, errlen, "%s", cerr);
+    }
+    pf_buf_free(&b);
+    return rc ? PF_INVALID : PF_OK;
+}
+
+static enum pf_rc get_uint(struct copts *o, const char *name, uint64_t min, uint64_t max,
+                           uint64_t *out, char *err, size_t errlen)
+{
+    char cerr[PF_CONFIG_ERR_LEN];
+
+    if (pf_config_get_uint(o->cfg, name, min, max, out, cerr)) {
+        snprintf(err, errlen, "%s", cerr);
+        return PF_INVALID;
+    }
+    return PF_OK;
+}
+
+static enum pf_rc require(struct copts *o, const char *name, const char **out, char *err,
+                          size_t errlen)
+{
+    char env[64];
+    size_t i;
+
+    *out = pf_config_get(o->cfg, name);
+    if (*out)
+        return PF_OK;
+    for (i = 0; name[i] && i < sizeof(env) - 1; i++)
+        env[i] = name[i] == '-' ? '_' : (name[i] >= 'a' && name[i] <= 'z') ? (char)(name[i] - 32)
+                                                                          : name[i];
+    env[i] = '\0';
+    snprintf(err, errlen,
+             "option --%s is required (or PORTFLEET_%s, or \"%s = ...\" in the config file)", name,
+             env, name);
+    return PF_INVALID;
+}
+
+enum pf_rc copts_load(const char *command, int argc, char **argv, struct copts *o, char *err,
+                      size_t errlen)
+{
+    char cerr[PF_CONFIG_ERR_LEN];
+    const struct pf_option_spec *specs;
+    const char *const *pos;
+    size_t nspecs;
+    enum pf_rc rc;
+
+    memset(o, 0, sizeof(*o));
+    specs = specs_of(command, &nspecs);
+    if (!specs) {
+        snprintf(err, errlen, "unknown command \"%s\"", command);
+        return PF_INVALID;
+    }
+    o->cfg = pf_config_new(specs, nspecs);
+    if (!o->cfg) {
+        snprintf(err, errlen, "out of memory");
+        return PF_NOMEM;
+    }
+    /* The file's location may come from a flag or the environment, so
+     * those are read first; precedence is the loader's, not load order. */
+    if ((rc = pf_config_parse_args(o->cfg, argc, argv, cerr)) ||
+        (rc = pf_config_load_env(o->cfg, env_get, NULL, cerr))) {
+        snprintf(err, errlen, "%s", cerr);
+        return PF_INVALID;
+    }
+    if (pf_config_args(o->cfg, &pos) > 0) {
+        snprintf(err, errlen, "unexpected argument \"%s\"", pos[0]);
+        return PF_INVALID;
+    }
+    if ((rc = load_file(o->cfg, err, errlen)))
+        return rc;
+    o->log_level = pf_config_get(o->cfg, "log-level");
+    if (o->log_level && pf_log_level_parse(o->log_level) < 0) {
+        snprintf(err, errlen, "option --log-level: must be debug, info, warn or error, not \"%s\"",
+                 o->log_level);
+        return PF_INVALID;
+    }
+    if ((rc = require(o, "db", &o->db, err, errlen)))
+        return rc;
+    if (strcmp(command, "migrate") == 0)
+        return PF_OK;
+
+    o->listen = pf_config_get(o->cfg, "listen");
+    if ((rc = require(o, "cert", &o->cert, err, errlen)) ||
+        (rc = require(o, "key", &o->key, err, errlen)) ||
+        (rc = require(o, "enroll-secret", &o->enroll_secret, err, errlen)) ||
+        (rc = require(o, "admin-token", &o->admin_token, err, errlen)) ||
+        (rc = get_uint(o, "max-connections", 1, 1000000, &o->max_connections, err, errlen)) ||
+        (rc = get_uint(o, "header-timeout", 1, 3600, &o->header_timeout_s, err, errlen)) ||
+        (rc = get_uint(o, "body-timeout", 1, 3600, &o->body_timeout_s, err, errlen)) ||
+        (rc = get_uint(o, "idle-timeout", 1, 86400, &o->idle_timeout_s, err, errlen)) ||
+        (rc = get_uint(o, "write-timeout", 1, 3600, &o->write_timeout_s, err, errlen)) ||
+        (rc = get_uint(o, "db-workers", 1, 64, &o->db_workers, err, errlen)) ||
+        (rc = get_uint(o, "queue-max", 1, 1000000, &o->queue_max, err, errlen)) ||
+        (rc = get_uint(o, "body-budget-mb", 1, 1 << 20, &o->body_budget_mb, err, errlen)) ||
+        (rc = get_uint(o, "retention-days", 1, 36500, &o->retention_days, err, errlen)) ||
+        (rc = get_uint(o, "retry-after", 1, 3600, &o->retry_after_s, err, errlen)))
+        return rc;
+    if (strlen(o->admin_token) < 16 || strlen(o->enroll_secret) < 16) {
+        snprintf(err, errlen, "option --%s: must be at least 16 characters",
+                 strlen(o->admin_token) < 16 ? "admin-token" : "enroll-secret");
+        return PF_INVALID;
+    }
+    return PF_OK;
+}
+
+void copts_free(struct copts *o)
+{
+    pf_config_free(o->cfg);
+    memset(o, 0, sizeof(*o));
+}
+
+enum pf_rc copts_usage(const char *command, struct pf_buf *out)
+{
+    size_t n;
+    const struct pf_option_spec *specs = specs_of(command, &n);
+
+    return specs ? pf_config_usage(specs, n, out) : PF_NOTFOUND;
+}

@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: MIT */
+/* routes.c: the endpoint table, and the handlers too small for a module. */
+#include "routes.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "enroll.h"
+#include "ingest.h"
+#include "server.h"
+#include "store.h"
+
+#define KIB 1024
+
+static void healthz(struct exchange *x);
+static void readyz(struct exchange *x);
+static void status(struct exchange *x);
+
+static const struct route table[] = {
+    /* method  path             auth          query  max body        handler */
+    {"GET", "/healthz", ROUTE_PUBLIC, false, 0, healthz},
+    {"GET", "/readyz", ROUTE_PUBLIC, false, 0, readyz},
+    {"POST", "/v1/enroll", ROUTE_PUBLIC, false, 16 * KIB, enroll_handle},
+    {"POST", "/v1/snapshots", ROUTE_NODE, false, HTTP_BODY_MAX, ingest_handle},
+    {"GET", "/v1/status", ROUTE_ADMIN, false, 0, status},
+};
+
+const struct route *routes_find(const char *method, const char *path, bool *path_known,
+                                char *allow, size_t allowlen)
+{
+    size_t used = 0;
+
+    *path_known = false;
+    if (allowlen)
+        allow[0] = '\0';
+    for (size_t i = 0; i < PF_ARRAY_LEN(table); i++) {
+        if (strcmp(table[i].path, path) != 0)
+            continue;
+        if (strcmp(table[i].method, method) == 0)
+            return &table[i];
+        *path_known = true;
+        if (used < allowlen)
+            used += (size_t)snprintf(allow + used, allowlen - used, "%s%s", used ? ", " : "",
+                                     table[i].method);
+    }
+    return NULL;
+}
+
+static void healthz(struct exchange *x)
+{
+    exchange_json(x, 200, "{\"status\":\"ok\"}");
+}
+
+static void ping_run(struct db_conn *dc, struct db_job **jobs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct exchange *x = exchange_of(jobs[i]);
+        if (store_ping(dc) == PF_OK)
+            exchange_json(x, 200, "{\"status\":\"ready\"}");
+        else
+            exchange_error(x, 503, "unavailable", "the database does not answer");
+    }
+}
+
+static const struct db_job_ops ping_ops = {"ping", 1, 0, ping_run};
+
+static void readyz(struct exchange *x)
+{
+    exchange_defer(x, &ping_ops);
+}
+
+/* The collector's own counters, for operators (admin token). */
+static void status(struct exchange *x)
+{
+    const struct server_stats *st = server_stats(x->srv);
+    char json[1024];
+
+    snprintf(json, sizeof(json),
+             "{\"database_up\":%s,\"queue_depth\":%zu,\"connections_open\":%" PRIu64
+             ",\"connections_accepted\":%" PRIu64 ",\"connections_refused\":%" PRIu64
+             ",\"handshakes_failed\":%" PRIu64 ",\"handshakes_resumed\":%" PRIu64
+             ",\"timeouts\":{\"header\":%" PRIu64 ",\"body\":%" PRIu64 ",\"idle\":%" PRIu64
+             ",\"write\":%" PRIu64 "},\"requests\":%" PRIu64 ",\"answers\":{\"2xx\":%" PRIu64
+             ",\"4xx\":%" PRIu64 ",\"5xx\":%" PRIu64 ",\"429\":%" PRIu64
+             "},\"snapshots_accepted\":%" PRIu64 ",\"snapshots_duplicate\":%" PRIu64 "}",
+             db_up(server_db(x->srv)) ? "true" : "false", db_queue_depth(server_db(x->srv)),
+             st->connections_open, st->connections_accepted, st->connections_refused,
+             st->handshakes_failed, st->handshakes_resumed, st->timeouts_header,
+             st->timeouts_body, st->timeouts_idle, st->timeouts_write, st->requests,
+             st->answers_2xx, st->answers_4xx, st->answers_5xx, st->answers_429,
+             st->snapshots_accepted, st->snapshots_duplicate);
+    exchange_json(x, 200, json);
+}
