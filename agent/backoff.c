@@ -43,8 +43,7 @@ int64_t backoff_rng_upto(struct backoff_rng *r, int64_t n)
     return (int64_t)(v % span);
 }
 
-int64_t backoff_delay_ms(unsigned attempt, int64_t base_ms, int64_t cap_ms,
-                         struct backoff_rng *r)
+int64_t backoff_delay_ms(unsigned attempt, int64_t base_ms, int64_t cap_ms, struct backoff_rng *r)
 {
     int64_t ceiling = base_ms;
 

@@ -19,13 +19,18 @@
 static enum pf_rc from_errno(int e)
 {
     switch (e) {
-    case ENOENT: return PF_NOTFOUND;
+    case ENOENT:
+        return PF_NOTFOUND;
     case EACCES:
     case EPERM:
-    case EROFS: return PF_PERM;
-    case ENOMEM: return PF_NOMEM;
-    case ENAMETOOLONG: return PF_TOOBIG;
-    default: return PF_IO;
+    case EROFS:
+        return PF_PERM;
+    case ENOMEM:
+        return PF_NOMEM;
+    case ENAMETOOLONG:
+        return PF_TOOBIG;
+    default:
+        return PF_IO;
     }
 }
 

@@ -16,15 +16,21 @@ static enum pf_rc from_win(DWORD e)
 {
     switch (e) {
     case ERROR_FILE_NOT_FOUND:
-    case ERROR_PATH_NOT_FOUND: return PF_NOTFOUND;
+    case ERROR_PATH_NOT_FOUND:
+        return PF_NOTFOUND;
     case ERROR_ACCESS_DENIED:
-    case ERROR_WRITE_PROTECT: return PF_PERM;
+    case ERROR_WRITE_PROTECT:
+        return PF_PERM;
     case ERROR_NOT_ENOUGH_MEMORY:
-    case ERROR_OUTOFMEMORY: return PF_NOMEM;
-    case ERROR_FILENAME_EXCED_RANGE: return PF_TOOBIG;
+    case ERROR_OUTOFMEMORY:
+        return PF_NOMEM;
+    case ERROR_FILENAME_EXCED_RANGE:
+        return PF_TOOBIG;
     case ERROR_LOCK_VIOLATION:
-    case ERROR_SHARING_VIOLATION: return PF_AGAIN;
-    default: return PF_IO;
+    case ERROR_SHARING_VIOLATION:
+        return PF_AGAIN;
+    default:
+        return PF_IO;
     }
 }
 

@@ -152,8 +152,10 @@ static int load_opts(const char *cmd, int argc, char **argv, bool need_collector
 
     o->ncollectors = pf_config_get_all(c, "collector", &o->collectors);
     if (need_collector && o->ncollectors == 0) {
-        fprintf(stderr, "portfleet-agent %s: option --collector is required (the collector's "
-                        "https:// URL)\n", cmd);
+        fprintf(stderr,
+                "portfleet-agent %s: option --collector is required (the collector's "
+                "https:// URL)\n",
+                cmd);
         return 2;
     }
     if (o->ncollectors > BACKOFF_MAX_COLLECTORS) {
@@ -163,8 +165,10 @@ static int load_opts(const char *cmd, int argc, char **argv, bool need_collector
     }
     for (size_t i = 0; i < o->ncollectors; i++)
         if (transport_check_url(o->collectors[i])) {
-            fprintf(stderr, "portfleet-agent %s: option --collector: '%s' is not an https:// "
-                            "URL (the agent sends only over HTTPS)\n", cmd, o->collectors[i]);
+            fprintf(stderr,
+                    "portfleet-agent %s: option --collector: '%s' is not an https:// "
+                    "URL (the agent sends only over HTTPS)\n",
+                    cmd, o->collectors[i]);
             return 2;
         }
     o->enroll_secret = pf_config_get(c, "enroll-secret");
@@ -189,14 +193,18 @@ static int load_opts(const char *cmd, int argc, char **argv, bool need_collector
     v = pf_config_get(c, "spool-max-mb");
     o->spool_max_bytes = parse_mib(v);
     if (o->spool_max_bytes < 16 * SPOOL_BLOCK) {
-        fprintf(stderr, "portfleet-agent %s: option --spool-max-mb: must be a number of MiB "
-                        ">= 0.0625 (64 KiB), not \"%s\"\n", cmd, v ? v : "");
+        fprintf(stderr,
+                "portfleet-agent %s: option --spool-max-mb: must be a number of MiB "
+                ">= 0.0625 (64 KiB), not \"%s\"\n",
+                cmd, v ? v : "");
         return 2;
     }
     v = pf_config_get(c, "log-level");
     if (pf_log_level_parse(v) < 0) {
-        fprintf(stderr, "portfleet-agent %s: option --log-level: must be debug, info, warn or "
-                        "error, not \"%s\"\n", cmd, v);
+        fprintf(stderr,
+                "portfleet-agent %s: option --log-level: must be debug, info, warn or "
+                "error, not \"%s\"\n",
+                cmd, v);
         return 2;
     }
     pf_log_set_level((enum pf_log_level)pf_log_level_parse(v));
@@ -219,11 +227,11 @@ struct agent {
     struct transport *tr;
     struct failover fo;
     struct backoff_rng rng;
-    struct pf_host host;  /* for enrollment */
+    struct pf_host host; /* for enrollment */
     bool have_host;
-    size_t batch_limit;   /* lowered by 413, back to BATCH_MAX after a success */
-    unsigned auth_fails;  /* consecutive 401s */
-    int current;          /* collector of the last success; -1 none yet */
+    size_t batch_limit;  /* lowered by 413, back to BATCH_MAX after a success */
+    unsigned auth_fails; /* consecutive 401s */
+    int current;         /* collector of the last success; -1 none yet */
     char last_error[PF_NAME_LEN];
 };
 
@@ -321,8 +329,7 @@ static void take_snapshot(struct agent *a)
         pf_error("snapshot %llu: cannot spool: %s", (unsigned long long)seq, pf_strerror(rc));
         goto out;
     }
-    pf_debug("spooled seq=%llu bytes=%llu", (unsigned long long)seq,
-             (unsigned long long)out.len);
+    pf_debug("spooled seq=%llu bytes=%llu", (unsigned long long)seq, (unsigned long long)out.len);
 out:
     pf_buf_free(&out);
     pf_snapshot_free(s);
@@ -394,7 +401,7 @@ static enum pf_rc build_body(struct agent *a, const struct spool_batch *b, struc
 }
 
 /* Enrolls at collector idx. Returns true when enrolled. */
-static bool enroll(struct agent *a, int idx, int64_t now)
+static bool enroll(struct agent *a, int idx)
 {
     const char *url = a->o.collectors[idx];
     struct transport_result res;
@@ -404,7 +411,7 @@ static bool enroll(struct agent *a, int idx, int64_t now)
     if (!a->o.enroll_secret || !*a->o.enroll_secret) {
         set_error(a, url, "not enrolled and no --enroll-secret given");
         pf_error("cannot enroll: option --enroll-secret is not set; snapshots stay spooled");
-        failover_failure(&a->fo, (size_t)idx, now, -1, &a->rng);
+        failover_failure(&a->fo, (size_t)idx, pf_mono_ms(), -1, &a->rng);
         return false;
     }
     if (!a->have_host)
@@ -417,21 +424,22 @@ static bool enroll(struct agent *a, int idx, int64_t now)
         snprintf(a->st.node_key, sizeof(a->st.node_key), "%s", key);
         rc = state_save(a->o.state_dir, &a->st);
         if (rc) {
-            pf_error("enrolled as %s but cannot save the identity in %s: %s", id,
-                     a->o.state_dir, pf_strerror(rc));
+            pf_error("enrolled as %s but cannot save the identity in %s: %s", id, a->o.state_dir,
+                     pf_strerror(rc));
             a->st.agent_id[0] = a->st.node_key[0] = '\0';
             set_error(a, url, "cannot save the identity");
-            failover_failure(&a->fo, (size_t)idx, now, -1, &a->rng);
+            failover_failure(&a->fo, (size_t)idx, pf_mono_ms(), -1, &a->rng);
         } else {
             pf_info("enrolled at %s as agent %s", url, id);
         }
     } else {
-        int64_t wait = failover_failure(&a->fo, (size_t)idx, now, res.retry_after_s, &a->rng);
+        int64_t wait =
+            failover_failure(&a->fo, (size_t)idx, pf_mono_ms(), res.retry_after_s, &a->rng);
 
         set_error(a, url, res.error[0] ? res.error : pf_strerror(rc));
         if (rc == PF_PERM)
-            pf_error("enrollment at %s refused (%s): check --enroll-secret; retry in %lld ms",
-                     url, res.error, (long long)wait);
+            pf_error("enrollment at %s refused (%s): check --enroll-secret; retry in %lld ms", url,
+                     res.error, (long long)wait);
         else
             pf_warn("enrollment at %s failed (%s); retry in %lld ms", url, res.error,
                     (long long)wait);
@@ -442,7 +450,7 @@ static bool enroll(struct agent *a, int idx, int64_t now)
 
 /* One delivery step: enroll if needed, or send one batch. Returns true
  * when it did something that may let the next step go on at once. */
-static bool deliver(struct agent *a, int idx, int64_t now)
+static bool deliver(struct agent *a, int idx)
 {
     const char *url = a->o.collectors[idx];
     struct spool_batch b;
@@ -454,7 +462,7 @@ static bool deliver(struct agent *a, int idx, int64_t now)
     enum pf_rc rc;
 
     if (!a->st.agent_id[0])
-        return enroll(a, idx, now);
+        return enroll(a, idx);
 
     rc = spool_peek(a->spool, a->batch_limit, BODY_MAX - 64, &b);
     if (rc || b.n == 0) {
@@ -480,8 +488,8 @@ static bool deliver(struct agent *a, int idx, int64_t now)
     snprintf(a->status.collector, sizeof(a->status.collector), "%s", url);
     rc = transport_post(a->tr, url, "/v1/snapshots", a->st.node_key, body.data, body.len, &res);
     if (res.new_connection)
-        pf_info("opened a connection to %s (local port %ld; %llu since start)", url,
-                res.local_port, (unsigned long long)transport_connections(a->tr));
+        pf_info("opened a connection to %s (local port %ld; %llu since start)", url, res.local_port,
+                (unsigned long long)transport_connections(a->tr));
 
     switch (res.verdict) {
     case TRANSPORT_OK:
@@ -501,11 +509,12 @@ static bool deliver(struct agent *a, int idx, int64_t now)
         progress = true;
         break;
     case TRANSPORT_RETRY: {
-        int64_t wait = failover_failure(&a->fo, (size_t)idx, now, res.retry_after_s, &a->rng);
+        int64_t wait =
+            failover_failure(&a->fo, (size_t)idx, pf_mono_ms(), res.retry_after_s, &a->rng);
 
         set_error(a, url, res.error);
-        pf_warn("push to %s failed (%s); %llu snapshot(s) kept, retry in %lld ms%s", url,
-                res.error, (unsigned long long)b.n, (long long)wait,
+        pf_warn("push to %s failed (%s); %llu snapshot(s) kept, retry in %lld ms%s", url, res.error,
+                (unsigned long long)b.n, (long long)wait,
                 res.retry_after_s >= 0 ? " (Retry-After)" : "");
         /* another collector may be usable right away */
         progress = true;
@@ -520,7 +529,7 @@ static bool deliver(struct agent *a, int idx, int64_t now)
             pf_warn("cannot clear the identity in %s", a->o.state_dir);
         if (a->auth_fails >= 2) {
             /* refused right after a fresh enrollment: do not spin */
-            failover_failure(&a->fo, (size_t)idx, now, -1, &a->rng);
+            failover_failure(&a->fo, (size_t)idx, pf_mono_ms(), -1, &a->rng);
         } else {
             progress = true;
         }
@@ -579,7 +588,7 @@ static int run_loop(struct agent *a)
         if (ss.depth > 0) {
             idx = failover_pick(&a->fo, now, &wait);
             if (idx >= 0) {
-                if (deliver(a, idx, now))
+                if (deliver(a, idx))
                     wake = now; /* go on draining, or try the next collector */
                 busy = true;
             } else if (now + wait < wake) {
@@ -641,8 +650,8 @@ int cmd_run(int argc, char **argv)
          * with enrollment. */
         osutil_path_join(from, sizeof(from), a.o.state_dir, STATE_FILE);
         osutil_path_join(to, sizeof(to), a.o.state_dir, STATE_FILE ".corrupt");
-        pf_error("%s is damaged (%s); moved to %s.corrupt, enrolling again", from,
-                 pf_strerror(rc), STATE_FILE);
+        pf_error("%s is damaged (%s); moved to %s.corrupt, enrolling again", from, pf_strerror(rc),
+                 STATE_FILE);
         osutil_rename(from, to);
     }
     osutil_path_join(a.spool_dir, sizeof(a.spool_dir), a.o.state_dir, SPOOL_SUBDIR);
@@ -874,8 +883,7 @@ int cmd_status(int argc, char **argv)
                (unsigned long long)s.delivered, (unsigned long long)s.connections);
         print_time("updated", s.updated_at);
     } else {
-        printf("%-14sno status yet (the agent has not run with this state directory)\n",
-               "status");
+        printf("%-14sno status yet (the agent has not run with this state directory)\n", "status");
     }
     code = 0;
 out:

@@ -60,8 +60,7 @@ bool service_stop_requested(void)
     return stop_flag != 0;
 }
 
-bool service_dispatch(int (*run_fn)(int argc, char **argv), int argc, char **argv,
-                      int *exit_code)
+bool service_dispatch(int (*run_fn)(int argc, char **argv), int argc, char **argv, int *exit_code)
 {
     (void)run_fn;
     (void)argc;
@@ -224,14 +223,17 @@ enum pf_rc service_install(int nargs, char **args, char *err, size_t errlen)
         state = NULL;
     if (!state || !unit_safe(state) || strstr(state, "..") || state[0] == '/' ||
         strncmp(state, "private", 7) == 0) {
-        snprintf(err, errlen, "option --state-dir: the service keeps its state under "
-                              "/var/lib/ (systemd StateDirectory=), e.g. /var/lib/portfleet");
+        snprintf(err, errlen,
+                 "option --state-dir: the service keeps its state under "
+                 "/var/lib/ (systemd StateDirectory=), e.g. /var/lib/portfleet");
         rc = PF_INVALID;
         goto out;
     }
     if (!config || config[0] != '/' || !unit_safe(config)) {
-        snprintf(err, errlen, "option --config: the service needs an absolute path of plain "
-                              "characters, not '%s'", config ? config : "");
+        snprintf(err, errlen,
+                 "option --config: the service needs an absolute path of plain "
+                 "characters, not '%s'",
+                 config ? config : "");
         rc = PF_INVALID;
         goto out;
     }
@@ -244,8 +246,10 @@ enum pf_rc service_install(int nargs, char **args, char *err, size_t errlen)
     exe[n] = '\0';
     if (split_path(exe, bindir, sizeof(bindir), &base) || !unit_safe(bindir) ||
         strcmp(base, "portfleet-agent") != 0) {
-        snprintf(err, errlen, "this program (%s) must be named portfleet-agent and live in a "
-                              "directory of plain characters", exe);
+        snprintf(err, errlen,
+                 "this program (%s) must be named portfleet-agent and live in a "
+                 "directory of plain characters",
+                 exe);
         rc = PF_INVALID;
         goto out;
     }
@@ -260,8 +264,8 @@ enum pf_rc service_install(int nargs, char **args, char *err, size_t errlen)
         if (strncmp(args[i], "--config=", 9) == 0)
             continue;
         if (strchr(v, '\n') || strchr(v, '\r')) {
-            snprintf(err, errlen, "option %.*s: a value cannot span lines",
-                     (int)(eq - args[i]), args[i]);
+            snprintf(err, errlen, "option %.*s: a value cannot span lines", (int)(eq - args[i]),
+                     args[i]);
             rc = PF_INVALID;
             goto out;
         }
@@ -301,8 +305,9 @@ enum pf_rc service_install(int nargs, char **args, char *err, size_t errlen)
         goto out;
     }
     if (!systemd_running()) {
-        snprintf(err, errlen, "wrote %s and %s, but systemd is not running here (no "
-                              "/run/systemd/system), so the service was not started",
+        snprintf(err, errlen,
+                 "wrote %s and %s, but systemd is not running here (no "
+                 "/run/systemd/system), so the service was not started",
                  unit_path, config);
         rc = PF_UNSUPPORTED;
         goto out;
@@ -388,8 +393,7 @@ enum pf_rc service_uninstall(bool purge, const char *state_dir, char *err, size_
         if (!rc && strncmp(state_dir, STATE_ROOT, strlen(STATE_ROOT)) == 0) {
             char priv[OSUTIL_PATH_MAX];
 
-            snprintf(priv, sizeof(priv), PRIVATE_STATE_ROOT "%s",
-                     state_dir + strlen(STATE_ROOT));
+            snprintf(priv, sizeof(priv), PRIVATE_STATE_ROOT "%s", state_dir + strlen(STATE_ROOT));
             if (rooted(path, sizeof(path), priv) == 0)
                 rc = osutil_remove_tree(path);
         }

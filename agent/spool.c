@@ -380,8 +380,7 @@ void spool_batch_clear(struct spool_batch *b)
     memset(b, 0, sizeof(*b));
 }
 
-enum pf_rc spool_peek(struct spool *sp, size_t max_records, size_t max_bytes,
-                      struct spool_batch *b)
+enum pf_rc spool_peek(struct spool *sp, size_t max_records, size_t max_bytes, struct spool_batch *b)
 {
     struct pf_buf buf;
     size_t total = 0, want, i, bad = 0;

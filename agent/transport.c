@@ -260,8 +260,7 @@ enum pf_rc transport_post(struct transport *t, const char *base_url, const char 
 
     /* "Expect:" off: curl would otherwise wait for a 100 Continue before
      * sending a body over 1 KiB. */
-    if (add_header(&headers, "Content-Type: application/json") ||
-        add_header(&headers, "Expect:")) {
+    if (add_header(&headers, "Content-Type: application/json") || add_header(&headers, "Expect:")) {
         curl_slist_free_all(headers);
         return PF_NOMEM;
     }
@@ -343,9 +342,7 @@ enum pf_rc transport_enroll(struct transport *t, const char *base_url, const cha
     if (rc)
         goto out;
     if (res->verdict != TRANSPORT_OK) {
-        rc = res->status == 401 ? PF_PERM
-             : res->verdict == TRANSPORT_RETRY ? PF_AGAIN
-                                                : PF_PROTO;
+        rc = res->status == 401 ? PF_PERM : res->verdict == TRANSPORT_RETRY ? PF_AGAIN : PF_PROTO;
         goto out;
     }
     ans = cJSON_ParseWithLength(res->body.data ? res->body.data : "", res->body.len);

@@ -97,9 +97,17 @@ TEST(parse_retry_after)
              PF_OK);
     T_EQ_INT(d, 60);
 
-    static const char *bad[] = {"", " ", "-5", "1.5", "5s", "abc", "Sun, 06 Nov 1994 08:49:37",
-                                "Sun, 06 Nov 1994 08:49:37 UTC", "Sun, 6 Nov 1994 08:49:37 GMT",
-                                "Sun, 06 Foo 1994 08:49:37 GMT", "Sun, 06 Nov 1994 25:49:37 GMT",
+    static const char *bad[] = {"",
+                                " ",
+                                "-5",
+                                "1.5",
+                                "5s",
+                                "abc",
+                                "Sun, 06 Nov 1994 08:49:37",
+                                "Sun, 06 Nov 1994 08:49:37 UTC",
+                                "Sun, 6 Nov 1994 08:49:37 GMT",
+                                "Sun, 06 Foo 1994 08:49:37 GMT",
+                                "Sun, 06 Nov 1994 25:49:37 GMT",
                                 "Sun, 32 Nov 1994 08:49:37 GMT"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         if (backoff_parse_retry_after(bad[i], t, &d) == PF_OK)

@@ -132,7 +132,7 @@ TEST(damaged_files_refused)
         "",
         "{",
         "[1,2]",
-        "{\"agent_id\":\"a\",\"seq\":3}",              /* key missing: half an identity */
+        "{\"agent_id\":\"a\",\"seq\":3}", /* key missing: half an identity */
         "{\"agent_id\":\"a\",\"node_key\":\"k\",\"seq\":-1}",
         "{\"agent_id\":\"a\",\"node_key\":\"k\",\"seq\":1.5}",
         "{\"agent_id\":\"a\",\"node_key\":\"k\",\"seq\":\"3\"}",

@@ -1,0 +1,21 @@
+# SPDX-License-Identifier: MIT
+# Agent delivery tests (issue 4): spool, state, backoff/failover and the
+# transport's pure parts as unit tests; the delivery acceptance tests
+# (outage, crash, spool cap, retry policy, failover, exhaustion, restarted
+# collector, install) as integration tests in private network namespaces
+# against the real collector, a real PostgreSQL, or a scripted TLS server.
+pf_unit_test(test_spool pfagent)
+pf_unit_test(test_state pfagent)
+pf_unit_test(test_backoff pfagent)
+pf_unit_test(test_transport pfagent)
+
+if(NOT WIN32)
+  # pf_agent_it(<name> <timeout s>): tests/integration/<name>.sh BUILD_DIR
+  function(pf_agent_it name timeout)
+    add_test(NAME ${name}
+             COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integration/${name}.sh ${CMAKE_BINARY_DIR})
+    set_tests_properties(${name} PROPERTIES LABELS integration TIMEOUT ${timeout}
+      ENVIRONMENT "PF_COLLECTOR_BIN=${CMAKE_BINARY_DIR}/collector/portfleet-collector")
+  endfunction()
+  pf_agent_it(agent_retry_policy 180)
+endif()
