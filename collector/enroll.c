@@ -103,8 +103,14 @@ static void enroll_one(struct db_conn *dc, struct exchange *x)
         exchange_error(x, 500, "internal", "enrollment could not be stored");
         goto out;
     }
-    pf_info("enrolled agent %s: host \"%s\", site \"%s\", machine id \"%s\", from %s", agent_id,
-            name, site, machine_id, x->peer);
+    {
+        char n[PF_NAME_LEN], si[PF_ID_LEN], m[PF_MACHINE_ID_LEN];
+        log_sanitize(name, n, sizeof(n));
+        log_sanitize(site, si, sizeof(si));
+        log_sanitize(machine_id, m, sizeof(m));
+        pf_info("enrolled agent %s: host \"%s\", site \"%s\", machine id \"%s\", from %s",
+                agent_id, n, si, m, x->peer);
+    }
     snprintf(json, sizeof(json), "{\"agent_id\":\"%s\",\"node_key\":\"%s\"}", agent_id, key);
     exchange_json(x, 200, json);
 out:

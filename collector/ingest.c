@@ -157,8 +157,10 @@ static void check_request(struct db_conn *dc, struct req *q, int64_t now)
         if (batch)
             snprintf(where, sizeof(where), "snapshots[%zu].", i);
         if (strcmp(s->agent_id, q->agent_id) != 0) {
+            char claimed[PF_ID_LEN];
+            log_sanitize(s->agent_id, claimed, sizeof(claimed));
             pf_warn("snapshots from agent %s (%s): %sagent_id is \"%s\"; answering 403",
-                    q->agent_id, x->peer, where, s->agent_id);
+                    q->agent_id, x->peer, where, claimed);
             exchange_error(x, 403, "wrong_agent", "%sagent_id: \"%s\" is not the agent of this key",
                            where, s->agent_id);
             return;

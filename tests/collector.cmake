@@ -1,6 +1,14 @@
 # SPDX-License-Identifier: MIT
 # Collector tests: unit tests of its pure parts, the HTTP parser fuzzer and
 # the integration tests (throwaway PostgreSQL + the real collector over TLS,
-# inside a private network namespace).
+# inside a private network namespace; they need root or the postgres user).
 pf_unit_test(test_http pfcollector)
 pf_fuzz_target(fuzz_http fuzz_http.c pfcollector)
+
+# pf_collector_it(<name> <timeout-seconds>): tests/integration/<name>.sh
+function(pf_collector_it name timeout)
+  add_test(NAME ${name} COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/${name}.sh)
+  set_tests_properties(${name} PROPERTIES LABELS integration TIMEOUT ${timeout}
+    ENVIRONMENT "PF_COLLECTOR_BIN=$<TARGET_FILE:portfleet-collector>")
+endfunction()
+pf_collector_it(collector_api 300)

@@ -1,0 +1,252 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# collector_api.sh: the collector's API over real TLS (curl, OpenSSL) into
+# a throwaway PostgreSQL, inside a private network namespace:
+# migrate (twice), enrollment (clones get distinct ids, bad secret 401),
+# ingest (rows read back, NULL for unmeasured, resend = duplicates, batch
+# with an in-batch repeat, late snapshot lands in its day's partition,
+# expired and future snapshots), 401/403, every validation rejection with
+# its field path, 404/405/411/413/431, admin token, keep-alive reuse, and
+# garbage / plain HTTP on the TLS port while the server keeps serving.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh"
+pf_netns_reexec "$@"
+pf_tmpdir
+client="python3 $here/collector_client.py"
+
+pf_pg_init
+pf_make_certs
+pf_migrate
+pf_migrate
+pf_check '[ "$(grep -c "applied now" "$PF_TMP/migrate.log")" = 2 ]' "migrate ran twice"
+pf_check 'grep -q "(0 migrations applied now)" "$PF_TMP/migrate.log"' "second migrate is a no-op"
+pf_check '[ "$(pf_psql -c "select count(*) from schema_migrations")" -ge 2 ]' "versions recorded"
+pf_collector_start
+url=$PF_COLLECTOR_URL
+
+# post PATH BODYFILE [BEARER] -> sets $code and $body
+post() {
+  local auth=()
+  [ -n "${3:-}" ] && auth=(-H "Authorization: Bearer $3")
+  code=$(pf_curl -o "$PF_TMP/resp" -w '%{http_code}' -X POST "${auth[@]}" \
+    -H 'Content-Type: application/json' --data-binary "@$2" "$url$1")
+  body=$(cat "$PF_TMP/resp")
+}
+expect() { # STATUS SUBSTRING WHAT
+  [ "$code" = "$1" ] || pf_fail "$3: status $code, expected $1 (body: $body)"
+  case "$body" in *"$2"*) ;; *) pf_fail "$3: body lacks '$2': $body" ;; esac
+  pf_log "ok: $3 -> $code $body"
+}
+
+# ---- health ----
+code=$(pf_curl -o "$PF_TMP/resp" -w '%{http_code}' "$url/healthz"); body=$(cat "$PF_TMP/resp")
+expect 200 '"ok"' "GET /healthz"
+
+# ---- enrollment ----
+printf '{"enroll_secret":"wrong-secret-wrong-secret","host":{"name":"H","site":"s","machine_id":"m"}}' \
+  >"$PF_TMP/bad_enroll.json"
+post /v1/enroll "$PF_TMP/bad_enroll.json"
+expect 401 '"bad_secret"' "enroll with a wrong secret"
+printf '{"enroll_secret":"%s","host":{"site":"s"}}' "$PF_ENROLL_SECRET" >"$PF_TMP/noname.json"
+post /v1/enroll "$PF_TMP/noname.json"
+expect 400 'host.name' "enroll without host.name"
+
+read -r A1 K1 < <(pf_enroll CONN-NYC-01 nyc clone-machine-id)
+read -r A2 K2 < <(pf_enroll CONN-NYC-01 nyc clone-machine-id)
+pf_check '[ "$A1" != "$A2" ] && [ "$K1" != "$K2" ]' "cloned hosts get distinct agent ids and keys"
+pf_check '[ ${#K1} -ge 32 ]' "node key has at least 128 bits of hex"
+pf_check '[ "$(pf_psql -c "select count(*) from agents where machine_id = '"'"'clone-machine-id'"'"'")" = 2 ]' \
+  "both clones stored"
+pf_check '[ "$(pf_psql -c "select count(*) from agents where encode(node_key_hash, '"'"'hex'"'"') = '"'"'$K1'"'"'")" = 0 ]' \
+  "the node key itself is not stored"
+pf_log "ok: clones enrolled as $A1 and $A2"
+
+# ---- ingest ----
+$client make "$A1" 1 --procs 20 --remotes 20 >"$PF_TMP/s1.json"
+post /v1/snapshots "$PF_TMP/s1.json" "$K1"
+expect 200 '{"accepted":1,"duplicates":0}' "first snapshot"
+post /v1/snapshots "$PF_TMP/s1.json" "$K1"
+expect 200 '{"accepted":0,"duplicates":1}' "the same snapshot again"
+pf_check '[ "$(pf_psql -c "select count(*) from snapshots where agent_id = '"'"'$A1'"'"'")" = 1 ]' \
+  "one snapshot row"
+pf_check '[ "$(pf_psql -c "select count(*) from snapshot_processes where agent_id = '"'"'$A1'"'"'")" = 20 ]' \
+  "20 process rows"
+pf_check '[ "$(pf_psql -c "select count(*) from snapshot_remotes where agent_id = '"'"'$A1'"'"'")" = 20 ]' \
+  "20 remote rows"
+row=$(pf_psql -c "select host_name, site, seq, usable_tcp4, tcp_time_wait, tcp_bound is null, \
+  roles[1], top_dest_addr, ev_tcpip_4227 is null from snapshots where agent_id = '$A1'")
+pf_check '[ "$row" = "CONN-NYC-01|nyc|1|16284|0|f|entra-connector|10.0.0.5|f" ]' "row read back: $row"
+row=$(pf_psql -c "select name, tcp_ports, pid from snapshot_processes where agent_id = '$A1' and rank = 3")
+pf_check '[ "$row" = "proc3.exe|97|1003" ]' "process row read back: $row"
+pf_log "ok: rows read back"
+
+# unmeasured values are stored as NULL, not 0
+python3 - "$A1" >"$PF_TMP/s2.json" <<EOF
+import json, sys
+sys.path.insert(0, "$here")
+from collector_client import snapshot
+d = snapshot(sys.argv[1], 2)
+del d["tcp"]["states"]["bound"]
+d.pop("events")
+d["unmeasured"] = ["tcp.states.bound", "events"]
+print(json.dumps(d))
+EOF
+post /v1/snapshots "$PF_TMP/s2.json" "$K1"
+expect 200 '"accepted":1' "snapshot with unmeasured fields"
+row=$(pf_psql -c "select tcp_bound is null, ev_tcpip_4231 is null, tcp_listen is null, \
+  array_to_string(unmeasured, ',') from snapshots where agent_id = '$A1' and seq = 2")
+pf_check '[ "$row" = "t|t|f|tcp.states.bound,events" ]' "unmeasured stored as NULL: $row"
+
+# a batch: two new, one already stored, one repeated inside the batch, and
+# a late one (5 days old) that must land in its own day's partition
+python3 - "$A1" >"$PF_TMP/batch.json" <<EOF
+import json, sys, datetime
+sys.path.insert(0, "$here")
+from collector_client import snapshot
+a = sys.argv[1]
+late = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=5)
+print(json.dumps({"snapshots": [snapshot(a, 3), snapshot(a, 1), snapshot(a, 4), snapshot(a, 3),
+                                snapshot(a, 5, taken_at=late)]}))
+EOF
+post /v1/snapshots "$PF_TMP/batch.json" "$K1"
+expect 200 '{"accepted":3,"duplicates":2}' "batch with repeats"
+part=$(pf_psql -c "select tableoid::regclass from snapshots where agent_id = '$A1' and seq = 5")
+want_part=snapshots_p$(date -u -d '5 days ago' +%Y%m%d)
+pf_check '[ "$part" = "$want_part" ]' "late snapshot in partition $want_part (got $part)"
+pf_log "ok: late snapshot stored in $part"
+
+# older than the retention window: counted as expired, not stored
+$client make "$A1" 6 --age-days 40 >"$PF_TMP/old.json"
+post /v1/snapshots "$PF_TMP/old.json" "$K1"
+expect 200 '"expired":1' "snapshot older than retention"
+pf_check '[ "$(pf_psql -c "select count(*) from snapshot_seqs where agent_id = '"'"'$A1'"'"' and seq = 6")" = 0 ]' \
+  "expired snapshot not stored"
+
+# ---- authentication of snapshots ----
+post /v1/snapshots "$PF_TMP/s1.json"
+expect 401 '"node_invalid"' "no bearer"
+post /v1/snapshots "$PF_TMP/s1.json" "0123456789abcdef0123456789abcdef"
+expect 401 '"node_invalid"' "unknown node key"
+post /v1/snapshots "$PF_TMP/s1.json" "$K2"
+expect 403 '"wrong_agent"' "A1's snapshot with A2's key"
+python3 - "$A1" "$A2" >"$PF_TMP/mixed.json" <<EOF
+import json, sys
+sys.path.insert(0, "$here")
+from collector_client import snapshot
+print(json.dumps({"snapshots": [snapshot(sys.argv[1], 10), snapshot(sys.argv[2], 11)]}))
+EOF
+post /v1/snapshots "$PF_TMP/mixed.json" "$K1"
+expect 403 'snapshots[1].agent_id' "batch with another agent's snapshot"
+pf_check '[ "$(pf_psql -c "select count(*) from snapshot_seqs where seq in (10, 11)")" = 0 ]' \
+  "nothing of a refused batch stored"
+# a revoked key (the collector caches good keys for up to 60 s; this one was
+# never used before its revocation)
+read -r A3 K3 < <(pf_enroll CONN-NYC-03 nyc machine-3)
+pf_psql -c "update agents set revoked_at = now() where agent_id = '$A3'" >/dev/null
+$client make "$A3" 1 >"$PF_TMP/a3.json"
+post /v1/snapshots "$PF_TMP/a3.json" "$K3"
+expect 401 '"node_invalid"' "revoked key"
+
+# ---- validation: each rejection names its field path ----
+# NAME | python mutation of d (a single snapshot) or b (a batch) | expected path
+while IFS='|' read -r name mutation path; do
+  [ -z "$name" ] && continue
+  python3 - "$A1" >"$PF_TMP/bad.json" <<EOF
+import json, sys
+sys.path.insert(0, "$here")
+from collector_client import snapshot
+d = snapshot(sys.argv[1], 100)
+b = {"snapshots": [snapshot(sys.argv[1], 101), snapshot(sys.argv[1], 102), snapshot(sys.argv[1], 103)]}
+out = d
+$mutation
+print(json.dumps(out, separators=(",", ":")))
+EOF
+  post /v1/snapshots "$PF_TMP/bad.json" "$K1"
+  [ "$code" = 400 ] || pf_fail "$name: status $code, expected 400 ($body)"
+  msg=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["error"]=="invalid"; print(d["message"])' "$PF_TMP/resp") ||
+    pf_fail "$name: not an invalid error: $body"
+  case "$msg" in "$path"*) ;; *) pf_fail "$name: message '$msg' does not start with '$path'" ;; esac
+  pf_log "ok: 400 $name: $msg"
+done <<'CASES'
+negative bound|d["tcp"]["states"]["bound"] = -1|tcp.states.bound:
+fractional ports|d["processes"][0]["tcp_ports"] = 1.5|processes[0].tcp_ports:
+missing seq|del d["seq"]|seq:
+wrong schema|d["schema"] = "portfleet.snapshot.v0"|schema:
+bad taken_at|d["taken_at"] = "yesterday"|taken_at:
+port zero|d["remotes"][0]["port"] = 0|remotes[0].port:
+address not numeric|d["tcp"]["top_destination"]["addr"] = "example.com"|tcp.top_destination.addr:
+range past 65535|d["ranges"][0]["count"] = 20000|ranges[0]
+host name missing|del d["host"]["name"]|host.name:
+string for a count|d["udp"]["endpoints"] = "12"|udp.endpoints:
+too many processes|d["processes"] = d["processes"] * 51|processes:
+batch element invalid|b["snapshots"][2]["interval_s"] = 0; out = b|snapshots[2].interval_s:
+batch over 1000|m = {k: v for k, v in d.items() if k not in ("processes", "remotes", "vpn", "events", "excluded", "agent_stats")}; out = {"snapshots": [m] * 1001}|snapshots:
+empty batch|out = {"snapshots": []}|snapshots:
+future taken_at|d["taken_at"] = "2099-01-01T00:00:00Z"|taken_at:
+batch future taken_at|b["snapshots"][1]["taken_at"] = "2099-01-01T00:00:00Z"; out = b|snapshots[1].taken_at:
+not an object|out = [1, 2]|body:
+CASES
+printf '{"schema": "portfleet.snapshot.v1", ' >"$PF_TMP/bad.json"
+post /v1/snapshots "$PF_TMP/bad.json" "$K1"
+expect 400 '"invalid"' "truncated JSON"
+python3 -c 'print("[" * 100 + "]" * 100)' >"$PF_TMP/bad.json"
+post /v1/snapshots "$PF_TMP/bad.json" "$K1"
+expect 400 '"invalid"' "nesting 100 deep"
+pf_check '[ "$(pf_psql -c "select count(*) from snapshot_seqs where seq >= 100")" = 0 ]' \
+  "no rejected snapshot stored"
+
+# ---- HTTP-level refusals ----
+head -c 1100000 /dev/zero | tr '\0' 'x' >"$PF_TMP/big.json"
+post /v1/snapshots "$PF_TMP/big.json" "$K1"
+expect 413 '"too_large"' "1.1 MB body (curl waits for 100-continue)"
+$client unread-body "$url" "$PF_CA" || pf_fail "413 must come before the body is sent"
+pf_log "ok: 413 answered without reading the body"
+hdr=$(head -c 9000 /dev/zero | tr '\0' 'h')
+code=$(pf_curl -o "$PF_TMP/resp" -w '%{http_code}' -H "X-Big: $hdr" "$url/healthz"); body=$(cat "$PF_TMP/resp")
+expect 431 '"headers_too_large"' "9000-byte header"
+code=$(pf_curl -o "$PF_TMP/resp" -w '%{http_code}' -X POST -H "Authorization: Bearer $K1" \
+  -H 'Transfer-Encoding: chunked' --data-binary "@$PF_TMP/s1.json" "$url/v1/snapshots")
+body=$(cat "$PF_TMP/resp")
+expect 411 '"length_required"' "chunked body"
+code=$(pf_curl -o "$PF_TMP/resp" -w '%{http_code}' "$url/nope"); body=$(cat "$PF_TMP/resp")
+expect 404 '"not_found"' "unknown path"
+code=$(pf_curl -o "$PF_TMP/resp" -w '%{http_code}' -D "$PF_TMP/hdrs" "$url/v1/snapshots"); body=$(cat "$PF_TMP/resp")
+expect 405 '"method_not_allowed"' "GET on a POST endpoint"
+pf_check 'grep -qi "^Allow: POST" "$PF_TMP/hdrs"' "405 carries Allow"
+code=$(pf_curl -o "$PF_TMP/resp" -w '%{http_code}' "$url/v1/status"); body=$(cat "$PF_TMP/resp")
+expect 401 '"unauthorized"' "status without the admin token"
+code=$(pf_curl -o "$PF_TMP/resp" -w '%{http_code}' -H "Authorization: Bearer $PF_ADMIN_TOKEN" \
+  "$url/v1/status"); body=$(cat "$PF_TMP/resp")
+expect 200 '"snapshots_accepted":' "status with the admin token"
+
+# ---- keep-alive: three requests, one connection, one handshake ----
+n=$(pf_curl -o /dev/null -o /dev/null -o /dev/null -w '%{num_connects}\n' \
+  "$url/healthz" "$url/healthz" "$url/healthz" | awk '{n += $1} END {print n}')
+pf_check '[ "$n" = 1 ]' "curl reused one connection for three requests (connects: $n)"
+pf_log "ok: keep-alive reuse"
+
+# ---- not TLS at all: closed, and the server keeps serving ----
+$client garbage "$url" || pf_fail "garbage and plain HTTP must be closed"
+post /v1/snapshots "$PF_TMP/s1.json" "$K1"
+expect 200 '"duplicates":1' "serving after garbage"
+
+# ---- an unmigrated database: not ready, and the log says what to do ----
+pf_psql -c "create database unmigrated" >/dev/null
+port2=$(pf_free_port)
+"$PF_COLLECTOR_BIN" serve --listen "127.0.0.1:$port2" --cert "$PF_CERT" --key "$PF_KEY" \
+  --db "host=$PF_PG_SOCK port=$PF_PG_PORT user=postgres dbname=unmigrated" \
+  --enroll-secret "$PF_ENROLL_SECRET" --admin-token "$PF_ADMIN_TOKEN" >"$PF_TMP/c2.log" 2>&1 &
+pid2=$!
+for _ in $(seq 50); do
+  code=$(pf_curl -o /dev/null -w '%{http_code}' "https://127.0.0.1:$port2/readyz" 2>/dev/null || true)
+  [ "$code" = 503 ] && break
+  sleep 0.1
+done
+kill -TERM $pid2; wait $pid2 || true
+pf_check '[ "$code" = 503 ]' "readyz is 503 on an unmigrated database (got $code)"
+pf_check 'grep -q "run .portfleet-collector migrate" "$PF_TMP/c2.log"' "the log says to migrate"
+pf_log "ok: unmigrated database -> 503 and a log line saying to run migrate"
+
+pf_check 'kill -0 $PF_COLLECTOR_PID' "collector still running"
+pf_log "collector_api: all checks passed"

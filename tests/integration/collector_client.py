@@ -1,0 +1,295 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""collector_client.py: test clients of the collector integration tests.
+
+Real TLS (Python's ssl, OpenSSL) against the real collector, for what curl
+cannot do: hold a request half-sent, send bytes that are not TLS, open a
+thousand slow connections, post in a loop while the database goes away.
+
+  make AGENT SEQ [--age-days D] [--procs N] [--remotes N]   print a snapshot
+  unread-body URL CA          a 2 MiB Content-Length: 413 before any body byte
+  garbage URL                 random bytes, then plain HTTP: the server must close
+  slowloris URL CA N TIMEOUT  N TLS connections sending one byte per second
+  ingest-loop URL CA KEY AGENT SECONDS OUT   post snapshots one by one
+"""
+import argparse
+import asyncio
+import copy
+import datetime
+import http.client
+import json
+import os
+import socket
+import ssl
+import sys
+import time
+import urllib.parse
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+EXAMPLE = os.path.join(HERE, "..", "data", "snapshot_protocol_example.json")
+
+
+def snapshot(agent_id, seq, taken_at=None, procs=None, remotes=None):
+    """A valid snapshot: PROTOCOL.md's example with the given identity."""
+    with open(EXAMPLE, encoding="utf-8") as f:
+        d = json.load(f)
+    d["agent_id"] = agent_id
+    d["seq"] = seq
+    d["taken_at"] = (taken_at or datetime.datetime.now(datetime.timezone.utc)).strftime(
+        "%Y-%m-%dT%H:%M:%SZ")
+    if procs is not None:
+        p0 = d["processes"][0]
+        d["processes"] = []
+        for i in range(procs):
+            p = copy.deepcopy(p0)
+            p["pid"] = 1000 + i
+            p["name"] = "proc%d.exe" % i
+            p["tcp_ports"] = 100 - i
+            d["processes"].append(p)
+    if remotes is not None:
+        d["remotes"] = [{"addr": "10.0.%d.%d" % (i // 250, i % 250 + 1), "port": 443,
+                         "count": 50 - i} for i in range(remotes)]
+    return d
+
+
+def split(url):
+    u = urllib.parse.urlparse(url)
+    return u.hostname, u.port
+
+
+def tls_ctx(ca):
+    ctx = ssl.create_default_context(cafile=ca)
+    return ctx
+
+
+def cmd_make(a):
+    taken = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=a.age_days)
+    print(json.dumps(snapshot(a.agent, a.seq, taken, a.procs, a.remotes)))
+
+
+def read_response(s, deadline):
+    """Reads until the peer closes or deadline; returns the bytes."""
+    data = b""
+    s.settimeout(max(0.1, deadline - time.time()))
+    try:
+        while time.time() < deadline:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    except (socket.timeout, ssl.SSLError, ConnectionResetError):
+        pass
+    return data
+
+
+def cmd_unread_body(a):
+    """Announces a 2 MiB body, sends none of it, and expects 413 and a close."""
+    host, port = split(a.url)
+    with socket.create_connection((host, port), timeout=10) as raw:
+        with tls_ctx(a.ca).wrap_socket(raw, server_hostname="localhost") as s:
+            s.sendall(b"POST /v1/snapshots HTTP/1.1\r\nHost: localhost\r\n"
+                      b"Authorization: Bearer 00\r\nContent-Type: application/json\r\n"
+                      b"Content-Length: 2097152\r\n\r\n")
+            t0 = time.time()
+            data = read_response(s, t0 + 5)
+    head = data.split(b"\r\n", 1)[0].decode(errors="replace")
+    closed = time.time() - t0 < 5
+    print("status line: %s; connection closed by server: %s; body bytes sent: 0" % (head, closed))
+    if not head.startswith("HTTP/1.1 413") or not closed:
+        sys.exit(1)
+
+
+def cmd_garbage(a):
+    """Non-TLS bytes on the TLS port: each connection must be closed promptly."""
+    host, port = split(a.url)
+    cases = [("random bytes", os.urandom(4096)),
+             ("plain HTTP", b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"),
+             ("TLS record header then junk", b"\x16\x03\x01\x00\x05hello" + os.urandom(64))]
+    ok = True
+    for name, payload in cases:
+        with socket.create_connection((host, port), timeout=10) as s:
+            t0 = time.time()
+            s.sendall(payload)
+            data = read_response(s, t0 + 5)
+            dt = time.time() - t0
+        closed = dt < 5
+        http_answer = b"HTTP/" in data
+        print("%s: closed after %.3f s, %d bytes back, plain HTTP answer: %s" %
+              (name, dt, len(data), http_answer))
+        ok = ok and closed and not http_answer
+    sys.exit(0 if ok else 1)
+
+
+async def slow_conn(host, port, ctx, stats, idx, stop_at):
+    t0 = time.monotonic()
+    try:
+        reader, writer = await asyncio.open_connection(host, port, ssl=ctx,
+                                                       server_hostname="localhost")
+    except Exception as e:  # noqa: BLE001 - counted, reported
+        stats["connect_failed"] += 1
+        stats["errors"].append(repr(e))
+        return
+    stats["connected"] += 1
+    head = b"POST /v1/snapshots HTTP/1.1\r\nHost: localhost\r\nX-Slow: " + b"a" * 200
+    i = 0
+    closed_at = None
+    while time.monotonic() < stop_at:
+        try:
+            writer.write(head[i % len(head):i % len(head) + 1])
+            await writer.drain()
+            i += 1
+            # one byte per second; a read that ends means the server closed
+            data = await asyncio.wait_for(reader.read(1024), timeout=1.0)
+            if data == b"":
+                closed_at = time.monotonic()
+                break
+        except asyncio.TimeoutError:
+            continue
+        except (ConnectionError, ssl.SSLError, OSError):
+            closed_at = time.monotonic()
+            break
+    if closed_at is not None:
+        stats["closed_after"].append(closed_at - t0)
+        stats["bytes_sent"].append(i)
+    try:
+        writer.close()
+    except Exception:  # noqa: BLE001
+        pass
+
+
+async def normal_client(host, port, ctx, stats, stop_at):
+    """Meanwhile a normal client asks /healthz twice a second, a new TLS
+    connection each time (the expensive case), and times each answer."""
+    while time.monotonic() < stop_at:
+        t0 = time.monotonic()
+        try:
+            reader, writer = await asyncio.open_connection(host, port, ssl=ctx,
+                                                           server_hostname="localhost")
+            writer.write(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            await writer.drain()
+            data = await asyncio.wait_for(reader.read(), timeout=5)
+            writer.close()
+            if data.startswith(b"HTTP/1.1 200"):
+                stats["normal_ok"] += 1
+                stats["normal_latency"].append(time.monotonic() - t0)
+            else:
+                stats["normal_failed"] += 1
+        except Exception as e:  # noqa: BLE001
+            stats["normal_failed"] += 1
+            stats["errors"].append("normal: " + repr(e))
+        await asyncio.sleep(0.5)
+
+
+async def slowloris(a):
+    host, port = split(a.url)
+    ctx = tls_ctx(a.ca)
+    stats = {"connected": 0, "connect_failed": 0, "closed_after": [], "bytes_sent": [],
+             "normal_ok": 0, "normal_failed": 0, "normal_latency": [], "errors": []}
+    stop_at = time.monotonic() + a.timeout + 8
+    tasks = []
+    for i in range(a.n):
+        tasks.append(asyncio.create_task(slow_conn(host, port, ctx, stats, i, stop_at)))
+        if i % 50 == 49:
+            await asyncio.sleep(0.05)  # do not trip the listen backlog
+    tasks.append(asyncio.create_task(normal_client(host, port, ctx, stats, stop_at)))
+    await asyncio.gather(*tasks)
+    closed = stats["closed_after"]
+    lat = sorted(stats["normal_latency"])
+    print("slow connections: %d opened, %d failed to open, %d closed by the server" %
+          (stats["connected"], stats["connect_failed"], len(closed)))
+    if closed:
+        print("closed after: min %.2f s, max %.2f s (header timeout %d s); bytes sent per "
+              "connection before the close: max %d" %
+              (min(closed), max(closed), a.timeout, max(stats["bytes_sent"])))
+    print("normal client: %d ok, %d failed; latency median %.3f s, max %.3f s" %
+          (stats["normal_ok"], stats["normal_failed"], lat[len(lat) // 2] if lat else -1,
+           lat[-1] if lat else -1))
+    for e in stats["errors"][:5]:
+        print("error:", e)
+    ok = (stats["connected"] == a.n and len(closed) == a.n and max(closed) <= a.timeout + 2.0
+          and stats["normal_failed"] == 0 and stats["normal_ok"] >= 2 * a.timeout)
+    return 0 if ok else 1
+
+
+def cmd_slowloris(a):
+    sys.exit(asyncio.run(slowloris(a)))
+
+
+def cmd_ingest_loop(a):
+    """Posts one snapshot at a time (seq 1, 2, ...) over one keep-alive
+    connection for a.seconds, like an agent draining a spool quickly. On 503
+    it checks Retry-After, waits a little and resends the same seq. Writes
+    one JSON line per answer to a.out: {"seq", "status", "retry_after"}."""
+    host, port = split(a.url)
+    ctx = tls_ctx(a.ca)
+    conn = None
+    seq = 1
+    end = time.time() + a.seconds
+    with open(a.out, "w", encoding="utf-8") as out:
+        while time.time() < end:
+            body = json.dumps(snapshot(a.agent, seq, procs=3, remotes=3)).encode()
+            try:
+                if conn is None:
+                    conn = http.client.HTTPSConnection(host, port, context=ctx, timeout=10)
+                conn.request("POST", "/v1/snapshots", body=body,
+                             headers={"Authorization": "Bearer " + a.key,
+                                      "Content-Type": "application/json"})
+                r = conn.getresponse()
+                payload = r.read()
+                rec = {"seq": seq, "status": r.status, "retry_after": r.getheader("Retry-After"),
+                       "body": payload.decode(errors="replace")}
+                if r.getheader("Connection", "").lower() == "close":
+                    conn.close()
+                    conn = None
+            except (OSError, http.client.HTTPException) as e:
+                rec = {"seq": seq, "status": 0, "retry_after": None, "body": repr(e)}
+                if conn:
+                    conn.close()
+                conn = None
+            out.write(json.dumps(rec) + "\n")
+            out.flush()
+            if rec["status"] == 200:
+                seq += 1
+            else:
+                time.sleep(0.2)
+    if conn:
+        conn.close()
+
+
+def main():
+    p = argparse.ArgumentParser()
+    sub = p.add_subparsers(dest="cmd", required=True)
+    m = sub.add_parser("make")
+    m.add_argument("agent")
+    m.add_argument("seq", type=int)
+    m.add_argument("--age-days", type=float, default=0)
+    m.add_argument("--procs", type=int)
+    m.add_argument("--remotes", type=int)
+    m.set_defaults(fn=cmd_make)
+    u = sub.add_parser("unread-body")
+    u.add_argument("url")
+    u.add_argument("ca")
+    u.set_defaults(fn=cmd_unread_body)
+    g = sub.add_parser("garbage")
+    g.add_argument("url")
+    g.set_defaults(fn=cmd_garbage)
+    s = sub.add_parser("slowloris")
+    s.add_argument("url")
+    s.add_argument("ca")
+    s.add_argument("n", type=int)
+    s.add_argument("timeout", type=int)
+    s.set_defaults(fn=cmd_slowloris)
+    i = sub.add_parser("ingest-loop")
+    i.add_argument("url")
+    i.add_argument("ca")
+    i.add_argument("key")
+    i.add_argument("agent")
+    i.add_argument("seconds", type=float)
+    i.add_argument("out")
+    i.set_defaults(fn=cmd_ingest_loop)
+    a = p.parse_args()
+    a.fn(a)
+
+
+if __name__ == "__main__":
+    main()
