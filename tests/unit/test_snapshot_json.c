@@ -563,6 +563,22 @@ TEST(unmeasured_state_may_be_missing)
     T_EQ_STR(err, "tcp.states.bound: required");
     T_ASSERT(is_clear(&s));
     pf_buf_free(&b);
+    /* "tcp.states" unmeasured: the whole object may be missing. */
+    {
+        const char *st = strstr(example, "\"states\": {");
+        const char *eph = strstr(example, "\"ephemeral_in_use\": 0,");
+        T_ASSERT(st && eph && eph > st && um > eph);
+        pf_buf_init(&b, BIG);
+        pf_buf_append(&b, example, (size_t)(st - example));
+        pf_buf_append(&b, eph, (size_t)(um - eph));
+        pf_buf_puts(&b, "\"unmeasured\": [\"tcp.states\"]");
+        pf_buf_puts(&b, um + strlen("\"unmeasured\": []"));
+        T_EQ_INT(pf_snapshot_decode(b.data, b.len, &s, err), PF_OK);
+        T_EQ_INT(s.tcp.states[PF_TCP_ESTABLISHED], 0);
+        pf_snapshot_clear(&s);
+        pf_buf_free(&b);
+    }
+    REJECT("\"states\": {", "\"x\": {", "tcp.states: required");
 }
 
 TEST(reject_bad_numbers)
