@@ -260,7 +260,7 @@ static void store_group(struct db_conn *dc, struct req *reqs, size_t n, struct s
     }
     if (rc) {
         if (rc == PF_AGAIN)
-            pf_warn("database unavailable: answering 503 to %zu snapshot requests", npending);
+            pf_debug("database unavailable: answering 503 to %zu snapshot requests", npending);
         fail_pending(reqs, n, rc);
         return;
     }
