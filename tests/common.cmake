@@ -6,3 +6,6 @@ pf_fuzz_target(fuzz_snapshot fuzz_snapshot.c pfcommon)
 pf_unit_test(test_timeutil pfcommon)
 pf_unit_test(test_buf pfcommon)
 pf_unit_test(test_tcp_state pfcommon)
+# Benchmarks: built, not run by ctest (they report ratios, not pass/fail).
+add_executable(bench_snapshot_json bench/bench_snapshot_json.c)
+target_link_libraries(bench_snapshot_json PRIVATE pfcommon)
