@@ -16,6 +16,7 @@
 
 #include "log.h"
 #include "mib.h"
+#include "snapshot.h"
 
 /* mib.c reads rows at fixed offsets: hold the real structs to them. */
 #define SAME(type, field, off) _Static_assert(offsetof(type, field) == (off), #type "." #field)
@@ -77,9 +78,8 @@ static enum pf_rc read_table(bool tcp, ULONG af, void **out, DWORD *outlen)
         err = tcp ? GetExtendedTcpTable(buf, &want, FALSE, af, TCP_TABLE_OWNER_PID_ALL, 0)
                   : GetExtendedUdpTable(buf, &want, FALSE, af, UDP_TABLE_OWNER_PID, 0);
         if (err == NO_ERROR) {
+            /* The table's own count says how much of buf it fills. */
             *out = buf;
-            *outlen = want > size ? size : want;
-            /* want is not always updated on success: the count says. */
             *outlen = size;
             return PF_OK;
         }

@@ -40,6 +40,12 @@ size_t svcmap_names_for_pid(const struct svcmap_entry *e, size_t n, uint32_t pid
  * without case, as Windows does. Returns true when RemoteAccess runs. */
 bool svcmap_roles(const struct svcmap_entry *e, size_t n, struct pf_snapshot *s);
 
+/* Windows only (svcmap_win.c): reads every Win32 service with
+ * EnumServicesStatusExW(SC_ENUM_PROCESS_INFO) into a malloc'd array, sorted
+ * by svcmap_sort; the caller frees *out. Returns PF_PERM when the service
+ * manager cannot be opened, PF_IO or PF_NOMEM (then *out is NULL, *n 0). */
+enum pf_rc svcmap_enumerate(struct svcmap_entry **out, size_t *n);
+
 /* True when a service of that name (case-insensitive) is running. */
 bool svcmap_running(const struct svcmap_entry *e, size_t n, const char *name);
 

@@ -40,7 +40,11 @@ static inline long long pf_mono_ms(void)
 
 #define PF_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
-#if defined(__GNUC__) || defined(__clang__)
+#if defined(__MINGW32__)
+/* "printf" means msvcrt's formats on MinGW; the build uses MinGW's C99
+ * printf (__USE_MINGW_ANSI_STDIO), so check against that one. */
+#define PF_PRINTF(fmt, args) __attribute__((format(gnu_printf, fmt, args)))
+#elif defined(__GNUC__) || defined(__clang__)
 #define PF_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
 #else
 #define PF_PRINTF(fmt, args)
