@@ -9,4 +9,9 @@ if(NOT WIN32)
   pf_unit_test(test_rasconn pfagent)
   pf_unit_test(test_evtcount pfagent)
   pf_unit_test(test_svcmap pfagent)
+  # The Wine test's checker (tests/windows/run.sh): decodes the .exe's
+  # snapshot with the project's codec and compares it with what
+  # sockholder.exe holds. A tool, not a ctest.
+  add_executable(win_check_snapshot windows/check_snapshot.c)
+  target_link_libraries(win_check_snapshot PRIVATE pfcommon)
 endif()
