@@ -183,17 +183,20 @@ static enum pf_rc store_error(enum store_err e, char err[PF_CONFIG_ERR_LEN], con
                               const char *option)
 {
     switch (e) {
-    case ST_OK: return PF_OK;
-    case ST_EMPTY: return fail(err, PF_INVALID, "%s: option \"%s\" needs a value", where, option);
+    case ST_OK:
+        return PF_OK;
+    case ST_EMPTY:
+        return fail(err, PF_INVALID, "%s: option \"%s\" needs a value", where, option);
     case ST_BOOL:
         return fail(err, PF_INVALID, "%s: option \"%s\" expects true or false", where, option);
     case ST_TOOMANY:
         return fail(err, PF_TOOBIG, "%s: option \"%s\" given more than %d times", where, option,
                     PF_CONFIG_VALUES_MAX);
     case ST_TOOLONG:
-        return fail(err, PF_TOOBIG, "%s: option \"%s\": value longer than %d bytes", where,
-                    option, PF_CONFIG_LINE_MAX);
-    case ST_NOMEM: return fail(err, PF_NOMEM, "%s: out of memory", where);
+        return fail(err, PF_TOOBIG, "%s: option \"%s\": value longer than %d bytes", where, option,
+                    PF_CONFIG_LINE_MAX);
+    case ST_NOMEM:
+        return fail(err, PF_NOMEM, "%s: out of memory", where);
     }
     return fail(err, PF_INTERNAL, "%s: internal error", where);
 }
@@ -271,8 +274,8 @@ enum pf_rc pf_config_load_file(struct pf_config *c, const char *buf, size_t len,
             val++;
             vlen -= 2;
         }
-        rc = store_error(store(c, (size_t)idx, SRC_FILE, val, vlen), err, where,
-                         c->specs[idx].name);
+        rc =
+            store_error(store(c, (size_t)idx, SRC_FILE, val, vlen), err, where, c->specs[idx].name);
     }
     if (rc)
         clear_source(c, SRC_FILE);
@@ -315,8 +318,8 @@ enum pf_rc pf_config_load_env(struct pf_config *c, pf_config_getenv_fn getenv_fn
                 while (k < len && v[k] != ',' && !is_space(v[k]))
                     k++;
                 if (k > start)
-                    rc = store_error(store(c, i, SRC_ENV, v + start, k - start), err, var,
-                                     sp->name);
+                    rc =
+                        store_error(store(c, i, SRC_ENV, v + start, k - start), err, var, sp->name);
             }
         } else {
             rc = store_error(store(c, i, SRC_ENV, v, len), err, var, sp->name);
@@ -384,8 +387,8 @@ enum pf_rc pf_config_parse_args(struct pf_config *c, int argc, char *const *argv
             rc = fail(err, PF_TOOBIG, "option --%s given more than %d times", c->specs[idx].name,
                       PF_CONFIG_VALUES_MAX);
         else if (e == ST_TOOLONG)
-            rc = fail(err, PF_TOOBIG, "option --%s: value longer than %d bytes",
-                      c->specs[idx].name, PF_CONFIG_LINE_MAX);
+            rc = fail(err, PF_TOOBIG, "option --%s: value longer than %d bytes", c->specs[idx].name,
+                      PF_CONFIG_LINE_MAX);
         else if (e == ST_NOMEM)
             rc = fail(err, PF_NOMEM, "out of memory");
     }
@@ -475,8 +478,9 @@ enum pf_rc pf_config_get_uint(const struct pf_config *c, const char *name, uint6
         x = x * 10 + (uint64_t)(v[i] - '0');
     }
     if (i == 0 || v[i] != '\0' || x < min || x > max)
-        return fail(err, PF_INVALID, "option --%s: must be an integer %llu..%llu, not \"%s\" (from %s)",
-                    name, (unsigned long long)min, (unsigned long long)max,
+        return fail(err, PF_INVALID,
+                    "option --%s: must be an integer %llu..%llu, not \"%s\" (from %s)", name,
+                    (unsigned long long)min, (unsigned long long)max,
                     printable(v, strlen(v), shown), src ? src : "default");
     *out = x;
     return PF_OK;
@@ -497,11 +501,10 @@ enum pf_rc pf_config_usage(const struct pf_option_spec *specs, size_t nspecs, st
         char head[64];
         snprintf(head, sizeof(head), "--%s%s%s", sp->name, sp->takes_value ? " " : "",
                  sp->takes_value ? (sp->arg ? sp->arg : "VALUE") : "");
-        rc = pf_buf_printf(out, "  %-28s %s%s%s%s%s\n", head, sp->help ? sp->help : "",
-                           sp->repeatable ? " (repeatable)" : "",
-                           sp->default_value ? " (default: " : "",
-                           sp->default_value ? sp->default_value : "",
-                           sp->default_value ? ")" : "");
+        rc = pf_buf_printf(
+            out, "  %-28s %s%s%s%s%s\n", head, sp->help ? sp->help : "",
+            sp->repeatable ? " (repeatable)" : "", sp->default_value ? " (default: " : "",
+            sp->default_value ? sp->default_value : "", sp->default_value ? ")" : "");
     }
     return rc;
 }

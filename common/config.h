@@ -33,9 +33,9 @@
 #include "buf.h"
 #include "error.h"
 
-#define PF_CONFIG_LINE_MAX 4096        /* bytes in one line, flag or env value */
-#define PF_CONFIG_FILE_MAX (1u << 20)  /* bytes in a config file */
-#define PF_CONFIG_VALUES_MAX 32        /* values of one option from one source */
+#define PF_CONFIG_LINE_MAX 4096       /* bytes in one line, flag or env value */
+#define PF_CONFIG_FILE_MAX (1u << 20) /* bytes in a config file */
+#define PF_CONFIG_VALUES_MAX 32       /* values of one option from one source */
 #define PF_CONFIG_ERR_LEN 256
 
 struct pf_option_spec {

@@ -337,8 +337,8 @@ enum pf_rc pf_snapshot_validate(const struct pf_snapshot *s, char err[PF_ERRMSG_
                              "IPv6 address",
                              i);
             if (vp->top[i].count > JSON_INT_MAX)
-                return vfail(&v, "vpn.client_addresses.top[%zu].count: must be at most %llu",
-                             i, JSON_INT_MAX);
+                return vfail(&v, "vpn.client_addresses.top[%zu].count: must be at most %llu", i,
+                             JSON_INT_MAX);
         }
     }
     if (s->nunmeasured > PF_UNMEASURED_MAX)
@@ -362,7 +362,7 @@ struct writer {
     struct pf_buf *out;
     int pretty;
     int depth;
-    bool first; /* nothing written yet in the innermost container */
+    bool first;    /* nothing written yet in the innermost container */
     enum pf_rc rc; /* sticky: the first failure stops all output */
 };
 
@@ -941,7 +941,8 @@ enum pf_rc pf_json_parse(const char *json, size_t len, struct cJSON **out, char 
         return PF_INVALID;
     }
     switch (check_json(json, len, PF_JSON_MAX_DEPTH, &pos)) {
-    case J_OK: break;
+    case J_OK:
+        break;
     case J_DEPTH: /* pf_json_check_depth saw it first; kept for safety */
         snprintf(err, PF_ERRMSG_LEN, "body: nested deeper than %d levels", PF_JSON_MAX_DEPTH);
         return PF_INVALID;
@@ -952,8 +953,7 @@ enum pf_rc pf_json_parse(const char *json, size_t len, struct cJSON **out, char 
         snprintf(err, PF_ERRMSG_LEN, "body: invalid UTF-8 near byte %zu", pos);
         return PF_INVALID;
     case J_TRAILING:
-        snprintf(err, PF_ERRMSG_LEN, "body: trailing data after the JSON value near byte %zu",
-                 pos);
+        snprintf(err, PF_ERRMSG_LEN, "body: trailing data after the JSON value near byte %zu", pos);
         return PF_INVALID;
     case J_SYNTAX:
     default:
@@ -981,7 +981,6 @@ struct dec {
     const struct pf_snapshot *s; /* for unmeasured */
     bool nomem;
 };
-
 
 /* Appends src to dst (size bytes, holding *len), cutting it to fit. */
 static void cat(char *dst, size_t size, size_t *len, const char *src)
@@ -1036,12 +1035,12 @@ static size_t push(struct dec *d, const char *key, size_t index)
     int n;
 
     if (key)
-        n = snprintf(d->path + d->plen, sizeof(d->path) - d->plen, "%s%s", d->plen ? "." : "",
-                     key);
+        n = snprintf(d->path + d->plen, sizeof(d->path) - d->plen, "%s%s", d->plen ? "." : "", key);
     else
         n = snprintf(d->path + d->plen, sizeof(d->path) - d->plen, "[%zu]", index);
     if (n > 0)
-        d->plen += (size_t)n < sizeof(d->path) - d->plen ? (size_t)n : sizeof(d->path) - d->plen - 1;
+        d->plen +=
+            (size_t)n < sizeof(d->path) - d->plen ? (size_t)n : sizeof(d->path) - d->plen - 1;
     return saved;
 }
 
@@ -1053,8 +1052,7 @@ static void pop(struct dec *d, size_t saved)
 
 /* Finds key in obj: *out is NULL when absent (or JSON null and nullable).
  * A key given twice is an error: readers disagree on which one wins. */
-static int find(struct dec *d, const cJSON *obj, const char *key, bool nullable,
-                const cJSON **out)
+static int find(struct dec *d, const cJSON *obj, const char *key, bool nullable, const cJSON **out)
 {
     const cJSON *hit = NULL;
 
@@ -1099,8 +1097,7 @@ static int get_int(struct dec *d, const cJSON *obj, const char *key, bool requir
     return 0;
 }
 
-static int get_count(struct dec *d, const cJSON *obj, const char *key, bool required,
-                     uint64_t *out)
+static int get_count(struct dec *d, const cJSON *obj, const char *key, bool required, uint64_t *out)
 {
     return get_int(d, obj, key, required, 0, JSON_INT_MAX, out);
 }
@@ -1394,10 +1391,10 @@ static int dec_tcp_udp(struct dec *d, const cJSON *root, struct pf_snapshot *s)
     if (get_obj(d, root, "tcp", true, &o))
         return -1;
     saved = push(d, "tcp", 0);
-    rc = dec_states(d, o, false, s->tcp.states) ||
-         get_count(d, o, "ephemeral_in_use", true, &s->tcp.ephemeral_in_use) ||
-         get_endpoint(d, o, "top_destination", &s->tcp.has_top_destination,
-                      &s->tcp.top_destination);
+    rc =
+        dec_states(d, o, false, s->tcp.states) ||
+        get_count(d, o, "ephemeral_in_use", true, &s->tcp.ephemeral_in_use) ||
+        get_endpoint(d, o, "top_destination", &s->tcp.has_top_destination, &s->tcp.top_destination);
     pop(d, saved);
     if (rc)
         return -1;

@@ -2,9 +2,9 @@
 /* bench_snapshot_json.c: what the strict codec costs, as ratios against
  * references measured in the same run: decoding a 1000-snapshot batch
  * (strict byte check + cJSON + field walk) and pf_json_parse (byte check
- * + cJSON) against cJSON_ParseWithLength alone on the same text, and pf_snapshot_encode against cJSON's own
- * printer on the parsed tree. Not a pass/fail test. Usage:
- * bench_snapshot_json [rounds] */
+ * + cJSON) against cJSON_ParseWithLength alone on the same text, and pf_snapshot_encode against
+ * cJSON's own printer on the parsed tree. Not a pass/fail test. Usage: bench_snapshot_json [rounds]
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

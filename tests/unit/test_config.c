@@ -32,8 +32,8 @@ static const char *fake_getenv(const char *name, void *ud)
     return NULL;
 }
 
-static struct pf_config *load(const char *file, const char *const *env, int argc,
-                              char *const *argv, enum pf_rc want, const char *want_err)
+static struct pf_config *load(const char *file, const char *const *env, int argc, char *const *argv,
+                              enum pf_rc want, const char *want_err)
 {
     struct pf_config *c = pf_config_new(specs, NSPECS);
     static const char *const noenv[] = {NULL};
@@ -95,8 +95,12 @@ TEST(precedence)
 
 TEST(env_names)
 {
-    static const char *const env[] = {"PORTFLEET_ENROLL_SECRET", "s3cret",
-                                      "PORTFLEET_enroll-secret", "wrong", "PORTFLEET_SITE", "",
+    static const char *const env[] = {"PORTFLEET_ENROLL_SECRET",
+                                      "s3cret",
+                                      "PORTFLEET_enroll-secret",
+                                      "wrong",
+                                      "PORTFLEET_SITE",
+                                      "",
                                       NULL};
     struct pf_config *c = load("site = f\n", env, 0, NULL, PF_OK, "");
 

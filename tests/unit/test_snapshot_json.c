@@ -58,7 +58,7 @@ static void fill_full(struct pf_snapshot *s)
 {
     static const char *const addrs[] = {
         "2001:db8::1", "::ffff:192.0.2.1", "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255",
-        "fe80::", "203.0.113.255", "::"};
+        "fe80::",      "203.0.113.255",    "::"};
     struct pf_host *h = &s->host;
 
     pf_snapshot_clear(s);
@@ -97,8 +97,7 @@ static void fill_full(struct pf_snapshot *s)
         s->tcp.states[i] = MAX_COUNT - (uint64_t)i;
     s->tcp.ephemeral_in_use = MAX_COUNT;
     s->tcp.has_top_destination = true;
-    endpoint(&s->tcp.top_destination, "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff", 65535,
-             MAX_COUNT);
+    endpoint(&s->tcp.top_destination, "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff", 65535, MAX_COUNT);
     s->udp.endpoints = MAX_COUNT;
     s->udp.ephemeral_in_use = 1000000;
     s->has_processes = true;
@@ -595,7 +594,8 @@ TEST(reject_bad_numbers)
            "processes[0].tcp_ports: must be an integer >= 0");
     REJECT("\"interval_s\": 60", "\"interval_s\": 0",
            "interval_s: must be an integer 1..4294967295");
-    REJECT("\"pid\": 4242", "\"pid\": 4294967296", "processes[0].pid: must be an integer 0..4294967295");
+    REJECT("\"pid\": 4242", "\"pid\": 4294967296",
+           "processes[0].pid: must be an integer 0..4294967295");
     REJECT("\"cpus\": 4", "\"cpus\": -4", "host.cpus: must be an integer 0..4294967295");
     REJECT("\"ike_num_established_for_initial_query\": null",
            "\"ike_num_established_for_initial_query\": -1",
@@ -642,7 +642,8 @@ TEST(reject_time_and_schema)
            "taken_at: must be an RFC 3339 time (2026-11-22T10:00:00Z)");
     REJECT("\"2026-11-22T10:00:00Z\"", "1795341600",
            "taken_at: must be an RFC 3339 time (2026-11-22T10:00:00Z)");
-    REJECT("2026-11-22T10:00:00Z", "1970-01-01T00:00:00+00:01", "taken_at: outside years 1970..9999");
+    REJECT("2026-11-22T10:00:00Z", "1970-01-01T00:00:00+00:01",
+           "taken_at: outside years 1970..9999");
     REJECT("portfleet.snapshot.v1", "x", "schema: unsupported schema \"x\"");
     REJECT("portfleet.snapshot.v1", "portfleet.snapshot.v2",
            "schema: unsupported schema \"portfleet.snapshot.v2\"");
@@ -680,15 +681,40 @@ TEST(reject_strings)
 
 TEST(reject_addresses)
 {
-    static const char *const good[] = {
-        "0.0.0.0", "255.255.255.255", "::", "::1", "1::", "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7::",
-        "::2:3:4:5:6:7:8", "1:2:3:4:5:6:1.2.3.4", "::ffff:10.0.0.1", "FE80::ABCD",
-        "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255"};
-    static const char *const bad[] = {
-        "", "1.2.3", "1.2.3.4.5", "01.2.3.4", "256.1.1.1", "1.2.3.", "1..2.3", " 1.2.3.4",
-        "1:2:3:4:5:6:7:8:9", "1:2:3:4:5:6:7:8::", "1::2::3", ":1::", "1:", ":", ":::",
-        "fe80::1%eth0", "g::1", "12345::1", "::ffff:1.2.3.4.5", "1.2.3.4:80", "1:2:3:4:5:6:7:1.2.3.4",
-        "localhost"};
+    static const char *const good[] = {"0.0.0.0",
+                                       "255.255.255.255",
+                                       "::",
+                                       "::1",
+                                       "1::",
+                                       "1:2:3:4:5:6:7:8",
+                                       "1:2:3:4:5:6:7::",
+                                       "::2:3:4:5:6:7:8",
+                                       "1:2:3:4:5:6:1.2.3.4",
+                                       "::ffff:10.0.0.1",
+                                       "FE80::ABCD",
+                                       "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255"};
+    static const char *const bad[] = {"",
+                                      "1.2.3",
+                                      "1.2.3.4.5",
+                                      "01.2.3.4",
+                                      "256.1.1.1",
+                                      "1.2.3.",
+                                      "1..2.3",
+                                      " 1.2.3.4",
+                                      "1:2:3:4:5:6:7:8:9",
+                                      "1:2:3:4:5:6:7:8::",
+                                      "1::2::3",
+                                      ":1::",
+                                      "1:",
+                                      ":",
+                                      ":::",
+                                      "fe80::1%eth0",
+                                      "g::1",
+                                      "12345::1",
+                                      "::ffff:1.2.3.4.5",
+                                      "1.2.3.4:80",
+                                      "1:2:3:4:5:6:7:1.2.3.4",
+                                      "localhost"};
     char to[128];
 
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
@@ -730,8 +756,8 @@ TEST(optional_and_unknown)
     T_ASSERT(!s.tcp.has_top_destination);
     pf_snapshot_clear(&s);
     /* A process may list only some states; the others are 0. */
-    T_EQ_INT(decode_edit("\"established\": 0, \"bound\": 0", "\"established\": 5, \"bound\": 9",
-                         &s, err),
+    T_EQ_INT(decode_edit("\"established\": 0, \"bound\": 0", "\"established\": 5, \"bound\": 9", &s,
+                         err),
              PF_OK);
     T_EQ_INT(s.processes[0].states[PF_TCP_ESTABLISHED], 5);
     T_EQ_INT(s.processes[0].states[PF_TCP_BOUND], 9);
@@ -797,8 +823,9 @@ TEST(reject_list_caps)
 {
     int failed = 0;
 
-    check_list_cap("\"processes\": [", "processes", "{\"pid\":1,\"name\":\"p\",\"tcp_ports\":1,\"udp_ports\":0}",
-                   PF_LIST_MAX, "processes: more than 50 entries", &failed);
+    check_list_cap("\"processes\": [", "processes",
+                   "{\"pid\":1,\"name\":\"p\",\"tcp_ports\":1,\"udp_ports\":0}", PF_LIST_MAX,
+                   "processes: more than 50 entries", &failed);
     check_list_cap("\"remotes\": [", "remotes", "{\"addr\":\"::1\",\"port\":1,\"count\":1}",
                    PF_LIST_MAX, "remotes: more than 50 entries", &failed);
     check_list_cap("\"top\": [", "top", "{\"addr\":\"10.1.1.1\",\"count\":1}", PF_LIST_MAX,
@@ -855,7 +882,7 @@ TEST(reject_bad_json)
     T_EQ_INT(body("{\"a\": \"x\x1fy\"}", err), PF_INVALID); /* raw unit separator */
     T_EQ_STR(err, "body: invalid JSON near byte 8");
     T_EQ_INT(body("{\"a\": \"x\x7fy\"}", err), PF_INVALID);
-    T_EQ_STR(err, "schema: required"); /* DEL is allowed raw */
+    T_EQ_STR(err, "schema: required");                       /* DEL is allowed raw */
     T_EQ_INT(body("{\"a\": \"\\ud800\"}", err), PF_INVALID); /* lone surrogate */
     T_EQ_STR(err, "body: invalid JSON near byte 7");
     T_EQ_INT(body("{\"a\": \"\\u0000\"}", err), PF_INVALID);

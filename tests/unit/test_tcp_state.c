@@ -80,8 +80,8 @@ TEST(maps_cover_all)
     }
     for (int i = 0; i < PF_TCP_NSTATES; i++) {
         if (!seen_linux[i] || !seen_mib[i])
-            T_FAIL_("state %s unreachable (linux %d, mib %d)", pf_tcp_state_name(i),
-                    seen_linux[i], seen_mib[i]);
+            T_FAIL_("state %s unreachable (linux %d, mib %d)", pf_tcp_state_name(i), seen_linux[i],
+                    seen_mib[i]);
     }
 }
 
