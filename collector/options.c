@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -26,6 +27,7 @@ static const struct pf_option_spec serve_specs[] = {
     {"idle-timeout", 1, 0, "SECONDS", "300", "keep-alive connections idle longer are closed"},
     {"write-timeout", 1, 0, "SECONDS", "30", "an answer must be taken by the client within"},
     {"db-workers", 1, 0, "N", "4", "database connections (and threads)"},
+    {"tls-threads", 1, 0, "N", NULL, "threads for TLS handshakes (default: one per CPU)"},
     {"queue-max", 1, 0, "N", "4096", "requests waiting for the database; 429 beyond"},
     {"body-budget-mb", 1, 0, "MB", "512", "request bodies held in memory at once; 429 beyond"},
     {"retention-days", 1, 0, "DAYS", "30", "snapshots older than this are dropped (by day)"},
@@ -135,6 +137,7 @@ enum pf_rc copts_load(const char *command, int argc, char **argv, struct copts *
     const struct pf_option_spec *specs;
     const char *const *pos;
     size_t nspecs;
+    long cpus;
     enum pf_rc rc;
 
     memset(o, 0, sizeof(*o));
@@ -173,6 +176,8 @@ enum pf_rc copts_load(const char *command, int argc, char **argv, struct copts *
         return PF_OK;
 
     o->listen = pf_config_get(o->cfg, "listen");
+    cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    o->tls_threads = cpus > 0 ? (uint64_t)cpus : 1;
     if ((rc = require(o, "cert", &o->cert, err, errlen)) ||
         (rc = require(o, "key", &o->key, err, errlen)) ||
         (rc = require(o, "enroll-secret", &o->enroll_secret, err, errlen)) ||
@@ -183,6 +188,7 @@ enum pf_rc copts_load(const char *command, int argc, char **argv, struct copts *
         (rc = get_uint(o, "idle-timeout", 1, 86400, &o->idle_timeout_s, err, errlen)) ||
         (rc = get_uint(o, "write-timeout", 1, 3600, &o->write_timeout_s, err, errlen)) ||
         (rc = get_uint(o, "db-workers", 1, 64, &o->db_workers, err, errlen)) ||
+        (rc = get_uint(o, "tls-threads", 1, 64, &o->tls_threads, err, errlen)) ||
         (rc = get_uint(o, "queue-max", 1, 1000000, &o->queue_max, err, errlen)) ||
         (rc = get_uint(o, "body-budget-mb", 1, 1 << 20, &o->body_budget_mb, err, errlen)) ||
         (rc = get_uint(o, "retention-days", 1, 36500, &o->retention_days, err, errlen)) ||

@@ -28,6 +28,7 @@ struct copts {
     uint64_t idle_timeout_s;   /* between requests on a keep-alive connection */
     uint64_t write_timeout_s;  /* sending one answer */
     uint64_t db_workers;
+    uint64_t tls_threads;      /* threads running TLS handshakes */
     uint64_t queue_max;        /* jobs waiting for a database worker -> 429 beyond */
     uint64_t body_budget_mb;   /* request bodies held in memory at once -> 429 beyond */
     uint64_t retention_days;

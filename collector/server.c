@@ -26,6 +26,7 @@
 #include "auth.h"
 #include "log.h"
 #include "loop.h"
+#include "offload.h"
 #include "routes.h"
 #include "store.h"
 #include "tls.h"
@@ -72,6 +73,10 @@ struct conn {
     struct pf_buf out; /* bytes of the answer being written */
     size_t out_off;
     bool keep;    /* keep the connection after this answer */
+    bool in_hs;   /* a handshake step runs on an offload thread */
+    int hs_rc;    /* its result */
+    const char *close_after; /* closed while in_hs: close when it returns */
+    struct offload_job hs;
     bool in_job;  /* a database job holds x */
     bool dead;    /* closed while in_job: freed when the job is done */
     struct exchange x;
@@ -89,8 +94,9 @@ struct server {
     struct loop *loop;
     struct tls_server *tls;
     struct db *db;
+    struct offload *hs; /* TLS handshakes */
     int lfd, sfd;
-    struct loop_watch lw, sw, dbw;
+    struct loop_watch lw, sw, dbw, hsw;
     bool accepting;
     long long accept_resume;
     bool stopping;
@@ -357,6 +363,13 @@ static void conn_close(struct conn *c, const char *why)
 
     if (c->st == ST_CLOSED)
         return;
+    if (c->in_hs) {
+        /* An offload thread is using the socket: close when it is done. */
+        if (!c->close_after)
+            c->close_after = why;
+        tq_unlink(c);
+        return;
+    }
     pf_debug("%s: connection closed: %s", c->peer, why);
     tq_unlink(c);
     loop_del(s->loop, &c->w);
@@ -640,10 +653,10 @@ static void conn_write(struct conn *c)
     finish_request(c);
 }
 
-static void conn_handshake(struct conn *c)
+/* What to do after a handshake step (loop thread). */
+static void handshake_result(struct conn *c, int r)
 {
     struct server *s = c->srv;
-    int r = tls_handshake(c->tls);
 
     if (r == 0) {
         if (tls_resumed(c->tls))
@@ -663,6 +676,39 @@ static void conn_handshake(struct conn *c)
         pf_info("%s: TLS handshake failed: %s", c->peer,
                 r == TLS_EOF ? "client closed the connection" : tls_last_error(c->tls));
     conn_close(c, "TLS handshake failed");
+}
+
+static void hs_run(struct offload_job *j)
+{
+    struct conn *c = (struct conn *)((char *)j - offsetof(struct conn, hs));
+    c->hs_rc = tls_handshake(c->tls);
+}
+
+static void hs_done(struct offload_job *j)
+{
+    struct conn *c = (struct conn *)((char *)j - offsetof(struct conn, hs));
+
+    c->in_hs = false;
+    if (c->close_after) {
+        conn_close(c, c->close_after);
+        return;
+    }
+    if (c->srv->stopping) {
+        conn_close(c, "collector stopping");
+        return;
+    }
+    handshake_result(c, c->hs_rc);
+}
+
+/* The socket has handshake bytes: run the next step on an offload thread,
+ * with the socket quiet in epoll until it returns. */
+static void conn_handshake(struct conn *c)
+{
+    want(c, 0);
+    if (c->st == ST_CLOSED)
+        return;
+    c->in_hs = true;
+    offload_submit(c->srv->hs, &c->hs);
 }
 
 static void conn_event(void *ud, unsigned events)
@@ -741,6 +787,8 @@ static void conn_new(struct server *s, int fd, const struct sockaddr_storage *sa
     c->x.req = &c->req;
     c->x.peer = c->peer;
     c->x.job.done = job_done;
+    c->hs.run = hs_run;
+    c->hs.done = hs_done;
     peer_text(sa, c->peer, sizeof(c->peer));
     if (loop_add(s->loop, &c->w, LOOP_READ)) {
         conn_free(c);
@@ -917,6 +965,20 @@ static void on_db(void *ud, unsigned events)
     db_complete(s->db);
 }
 
+static void on_handshakes(void *ud, unsigned events)
+{
+    struct server *s = ud;
+    offload_complete(s->hs);
+}
+
+static void close_all(struct server *s, const char *why)
+{
+    for (struct conn *c = s->conns, *next; c; c = next) {
+        next = c->next;
+        conn_close(c, why);
+    }
+}
+
 /* ---- set-up ---- */
 
 static enum pf_rc listen_on(const char *spec, int *out, char *err, size_t errlen)
@@ -1043,11 +1105,16 @@ enum pf_rc server_new(const struct copts *o, struct server **out, char *err, siz
         snprintf(err, errlen, "cannot start the database workers: %s", pf_strerror(rc));
         goto bad;
     }
+    if ((rc = offload_new((int)o->tls_threads, &s->hs))) {
+        snprintf(err, errlen, "cannot start the TLS threads: %s", pf_strerror(rc));
+        goto bad;
+    }
     s->lw = (struct loop_watch){.fd = s->lfd, .fn = on_accept, .ud = s};
     s->sw = (struct loop_watch){.fd = s->sfd, .fn = on_signal, .ud = s};
     s->dbw = (struct loop_watch){.fd = db_event_fd(s->db), .fn = on_db, .ud = s};
+    s->hsw = (struct loop_watch){.fd = offload_event_fd(s->hs), .fn = on_handshakes, .ud = s};
     if (loop_add(s->loop, &s->lw, LOOP_READ) || loop_add(s->loop, &s->sw, LOOP_READ) ||
-        loop_add(s->loop, &s->dbw, LOOP_READ)) {
+        loop_add(s->loop, &s->dbw, LOOP_READ) || loop_add(s->loop, &s->hsw, LOOP_READ)) {
         snprintf(err, errlen, "epoll_ctl: %s", strerror(errno));
         rc = PF_IO;
         goto bad;
@@ -1067,10 +1134,11 @@ enum pf_rc server_run(struct server *s)
     s->next_summary = now + SUMMARY_MS;
     s->next_maintain = now;
     pf_info("serving on %s: at most %zu connections, timeouts head %llus body %llus idle %llus, "
-            "%llu database workers, retention %llu days",
+            "%llu database workers, %llu TLS threads, retention %llu days",
             s->o->listen, s->max_conns, (unsigned long long)s->o->header_timeout_s,
             (unsigned long long)s->o->body_timeout_s, (unsigned long long)s->o->idle_timeout_s,
-            (unsigned long long)s->o->db_workers, (unsigned long long)s->o->retention_days);
+            (unsigned long long)s->o->db_workers, (unsigned long long)s->o->tls_threads,
+            (unsigned long long)s->o->retention_days);
     for (;;) {
         long long wait;
         now = pf_mono_ms();
@@ -1085,8 +1153,7 @@ enum pf_rc server_run(struct server *s)
         }
         bury(s);
     }
-    while (s->conns)
-        conn_close(s->conns, "collector stopped");
+    close_all(s, "collector stopped");
     bury(s);
     return PF_OK;
 }
@@ -1095,10 +1162,10 @@ void server_free(struct server *s)
 {
     if (!s)
         return;
-    while (s->conns)
-        conn_close(s->conns, "collector stopped");
-    /* Joins the workers and runs the done() of their last jobs, which
-     * frees connections closed while a job held them. */
+    close_all(s, "collector stopped");
+    /* Joining the pools runs the done() of their last jobs, which closes
+     * or frees the connections those jobs still held. */
+    offload_free(s->hs);
     db_free(s->db);
     bury(s);
     loop_free(s->loop);

@@ -57,9 +57,9 @@ static const mbedtls_ecp_group_id curves[] = {
 static const char *alpn[] = {"http/1.1", NULL};
 
 /* mbedTLS 2.28 cannot say whether a handshake resumed a session, so the
- * ticket parser notes when it accepted a ticket: handshakes run one at a time
- * on the loop thread, and tls_handshake() reads the note right after. */
-static int ticket_accepted;
+ * ticket parser notes when it accepted a ticket, in a per-thread flag that
+ * tls_handshake() reads right after the step that parsed it. */
+static _Thread_local int ticket_accepted;
 
 static int ticket_parse(void *p_ticket, mbedtls_ssl_session *session, unsigned char *buf,
                         size_t len)

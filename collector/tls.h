@@ -7,7 +7,9 @@
  * ALPN "http/1.1". Connections are non-blocking: mbedTLS reads and writes
  * the socket through our BIO callbacks, and every call may answer
  * TLS_WANT_READ or TLS_WANT_WRITE, after which the caller waits for that
- * readiness and repeats the same call. Used from one thread (the loop). */
+ * readiness and repeats the same call. One connection is used by one
+ * thread at a time; the server configuration is shared (its random
+ * generator and ticket keys lock themselves: MBEDTLS_THREADING_C). */
 #ifndef PF_TLS_H
 #define PF_TLS_H
 
