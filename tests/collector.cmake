@@ -3,6 +3,9 @@
 # the integration tests (throwaway PostgreSQL + the real collector over TLS,
 # inside a private network namespace; they need root or the postgres user).
 pf_unit_test(test_http pfcollector)
+pf_unit_test(test_store pfcollector)
+pf_unit_test(test_auth pfcollector)
+pf_unit_test(test_options pfcollector)
 pf_fuzz_target(fuzz_http fuzz_http.c pfcollector)
 
 # pf_collector_it(<name> <timeout-seconds>): tests/integration/<name>.sh
