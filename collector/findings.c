@@ -128,6 +128,13 @@ static const char *duration(char *buf, size_t len, double hours)
     return buf;
 }
 
+static const char *when(int64_t t, char buf[PF_TIME_LEN])
+{
+    if (pf_time_format(t, buf) != PF_OK)
+        snprintf(buf, PF_TIME_LEN, "?");
+    return buf;
+}
+
 static void widen_remedies(struct finding *f, const struct plan_widen *w)
 {
     for (size_t i = 0; i < w->ncommands; i++)
@@ -150,6 +157,44 @@ static double ratio(double a, double b)
 
 /* ---- per-host pressure ---- */
 
+/* Mean of the present values, 0 when none. */
+static double mean_present(const double *v, size_t n)
+{
+    double s = 0;
+    size_t k = 0;
+
+    for (size_t i = 0; i < n; i++)
+        if (stats_present(v[i])) {
+            s += v[i];
+            k++;
+        }
+    return k ? s / (double)k : 0;
+}
+
+
+enum pf_rc findings_host_demand(const struct fleet *f, const struct fleet_host *x,
+                                const struct fleet_params *p, double *out, bool *leaking)
+{
+    memcpy(out, x->tcp, f->nhours * sizeof(*out));
+    if (leaking)
+        *leaking = false;
+    for (size_t i = 0; i < x->nprocs; i++) {
+        const struct fleet_proc *pr = &x->procs[i];
+        struct findings_leak lk;
+        enum pf_rc rc = findings_leak(f, x, pr, p, &lk);
+        if (rc)
+            return rc;
+        if (!lk.leaks)
+            continue;
+        if (leaking)
+            *leaking = true;
+        for (size_t h = 0; h < f->nhours; h++)
+            if (stats_present(out[h]) && stats_present(pr->held[h]))
+                out[h] = out[h] > pr->held[h] ? out[h] - pr->held[h] : 0;
+    }
+    return PF_OK;
+}
+
 /* Folds one series' steady trend into hp when it reaches its limit
  * sooner than what hp holds. */
 static enum pf_rc consider_forecast(const struct fleet *f, const struct fleet_host *x,
@@ -171,8 +216,8 @@ static enum pf_rc consider_forecast(const struct fleet *f, const struct fleet_ho
     if (rate)
         *rate = t.rate;
     hours = stats_hours_to_limit(t.level, t.rate, limit);
-    if (!stats_present(hours))
-        return PF_OK;
+    if (!stats_present(hours) || hours <= 0)
+        return PF_OK; /* never, or already full: exhaustion_events and host_silent say it */
     at = fleet_hour_time(f, x, t.last) + (int64_t)llround(hours * FLEET_HOUR);
     if (at > p->now + (int64_t)(p->horizon_days * 86400))
         return PF_OK;
@@ -194,12 +239,20 @@ enum pf_rc findings_host_pressure(const struct fleet *f, const struct fleet_host
     enum pf_rc rc;
     bool linux_host = !fleet_host_is_windows(x);
 
+    double *demand = malloc(f->nhours * sizeof(*demand));
+
     memset(hp, 0, sizeof(*hp));
     hp->top_dest_peak = NAN;
-    hp->tcp_max = stats_max(x->tcp, f->nhours);
-    rc = stats_percentile(x->tcp, f->nhours, 99, &hp->tcp_peak);
+    if (!demand)
+        return PF_NOMEM;
+    rc = findings_host_demand(f, x, p, demand, &hp->leaking);
+    hp->tcp_max = stats_max(demand, f->nhours);
     if (!rc)
-        rc = stats_percentile(x->tcp, f->nhours, 95, &hp->tcp_p95);
+        rc = stats_percentile(demand, f->nhours, 99, &hp->tcp_peak);
+    if (!rc)
+        rc = stats_percentile(demand, f->nhours, 95, &hp->tcp_p95);
+    hp->demand_mean = mean_present(demand, f->nhours);
+    free(demand);
     if (!rc)
         rc = stats_percentile(x->udp, f->nhours, 99, &hp->udp_peak);
     if (!rc && linux_host)
@@ -207,10 +260,15 @@ enum pf_rc findings_host_pressure(const struct fleet *f, const struct fleet_host
     if (rc)
         return rc;
     hp->utilization = ratio(hp->tcp_peak, x->tcp_usable);
-    if (ratio(hp->udp_peak, x->udp_usable) > hp->utilization)
+    hp->worst = PRESSURE_TCP;
+    if (ratio(hp->udp_peak, x->udp_usable) > hp->utilization) {
         hp->utilization = ratio(hp->udp_peak, x->udp_usable);
-    if (linux_host && ratio(hp->top_dest_peak, x->tcp_range.count) > hp->utilization)
+        hp->worst = PRESSURE_UDP;
+    }
+    if (linux_host && ratio(hp->top_dest_peak, x->tcp_range.count) > hp->utilization) {
         hp->utilization = ratio(hp->top_dest_peak, x->tcp_range.count);
+        hp->worst = PRESSURE_DEST;
+    }
     hp->last_utilization = ratio((double)x->last_tcp_in_use, x->tcp_usable);
 
     rc = consider_forecast(f, x, p, x->tcp, x->tcp_usable, "TCP ports", hp, &hp->tcp_trend);
@@ -285,7 +343,7 @@ static enum pf_rc port_leak(struct findings *fs, const struct fleet *f,
         const struct stats_trend *t = &lk.trend;
         enum pf_rc rc;
         double held_now, bound_now, hours;
-        char b1[32], b2[32], b3[32], b4[32], b5[32], b6[32];
+        char b1[32], b2[32], b3[32], b4[32], b5[32], b6[32], tb[PF_TIME_LEN];
         struct finding *fi;
         bool win = fleet_host_is_windows(x);
 
@@ -317,13 +375,14 @@ static enum pf_rc port_leak(struct findings *fs, const struct fleet *f,
         bound_now = stats_present(pr->bound[t->last]) ? pr->bound[t->last] : 0;
         summary(fi,
                 "%s%s%s%s holds %.2f more ports every minute (%s an hour) and gives none back, "
-                "steadily for %s: %s now, %s of them BOUND; the range (%s usable) is full in "
-                "about %s",
+                "steadily for %s: %s now, %s of them BOUND; the range (%s usable) %s %s",
                 pr->name, pr->service[0] ? " (" : "", pr->service, pr->service[0] ? ")" : "",
                 t->rate / 60, num(b1, sizeof(b1), t->rate),
-                duration(b2, sizeof(b2), (double)(t->last + 1 - t->seg_start)),
+                duration(b2, sizeof(b2), (double)(t->last + 1 - t->first)),
                 num(b3, sizeof(b3), held_now), num(b4, sizeof(b4), bound_now),
-                num(b5, sizeof(b5), x->tcp_usable), duration(b6, sizeof(b6), hours));
+                num(b5, sizeof(b5), x->tcp_usable),
+                hours > 0 ? "is full in about" : "was full at",
+                hours > 0 ? duration(b6, sizeof(b6), hours) : when(lk.exhaustion_at, tb));
         if (win) {
             if (pr->service[0])
                 remedy(fi, "Restart-Service -Name %s -Force", pr->service);
@@ -389,14 +448,16 @@ static enum pf_rc exhaustion_forecast(struct findings *fs, const struct fleet *f
         remedy(fi, "netstat -anobq");
     else
         remedy(fi, "ss -tanp");
+    /* Widening buys a leaking host only time: port_leak says what to do. */
     plan_widen_host(x, &w);
-    if (w.needed)
+    if (w.needed && !hp->leaking)
         widen_remedies(fi, &w);
     return PF_OK;
 }
 
 static enum pf_rc exhaustion_events(struct findings *fs, const struct fleet *f,
-                                    const struct fleet_params *p, const struct fleet_host *x)
+                                    const struct fleet_params *p, const struct fleet_host *x,
+                                    const struct host_pressure *hp)
 {
     struct fleet_events sum = {0, 0, 0, 0};
     double worst = 0, worst_ports = 0;
@@ -464,7 +525,7 @@ static enum pf_rc exhaustion_events(struct findings *fs, const struct fleet *f,
                "($_.Name.Split(',')[-1].Trim(' '))).Name}}, Group | Sort Count -Descending");
     remedy(fi, "netsh int ipv4 show dynamicport tcp");
     plan_widen_host(x, &w);
-    if (w.needed)
+    if (w.needed && !hp->leaking)
         widen_remedies(fi, &w);
     return PF_OK;
 }
@@ -477,7 +538,7 @@ static enum pf_rc range_too_small(struct findings *fs, const struct fleet *f,
     enum finding_severity sev;
     bool cf = fleet_host_has_role(x, "cloudflared");
     struct finding *fi;
-    char b1[32], b2[32], b3[32], b4[32];
+    char b1[32], b2[32], b3[32], b4[32], what[FINDING_TEXT_LEN];
 
     plan_widen_host(x, &w);
     if (!w.needed || !x->has_tcp_range)
@@ -495,13 +556,29 @@ static enum pf_rc range_too_small(struct findings *fs, const struct fleet *f,
         return PF_NOMEM;
     fi->has_utilization = true;
     fi->utilization = hp->utilization;
-    summary(fi,
-            "peak %s ports in use (p99 of hourly maxima, max %s) of %s usable in %u-%u: %.0f%%%s; "
-            "%s%s ports (start=%u)%s",
-            num(b1, sizeof(b1), stats_present(hp->tcp_peak) ? hp->tcp_peak : 0),
-            num(b2, sizeof(b2), stats_present(hp->tcp_max) ? hp->tcp_max : 0),
-            num(b3, sizeof(b3), x->tcp_usable), (unsigned)x->tcp_range.start,
-            (unsigned)(x->tcp_range.start + x->tcp_range.count - 1), hp->utilization * 100,
+    if (hp->worst == PRESSURE_DEST)
+        snprintf(what, sizeof(what),
+                 "its top destination %s:%u holds %s connections at peak (p99 of hourly "
+                 "maxima), and on Linux one destination can use at most the whole range of %s "
+                 "(%u-%u)",
+                 x->has_top_dest ? x->top_dest_last.addr : "?",
+                 x->has_top_dest ? (unsigned)x->top_dest_last.port : 0u,
+                 num(b1, sizeof(b1), hp->top_dest_peak), num(b3, sizeof(b3), x->tcp_range.count),
+                 (unsigned)x->tcp_range.start,
+                 (unsigned)(x->tcp_range.start + x->tcp_range.count - 1));
+    else
+        snprintf(what, sizeof(what),
+                 "peak %s %s ports in use (p99 of hourly maxima, max %s) of %s usable in %u-%u",
+                 num(b1, sizeof(b1),
+                     hp->worst == PRESSURE_UDP ? hp->udp_peak
+                     : stats_present(hp->tcp_peak) ? hp->tcp_peak
+                                                   : 0),
+                 hp->worst == PRESSURE_UDP ? "UDP" : "TCP",
+                 num(b2, sizeof(b2), stats_present(hp->tcp_max) ? hp->tcp_max : 0),
+                 num(b3, sizeof(b3), hp->worst == PRESSURE_UDP ? x->udp_usable : x->tcp_usable),
+                 (unsigned)x->tcp_range.start,
+                 (unsigned)(x->tcp_range.start + x->tcp_range.count - 1));
+    summary(fi, "%s: %.0f%%%s; %s%s ports (start=%u)%s", what, hp->utilization * 100,
             x->tcp_range.count == 16384   ? " (the Windows default range)"
             : x->tcp_range.count == 28232 ? " (the Linux default range)"
                                           : "",
@@ -640,22 +717,9 @@ static enum pf_rc snat_ikev2(struct findings *fs, const struct fleet *f,
     return PF_OK;
 }
 
-/* Mean of the present values, 0 when none. */
-static double mean_present(const double *v, size_t n)
-{
-    double s = 0;
-    size_t k = 0;
-
-    for (size_t i = 0; i < n; i++)
-        if (stats_present(v[i])) {
-            s += v[i];
-            k++;
-        }
-    return k ? s / (double)k : 0;
-}
-
 /* What load_imbalance compares hosts by: RRAS hosts by VPN connections,
- * others by their first role. */
+ * others (grouped by their first role) by their mean demand, which leaves
+ * out what leaking processes hold (a leak is not load). */
 static const char *load_group(const struct fleet_host *x)
 {
     if (x->has_vpn)
@@ -664,7 +728,8 @@ static const char *load_group(const struct fleet_host *x)
 }
 
 static enum pf_rc load_imbalance(struct findings *fs, const struct fleet *f,
-                                 const struct fleet_params *p, const struct plan_site *s)
+                                 const struct fleet_params *p, const struct host_pressure *hp,
+                                 const struct plan_site *s)
 {
     /* Each group once: the first host of the site carrying it. */
     for (size_t i = 0; i < f->nhosts; i++) {
@@ -689,7 +754,7 @@ static enum pf_rc load_imbalance(struct findings *fs, const struct fleet *f,
             if (strcmp(y->site, s->site) != 0 || plan_host_silent(y, p) ||
                 strcmp(load_group(y), g) != 0)
                 continue;
-            m = mean_present(vpn ? y->vpn_conn : y->tcp, f->nhours);
+            m = vpn ? mean_present(y->vpn_conn, f->nhours) : hp[j].demand_mean;
             total += m;
             n++;
             if (m > top) {
@@ -794,21 +859,27 @@ enum pf_rc findings_build(const struct fleet *f, const struct plan *pl,
     enum pf_rc rc = PF_OK;
 
     *out = NULL;
+    struct host_pressure *own = NULL;
+
     fs = calloc(1, sizeof(*fs));
     if (!fs)
         return PF_NOMEM;
+    if (!pressure) {
+        own = calloc(f->nhosts ? f->nhosts : 1, sizeof(*own));
+        if (!own)
+            rc = PF_NOMEM;
+        for (size_t i = 0; i < f->nhosts && !rc; i++)
+            rc = findings_host_pressure(f, &f->hosts[i], p, &own[i]);
+        pressure = own;
+    }
     for (size_t i = 0; i < f->nhosts && !rc; i++) {
         const struct fleet_host *x = &f->hosts[i];
-        struct host_pressure own;
-        const struct host_pressure *hp = pressure ? &pressure[i] : &own;
-        if (!pressure)
-            rc = findings_host_pressure(f, x, p, &own);
-        if (!rc)
-            rc = port_leak(fs, f, p, x);
+        const struct host_pressure *hp = &pressure[i];
+        rc = port_leak(fs, f, p, x);
         if (!rc)
             rc = exhaustion_forecast(fs, f, p, x, hp);
         if (!rc)
-            rc = exhaustion_events(fs, f, p, x);
+            rc = exhaustion_events(fs, f, p, x, hp);
         if (!rc)
             rc = range_too_small(fs, f, p, x, hp);
         if (!rc)
@@ -821,8 +892,9 @@ enum pf_rc findings_build(const struct fleet *f, const struct plan *pl,
         if (!rc)
             rc = redundancy(fs, f, &pl->sites[j]);
         if (!rc)
-            rc = load_imbalance(fs, f, p, &pl->sites[j]);
+            rc = load_imbalance(fs, f, p, pressure, &pl->sites[j]);
     }
+    free(own);
     if (rc) {
         findings_free(fs);
         return rc;

@@ -29,11 +29,14 @@
  *   the vendor. Critical when the host is full within 7 days.
  * exhaustion_forecast: the host's ports in use (TCP, UDP, Linux top
  *   destination) trend steadily to the limit within the horizon. Critical
- *   within 7 days (seed 004: "dark every ~7 days"), else warning.
+ *   within 7 days (seed 004: "dark every ~7 days"), else warning. A host
+ *   already at the limit gets none: it is no forecast any more, and
+ *   exhaustion_events, host_silent or port_leak say what happened.
  * exhaustion_events: Windows logged 4231 (TCP allocation failed) or 4266
  *   (UDP): critical; only 4227 (TIME_WAIT reuse): warning. Says how full
  *   the range was in those hours (hourly maximum / usable).
- * range_too_small: the peak is above target_utilization (70%) of usable
+ * range_too_small: the peak (without what leaking processes hold) is
+ *   above target_utilization (70%) of usable
  *   ports (or the Linux top destination above 70% of the range) and the
  *   vendor range is larger; critical above 90%. A cloudflared host below
  *   Cloudflare's 50,000 ports gets it too, as info when the peak is fine.
@@ -165,13 +168,25 @@ enum pf_rc findings_leak(const struct fleet *f, const struct fleet_host *x,
                          const struct fleet_proc *pr, const struct fleet_params *p,
                          struct findings_leak *out);
 
-/* Per-host numbers the findings, the reports and /metrics share. */
+/* Writes into out[0..nhours) host x's TCP ports in use per hour without
+ * what its leaking processes (findings_leak) hold: the demand that ranges
+ * and hosts are sized for. *leaking (may be NULL) tells whether any
+ * process leaks. PF_OK or PF_NOMEM. */
+enum pf_rc findings_host_demand(const struct fleet *f, const struct fleet_host *x,
+                                const struct fleet_params *p, double *out, bool *leaking);
+
+/* Per-host numbers the findings, the reports and /metrics share. The TCP
+ * peaks are of the demand (findings_host_demand): a leak is not a reason
+ * to widen the range or to add hosts; port_leak says what it is. */
 struct host_pressure {
+    bool leaking;              /* some process leaks (its ports are left out) */
     double tcp_peak, udp_peak; /* p99 of hourly maxima; NaN without data */
     double tcp_max;            /* maximum of hourly maxima */
     double tcp_p95;
+    double demand_mean;      /* mean of the hourly demand (load_imbalance) */
     double top_dest_peak;    /* Linux only, else NaN */
     double utilization;      /* the worst of the ratios of findings.h; 0 without data */
+    enum { PRESSURE_TCP, PRESSURE_UDP, PRESSURE_DEST } worst; /* which one it is */
     double last_utilization; /* of the latest snapshot (TCP) */
     double tcp_trend;        /* TCP ports/hour (stats_trend rate: 0 unless steady) */
     /* The soonest steady trend to its limit within the horizon. */

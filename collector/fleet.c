@@ -232,6 +232,9 @@ enum pf_rc fleet_host_set_config(struct fleet_host *x, const struct pf_snapshot 
             if (s->excluded[i].proto == PF_PROTO_TCP && s->excluded[i].family == PF_FAMILY_IPV4)
                 x->excluded[x->nexcluded++] = s->excluded[i];
     }
+    x->has_top_dest = s->tcp.has_top_destination;
+    if (x->has_top_dest)
+        x->top_dest_last = s->tcp.top_destination;
     x->last_tcp_in_use = s->tcp.ephemeral_in_use;
     x->last_udp_in_use = s->udp.ephemeral_in_use;
     x->has_ike_value = s->has_vpn && s->vpn.has_ike_value;

@@ -88,6 +88,8 @@ struct fleet_host {
     struct pf_range *excluded;            /* TCP/IPv4 excluded blocks */
     size_t nexcluded;
     uint64_t last_tcp_in_use, last_udp_in_use;
+    bool has_top_dest; /* tcp.top_destination of the latest snapshot */
+    struct pf_endpoint top_dest_last;
     bool has_ike_value; /* IkeNumEstablishedForInitialQuery is set */
     uint32_t ike_value;
 

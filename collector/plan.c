@@ -132,34 +132,22 @@ static void vendor_notes(struct plan_site *s, const struct fleet_host *x)
              x->name, (unsigned)x->cpus, (unsigned long long)x->memory_mb);
 }
 
-/* Adds host x's hourly ports in use to sum, without what leaking
- * processes hold: a leak is a defect to fix (port_leak), not demand. */
+/* Adds host x's hourly demand (findings_host_demand: ports in use without
+ * what leaking processes hold) to sum. */
 static enum pf_rc add_demand(const struct fleet *f, const struct fleet_host *x,
                              const struct fleet_params *p, double *sum)
 {
     double *v = malloc(f->nhours * sizeof(*v));
+    enum pf_rc rc;
 
     if (!v)
         return PF_NOMEM;
-    memcpy(v, x->tcp, f->nhours * sizeof(*v));
-    for (size_t i = 0; i < x->nprocs; i++) {
-        struct findings_leak lk;
-        enum pf_rc rc = findings_leak(f, x, &x->procs[i], p, &lk);
-        if (rc) {
-            free(v);
-            return rc;
-        }
-        if (!lk.leaks)
-            continue;
-        for (size_t h = 0; h < f->nhours; h++)
-            if (stats_present(v[h]) && stats_present(x->procs[i].held[h]))
-                v[h] = v[h] > x->procs[i].held[h] ? v[h] - x->procs[i].held[h] : 0;
-    }
-    for (size_t h = 0; h < f->nhours; h++)
+    rc = findings_host_demand(f, x, p, v, NULL);
+    for (size_t h = 0; !rc && h < f->nhours; h++)
         if (stats_present(v[h]))
             sum[h] = (stats_present(sum[h]) ? sum[h] : 0) + v[h];
     free(v);
-    return PF_OK;
+    return rc;
 }
 
 static enum pf_rc build_site(const struct fleet *f, const struct fleet_params *p,

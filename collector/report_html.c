@@ -249,8 +249,8 @@ static enum pf_rc summary_table(const struct capacity *c, const char *site, stru
     char tb[PF_TIME_LEN];
 
     rc = pf_buf_puts(out, "<table class=\"summary\"><tr><th>host</th><th>OS</th><th>roles</th>"
-                          "<th>range</th><th>usable</th><th>in use now</th><th>peak (p99)"
-                          "</th><th>max</th><th>peak use</th><th>trend /h</th><th>full at</th>"
+                          "<th>range</th><th>usable</th><th>in use now</th><th>peak demand "
+                          "(p99)</th><th>max</th><th>peak use</th><th>trend /h</th><th>full at</th>"
                           "<th>last snapshot</th></tr>");
     for (size_t i = 0; !rc && i < c->fleet->nhosts; i++) {
         const struct fleet_host *x = &c->fleet->hosts[i];

@@ -410,8 +410,12 @@ enum pf_rc stats_trend(const double *v, size_t n, size_t min_points, struct stat
         x += k;
         len -= k;
         out->npoints = 0;
-        for (size_t i = 0; i < len; i++)
-            out->npoints += stats_present(x[i]);
+        for (size_t i = len; i > 0; i--) {
+            if (stats_present(x[i - 1])) {
+                out->npoints++;
+                out->first = out->seg_start + i - 1;
+            }
+        }
     }
     rc = stats_theil_sen(x, len, &out->slope);
     if (rc)

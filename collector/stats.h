@@ -113,6 +113,7 @@ size_t stats_onset(const double *v, size_t n);
 
 struct stats_trend {
     size_t seg_start;    /* first hour of the current segment */
+    size_t first;        /* first present hour of the segment */
     size_t last;         /* last present hour */
     size_t npoints;      /* present hours in the segment */
     bool seasonal;       /* daily pattern removed (segment >= 2 days) */

@@ -11,3 +11,21 @@ pf_unit_test(test_findings pfcapacity)
 pf_unit_test(test_plan pfcapacity)
 pf_unit_test(test_fleet pfcapacity)
 pf_unit_test(test_report pfcapacity)
+
+# fleetsim: generates a fleet's snapshots and posts them through the API.
+pkg_check_modules(PF_SIM_CURL REQUIRED IMPORTED_TARGET libcurl)
+add_executable(fleetsim fleetsim/fleetsim.c fleetsim/sim.c)
+target_include_directories(fleetsim PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/fleetsim)
+target_link_libraries(fleetsim PRIVATE pfcapacity PkgConfig::PF_SIM_CURL)
+
+# Every scenario, analysed in memory (no collector), must give exactly its
+# expected findings and plan. tests/integration/capacity_scenarios.sh runs
+# the same files through the real collector.
+file(GLOB PF_CAPACITY_SCENARIOS ${CMAKE_CURRENT_SOURCE_DIR}/fleetsim/scenarios/*.json)
+foreach(scenario ${PF_CAPACITY_SCENARIOS})
+  get_filename_component(name ${scenario} NAME_WE)
+  add_test(NAME capacity_local_${name}
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/fleetsim/check_local.sh $<TARGET_FILE:fleetsim>
+                   ${scenario})
+  set_tests_properties(capacity_local_${name} PROPERTIES LABELS "unit;capacity")
+endforeach()

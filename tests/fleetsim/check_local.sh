@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# check_local.sh FLEETSIM SCENARIO [NOW...]: runs a scenario through the
+# analysis in memory (fleetsim local: the snapshot fold, no collector) and
+# checks the scenario's expectations, at each NOW (several times of day,
+# so no rule only works at one hour). The integration tests run the same
+# scenarios through the real collector.
+set -euo pipefail
+sim=$1 scenario=$2
+shift 2
+[ $# -gt 0 ] || set -- 2026-11-22T10:30:00Z 2026-11-23T03:05:00Z 2026-11-24T16:40:00Z
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+for now in "$@"; do
+  "$sim" local --scenario "$scenario" --now "$now" --format findings >"$tmp/f.json"
+  "$sim" local --scenario "$scenario" --now "$now" --format plan >"$tmp/p.json"
+  echo "== now $now"
+  "$sim" check --scenario "$scenario" --now "$now" --findings "$tmp/f.json" --plan "$tmp/p.json"
+done
