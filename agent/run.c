@@ -566,9 +566,12 @@ out:
 static int run_loop(struct agent *a)
 {
     int64_t interval_ms = (int64_t)a->o.interval_s * 1000;
-    int64_t next_tick, now = pf_mono_ms();
+    int64_t next_tick, start_at, now = pf_mono_ms();
 
-    next_tick = now + backoff_startup_ms(interval_ms, &a->rng);
+    /* The first snapshot and the first contact with a collector (also to
+     * drain what an earlier run spooled) wait a random part of the
+     * interval: a fleet restarted at once spreads out. */
+    next_tick = start_at = now + backoff_startup_ms(interval_ms, &a->rng);
     pf_info("first snapshot in %lld ms, then every %u s", (long long)(next_tick - now),
             a->o.interval_s);
     while (!service_stop_requested()) {
@@ -585,7 +588,7 @@ static int run_loop(struct agent *a)
         }
         spool_get_stats(a->spool, &ss);
         wake = next_tick;
-        if (ss.depth > 0) {
+        if (ss.depth > 0 && now >= start_at) {
             idx = failover_pick(&a->fo, now, &wait);
             if (idx >= 0) {
                 if (deliver(a, idx))

@@ -279,7 +279,7 @@ enum pf_rc spool_open(const char *dir, uint64_t max_bytes, struct spool **out)
     enum pf_rc rc;
 
     *out = NULL;
-    if (max_bytes < SPOOL_BLOCK)
+    if (max_bytes < 2 * SPOOL_BLOCK)
         return PF_INVALID;
     if (strlen(dir) >= sizeof(sp->dir) - 32)
         return PF_TOOBIG;
@@ -290,7 +290,7 @@ enum pf_rc spool_open(const char *dir, uint64_t max_bytes, struct spool **out)
     if (!sp)
         return PF_NOMEM;
     memcpy(sp->dir, dir, strlen(dir) + 1);
-    sp->max_bytes = max_bytes;
+    sp->max_bytes = max_bytes - SPOOL_BLOCK; /* the directory's own block */
 
     sc.sp = sp;
     sc.rc = PF_OK;

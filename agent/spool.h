@@ -12,10 +12,12 @@
  * checks anyway (torn by the disk, edited, truncated) is deleted and
  * counted as corrupt, never fatal.
  *
- * Cap: the spool holds at most max_bytes of disk, counting each record as
- * its size rounded up to whole 4 KiB blocks plus a directory entry, which
- * is what the file system allocates for it. Adding a record that would
- * pass the cap first deletes the oldest records (counted as dropped). */
+ * Cap: the spool directory takes at most max_bytes of disk. One block is
+ * set aside for the directory itself; each record counts as its size
+ * rounded up to whole 4 KiB blocks plus a directory entry (64 bytes, twice
+ * what ext4 uses for these names), which is what the file system allocates
+ * for it. Adding a record that would pass the cap first deletes the oldest
+ * records (counted as dropped). */
 #ifndef PF_SPOOL_H
 #define PF_SPOOL_H
 
@@ -48,10 +50,10 @@ struct spool_batch {
 };
 
 /* Opens the spool in dir (created if missing) with a cap of max_bytes
- * (>= one block). Removes leftover temporary files, checks every record
+ * (>= two blocks). Removes leftover temporary files, checks every record
  * and deletes (and counts) the corrupt ones. On success *out is the spool
  * (free with spool_free). Returns PF_IO/PF_PERM when dir is unusable,
- * PF_INVALID for a cap below SPOOL_BLOCK. */
+ * PF_INVALID for a cap below 2 * SPOOL_BLOCK. */
 enum pf_rc spool_open(const char *dir, uint64_t max_bytes, struct spool **out);
 
 /* Closes the spool; the records stay on disk. NULL does nothing. */

@@ -181,7 +181,7 @@ TEST(duplicate_zero_and_oversize_rejected)
     free(big);
     T_EQ_INT(count_files(), 1);
     spool_free(sp);
-    T_EQ_INT(spool_open(root, 100, &sp), PF_INVALID); /* cap below one block */
+    T_EQ_INT(spool_open(root, SPOOL_BLOCK, &sp), PF_INVALID); /* no room beside the dir */
     T_ASSERT(sp == NULL);
     drop_root();
 }
@@ -194,8 +194,8 @@ TEST(cap_drops_oldest_and_counts)
     uint64_t cost = spool_record_cost(100);
 
     make_root("cap");
-    /* room for exactly 5 small records */
-    T_EQ_INT(spool_open(root, 5 * cost + cost / 2, &sp), PF_OK);
+    /* room for exactly 5 small records and the directory */
+    T_EQ_INT(spool_open(root, SPOOL_BLOCK + 5 * cost + cost / 2, &sp), PF_OK);
     T_EQ_INT(put_n(sp, 1, 8), 0);
     spool_get_stats(sp, &st);
     T_EQ_INT(st.depth, 5);
@@ -203,6 +203,7 @@ TEST(cap_drops_oldest_and_counts)
     T_EQ_INT(st.oldest_seq, 4);
     T_EQ_INT(st.newest_seq, 8);
     T_ASSERT(st.bytes <= 5 * cost + cost / 2);
+    T_ASSERT(st.bytes + SPOOL_BLOCK <= SPOOL_BLOCK + 5 * cost + cost / 2);
     T_EQ_INT(count_files(), 5);
     T_EQ_INT(spool_peek(sp, 1000, 1 << 20, &b), PF_OK);
     T_EQ_INT(b.n, 5);
