@@ -60,6 +60,8 @@ void pf_log(enum pf_log_level level, const char *fmt, ...)
 
     if (level < min_level)
         return;
+    if ((int)level < PF_LOG_DEBUG || level > PF_LOG_ERROR)
+        level = PF_LOG_ERROR;
     now = time(NULL);
     if (!pf_gmtime_r(&now, &tm))
         memset(&tm, 0, sizeof(tm));
@@ -69,6 +71,10 @@ void pf_log(enum pf_log_level level, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(line + n, sizeof(line) - n, fmt, ap);
         va_end(ap);
+        /* One call, one line: text from the network cannot forge records. */
+        for (char *p = line + n; *p; p++)
+            if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                *p = '?';
     }
     if (to_stderr)
         fprintf(stderr, "%s\n", line);

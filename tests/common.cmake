@@ -9,3 +9,4 @@ pf_unit_test(test_tcp_state pfcommon)
 # Benchmarks: built, not run by ctest (they report ratios, not pass/fail).
 add_executable(bench_snapshot_json bench/bench_snapshot_json.c)
 target_link_libraries(bench_snapshot_json PRIVATE pfcommon)
+pf_unit_test(test_log pfcommon)
