@@ -100,9 +100,13 @@ static uint64_t parse_mib(const char *s)
 }
 
 /* Loads flags, environment and config file for command cmd into *cfg and
- * o. Returns 0, or 2 after printing which option is wrong and why. */
-static int load_opts(const char *cmd, int argc, char **argv, bool need_collector,
-                     struct pf_config **cfg, struct opts *o)
+ * o (flags: NEED_COLLECTOR, CONFIG_MAY_BE_NEW). Returns 0, or 2 after
+ * printing which option is wrong and why. */
+#define NEED_COLLECTOR 1    /* --collector is required */
+#define CONFIG_MAY_BE_NEW 2 /* a missing --config file is fine (install writes it) */
+
+static int load_opts(const char *cmd, int argc, char **argv, int flags, struct pf_config **cfg,
+                     struct opts *o)
 {
     char err[PF_CONFIG_ERR_LEN];
     const char *const *pos;
@@ -133,7 +137,8 @@ static int load_opts(const char *cmd, int argc, char **argv, bool need_collector
     src = pf_config_source(c, "config");
     pf_buf_init(&file, PF_CONFIG_FILE_MAX);
     rc = osutil_read_file(o->config_path, &file);
-    if (rc == PF_NOTFOUND && src && strcmp(src, "default") == 0) {
+    if (rc == PF_NOTFOUND &&
+        ((src && strcmp(src, "default") == 0) || (flags & CONFIG_MAY_BE_NEW))) {
         rc = PF_OK; /* no config file at the default place: flags and env only */
     } else if (rc) {
         fprintf(stderr, "portfleet-agent %s: option --config: cannot read %s: %s\n", cmd,
@@ -151,7 +156,7 @@ static int load_opts(const char *cmd, int argc, char **argv, bool need_collector
     pf_buf_free(&file);
 
     o->ncollectors = pf_config_get_all(c, "collector", &o->collectors);
-    if (need_collector && o->ncollectors == 0) {
+    if ((flags & NEED_COLLECTOR) && o->ncollectors == 0) {
         fprintf(stderr,
                 "portfleet-agent %s: option --collector is required (the collector's "
                 "https:// URL)\n",
@@ -621,7 +626,7 @@ int cmd_run(int argc, char **argv)
 
     (void)service_stop_requested(); /* installs the stop handlers early */
     memset(&a, 0, sizeof(a));
-    code = load_opts("run", argc, argv, true, &cfg, &a.o);
+    code = load_opts("run", argc, argv, NEED_COLLECTOR, &cfg, &a.o);
     if (code)
         goto out;
     code = 1;
@@ -748,7 +753,7 @@ int cmd_install(int argc, char **argv)
     int nargs = 0, code;
     enum pf_rc rc;
 
-    code = load_opts("install", argc, argv, true, &cfg, &o);
+    code = load_opts("install", argc, argv, NEED_COLLECTOR | CONFIG_MAY_BE_NEW, &cfg, &o);
     if (code)
         goto out;
     if (effective_args(cfg, &args, &nargs)) {
@@ -793,7 +798,7 @@ int cmd_uninstall(int argc, char **argv)
     int code;
     enum pf_rc rc;
 
-    code = load_opts("uninstall", argc, argv, false, &cfg, &o);
+    code = load_opts("uninstall", argc, argv, 0, &cfg, &o);
     if (!code) {
         rc = service_uninstall(o.purge, o.state_dir, err, sizeof(err));
         if (rc) {
@@ -848,7 +853,7 @@ int cmd_status(int argc, char **argv)
     int code;
     enum pf_rc rc, src;
 
-    code = load_opts("status", argc, argv, false, &cfg, &o);
+    code = load_opts("status", argc, argv, 0, &cfg, &o);
     if (code)
         goto out;
     rc = state_load(o.state_dir, &st);
