@@ -17,3 +17,9 @@ endfunction()
 pf_collector_it(collector_api 300)
 pf_collector_it(collector_dbdown 300)
 pf_collector_it(collector_slowloris 300)
+
+# The benchmark's load generator and raw-COPY reference (run by
+# tests/bench/collector_bench.sh; built here so it keeps compiling).
+find_package(CURL REQUIRED)
+add_executable(collector_bench bench/collector_bench.c)
+target_link_libraries(collector_bench PRIVATE pfcollector CURL::libcurl)
