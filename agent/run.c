@@ -100,7 +100,8 @@ static uint64_t parse_mib(const char *s)
 }
 
 /* Loads flags, environment and config file for command cmd into *cfg and
- * o (flags: NEED_COLLECTOR, CONFIG_MAY_BE_NEW). Returns 0, or 2 after
+ * o (flags: NEED_COLLECTOR, CONFIG_MAY_BE_NEW). Returns 0; -1 after
+ * printing the help (--help: exit 0); 1 when out of memory; or 2 after
  * printing which option is wrong and why. */
 #define NEED_COLLECTOR 1    /* --collector is required */
 #define CONFIG_MAY_BE_NEW 2 /* a missing --config file is fine (install writes it) */
@@ -122,6 +123,18 @@ static int load_opts(const char *cmd, int argc, char **argv, int flags, struct p
         fprintf(stderr, "portfleet-agent %s: out of memory\n", cmd);
         return 1;
     }
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            struct pf_buf help;
+
+            pf_buf_init(&help, 64 * 1024);
+            if (pf_config_usage(specs, PF_ARRAY_LEN(specs), &help) == PF_OK)
+                printf("usage: portfleet-agent %s [options]\n\noptions (also PORTFLEET_<KEY> "
+                       "and the config file as key = value):\n%s",
+                       cmd, help.data);
+            pf_buf_free(&help);
+            return -1;
+        }
     rc = pf_config_parse_args(c, argc - 1, argv + 1, err);
     if (!rc)
         rc = pf_config_load_env(c, env_lookup, NULL, err);
@@ -627,8 +640,10 @@ int cmd_run(int argc, char **argv)
     (void)service_stop_requested(); /* installs the stop handlers early */
     memset(&a, 0, sizeof(a));
     code = load_opts("run", argc, argv, NEED_COLLECTOR, &cfg, &a.o);
-    if (code)
+    if (code) {
+        code = code < 0 ? 0 : code;
         goto out;
+    }
     code = 1;
     rc = osutil_mkdirs(a.o.state_dir);
     if (rc) {
@@ -754,8 +769,10 @@ int cmd_install(int argc, char **argv)
     enum pf_rc rc;
 
     code = load_opts("install", argc, argv, NEED_COLLECTOR | CONFIG_MAY_BE_NEW, &cfg, &o);
-    if (code)
+    if (code) {
+        code = code < 0 ? 0 : code;
         goto out;
+    }
     if (effective_args(cfg, &args, &nargs)) {
         fprintf(stderr, "portfleet-agent install: out of memory\n");
         code = 1;
@@ -799,7 +816,9 @@ int cmd_uninstall(int argc, char **argv)
     enum pf_rc rc;
 
     code = load_opts("uninstall", argc, argv, 0, &cfg, &o);
-    if (!code) {
+    if (code < 0) {
+        code = 0;
+    } else if (!code) {
         rc = service_uninstall(o.purge, o.state_dir, err, sizeof(err));
         if (rc) {
             fprintf(stderr, "portfleet-agent uninstall: %s\n", err[0] ? err : pf_strerror(rc));
@@ -854,8 +873,10 @@ int cmd_status(int argc, char **argv)
     enum pf_rc rc, src;
 
     code = load_opts("status", argc, argv, 0, &cfg, &o);
-    if (code)
+    if (code) {
+        code = code < 0 ? 0 : code;
         goto out;
+    }
     rc = state_load(o.state_dir, &st);
     src = state_read_status(o.state_dir, &s);
     osutil_path_join(path, sizeof(path), o.state_dir, LOCK_FILE);

@@ -4,6 +4,7 @@
  * truth and the index is rebuilt from them by spool_open. */
 #include "spool.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,7 +169,9 @@ static size_t lower_bound(const struct spool *sp, uint64_t seq)
     return lo;
 }
 
-static enum pf_rc index_insert(struct spool *sp, uint64_t seq, uint64_t cost)
+/* Adds an entry; sorted says where: in seq order (at its place), or at the
+ * end (spool_open appends in directory order and sorts once). */
+static enum pf_rc index_add(struct spool *sp, uint64_t seq, uint64_t cost, bool sorted)
 {
     size_t at;
 
@@ -181,7 +184,7 @@ static enum pf_rc index_insert(struct spool *sp, uint64_t seq, uint64_t cost)
         sp->v = nv;
         sp->cap = ncap;
     }
-    at = sp->n && sp->v[sp->n - 1].seq < seq ? sp->n : lower_bound(sp, seq);
+    at = !sorted || (sp->n && sp->v[sp->n - 1].seq < seq) ? sp->n : lower_bound(sp, seq);
     memmove(sp->v + at + 1, sp->v + at, (sp->n - at) * sizeof(*sp->v));
     sp->v[at].seq = seq;
     sp->v[at].cost = cost;
@@ -257,7 +260,7 @@ static int scan_one(const char *name, uint64_t size, void *ud)
         sp->corrupt++;
         return 0;
     }
-    rc = index_insert(sp, seq, spool_record_cost(plen));
+    rc = index_add(sp, seq, spool_record_cost(plen), false);
     if (rc) {
         sc->rc = rc;
         return 1;
@@ -303,9 +306,9 @@ enum pf_rc spool_open(const char *dir, uint64_t max_bytes, struct spool **out)
         spool_free(sp);
         return rc;
     }
-    /* Directory order is arbitrary; index_insert kept it sorted but a
-     * final sort keeps this cheap for large spools. */
-    qsort(sp->v, sp->n, sizeof(*sp->v), cmp_entry);
+    /* directory order is arbitrary */
+    if (sp->n > 1)
+        qsort(sp->v, sp->n, sizeof(*sp->v), cmp_entry);
     if (sp->corrupt)
         osutil_sync_dir(dir);
     *out = sp;
@@ -365,7 +368,7 @@ enum pf_rc spool_put(struct spool *sp, uint64_t seq, const void *data, size_t le
     free(rec);
     if (rc)
         return rc;
-    return index_insert(sp, seq, cost);
+    return index_add(sp, seq, cost, true);
 }
 
 /* ---- peek / remove ---- */

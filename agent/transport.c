@@ -176,9 +176,10 @@ enum pf_rc transport_new(const char *ca_file, struct transport **out)
     SET(CURLOPT_TCP_KEEPIDLE, 30L);
     SET(CURLOPT_TCP_KEEPINTVL, 15L);
     SET(CURLOPT_TCP_NODELAY, 1L);
-    /* Names are resolved once and kept: a lookup needs a UDP port, which
-     * an exhausted host does not have. */
-    SET(CURLOPT_DNS_CACHE_TIMEOUT, -1L);
+    /* A name is looked up only for a new connection; the kept one needs
+     * no lookup (nor the UDP port a lookup takes, which an exhausted host
+     * lacks). Re-resolve after 5 minutes so DNS-based moves are seen. */
+    SET(CURLOPT_DNS_CACHE_TIMEOUT, 300L);
     SET(CURLOPT_CONNECTTIMEOUT, (long)TRANSPORT_CONNECT_TIMEOUT_S);
     SET(CURLOPT_TIMEOUT, (long)TRANSPORT_TIMEOUT_S);
     SET(CURLOPT_USERAGENT, "portfleet-agent/" PF_VERSION);
