@@ -283,23 +283,33 @@ enum pf_rc findings_host_pressure(const struct fleet *f, const struct fleet_host
 /* ---- one function per kind ---- */
 
 /* A cheap necessary condition of a leak, so the full test runs on few
- * processes: over its last LEAK_MIN_HOURS present hours the process gained
- * at least half a day of LEAK_MIN_RATE and its hourly minima gave little
- * back. */
-static bool last_day_rises(const struct fleet_proc *pr, size_t n)
+ * processes: in the host's last day (the LEAK_MIN_HOURS hours up to its
+ * last reporting hour) the process was seen in at least half the hours,
+ * gained at least half a day of LEAK_MIN_RATE, and its hourly minima gave
+ * little back. analysis_db.c loads process series only for processes
+ * that pass a looser form of this in SQL (max - min instead of last -
+ * first), so both paths analyse the same leaks. */
+static bool last_day_rises(const struct fleet *f, const struct fleet_host *x,
+                           const struct fleet_proc *pr)
 {
-    size_t from = n, seen = 0;
-    long last = last_present(pr->held, n);
+    long last = last_present(x->tcp, f->nhours);
+    size_t from, seen = 0;
+    double first_v = NAN, last_v = NAN;
 
     if (last < 0)
         return false;
-    while (from > 0 && seen < LEAK_MIN_HOURS) {
-        from--;
-        seen += stats_present(pr->held[from]);
+    from = last >= LEAK_MIN_HOURS - 1 ? (size_t)last - (LEAK_MIN_HOURS - 1) : 0;
+    for (size_t h = from; h <= (size_t)last; h++) {
+        if (!stats_present(pr->held[h]))
+            continue;
+        if (!stats_present(first_v))
+            first_v = pr->held[h];
+        last_v = pr->held[h];
+        seen++;
     }
-    if (seen < LEAK_MIN_HOURS || pr->held[last] - pr->held[from] < LEAK_MIN_RATE * LEAK_MIN_HOURS / 2)
+    if (seen < LEAK_MIN_HOURS / 2 || last_v - first_v < LEAK_MIN_RATE * LEAK_MIN_HOURS / 2)
         return false;
-    return stats_release_ratio(pr->held_min + from, n - from) <= LEAK_MAX_RELEASE;
+    return stats_release_ratio(pr->held_min + from, (size_t)last + 1 - from) <= LEAK_MAX_RELEASE;
 }
 
 enum pf_rc findings_leak(const struct fleet *f, const struct fleet_host *x,
@@ -311,7 +321,7 @@ enum pf_rc findings_leak(const struct fleet *f, const struct fleet_host *x,
     long hlast = last_present(x->tcp, f->nhours);
 
     memset(out, 0, sizeof(*out));
-    if (hlast < 0 || x->tcp_usable == 0 || !last_day_rises(pr, f->nhours))
+    if (hlast < 0 || x->tcp_usable == 0 || !last_day_rises(f, x, pr))
         return PF_OK;
     rc = stats_trend(pr->held, f->nhours, LEAK_MIN_HOURS, &out->trend);
     if (rc || !out->trend.steady || out->trend.rate < LEAK_MIN_RATE)

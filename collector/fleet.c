@@ -116,20 +116,26 @@ static enum pf_rc index_grow(struct fleet *f)
     return PF_OK;
 }
 
+struct fleet_host *fleet_host_find(struct fleet *f, const char *agent_id)
+{
+    if (!f->index_cap)
+        return NULL;
+    for (size_t k = hash_str(agent_id) & (f->index_cap - 1); f->index[k];
+         k = (k + 1) & (f->index_cap - 1)) {
+        struct fleet_host *x = &f->hosts[f->index[k] - 1];
+        if (strcmp(x->agent_id, agent_id) == 0)
+            return x;
+    }
+    return NULL;
+}
+
 struct fleet_host *fleet_host_get(struct fleet *f, const char *agent_id)
 {
-    struct fleet_host *x;
+    struct fleet_host *x = fleet_host_find(f, agent_id);
     size_t k;
 
-    if (f->index_cap) {
-        k = hash_str(agent_id) & (f->index_cap - 1);
-        while (f->index[k]) {
-            x = &f->hosts[f->index[k] - 1];
-            if (strcmp(x->agent_id, agent_id) == 0)
-                return x;
-            k = (k + 1) & (f->index_cap - 1);
-        }
-    }
+    if (x)
+        return x;
     if (strlen(agent_id) >= PF_ID_LEN)
         return NULL;
     if (f->nhosts == f->cap) {

@@ -130,6 +130,8 @@ long fleet_hour(const struct fleet *f, int64_t t);
  * NaN) when new; NULL when out of memory. The pointer is valid until the
  * next fleet_host_get() that adds a host. */
 struct fleet_host *fleet_host_get(struct fleet *f, const char *agent_id);
+/* Returns the host with that agent id, or NULL (never adds one). */
+struct fleet_host *fleet_host_find(struct fleet *f, const char *agent_id);
 /* Returns the host's process (name, service), adding it when new; NULL
  * when out of memory or the host already tracks FLEET_PROCS_MAX. */
 struct fleet_proc *fleet_proc_get(struct fleet *f, struct fleet_host *h, const char *name,

@@ -29,3 +29,12 @@ foreach(scenario ${PF_CAPACITY_SCENARIOS})
                    ${scenario})
   set_tests_properties(capacity_local_${name} PROPERTIES LABELS "unit;capacity")
 endforeach()
+
+# Integration: the scenarios through the real collector (throwaway
+# PostgreSQL, TLS, private network namespace); see the scripts' headers.
+function(pf_capacity_it name timeout)
+  add_test(NAME ${name} COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/${name}.sh)
+  set_tests_properties(${name} PROPERTIES LABELS "integration;capacity" TIMEOUT ${timeout}
+    ENVIRONMENT "PF_COLLECTOR_BIN=$<TARGET_FILE:portfleet-collector>;PF_FLEETSIM_BIN=$<TARGET_FILE:fleetsim>")
+endfunction()
+pf_capacity_it(capacity_scenarios 900)

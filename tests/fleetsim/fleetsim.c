@@ -10,7 +10,8 @@
  *          the plan's numbers;
  *   local  folds the snapshots in memory and runs the analysis without a
  *          collector (the reference the rollups are compared with);
- *   truth  prints each host's usable ports and the model's exhaustion.
+ *   truth  prints each host's usable ports and the model's exhaustion;
+ *   gen    prints the snapshots as JSON lines, each decoded back.
  * Usage: fleetsim post|check|local|truth --scenario FILE [options]. */
 #include <errno.h>
 #include <math.h>
@@ -36,7 +37,7 @@
 #define ANSWER_MAX (64 * 1024 * 1024)
 
 struct opts {
-    const char *cmd, *scenario, *collector, *ca_file, *secret, *findings, *plan, *format;
+    const char *cmd, *scenario, *collector, *ca_file, *secret, *findings, *plan, *format, *state;
     int64_t now;
     int jobs;
     size_t batch;
@@ -46,10 +47,11 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: fleetsim post  --scenario F --collector URL --ca-file PEM --enroll-secret S\n"
-            "                      [--now T] [--jobs N] [--batch N]\n"
+            "                      [--now T] [--jobs N] [--batch N] [--state FILE]\n"
             "       fleetsim check --scenario F --findings FILE --plan FILE --now T\n"
             "       fleetsim local --scenario F [--now T] [--format findings|plan|hosts|html|text]\n"
             "       fleetsim truth --scenario F [--now T]\n"
+            "       fleetsim gen   --scenario F [--now T]   (JSON lines, each validated)\n"
             "T is seconds since the epoch or RFC 3339; default: now.\n");
 }
 
@@ -96,6 +98,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             o->plan = v;
         else if (strcmp(a, "--format") == 0)
             o->format = v;
+        else if (strcmp(a, "--state") == 0)
+            o->state = v;
         else if (strcmp(a, "--now") == 0) {
             if (parse_now(v, &o->now))
                 return -1;
@@ -117,6 +121,7 @@ struct http {
     CURL *curl;
     const struct opts *o;
     struct pf_buf answer;
+    uint64_t duplicates;
 };
 
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
@@ -233,8 +238,11 @@ static int send_range(struct http *h, const struct enrolled *e, const struct pf_
         return 0;
     }
     ans = st == 200 ? cJSON_ParseWithLength(h->answer.data, h->answer.len) : NULL;
+    if (ans && cJSON_GetObjectItem(ans, "expired"))
+        fprintf(stderr, "fleetsim: snapshots: %.*s\n", (int)h->answer.len, h->answer.data);
     if (ans) {
         *accepted += (uint64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(ans, "accepted"));
+        h->duplicates += (uint64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(ans, "duplicates"));
         rc = 0;
     } else {
         fprintf(stderr, "fleetsim: snapshots: HTTP %ld %.*s\n", st, (int)h->answer.len,
@@ -242,6 +250,36 @@ static int send_range(struct http *h, const struct enrolled *e, const struct pf_
     }
     cJSON_Delete(ans);
     return rc;
+}
+
+/* --state FILE: "name agent_id node_key" lines. A host found there is not
+ * enrolled again, so a second post resends the same (agent_id, seq): the
+ * collector must count them as duplicates. */
+static bool state_find(const char *path, const char *name, struct enrolled *e)
+{
+    FILE *f = path ? fopen(path, "r") : NULL;
+    char line[1024], n[512], id[PF_ID_LEN], key[256];
+    bool found = false;
+
+    while (f && !found && fgets(line, sizeof(line), f))
+        if (sscanf(line, "%511s %63s %255s", n, id, key) == 3 && strcmp(n, name) == 0) {
+            snprintf(e->agent_id, sizeof(e->agent_id), "%s", id);
+            snprintf(e->key, sizeof(e->key), "%s", key);
+            found = true;
+        }
+    if (f)
+        fclose(f);
+    return found;
+}
+
+static void state_add(const char *path, const char *name, const struct enrolled *e)
+{
+    FILE *f = path ? fopen(path, "a") : NULL;
+
+    if (f) {
+        fprintf(f, "%s %s %s\n", name, e->agent_id, e->key);
+        fclose(f);
+    }
 }
 
 static int post_host(struct http *h, const struct sim_scenario *sc, const struct sim_host *x,
@@ -255,8 +293,11 @@ static int post_host(struct http *h, const struct sim_scenario *sc, const struct
     uint64_t seq = 0;
     int rc = 0;
 
-    if (enroll(h, x, &e))
-        return -1;
+    if (!state_find(h->o->state, x->name, &e)) {
+        if (enroll(h, x, &e))
+            return -1;
+        state_add(h->o->state, x->name, &e);
+    }
     memset(&s, 0, sizeof(s));
     off = malloc((h->o->batch + 1) * sizeof(*off));
     pf_buf_init(&enc, 64u * 1024 * 1024);
@@ -308,7 +349,7 @@ static int cmd_post(const struct opts *o, const struct sim_scenario *sc)
             continue;
         }
         /* A worker: hosts j, j + jobs, ... */
-        struct http h = {curl_easy_init(), o, {0}};
+        struct http h = {curl_easy_init(), o, {0}, 0};
         uint64_t sent = 0, accepted = 0;
         int rc = 0;
         pf_buf_init(&h.answer, ANSWER_MAX);
@@ -319,15 +360,16 @@ static int cmd_post(const struct opts *o, const struct sim_scenario *sc)
         curl_easy_setopt(h.curl, CURLOPT_TIMEOUT, 120L);
         for (size_t i = (size_t)j; i < sc->nhosts && !rc; i += (size_t)o->jobs)
             rc = post_host(&h, sc, &sc->hosts[i], &sent, &accepted);
-        fprintf(stderr, "fleetsim: worker %d: %llu snapshots sent, %llu accepted\n", j,
-                (unsigned long long)sent, (unsigned long long)accepted);
+        fprintf(stderr, "fleetsim: worker %d: %llu snapshots sent, %llu accepted, %llu duplicates\n",
+                j, (unsigned long long)sent, (unsigned long long)accepted,
+                (unsigned long long)h.duplicates);
         curl_easy_cleanup(h.curl);
         pf_buf_free(&h.answer);
         if (o->jobs == 1) {
-            failed = rc != 0 || accepted != sent;
+            failed = rc != 0 || accepted + h.duplicates != sent;
             break;
         }
-        _exit(rc != 0 || accepted != sent);
+        _exit(rc != 0 || accepted + h.duplicates != sent);
     }
     for (int j = 0; j < o->jobs && o->jobs > 1; j++) {
         int st = 0;
@@ -392,6 +434,48 @@ static int cmd_local(const struct opts *o, const struct sim_scenario *sc)
     pf_buf_free(&out);
     capacity_free(c);
     return rc != PF_OK;
+}
+
+/* ---- gen: the snapshots as JSON lines, each decoded back (validated) ---- */
+
+static int cmd_gen(const struct opts *o, const struct sim_scenario *sc)
+{
+    struct pf_snapshot s, back;
+    struct pf_buf enc;
+    char err[PF_ERRMSG_LEN];
+    int bad = 0;
+
+    memset(&s, 0, sizeof(s));
+    memset(&back, 0, sizeof(back));
+    pf_buf_init(&enc, 64u * 1024 * 1024);
+    for (size_t i = 0; i < sc->nhosts; i++) {
+        char id[PF_ID_LEN];
+        int64_t first, last;
+        uint64_t seq = 0;
+        snprintf(id, sizeof(id), "00000000-0000-4000-8000-%012zx", i + 1);
+        sim_times(sc, &sc->hosts[i], o->now, &first, &last);
+        for (int64_t t = first; t <= last; t += sc->interval_s) {
+            pf_buf_reset(&enc);
+            if (sim_snapshot(sc, &sc->hosts[i], o->now, t, ++seq, id, &s) != PF_OK ||
+                pf_snapshot_encode(&s, 0, &enc) != PF_OK) {
+                fprintf(stderr, "fleetsim: %s seq %llu: cannot encode\n", sc->hosts[i].name,
+                        (unsigned long long)seq);
+                bad++;
+                continue;
+            }
+            if (pf_snapshot_decode(enc.data, enc.len, &back, err) != PF_OK) {
+                fprintf(stderr, "fleetsim: %s seq %llu: %s\n", sc->hosts[i].name,
+                        (unsigned long long)seq, err);
+                bad++;
+            }
+            pf_snapshot_clear(&back);
+            fwrite(enc.data, 1, enc.len, stdout);
+            putchar('\n');
+        }
+    }
+    pf_snapshot_clear(&s);
+    pf_buf_free(&enc);
+    return bad != 0;
 }
 
 /* ---- truth ---- */
@@ -700,6 +784,8 @@ int main(int argc, char **argv)
         rc = cmd_check(&o, sc);
     else if (strcmp(o.cmd, "local") == 0)
         rc = cmd_local(&o, sc);
+    else if (strcmp(o.cmd, "gen") == 0)
+        rc = cmd_gen(&o, sc);
     else if (strcmp(o.cmd, "truth") == 0)
         rc = cmd_truth(&o, sc);
     else {

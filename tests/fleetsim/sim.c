@@ -471,6 +471,17 @@ enum pf_rc sim_snapshot(const struct sim_scenario *sc, const struct sim_host *h,
     }
     qsort(s->processes, s->nprocesses, sizeof(*s->processes), cmp_proc);
 
+    /* A full range holds no more: what leaks past it was never handed out. */
+    for (size_t i = 0; i < s->nprocesses && owned > usable; i++) {
+        struct pf_process *p = &s->processes[i];
+        uint64_t cut = p->states[PF_TCP_BOUND] < (uint64_t)(owned - usable)
+                           ? p->states[PF_TCP_BOUND]
+                           : (uint64_t)(owned - usable);
+        p->tcp_ports -= cut;
+        p->states[PF_TCP_BOUND] -= cut;
+        owned -= (double)cut;
+        bound -= (double)cut;
+    }
     /* Host totals: the model, noise, the spike; never below what the
      * processes hold, never above the usable ports. */
     tcp = tcp_model(sc, h, now, t, true) + h->noise * noise(h->seed, t, 1);

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+/* analysis_db.h: loads the capacity analysis's fleet (fleet.h) from the
+ * rollups of sql/010 in three queries: the hosts (enrolled, not revoked,
+ * with their latest configuration), their host-hours in the window, and
+ * the process-hours of the processes that may be leaking (the SQL form of
+ * findings.c's last-day test), so the load reads about one row per host
+ * and hour whatever the snapshot interval. Hosts silent for more than
+ * ANALYSIS_DB_FORGET_DAYS drop out (decommissioned); revoke an agent to
+ * drop it sooner. */
+#ifndef PF_ANALYSIS_DB_H
+#define PF_ANALYSIS_DB_H
+
+#include <stddef.h>
+
+#include <libpq-fe.h>
+
+#include "error.h"
+#include "fleet.h"
+
+#define ANALYSIS_DB_FORGET_DAYS 30
+
+/* Loads the fleet of window p (ending at p->now) from pg; site NULL or ""
+ * loads every site. Returns PF_OK and *out (free with fleet_free);
+ * PF_AGAIN when the database failed (the reason in err); PF_NOMEM;
+ * PF_INVALID when p's window is unusable. *out is NULL on error. */
+enum pf_rc analysis_db_load(PGconn *pg, const struct fleet_params *p, const char *site,
+                            struct fleet **out, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,424 @@
+/* SPDX-License-Identifier: MIT */
+/* capacity_api.c: the capacity endpoints and `report` (see capacity_api.h):
+ * parameters in, one analysis per request on a database worker, the
+ * rendering out. */
+#include "capacity_api.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "analysis_db.h"
+#include "capacity.h"
+#include "log.h"
+#include "report.h"
+#include "routes.h"
+#include "server.h"
+#include "timeutil.h"
+
+#define REPORT_OUT_MAX EXCHANGE_OUT_MAX
+
+enum what { W_FINDINGS, W_PLAN, W_HOSTS, W_REPORT, W_CSV, W_METRICS };
+
+struct request {
+    struct fleet_params p;
+    char site[PF_ID_LEN];
+    char host[PF_NAME_LEN];
+    char format[16];
+};
+
+/* ---- parameters ---- */
+
+static int parse_time(const char *s, int64_t *out)
+{
+    char *end;
+    long long v;
+
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (!errno && *s && !*end && v > 0) {
+        *out = v;
+        return 0;
+    }
+    return pf_time_parse(s, out) == PF_OK ? 0 : -1;
+}
+
+static int parse_days(const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    double v;
+
+    errno = 0;
+    v = strtod(s, &end);
+    if (errno || !*s || *end || !(v >= lo && v <= hi))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Fills r from the named values get() finds; on a bad value writes which
+ * and why into err and returns -1. */
+typedef enum pf_rc (*get_fn)(void *ud, const char *name, char *out, size_t outlen);
+
+static int parse_request(get_fn get, void *ud, struct request *r, char *err, size_t errlen)
+{
+    char v[PF_NAME_LEN];
+    double days;
+    enum pf_rc rc;
+
+    memset(r, 0, sizeof(*r));
+    fleet_params_default(&r->p);
+    snprintf(r->format, sizeof(r->format), "html");
+    static const char *const names[] = {"site",        "host",         "format", "now",
+                                        "window_days", "horizon_days"};
+    for (size_t i = 0; i < PF_ARRAY_LEN(names); i++) {
+        rc = get(ud, names[i], v, sizeof(v));
+        if (rc == PF_NOTFOUND)
+            continue;
+        if (rc) {
+            snprintf(err, errlen, "%s: unreadable value", names[i]);
+            return -1;
+        }
+        switch (i) {
+        case 0:
+            if (strlen(v) >= sizeof(r->site))
+                goto bad;
+            snprintf(r->site, sizeof(r->site), "%s", v);
+            break;
+        case 1:
+            snprintf(r->host, sizeof(r->host), "%s", v);
+            break;
+        case 2:
+            if (strcmp(v, "html") && strcmp(v, "csv") && strcmp(v, "json") && strcmp(v, "text"))
+                goto bad;
+            memcpy(r->format, v, strlen(v) + 1); /* one of the four names above */
+            break;
+        case 3:
+            if (parse_time(v, &r->p.now))
+                goto bad;
+            break;
+        case 4:
+            if (parse_days(v, 1, 60, &days))
+                goto bad;
+            r->p.window_s = (int64_t)(days * 86400);
+            break;
+        case 5:
+            if (parse_days(v, 1, 730, &r->p.horizon_days))
+                goto bad;
+            break;
+        }
+        continue;
+    bad:
+        snprintf(err, errlen, "%s: invalid value", names[i]);
+        return -1;
+    }
+    return 0;
+}
+
+static enum pf_rc query_get(void *ud, const char *name, char *out, size_t outlen)
+{
+    return http_query_get(ud, name, out, outlen);
+}
+
+/* ---- one analysis ---- */
+
+/* The ingest counters for /metrics, copied on the loop thread (where the
+ * server updates them) and read by the worker. */
+static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct server_stats stats_copy;
+static size_t queue_copy;
+static bool db_up_copy;
+
+static enum pf_rc render(const struct capacity *c, enum what w, const struct request *r,
+                         struct pf_buf *out, const char **type)
+{
+    *type = "application/json";
+    switch (w) {
+    case W_FINDINGS:
+        return report_findings_json(c, r->site, r->host, out);
+    case W_PLAN:
+        return report_plan_json(c, r->site, out);
+    case W_HOSTS:
+        return report_hosts_json(c, r->site, out);
+    case W_CSV:
+        *type = "text/csv; charset=utf-8";
+        return report_csv(c, r->site, out);
+    case W_METRICS: {
+        struct report_metric m[12];
+        size_t n = 0;
+        pthread_mutex_lock(&stats_lock);
+#define M(name_, help_, type_, v_) m[n++] = (struct report_metric){name_, help_, type_, (double)(v_)}
+        M("portfleet_snapshots_accepted_total", "Snapshots stored (first time)", "counter",
+          stats_copy.snapshots_accepted);
+        M("portfleet_snapshots_duplicate_total", "Snapshots received again (already stored)",
+          "counter", stats_copy.snapshots_duplicate);
+        M("portfleet_http_requests_total", "HTTP requests answered", "counter",
+          stats_copy.requests);
+        M("portfleet_http_answers_4xx_total", "Answers 4xx", "counter", stats_copy.answers_4xx);
+        M("portfleet_http_answers_5xx_total", "Answers 5xx", "counter", stats_copy.answers_5xx);
+        M("portfleet_http_answers_429_total", "Answers 429 (overloaded)", "counter",
+          stats_copy.answers_429);
+        M("portfleet_connections_open", "TLS connections open", "gauge",
+          stats_copy.connections_open);
+        M("portfleet_connections_accepted_total", "TLS connections accepted", "counter",
+          stats_copy.connections_accepted);
+        M("portfleet_db_queue_depth", "Requests waiting for a database worker", "gauge",
+          queue_copy);
+        M("portfleet_db_up", "1 when the database answered last time", "gauge", db_up_copy);
+#undef M
+        pthread_mutex_unlock(&stats_lock);
+        *type = "text/plain; version=0.0.4; charset=utf-8";
+        return report_metrics(c, m, n, out);
+    }
+    case W_REPORT:
+    default:
+        if (strcmp(r->format, "csv") == 0) {
+            *type = "text/csv; charset=utf-8";
+            return report_csv(c, r->site, out);
+        }
+        if (strcmp(r->format, "json") == 0)
+            return report_json(c, r->site, out);
+        if (strcmp(r->format, "text") == 0) {
+            *type = "text/plain; charset=utf-8";
+            return report_text(c, r->site, out);
+        }
+        *type = "text/html; charset=utf-8";
+        return report_html(c, r->site, out);
+    }
+}
+
+/* Loads, analyses, renders. PF_AGAIN: database (err says why). */
+static enum pf_rc analyse(PGconn *pg, enum what w, const struct request *r, struct pf_buf *out,
+                          const char **type, char *err, size_t errlen)
+{
+    struct fleet *f = NULL;
+    struct capacity *c = NULL;
+    enum pf_rc rc;
+    long long t0 = pf_mono_ms(), t1, t2;
+
+    /* /metrics covers every site; the report filters when rendering. */
+    rc = analysis_db_load(pg, &r->p, w == W_METRICS ? "" : r->site, &f, err, errlen);
+    t1 = pf_mono_ms();
+    if (!rc)
+        rc = capacity_analyze(f, &r->p, &c);
+    t2 = pf_mono_ms();
+    if (!rc)
+        rc = render(c, w, r, out, type);
+    if (!rc)
+        pf_debug("capacity: %zu hosts: load %lld ms, analysis %lld ms, render %lld ms",
+                 c->fleet->nhosts, t1 - t0, t2 - t1, pf_mono_ms() - t2);
+    capacity_free(c);
+    return rc;
+}
+
+/* ---- HTTP ---- */
+
+static enum what job_what(const struct exchange *x)
+{
+    const char *path = x->route->path;
+
+    if (strcmp(path, "/v1/findings") == 0)
+        return W_FINDINGS;
+    if (strcmp(path, "/v1/plan") == 0)
+        return W_PLAN;
+    if (strcmp(path, "/v1/hosts") == 0)
+        return W_HOSTS;
+    if (strcmp(path, "/report.csv") == 0)
+        return W_CSV;
+    if (strcmp(path, "/metrics") == 0)
+        return W_METRICS;
+    return W_REPORT;
+}
+
+static void run(struct db_conn *dc, struct db_job **jobs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct exchange *x = exchange_of(jobs[i]);
+        struct request r;
+        char err[512];
+        const char *type = NULL;
+        PGconn *pg;
+        enum pf_rc rc;
+
+        if (parse_request(query_get, (void *)x->req->query, &r, err, sizeof(err))) {
+            exchange_error(x, 400, "invalid", "%s", err);
+            continue;
+        }
+        pg = db_pg(dc);
+        if (!pg) {
+            exchange_error(x, 503, "unavailable", "the database does not answer");
+            continue;
+        }
+        pf_buf_reset(&x->out);
+        rc = analyse(pg, job_what(x), &r, &x->out, &type, err, sizeof(err));
+        if (rc == PF_OK) {
+            x->status = 200;
+            x->content_type = type;
+            if (strncmp(type, "text/html", 9) == 0)
+                snprintf(x->extra, sizeof(x->extra),
+                         "Content-Security-Policy: default-src 'none'; style-src "
+                         "'unsafe-inline'\r\n");
+        } else if (rc == PF_AGAIN) {
+            db_check(dc);
+            pf_warn("capacity: %s", err);
+            exchange_error(x, 503, "unavailable", "the database failed: try again");
+        } else if (rc == PF_TOOBIG) {
+            exchange_error(x, 500, "too_big", "the answer is over %u bytes: ask for one site",
+                           (unsigned)REPORT_OUT_MAX);
+        } else {
+            exchange_error(x, 500, "internal", "analysis failed: %s", pf_strerror(rc));
+        }
+    }
+}
+
+static const struct db_job_ops capacity_ops = {"capacity", 1, 0, run};
+
+static void defer(struct exchange *x)
+{
+    if (job_what(x) == W_METRICS) {
+        pthread_mutex_lock(&stats_lock);
+        stats_copy = *server_stats(x->srv);
+        queue_copy = db_queue_depth(server_db(x->srv));
+        db_up_copy = db_up(server_db(x->srv));
+        pthread_mutex_unlock(&stats_lock);
+    }
+    exchange_defer(x, &capacity_ops);
+}
+
+void capacity_api_findings(struct exchange *x)
+{
+    defer(x);
+}
+
+void capacity_api_plan(struct exchange *x)
+{
+    defer(x);
+}
+
+void capacity_api_hosts(struct exchange *x)
+{
+    defer(x);
+}
+
+void capacity_api_report(struct exchange *x)
+{
+    defer(x);
+}
+
+void capacity_api_report_csv(struct exchange *x)
+{
+    defer(x);
+}
+
+void capacity_api_metrics(struct exchange *x)
+{
+    defer(x);
+}
+
+/* ---- portfleet-collector report ---- */
+
+struct argv_lookup {
+    int argc;
+    char **argv;
+};
+
+/* Finds --name (underscores as dashes) in argv. */
+static enum pf_rc argv_get(void *ud, const char *name, char *out, size_t outlen)
+{
+    const struct argv_lookup *a = ud;
+    char flag[64];
+
+    snprintf(flag, sizeof(flag), "--%s", name);
+    for (char *p = flag; *p; p++)
+        if (*p == '_')
+            *p = '-';
+    for (int i = 1; i + 1 < a->argc; i++) {
+        if (strcmp(a->argv[i], flag) != 0)
+            continue;
+        if (strlen(a->argv[i + 1]) >= outlen)
+            return PF_TOOBIG;
+        snprintf(out, outlen, "%s", a->argv[i + 1]);
+        return PF_OK;
+    }
+    return PF_NOTFOUND;
+}
+
+static void report_usage(FILE *f)
+{
+    fprintf(f, "usage: portfleet-collector report --db CONNINFO [--site S] "
+               "[--format text|json|csv|html] [--out FILE]\n"
+               "                                  [--now T] [--window-days N] "
+               "[--horizon-days N]\n");
+}
+
+int capacity_report_main(int argc, char **argv)
+{
+    static const char *const known[] = {"--db",  "--site", "--format",      "--out",
+                                        "--now", "--window-days", "--horizon-days"};
+    struct argv_lookup a = {argc, argv};
+    struct request r;
+    char err[512], db[4096] = "", out_path[4096] = "";
+    const char *type;
+    struct pf_buf out;
+    PGconn *pg;
+    enum pf_rc rc;
+    FILE *f = stdout;
+
+    for (int i = 1; i < argc; i += 2) {
+        bool ok = false;
+        for (size_t k = 0; k < PF_ARRAY_LEN(known) && !ok; k++)
+            ok = strcmp(argv[i], known[k]) == 0 && i + 1 < argc;
+        if (!ok) {
+            fprintf(stderr, "portfleet-collector report: unknown or incomplete option \"%s\"\n",
+                    argv[i]);
+            report_usage(stderr);
+            return 2;
+        }
+    }
+    if (parse_request(argv_get, &a, &r, err, sizeof(err))) {
+        fprintf(stderr, "portfleet-collector report: --%s\n", err);
+        return 2;
+    }
+    if (argv_get(&a, "format", out_path, sizeof(out_path)) == PF_NOTFOUND)
+        snprintf(r.format, sizeof(r.format), "text"); /* a terminal's default */
+    out_path[0] = '\0';
+    if (argv_get(&a, "db", db, sizeof(db)) != PF_OK && getenv("PORTFLEET_DB"))
+        snprintf(db, sizeof(db), "%s", getenv("PORTFLEET_DB"));
+    if (!db[0]) {
+        fprintf(stderr, "portfleet-collector report: --db is required (or PORTFLEET_DB)\n");
+        report_usage(stderr);
+        return 2;
+    }
+    argv_get(&a, "out", out_path, sizeof(out_path));
+    pg = PQconnectdb(db);
+    if (PQstatus(pg) != CONNECTION_OK) {
+        fprintf(stderr, "portfleet-collector report: cannot connect: %s", PQerrorMessage(pg));
+        PQfinish(pg);
+        return 1;
+    }
+    pf_buf_init(&out, REPORT_OUT_MAX);
+    rc = analyse(pg, W_REPORT, &r, &out, &type, err, sizeof(err));
+    PQfinish(pg);
+    if (rc) {
+        fprintf(stderr, "portfleet-collector report: %s\n",
+                rc == PF_AGAIN ? err : pf_strerror(rc));
+        pf_buf_free(&out);
+        return 1;
+    }
+    if (out_path[0] && !(f = fopen(out_path, "wb"))) {
+        fprintf(stderr, "portfleet-collector report: %s: %s\n", out_path, strerror(errno));
+        pf_buf_free(&out);
+        return 1;
+    }
+    if (fwrite(out.data, 1, out.len, f) != out.len || (f != stdout && fclose(f) != 0)) {
+        fprintf(stderr, "portfleet-collector report: writing failed\n");
+        pf_buf_free(&out);
+        return 1;
+    }
+    pf_buf_free(&out);
+    return 0;
+}

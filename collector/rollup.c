@@ -1,0 +1,514 @@
+/* SPDX-License-Identifier: MIT */
+/* rollup.c: folds a batch of fresh snapshots into host-hour, process-hour
+ * and latest-configuration rows and upserts them (see rollup.h and
+ * sql/010_capacity_rollups.sql). */
+#include "rollup.h"
+
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "fleet.h"
+#include "timeutil.h"
+
+#define PARAM_MAX (64u * 1024 * 1024)
+
+/* ---- array literals for unnest() ---- */
+
+struct arr {
+    struct pf_buf b;
+    bool any;
+};
+
+static void arr_init(struct arr *a)
+{
+    pf_buf_init(&a->b, PARAM_MAX);
+    a->any = false;
+}
+
+static enum pf_rc arr_sep(struct arr *a)
+{
+    enum pf_rc rc = pf_buf_puts(&a->b, a->any ? "," : "{");
+    a->any = true;
+    return rc;
+}
+
+static enum pf_rc arr_null(struct arr *a)
+{
+    enum pf_rc rc = arr_sep(a);
+    return rc ? rc : pf_buf_puts(&a->b, "NULL");
+}
+
+static enum pf_rc arr_i64(struct arr *a, int64_t v)
+{
+    enum pf_rc rc = arr_sep(a);
+    return rc ? rc : pf_buf_printf(&a->b, "%" PRId64, v);
+}
+
+/* A quoted element: backslash and double quote escaped (array syntax). */
+static enum pf_rc arr_str(struct arr *a, const char *s)
+{
+    enum pf_rc rc = arr_sep(a);
+
+    if (!rc)
+        rc = pf_buf_puts(&a->b, "\"");
+    for (; !rc && *s; s++) {
+        if (*s == '"' || *s == '\\')
+            rc = pf_buf_append(&a->b, "\\", 1);
+        if (!rc)
+            rc = pf_buf_append(&a->b, s, 1);
+    }
+    return rc ? rc : pf_buf_puts(&a->b, "\"");
+}
+
+static enum pf_rc arr_time(struct arr *a, int64_t t)
+{
+    char buf[PF_TIME_LEN];
+
+    if (pf_time_format(t, buf) != PF_OK)
+        return arr_null(a);
+    return arr_str(a, buf);
+}
+
+static const char *arr_end(struct arr *a, enum pf_rc *rc)
+{
+    if (!*rc)
+        *rc = pf_buf_puts(&a->b, a->any ? "}" : "{}");
+    return a->b.data;
+}
+
+/* ---- the fold ---- */
+
+struct host_row {
+    const char *agent_id;
+    int64_t hour;
+    int64_t samples;
+    int64_t tcp, udp, top_dest, vpn_conn; /* -1: absent */
+    struct fleet_events ev;
+    bool has_vpn;
+    int64_t vpn_ikev2, vpn_connections, vpn_distinct, vpn_top_count, vpn_at;
+    const char *vpn_top_addr;
+};
+
+struct proc_row {
+    const char *agent_id;
+    int64_t hour;
+    const char *name, *service;
+    int64_t held_max, held_min, bound_max;
+    const struct pf_endpoint *remote; /* NULL: none seen */
+    int64_t remote_at;
+};
+
+static int cmp_snap(const void *a, const void *b)
+{
+    const struct pf_snapshot *x = *(const struct pf_snapshot *const *)a;
+    const struct pf_snapshot *y = *(const struct pf_snapshot *const *)b;
+    int c = strcmp(x->agent_id, y->agent_id);
+
+    if (c)
+        return c;
+    return x->taken_at < y->taken_at ? -1 : x->taken_at > y->taken_at;
+}
+
+static int cmp_proc(const void *a, const void *b)
+{
+    const struct proc_row *x = a, *y = b;
+    int c = strcmp(x->agent_id, y->agent_id);
+
+    if (c)
+        return c;
+    if (x->hour != y->hour)
+        return x->hour < y->hour ? -1 : 1;
+    if ((c = strcmp(x->name, y->name)) != 0)
+        return c;
+    return strcmp(x->service, y->service);
+}
+
+static int64_t max64(int64_t a, int64_t b)
+{
+    return a > b ? a : b;
+}
+
+static void fold_host(struct host_row *r, const struct pf_snapshot *s)
+{
+    r->samples++;
+    r->tcp = max64(r->tcp, (int64_t)s->tcp.ephemeral_in_use);
+    r->udp = max64(r->udp, (int64_t)s->udp.ephemeral_in_use);
+    if (s->tcp.has_top_destination)
+        r->top_dest = max64(r->top_dest, (int64_t)s->tcp.top_destination.count);
+    if (s->has_events) {
+        r->ev.tcpip_4227 += s->events.tcpip_4227;
+        r->ev.tcpip_4231 += s->events.tcpip_4231;
+        r->ev.tcpip_4266 += s->events.tcpip_4266;
+        r->ev.netlogon_5719 += s->events.netlogon_5719;
+    }
+    if (s->has_vpn) {
+        int64_t ikev2 = (int64_t)s->vpn.by_protocol[PF_VPN_IKEV2];
+        r->vpn_conn = max64(r->vpn_conn, (int64_t)s->vpn.connections);
+        /* fleet_fold_vpn(): more IKEv2, then more connections. */
+        if (!r->has_vpn || ikev2 > r->vpn_ikev2 ||
+            (ikev2 == r->vpn_ikev2 && (int64_t)s->vpn.connections > r->vpn_connections)) {
+            r->has_vpn = true;
+            r->vpn_ikev2 = ikev2;
+            r->vpn_connections = (int64_t)s->vpn.connections;
+            r->vpn_distinct = (int64_t)s->vpn.distinct_clients;
+            r->vpn_top_addr = s->vpn.ntop ? s->vpn.top[0].addr : "";
+            r->vpn_top_count = s->vpn.ntop ? (int64_t)s->vpn.top[0].count : 0;
+            r->vpn_at = s->taken_at;
+        }
+    }
+}
+
+/* Adds the processes of s (hour h) to rows, merging equal keys of the
+ * same hour; rows[from..*n) are this host-hour's rows. */
+static enum pf_rc fold_procs(struct proc_row **rows, size_t *n, size_t *cap, size_t from,
+                             const struct pf_snapshot *s, int64_t hour)
+{
+    for (size_t i = 0; i < s->nprocesses; i++) {
+        const struct pf_process *p = &s->processes[i];
+        int64_t held = (int64_t)(p->tcp_ports + p->udp_ports);
+        struct proc_row *r = NULL;
+
+        if (held < FLEET_PROC_MIN_HELD)
+            continue;
+        for (size_t k = from; k < *n && !r; k++)
+            if (strcmp((*rows)[k].name, p->name) == 0 &&
+                strcmp((*rows)[k].service, p->service) == 0)
+                r = &(*rows)[k];
+        if (!r) {
+            if (*n == *cap) {
+                size_t ncap = *cap ? *cap * 2 : 256;
+                struct proc_row *nr = realloc(*rows, ncap * sizeof(*nr));
+                if (!nr)
+                    return PF_NOMEM;
+                *rows = nr;
+                *cap = ncap;
+            }
+            r = &(*rows)[(*n)++];
+            memset(r, 0, sizeof(*r));
+            r->agent_id = s->agent_id;
+            r->hour = hour;
+            r->name = p->name;
+            r->service = p->service;
+            r->held_max = r->held_min = held;
+        }
+        r->held_max = max64(r->held_max, held);
+        r->held_min = held < r->held_min ? held : r->held_min;
+        r->bound_max = max64(r->bound_max, (int64_t)p->states[PF_TCP_BOUND]);
+        if (p->has_top_remote && (!r->remote || s->taken_at >= r->remote_at)) {
+            r->remote = &p->top_remote;
+            r->remote_at = s->taken_at;
+        }
+    }
+    return PF_OK;
+}
+
+/* ---- the statements ---- */
+
+#define VPN_NEWER                                                                                  \
+    "EXCLUDED.vpn_ikev2 IS NOT NULL AND (h.vpn_ikev2 IS NULL OR EXCLUDED.vpn_ikev2 > "             \
+    "h.vpn_ikev2 OR (EXCLUDED.vpn_ikev2 = h.vpn_ikev2 AND EXCLUDED.vpn_connections > "             \
+    "h.vpn_connections))"
+#define VPN_COL(c) #c " = CASE WHEN " VPN_NEWER " THEN EXCLUDED." #c " ELSE h." #c " END"
+
+static const char host_sql[] =
+    "INSERT INTO host_hours AS h (agent_id, hour, samples, tcp_max, udp_max, top_dest_max, "
+    "vpn_conn_max, ev_tcpip_4227, ev_tcpip_4231, ev_tcpip_4266, ev_netlogon_5719, vpn_ikev2, "
+    "vpn_connections, vpn_distinct, vpn_top_addr, vpn_top_count, vpn_at) "
+    "SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::integer[], $4::bigint[], "
+    "$5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], "
+    "$11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[], $15::text[], $16::bigint[], "
+    "$17::timestamptz[]) "
+    "ON CONFLICT (agent_id, hour) DO UPDATE SET samples = h.samples + EXCLUDED.samples, "
+    "tcp_max = GREATEST(h.tcp_max, EXCLUDED.tcp_max), "
+    "udp_max = GREATEST(h.udp_max, EXCLUDED.udp_max), "
+    "top_dest_max = GREATEST(h.top_dest_max, EXCLUDED.top_dest_max), "
+    "vpn_conn_max = GREATEST(h.vpn_conn_max, EXCLUDED.vpn_conn_max), "
+    "ev_tcpip_4227 = h.ev_tcpip_4227 + EXCLUDED.ev_tcpip_4227, "
+    "ev_tcpip_4231 = h.ev_tcpip_4231 + EXCLUDED.ev_tcpip_4231, "
+    "ev_tcpip_4266 = h.ev_tcpip_4266 + EXCLUDED.ev_tcpip_4266, "
+    "ev_netlogon_5719 = h.ev_netlogon_5719 + EXCLUDED.ev_netlogon_5719, " VPN_COL(
+        vpn_connections) ", " VPN_COL(vpn_distinct) ", " VPN_COL(vpn_top_addr) ", " VPN_COL(vpn_top_count) ", " VPN_COL(vpn_at) ", " VPN_COL(vpn_ikev2);
+
+static const char proc_sql[] =
+    "INSERT INTO process_hours AS p (agent_id, hour, name, service, held_max, held_min, "
+    "bound_max, remote_addr, remote_port, remote_at) "
+    "SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::bigint[], "
+    "$6::bigint[], $7::bigint[], $8::text[], $9::integer[], $10::timestamptz[]) "
+    "ON CONFLICT (agent_id, hour, name, service) DO UPDATE SET "
+    "held_max = GREATEST(p.held_max, EXCLUDED.held_max), "
+    "held_min = LEAST(p.held_min, EXCLUDED.held_min), "
+    "bound_max = GREATEST(p.bound_max, EXCLUDED.bound_max), "
+    "remote_addr = CASE WHEN EXCLUDED.remote_at >= p.remote_at OR p.remote_at IS NULL "
+    "THEN coalesce(EXCLUDED.remote_addr, p.remote_addr) ELSE p.remote_addr END, "
+    "remote_port = CASE WHEN EXCLUDED.remote_at >= p.remote_at OR p.remote_at IS NULL "
+    "THEN coalesce(EXCLUDED.remote_port, p.remote_port) ELSE p.remote_port END, "
+    "remote_at = GREATEST(p.remote_at, EXCLUDED.remote_at)";
+
+static const char latest_sql[] =
+    "INSERT INTO host_latest AS l (agent_id, taken_at, name, site, os, roles, cpus, memory_mb, "
+    "interval_s, tcp_start, tcp_count, udp_start, udp_count, usable_tcp4, usable_udp4, "
+    "excluded_tcp4, tcp_in_use, udp_in_use, top_dest_addr, top_dest_port, ike_value) "
+    "VALUES ($1::uuid, $2::timestamptz, $3, $4, $5, $6::text[], $7::integer, $8::bigint, "
+    "$9::integer, $10::integer, $11::integer, $12::integer, $13::integer, $14::integer, "
+    "$15::integer, $16::jsonb, $17::bigint, $18::bigint, $19, $20::integer, $21::bigint) "
+    "ON CONFLICT (agent_id) DO UPDATE SET taken_at = EXCLUDED.taken_at, name = EXCLUDED.name, "
+    "site = EXCLUDED.site, os = EXCLUDED.os, roles = EXCLUDED.roles, cpus = EXCLUDED.cpus, "
+    "memory_mb = EXCLUDED.memory_mb, interval_s = EXCLUDED.interval_s, "
+    "tcp_start = EXCLUDED.tcp_start, tcp_count = EXCLUDED.tcp_count, "
+    "udp_start = EXCLUDED.udp_start, udp_count = EXCLUDED.udp_count, "
+    "usable_tcp4 = EXCLUDED.usable_tcp4, usable_udp4 = EXCLUDED.usable_udp4, "
+    "excluded_tcp4 = EXCLUDED.excluded_tcp4, tcp_in_use = EXCLUDED.tcp_in_use, "
+    "udp_in_use = EXCLUDED.udp_in_use, top_dest_addr = EXCLUDED.top_dest_addr, "
+    "top_dest_port = EXCLUDED.top_dest_port, ike_value = EXCLUDED.ike_value "
+    "WHERE l.taken_at <= EXCLUDED.taken_at";
+
+/* Runs sql with n text parameters; PF_OK, or PF_INVALID with *failed. */
+static enum pf_rc exec(PGconn *pg, const char *sql, int n, const char *const *vals,
+                       PGresult **failed)
+{
+    PGresult *r = PQexecParams(pg, sql, n, NULL, vals, NULL, NULL, 0);
+
+    if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+        PQclear(r);
+        return PF_OK;
+    }
+    *failed = r;
+    return PF_INVALID;
+}
+
+static enum pf_rc store_hosts(PGconn *pg, const struct host_row *rows, size_t n,
+                              PGresult **failed)
+{
+    struct arr a[17];
+    const char *vals[17];
+    enum pf_rc rc = PF_OK;
+
+    for (int c = 0; c < 17; c++)
+        arr_init(&a[c]);
+    for (size_t i = 0; i < n && !rc; i++) {
+        const struct host_row *r = &rows[i];
+        rc = arr_str(&a[0], r->agent_id);
+        if (!rc)
+            rc = arr_time(&a[1], r->hour);
+        if (!rc)
+            rc = arr_i64(&a[2], r->samples);
+        if (!rc)
+            rc = r->tcp < 0 ? arr_null(&a[3]) : arr_i64(&a[3], r->tcp);
+        if (!rc)
+            rc = r->udp < 0 ? arr_null(&a[4]) : arr_i64(&a[4], r->udp);
+        if (!rc)
+            rc = r->top_dest < 0 ? arr_null(&a[5]) : arr_i64(&a[5], r->top_dest);
+        if (!rc)
+            rc = r->vpn_conn < 0 ? arr_null(&a[6]) : arr_i64(&a[6], r->vpn_conn);
+        if (!rc)
+            rc = arr_i64(&a[7], (int64_t)r->ev.tcpip_4227);
+        if (!rc)
+            rc = arr_i64(&a[8], (int64_t)r->ev.tcpip_4231);
+        if (!rc)
+            rc = arr_i64(&a[9], (int64_t)r->ev.tcpip_4266);
+        if (!rc)
+            rc = arr_i64(&a[10], (int64_t)r->ev.netlogon_5719);
+        if (!rc && r->has_vpn) {
+            rc = arr_i64(&a[11], r->vpn_ikev2);
+            if (!rc)
+                rc = arr_i64(&a[12], r->vpn_connections);
+            if (!rc)
+                rc = arr_i64(&a[13], r->vpn_distinct);
+            if (!rc)
+                rc = arr_str(&a[14], r->vpn_top_addr);
+            if (!rc)
+                rc = arr_i64(&a[15], r->vpn_top_count);
+            if (!rc)
+                rc = arr_time(&a[16], r->vpn_at);
+        } else {
+            for (int c = 11; c < 17 && !rc; c++)
+                rc = arr_null(&a[c]);
+        }
+    }
+    for (int c = 0; c < 17; c++)
+        vals[c] = arr_end(&a[c], &rc);
+    if (!rc)
+        rc = exec(pg, host_sql, 17, vals, failed);
+    for (int c = 0; c < 17; c++)
+        pf_buf_free(&a[c].b);
+    return rc;
+}
+
+static enum pf_rc store_procs(PGconn *pg, const struct proc_row *rows, size_t n,
+                              PGresult **failed)
+{
+    struct arr a[10];
+    const char *vals[10];
+    enum pf_rc rc = PF_OK;
+
+    if (n == 0)
+        return PF_OK;
+    for (int c = 0; c < 10; c++)
+        arr_init(&a[c]);
+    for (size_t i = 0; i < n && !rc; i++) {
+        const struct proc_row *r = &rows[i];
+        rc = arr_str(&a[0], r->agent_id);
+        if (!rc)
+            rc = arr_time(&a[1], r->hour);
+        if (!rc)
+            rc = arr_str(&a[2], r->name);
+        if (!rc)
+            rc = arr_str(&a[3], r->service);
+        if (!rc)
+            rc = arr_i64(&a[4], r->held_max);
+        if (!rc)
+            rc = arr_i64(&a[5], r->held_min);
+        if (!rc)
+            rc = arr_i64(&a[6], r->bound_max);
+        if (!rc)
+            rc = r->remote ? arr_str(&a[7], r->remote->addr) : arr_null(&a[7]);
+        if (!rc)
+            rc = r->remote ? arr_i64(&a[8], r->remote->port) : arr_null(&a[8]);
+        if (!rc)
+            rc = r->remote ? arr_time(&a[9], r->remote_at) : arr_null(&a[9]);
+    }
+    for (int c = 0; c < 10; c++)
+        vals[c] = arr_end(&a[c], &rc);
+    if (!rc)
+        rc = exec(pg, proc_sql, 10, vals, failed);
+    for (int c = 0; c < 10; c++)
+        pf_buf_free(&a[c].b);
+    return rc;
+}
+
+static enum pf_rc store_latest(PGconn *pg, const struct pf_snapshot *s, PGresult **failed)
+{
+    char v[21][64], when[PF_TIME_LEN];
+    const char *vals[21];
+    struct arr roles;
+    struct pf_buf ex;
+    const struct pf_range *tr = pf_snapshot_range(s, PF_PROTO_TCP, PF_FAMILY_IPV4);
+    const struct pf_range *ur = pf_snapshot_range(s, PF_PROTO_UDP, PF_FAMILY_IPV4);
+    enum pf_rc rc = PF_OK;
+    bool first = true;
+
+    arr_init(&roles);
+    pf_buf_init(&ex, PARAM_MAX);
+    for (size_t i = 0; i < s->host.nroles && !rc; i++)
+        rc = arr_str(&roles, s->host.roles[i]);
+    if (!rc)
+        rc = pf_buf_puts(&ex, "[");
+    for (size_t i = 0; i < s->nexcluded && !rc; i++) {
+        const struct pf_range *e = &s->excluded[i];
+        if (e->proto != PF_PROTO_TCP || e->family != PF_FAMILY_IPV4)
+            continue;
+        rc = pf_buf_printf(&ex, "%s[%u,%u]", first ? "" : ",", (unsigned)e->start,
+                           (unsigned)e->count);
+        first = false;
+    }
+    if (!rc)
+        rc = pf_buf_puts(&ex, "]");
+    if (pf_time_format(s->taken_at, when) != PF_OK)
+        rc = PF_INVALID;
+    for (int i = 0; i < 21; i++)
+        vals[i] = v[i];
+    vals[0] = s->agent_id;
+    vals[1] = when;
+    vals[2] = s->host.name;
+    vals[3] = s->host.site;
+    vals[4] = s->host.os;
+    vals[5] = arr_end(&roles, &rc);
+    snprintf(v[6], sizeof(v[6]), "%u", (unsigned)s->host.cpus);
+    snprintf(v[7], sizeof(v[7]), "%" PRIu64, s->host.memory_mb);
+    snprintf(v[8], sizeof(v[8]), "%u", (unsigned)s->interval_s);
+    if (tr) {
+        snprintf(v[9], sizeof(v[9]), "%u", (unsigned)tr->start);
+        snprintf(v[10], sizeof(v[10]), "%u", (unsigned)tr->count);
+    } else {
+        vals[9] = vals[10] = NULL;
+    }
+    if (ur) {
+        snprintf(v[11], sizeof(v[11]), "%u", (unsigned)ur->start);
+        snprintf(v[12], sizeof(v[12]), "%u", (unsigned)ur->count);
+    } else {
+        vals[11] = vals[12] = NULL;
+    }
+    snprintf(v[13], sizeof(v[13]), "%u",
+             (unsigned)pf_snapshot_usable_ports(s, PF_PROTO_TCP, PF_FAMILY_IPV4));
+    snprintf(v[14], sizeof(v[14]), "%u",
+             (unsigned)pf_snapshot_usable_ports(s, PF_PROTO_UDP, PF_FAMILY_IPV4));
+    vals[15] = ex.data;
+    snprintf(v[16], sizeof(v[16]), "%" PRIu64, s->tcp.ephemeral_in_use);
+    snprintf(v[17], sizeof(v[17]), "%" PRIu64, s->udp.ephemeral_in_use);
+    if (s->tcp.has_top_destination) {
+        vals[18] = s->tcp.top_destination.addr;
+        snprintf(v[19], sizeof(v[19]), "%u", (unsigned)s->tcp.top_destination.port);
+    } else {
+        vals[18] = vals[19] = NULL;
+    }
+    if (s->has_vpn && s->vpn.has_ike_value)
+        snprintf(v[20], sizeof(v[20]), "%u", (unsigned)s->vpn.ike_num_established_for_initial_query);
+    else
+        vals[20] = NULL;
+    if (!rc)
+        rc = exec(pg, latest_sql, 21, vals, failed);
+    pf_buf_free(&roles.b);
+    pf_buf_free(&ex);
+    return rc;
+}
+
+enum pf_rc rollup_store(PGconn *pg, const struct pf_snapshot *const *snaps, size_t n,
+                        PGresult **failed)
+{
+    const struct pf_snapshot **sorted = NULL;
+    struct host_row *hosts = NULL;
+    struct proc_row *procs = NULL;
+    size_t nhosts = 0, nprocs = 0, capprocs = 0;
+    enum pf_rc rc = PF_OK;
+
+    *failed = NULL;
+    if (n == 0)
+        return PF_OK;
+    sorted = malloc(n * sizeof(*sorted));
+    hosts = malloc(n * sizeof(*hosts));
+    if (!sorted || !hosts) {
+        rc = PF_NOMEM;
+        goto out;
+    }
+    memcpy(sorted, snaps, n * sizeof(*sorted));
+    qsort(sorted, n, sizeof(*sorted), cmp_snap);
+    for (size_t i = 0; i < n && !rc; i++) {
+        const struct pf_snapshot *s = sorted[i];
+        int64_t hour = s->taken_at / FLEET_HOUR * FLEET_HOUR;
+        struct host_row *r = nhosts ? &hosts[nhosts - 1] : NULL;
+        size_t proc_from;
+
+        if (!r || r->hour != hour || strcmp(r->agent_id, s->agent_id) != 0) {
+            r = &hosts[nhosts++];
+            memset(r, 0, sizeof(*r));
+            r->agent_id = s->agent_id;
+            r->hour = hour;
+            r->tcp = r->udp = r->top_dest = r->vpn_conn = -1;
+        }
+        fold_host(r, s);
+        /* This host-hour's process rows start after the previous hour's. */
+        proc_from = nprocs;
+        while (proc_from > 0 && procs[proc_from - 1].hour == hour &&
+               strcmp(procs[proc_from - 1].agent_id, s->agent_id) == 0)
+            proc_from--;
+        rc = fold_procs(&procs, &nprocs, &capprocs, proc_from, s, hour);
+        /* The last snapshot of each agent carries its latest configuration. */
+        if (!rc && (i + 1 == n || strcmp(sorted[i + 1]->agent_id, s->agent_id) != 0))
+            rc = store_latest(pg, s, failed);
+    }
+    if (!rc && nprocs)
+        qsort(procs, nprocs, sizeof(*procs), cmp_proc);
+    if (!rc)
+        rc = store_hosts(pg, hosts, nhosts, failed);
+    if (!rc)
+        rc = store_procs(pg, procs, nprocs, failed);
+out:
+    free(sorted);
+    free(hosts);
+    free(procs);
+    return rc;
+}
