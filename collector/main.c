@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "capacity_api.h"
 #include "log.h"
 #include "migrate.h"
 #include "options.h"
@@ -15,6 +16,8 @@ static void usage(FILE *f)
 
     fprintf(f, "usage: portfleet-collector serve [options]    serve the HTTPS API\n"
                "       portfleet-collector migrate --db CONNINFO   create or upgrade the schema\n"
+               "       portfleet-collector report --db CONNINFO [--site S] [--format "
+               "text|json|csv|html] [--out FILE]\n"
                "       portfleet-collector version\n\nserve options:\n");
     pf_buf_init(&b, 16384);
     if (copts_usage("serve", &b) == PF_OK && b.data)
@@ -72,6 +75,8 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
+    if (strcmp(cmd, "report") == 0) /* issue 5: capacity_api.h */
+        return capacity_report_main(argc - 1, argv + 1);
     if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0) {
         if (cmd[0])
             fprintf(stderr, "portfleet-collector: unknown command \"%s\"\n", cmd);

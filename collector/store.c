@@ -12,6 +12,7 @@
 
 #include "log.h"
 #include "migrate.h"
+#include "rollup.h"
 #include "tcp_state.h"
 #include "timeutil.h"
 
@@ -777,6 +778,28 @@ static void mark_fresh(PGresult *r, struct store_item *items, const size_t *cand
     }
 }
 
+/* issue 5: the hourly rollups (rollup.h) of the snapshots stored fresh in
+ * this transaction; a failed statement is classified like the others. */
+static enum fault store_rollups(struct db_conn *dc, PGconn *pg, struct store_item *items,
+                                const size_t *cand, size_t ncand)
+{
+    const struct pf_snapshot **fresh = malloc(ncand * sizeof(*fresh));
+    PGresult *bad = NULL;
+    enum fault f = F_NONE;
+    size_t n = 0;
+
+    if (!fresh)
+        return F_UNAVAILABLE;
+    for (size_t i = 0; i < ncand; i++)
+        if (items[cand[i]].fresh)
+            fresh[n++] = items[cand[i]].s;
+    if (rollup_store(pg, fresh, n, &bad) != PF_OK)
+        f = bad ? classify(dc, bad, "updating the hourly rollups") : F_UNAVAILABLE;
+    PQclear(bad);
+    free(fresh);
+    return f;
+}
+
 static enum fault ingest_once(struct db_conn *dc, PGconn *pg, struct store_item *items,
                               const size_t *cand, size_t ncand)
 {
@@ -829,7 +852,8 @@ static enum fault ingest_once(struct db_conn *dc, PGconn *pg, struct store_item 
         goto fail;
     }
     PQclear(r);
-    /* issue 5: the hourly rollup upsert of the fresh snapshots goes here. */
+    if (any && (f = store_rollups(dc, pg, items, cand, ncand)) != F_NONE)
+        goto fail;
     f = exec_cmd(dc, pg, "COMMIT");
     if (f == F_NONE)
         goto out;
