@@ -14,7 +14,7 @@
 #include "timeutil.h"
 
 /* Chart geometry (SVG user units). */
-#define CW 720.0
+#define CW 640.0
 #define CH 210.0
 #define ML 62.0
 #define MR 14.0
@@ -431,6 +431,17 @@ static enum pf_rc site_section(const struct capacity *c, const struct plan_site 
     return rc ? rc : pf_buf_puts(out, "</div></section>");
 }
 
+/* The worst severity among the site's findings, -1 when none. */
+static int worst(const struct capacity *c, const char *site)
+{
+    int w = -1;
+
+    for (size_t i = 0; i < c->findings->n; i++)
+        if (strcmp(c->findings->v[i].site, site) == 0 && (int)c->findings->v[i].severity > w)
+            w = (int)c->findings->v[i].severity;
+    return w;
+}
+
 enum pf_rc report_html(const struct capacity *c, const char *site, struct pf_buf *out)
 {
     enum pf_rc rc;
@@ -451,10 +462,14 @@ enum pf_rc report_html(const struct capacity *c, const char *site, struct pf_buf
                        style, when(c->params.now, now), when(c->fleet->start, from),
                        c->params.horizon_days, c->params.target_utilization * 100,
                        sev[SEVERITY_CRITICAL], sev[SEVERITY_WARNING], sev[SEVERITY_INFO]);
-    for (size_t i = 0; !rc && i < c->plan->nsites; i++) {
-        if (site && site[0] && strcmp(c->plan->sites[i].site, site) != 0)
-            continue;
-        rc = site_section(c, &c->plan->sites[i], out);
+    /* Sites with the worst findings first, then by name. */
+    for (int level = SEVERITY_CRITICAL; !rc && level >= -1; level--) {
+        for (size_t i = 0; !rc && i < c->plan->nsites; i++) {
+            const struct plan_site *s = &c->plan->sites[i];
+            if ((site && site[0] && strcmp(s->site, site) != 0) || worst(c, s->site) != level)
+                continue;
+            rc = site_section(c, s, out);
+        }
     }
     if (!rc && c->plan->nsites == 0)
         rc = pf_buf_puts(out, "<p>No host has reported yet.</p>");
