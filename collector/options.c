@@ -35,21 +35,14 @@ static const struct pf_option_spec serve_specs[] = {
     LOGLEVEL_SPEC,
 };
 
-static const struct pf_option_spec migrate_specs[] = {
-    CONFIG_SPEC,
-    {"db", 1, 0, "CONNINFO", NULL, "libpq connection string or URI (required)"},
-    LOGLEVEL_SPEC,
-};
-
+/* migrate reads the same config file as serve (one
+ * /etc/portfleet/collector.conf for both), so it knows serve's options and
+ * uses only db; a table of its own would refuse that file's "cert = ...". */
 static const struct pf_option_spec *specs_of(const char *command, size_t *n)
 {
-    if (strcmp(command, "serve") == 0) {
+    if (strcmp(command, "serve") == 0 || strcmp(command, "migrate") == 0) {
         *n = PF_ARRAY_LEN(serve_specs);
         return serve_specs;
-    }
-    if (strcmp(command, "migrate") == 0) {
-        *n = PF_ARRAY_LEN(migrate_specs);
-        return migrate_specs;
     }
     *n = 0;
     return NULL;
