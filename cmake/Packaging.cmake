@@ -11,34 +11,34 @@
 # maintainer scripts (deploy/debian/<component>/) create the collector's
 # user and start a service only once its config names what it needs.
 #
-# Build the packages with the prefix they install to:
-#   cmake -S . -B build-pkg -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr
+# Build the packages (they install to /usr and /etc/portfleet):
+#   cmake -S . -B build-pkg -DCMAKE_BUILD_TYPE=Release -DPF_BUILD_TESTS=OFF
 #   cmake --build build-pkg -j && (cd build-pkg && cpack -G DEB)
 if(WIN32)
   return() # the Windows agent is shipped by deploy/windows/Install-PortfleetAgent.ps1
 endif()
 
-set(PF_UNIT_DIR lib/systemd/system)
-set(PF_ETC_DIR ${CMAKE_INSTALL_FULL_SYSCONFDIR}/portfleet)
+# Units and config files are placed at install time (PackagingInstall.cmake),
+# so that `cmake --install --prefix P` and DESTDIR work: the paths inside the
+# units (ExecStart, the config file) follow the install prefix, and the
+# config directory is /etc/portfleet for prefix /usr, P/etc/portfleet else.
 set(PF_DEPLOY ${PROJECT_SOURCE_DIR}/deploy)
-
-# Fills a deploy/ unit's @BINDIR@, @STATE@, @CONFIG@, @DOCDIR@ for this
-# prefix (the same placeholders `portfleet-agent install` fills in).
-function(pf_unit_for_prefix name config docdir)
-  set(BINDIR ${CMAKE_INSTALL_FULL_BINDIR})
-  set(STATE portfleet)
-  set(CONFIG ${config})
-  set(DOCDIR ${docdir})
-  configure_file(${PF_DEPLOY}/${name} ${PROJECT_BINARY_DIR}/units/${name} @ONLY)
+function(pf_install_unit_and_config component unit conf mode)
+  install(CODE "
+    set(pf_src \"${PF_DEPLOY}\")
+    set(pf_work \"${PROJECT_BINARY_DIR}/units\")
+    set(pf_bindir \"${CMAKE_INSTALL_BINDIR}\")
+    set(pf_datadir \"${CMAKE_INSTALL_DATADIR}\")
+    set(pf_package portfleet-${component})
+    set(pf_unit ${unit})
+    set(pf_conf ${conf})
+    set(pf_conf_mode ${mode})
+    include(\"${CMAKE_CURRENT_FUNCTION_LIST_DIR}/PackagingInstall.cmake\")"
+    COMPONENT ${component})
 endfunction()
 
 # ---- agent ----
-pf_unit_for_prefix(portfleet-agent.service ${PF_ETC_DIR}/agent.conf
-                   ${CMAKE_INSTALL_FULL_DATADIR}/doc/portfleet-agent)
-install(FILES ${PROJECT_BINARY_DIR}/units/portfleet-agent.service
-        DESTINATION ${PF_UNIT_DIR} COMPONENT agent)
-install(FILES ${PF_DEPLOY}/agent.conf.sample DESTINATION ${PF_ETC_DIR}
-        RENAME agent.conf PERMISSIONS OWNER_READ OWNER_WRITE COMPONENT agent)
+pf_install_unit_and_config(agent portfleet-agent.service agent.conf "OWNER_READ;OWNER_WRITE")
 install(FILES README.md DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/portfleet-agent
         COMPONENT agent)
 install(FILES LICENSE DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/portfleet-agent
@@ -46,13 +46,8 @@ install(FILES LICENSE DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/portfleet-agent
 
 # ---- collector ----
 if(PF_BUILD_COLLECTOR)
-  pf_unit_for_prefix(portfleet-collector.service ${PF_ETC_DIR}/collector.conf
-                     ${CMAKE_INSTALL_FULL_DATADIR}/doc/portfleet-collector)
-  install(FILES ${PROJECT_BINARY_DIR}/units/portfleet-collector.service
-          DESTINATION ${PF_UNIT_DIR} COMPONENT collector)
-  install(FILES ${PF_DEPLOY}/collector.conf.sample DESTINATION ${PF_ETC_DIR}
-          RENAME collector.conf PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ
-          COMPONENT collector)
+  pf_install_unit_and_config(collector portfleet-collector.service collector.conf
+                             "OWNER_READ;OWNER_WRITE;GROUP_READ")
   install(FILES README.md ${PF_DEPLOY}/SCALING.md
           DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/portfleet-collector COMPONENT collector)
   install(FILES LICENSE DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/portfleet-collector
@@ -65,9 +60,10 @@ set(CPACK_PACKAGE_NAME portfleet)
 set(CPACK_PACKAGE_VENDOR "The portfleet authors")
 set(CPACK_PACKAGE_CONTACT "The portfleet authors <portfleet@localhost>")
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
-set(CPACK_PACKAGING_INSTALL_PREFIX ${CMAKE_INSTALL_PREFIX})
-# Absolute destinations (/etc/portfleet) go into the package, not onto
-# this machine.
+# Packages install to /usr (and so /etc/portfleet), whatever the prefix of
+# this build; DESTDIR keeps /etc/portfleet in the package, off this machine.
+set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
+set(CPACK_INSTALL_PREFIX /usr)
 set(CPACK_SET_DESTDIR ON)
 set(CPACK_DEB_COMPONENT_INSTALL ON)
 set(CPACK_COMPONENTS_GROUPING IGNORE)
@@ -90,8 +86,8 @@ pushes it over TLS to portfleet-collector, spooling to disk when it\n\
 cannot. `portfleet-agent snapshot --text` is a console view of the same.")
 # The config files are conffiles: dpkg keeps an edited one on upgrade and
 # on `dpkg -r`, and removes it on `dpkg -P`.
-file(WRITE ${PROJECT_BINARY_DIR}/debian/agent/conffiles "${PF_ETC_DIR}/agent.conf\n")
-file(WRITE ${PROJECT_BINARY_DIR}/debian/collector/conffiles "${PF_ETC_DIR}/collector.conf\n")
+file(WRITE ${PROJECT_BINARY_DIR}/debian/agent/conffiles "/etc/portfleet/agent.conf\n")
+file(WRITE ${PROJECT_BINARY_DIR}/debian/collector/conffiles "/etc/portfleet/collector.conf\n")
 set(CPACK_DEBIAN_AGENT_PACKAGE_CONTROL_EXTRA
     "${PF_DEPLOY}/debian/agent/postinst;${PF_DEPLOY}/debian/agent/prerm;${PF_DEPLOY}/debian/agent/postrm;${PROJECT_BINARY_DIR}/debian/agent/conffiles")
 
