@@ -229,15 +229,31 @@ static DWORD wait_state(SC_HANDLE svc, DWORD want, DWORD ms, SERVICE_STATUS_PROC
     }
 }
 
+/* Stops the service and waits until its process has exited too: until
+ * then the .exe cannot be replaced and the state directory is locked. */
 static DWORD stop_service(SC_HANDLE svc)
 {
     SERVICE_STATUS s;
     SERVICE_STATUS_PROCESS st;
+    HANDLE proc = NULL;
+    DWORD need, e;
 
+    if (QueryServiceStatusEx(svc, SC_STATUS_PROCESS_INFO, (LPBYTE)&st, sizeof(st), &need) &&
+        st.dwProcessId)
+        proc = OpenProcess(SYNCHRONIZE, FALSE, st.dwProcessId);
     if (!ControlService(svc, SERVICE_CONTROL_STOP, &s) &&
-        GetLastError() != ERROR_SERVICE_NOT_ACTIVE)
-        return GetLastError();
-    return wait_state(svc, SERVICE_STOPPED, STOP_WAIT_MS, &st);
+        (e = GetLastError()) != ERROR_SERVICE_NOT_ACTIVE) {
+        if (proc)
+            CloseHandle(proc);
+        return e;
+    }
+    e = wait_state(svc, SERVICE_STOPPED, STOP_WAIT_MS, &st);
+    if (proc) {
+        if (e == NO_ERROR && WaitForSingleObject(proc, STOP_WAIT_MS) != WAIT_OBJECT_0)
+            e = WAIT_TIMEOUT;
+        CloseHandle(proc);
+    }
+    return e;
 }
 
 /* Sets the description and "restart after 10 s, 30 s, 60 s; forget
@@ -434,10 +450,16 @@ enum pf_rc service_install(int nargs, char **args, char *err, size_t errlen)
         e = ERROR_SERVICE_NOT_ACTIVE;
     }
     if (e != NO_ERROR) {
-        if (!StartServiceW(svc, 0, NULL) && GetLastError() != ERROR_SERVICE_ALREADY_RUNNING) {
-            win_error(err, errlen, "cannot start the service", GetLastError());
-            rc = PF_IO;
-            goto out;
+        /* ERROR_SERVICE_DATABASE_LOCKED is transient: another service is
+         * starting (right after boot, say). */
+        DWORD t0 = GetTickCount();
+        while (!StartServiceW(svc, 0, NULL) && (e = GetLastError()) != ERROR_SERVICE_ALREADY_RUNNING) {
+            if (e != ERROR_SERVICE_DATABASE_LOCKED || GetTickCount() - t0 > START_WAIT_MS) {
+                win_error(err, errlen, "cannot start the service", e);
+                rc = PF_IO;
+                goto out;
+            }
+            Sleep(500);
         }
         e = wait_state(svc, SERVICE_RUNNING, START_WAIT_MS, &st);
         if (e != NO_ERROR) {

@@ -96,7 +96,16 @@ try {
             Stop-Service -Name $ServiceName -Force
             $svc.WaitForStatus('Stopped', [TimeSpan]::FromSeconds($StartTimeoutSeconds))
         }
-        Copy-Item -LiteralPath $ExePath -Destination $target -Force
+        # The old process may hold the .exe for a moment after it stopped.
+        for ($try = 1; ; $try++) {
+            try {
+                Copy-Item -LiteralPath $ExePath -Destination $target -Force
+                break
+            } catch {
+                if ($try -ge 10) { throw }
+                Start-Sleep -Seconds 1
+            }
+        }
         Write-Output "installed $target"
     } else {
         Write-Output "$target is already this version"

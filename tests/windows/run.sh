@@ -12,9 +12,11 @@
 #      (wevtapi, mprapi) loaded at run time, not imported
 #   5. checks deploy/windows/Install-PortfleetAgent.ps1 statically (no
 #      PowerShell can be installed here: see check_ps1.py)
-#   6. in a fresh WINEPREFIX inside `unshare -n`: runs the .exe under wine64
-#      while sockholder.exe holds known sockets, and checks the snapshot with
-#      the project's codec (build-winunit/tests/win_check_snapshot)
+#   6. in a fresh WINEPREFIX, each step in its own `unshare -n`: runs the .exe
+#      under wine64 while sockholder.exe holds known sockets and checks the
+#      snapshot with the project's codec (build-winunit/tests/win_check_snapshot);
+#      then install / install again / reinstall changed / status / uninstall
+#      as a service under Wine's services.exe
 # Ends with "N passed, N failed"; exit 1 when anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -69,11 +71,14 @@ else
 fi
 mkdir -p build-win/tests
 holder=build-win/tests/sockholder.exe
+sddl=build-win/tests/sddl.exe
 if x86_64-w64-mingw32-gcc -std=c11 -O2 -Wall -Wextra -Werror -static \
-     -o "$holder" tests/windows/sockholder.c -lws2_32; then
-  ok "$holder built"
+     -o "$holder" tests/windows/sockholder.c -lws2_32 &&
+   x86_64-w64-mingw32-gcc -municode -std=c11 -O2 -Wall -Wextra -Werror -static \
+     -o "$sddl" tests/windows/sddl.c; then
+  ok "test programs built ($holder, $sddl)"
 else
-  bad "sockholder.c does not build"
+  bad "tests/windows/sockholder.c or sddl.c does not build"
 fi
 
 step "imports of the .exe"
@@ -113,10 +118,15 @@ work=$(mktemp -d /tmp/pf-winetest.XXXXXX)
 trap 'rm -rf "$prefix" "$work"' EXIT
 wine_step() { # wine_step MODE ARGS...: one step in its own network namespace
   local out code n_ok n_bad
-  out=$(WINEPREFIX=$prefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=" \
-        unshare -n tests/windows/wine_test.sh "$@" 2>&1)
+  WINEPREFIX=$prefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=" \
+    timeout -k 10 300 unshare -n tests/windows/wine_test.sh "$@" >"$work/step.log" 2>&1 </dev/null
   code=$?
+  # Whatever Wine left running (a timed-out step) goes with its server.
+  WINEPREFIX=$prefix wineserver -k >/dev/null 2>&1
+  WINEPREFIX=$prefix wineserver -w >/dev/null 2>&1
+  out=$(cat "$work/step.log")
   echo "$out"
+  [ "$code" -eq 124 ] && bad "wine_test.sh $1 timed out after 300 s"
   n_ok=$(grep -c '^ok - ' <<<"$out")
   n_bad=$(grep -c '^not ok - ' <<<"$out")
   passed=$((passed + n_ok))
@@ -131,4 +141,5 @@ wine_step cli "$a"
 wine_step hold small "$a" "$h" "$c" "$work" -- --listen 5 --connect 7 --time-wait 3 --udp 4 --ipv6
 wine_step hold pretty "$a" "$h" "$c" "$work" --pretty -- --listen 2 --connect 3 --time-wait 1 --udp 1
 wine_step hold many "$a" "$h" "$c" "$work" -- --listen 20 --connect 300 --time-wait 20 --udp 50
+wine_step service "$a" "$root/$sddl" "$work"
 finish

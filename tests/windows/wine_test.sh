@@ -9,6 +9,7 @@
 #   wine_test.sh boot WORK                      wineboot -i a fresh WINEPREFIX
 #   wine_test.sh cli AGENT WORK                 version, exit codes
 #   wine_test.sh hold NAME AGENT HOLDER CHECKER WORK [SNAPSHOT-ARGS] -- HOLDER-ARGS
+#   wine_test.sh service AGENT SDDL WORK         install/uninstall as a service
 # Needs WINEPREFIX and wine64 on PATH (set by run.sh). Prints "ok - ..." /
 # "not ok - ..." lines (run.sh counts them); exits non-zero when any failed.
 set -uo pipefail
@@ -88,6 +89,81 @@ hold)
   "$checker" "$d/snapshot.json" "$d/manifest.txt" --expect-ranges 49152 16384 |
     sed "s/^\(ok\|not ok\|skip\|info\) - /\1 - $name: /"
   [ "${PIPESTATUS[0]}" -eq 0 ] || fails=$((fails + 1))
+  done_step
+  ;;
+service)
+  agent=$1 sddl=$2 work=$3
+  pd="$WINEPREFIX/drive_c/ProgramData/portfleet"
+  secret="s3cret-$RANDOM with space"
+  # Keep wineserver (and so services.exe) up between the commands: when
+  # it exits, the next wine command starts a new one, which starts every
+  # automatic service again, as a boot would.
+  # Start it, and services.exe, with no pipe of ours as stdout: the service
+  # processes inherit it and would keep every $(...) below waiting.
+  wineserver -p </dev/null >/dev/null 2>&1
+  wine64 cmd /c exit </dev/null >/dev/null 2>&1
+  install() { wine64 "$agent" install --collector https://127.0.0.1:9 \
+      --enroll-secret "$secret" --site "$1" --interval 1 2>&1; }
+  running() { wine64 sc query portfleet-agent 2>/dev/null | grep -q 'STATE.*RUNNING'; }
+  started() { local n; n=$(grep -c 'started (pid' "$pd/agent.log" 2>/dev/null); echo "${n:-0}"; }
+  conf_has() { tr -d '\r' <"$pd/agent.conf" 2>/dev/null | grep -qxF "$1"; } # CRLF file
+  wait_started() { for _ in $(seq 100); do [ "$(started)" -ge "$1" ] && return 0; sleep 0.1; done; return 1; }
+
+  out=$(install lab)
+  code=$?
+  echo "  install: $out"
+  if [ "$code" -eq 0 ] && [[ "$out" == *"(re)started"* ]]; then ok "install exits 0 and starts the service"; else bad "install exited $code"; fi
+  if running; then ok "the service is RUNNING (Wine's services.exe started it through the dispatcher)"; else bad "the service is not RUNNING"; fi
+  if wait_started 1; then ok "the agent logs to $(basename "$pd")\\agent.log: $(grep -m1 'started (pid' "$pd/agent.log" | cut -c1-70)..."; else bad "no 'started' line in agent.log"; fi
+  img=$(wine64 reg query 'HKLM\System\CurrentControlSet\Services\portfleet-agent' /v ImagePath 2>/dev/null | tr -d '\r' | sed -n 's/.*REG_[A-Z_]*SZ *//p')
+  echo "  ImagePath: $img"
+  if [[ "$img" == *" run --config="* && "$img" != *"$secret"* && "$img" != *s3cret* ]]; then
+    ok "the service command line runs 'run --config=...' and holds no secret"
+  else
+    bad "the service command line is '$img'"
+  fi
+  if conf_has "enroll-secret = $secret"; then ok "the secret is in agent.conf"; else bad "agent.conf lacks the secret"; fi
+  if wine64 reg query 'HKLM\System\CurrentControlSet\Services\EventLog\Application\portfleet-agent' /v EventMessageFile >/dev/null 2>&1; then
+    ok "the Event Log source is registered"
+  else
+    bad "no Event Log source registration"
+  fi
+  echo "info - state directory DACL as Wine reports it: $(wine64 "$sddl" 'C:\ProgramData\portfleet' 2>&1 | tr -d '\r') (Wine does not keep the DACL install sets)"
+
+  out=$(install lab)
+  code=$?
+  if [ "$code" -eq 0 ] && [[ "$out" == *"unchanged"* ]] && [ "$(started)" -eq 1 ] && running; then
+    ok "install again with the same options: exit 0, unchanged, not restarted"
+  else
+    bad "install again: exit $code, '$out', $(started) start(s)"
+  fi
+  out=$(install lab2)
+  code=$?
+  if [ "$code" -eq 0 ] && [[ "$out" == *"(re)started"* ]] && wait_started 2 && running &&
+     grep -q 'service stopped (exit code 0)' "$pd/agent.log" && conf_has 'site = lab2'; then
+    ok "install with a changed option: config rewritten, clean stop, restarted"
+  else
+    bad "install with a changed option: exit $code, '$out', $(started) start(s)"
+  fi
+  out=$(wine64 "$agent" status 2>&1)
+  if [[ "$out" == *"running"*"yes"* ]]; then ok "status sees the running service"; else bad "status: $out"; fi
+
+  out=$(wine64 "$agent" uninstall 2>&1)
+  code=$?
+  echo "  uninstall: $out"
+  if [ "$code" -eq 0 ] && ! wine64 sc query portfleet-agent 2>/dev/null | grep -q STATE &&
+     [ ! -e "$pd/agent.conf" ] && [ -e "$pd/agent.log" ]; then
+    ok "uninstall: service gone, agent.conf (the secret) removed, state kept"
+  else
+    bad "uninstall: exit $code, service or files left as they were"
+  fi
+  out=$(wine64 "$agent" uninstall --purge 2>&1)
+  code=$?
+  if [ "$code" -eq 0 ] && [[ "$out" == *"not installed"* ]] && [ ! -e "$pd" ]; then
+    ok "uninstall --purge when not installed: exit 0, state directory removed"
+  else
+    bad "uninstall --purge: exit $code, '$out'"
+  fi
   done_step
   ;;
 *)
