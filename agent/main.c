@@ -9,6 +9,7 @@
 #include "collect.h"
 #include "commands.h"
 #include "log.h"
+#include "service.h"
 #include "snapshot_json.h"
 #include "textview.h"
 
@@ -101,6 +102,13 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "--version") == 0)
         return cmd_version(argc - 1, argv + 1);
+    /* Started by the Windows Service Control Manager, `run` goes through
+     * the service dispatcher (service.h); elsewhere this returns false. */
+    if (strcmp(argv[1], "run") == 0) {
+        int code;
+        if (service_dispatch(cmd_run, argc - 1, argv + 1, &code))
+            return code;
+    }
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         if (strcmp(argv[1], commands[i].name) == 0)
             return commands[i].fn(argc - 1, argv + 1);
