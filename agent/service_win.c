@@ -176,6 +176,52 @@ out:
     return rc;
 }
 
+/* A directory install may lock down: missing, empty, or already ours.
+ * Anything else (C:\, C:\Windows, a user's folder) is refused: its ACL
+ * would be replaced. */
+static bool dedicated_dir(const char *dir)
+{
+    static const wchar_t *const ours[] = {L"agent.conf", L"agent.log", L"agent.lock",
+                                          L"state.json", L"status.json", L"spool"};
+    wchar_t *w = NULL, *pattern = NULL;
+    WIN32_FIND_DATAW fd;
+    HANDLE h;
+    bool ok = false;
+    size_t n;
+
+    if (!(w = wide(dir)))
+        return false;
+    n = wcslen(w);
+    if (GetFileAttributesW(w) == INVALID_FILE_ATTRIBUTES) {
+        ok = GetLastError() == ERROR_FILE_NOT_FOUND || GetLastError() == ERROR_PATH_NOT_FOUND;
+        goto out;
+    }
+    if (n < 4 || !(pattern = malloc((n + 3) * sizeof(*pattern))))
+        goto out; /* a drive root is never dedicated */
+    memcpy(pattern, w, n * sizeof(*w));
+    memcpy(pattern + n, L"\\*", 3 * sizeof(*w));
+    h = FindFirstFileW(pattern, &fd);
+    if (h == INVALID_HANDLE_VALUE)
+        goto out;
+    ok = true; /* empty so far */
+    do {
+        bool known = wcscmp(fd.cFileName, L".") == 0 || wcscmp(fd.cFileName, L"..") == 0;
+        for (size_t i = 0; !known && i < sizeof(ours) / sizeof(ours[0]); i++)
+            known = _wcsicmp(fd.cFileName, ours[i]) == 0;
+        if (known && wcscmp(fd.cFileName, L".") && wcscmp(fd.cFileName, L"..")) {
+            ok = true; /* one of our files: this is our directory */
+            break;
+        }
+        if (!known)
+            ok = false;
+    } while (FindNextFileW(h, &fd));
+    FindClose(h);
+out:
+    free(pattern);
+    free(w);
+    return ok;
+}
+
 /* Splits "C:\a\b\agent.conf" into "C:\a\b"; returns -1 without a directory. */
 static int dir_of(const char *path, char *out, size_t outlen)
 {
@@ -395,6 +441,20 @@ enum pf_rc service_install(int nargs, char **args, char *err, size_t errlen)
         goto out;
     }
 
+    if (!dedicated_dir(state)) {
+        snprintf(err, errlen, "option --state-dir: %s holds other files; the agent needs a "
+                              "directory of its own (its access is restricted to SYSTEM and "
+                              "Administrators)", state);
+        rc = PF_INVALID;
+        goto out;
+    }
+    if (_stricmp(config_dir, state) != 0 && !dedicated_dir(config_dir)) {
+        snprintf(err, errlen, "option --config: %s holds other files; put the config file in "
+                              "the state directory or a directory of its own (it holds the "
+                              "enrollment secret)", config_dir);
+        rc = PF_INVALID;
+        goto out;
+    }
     if ((rc = private_dir(state, err, errlen)) || (rc = private_dir(config_dir, err, errlen)))
         goto out;
     rc = write_if_changed(config, &conf, &conf_changed);

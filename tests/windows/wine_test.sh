@@ -145,6 +145,14 @@ service)
   else
     bad "install with a changed option: exit $code, '$out', $(started) start(s)"
   fi
+  out=$(wine64 "$agent" install --collector https://127.0.0.1:9 --enroll-secret x \
+        --state-dir 'C:\windows' 2>&1)
+  code=$?
+  if [ "$code" -eq 2 ] && [[ "$out" == *"--state-dir"*"directory of its own"* ]] && running; then
+    ok "install refuses a state directory that holds other files (C:\\windows): exit 2"
+  else
+    bad "install with --state-dir C:\\windows: exit $code, '$out'"
+  fi
   out=$(wine64 "$agent" status 2>&1)
   if [[ "$out" == *"running"*"yes"* ]]; then ok "status sees the running service"; else bad "status: $out"; fi
 
