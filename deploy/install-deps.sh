@@ -12,7 +12,7 @@ mode=${1:-build}
 build_pkgs=(build-essential cmake pkg-config git libmbedtls-dev libcjson-dev
             libcurl4-openssl-dev libpq-dev libuv1-dev)
 run_pkgs=(postgresql postgresql-contrib openssl curl iproute2 procps util-linux)
-test_pkgs=(clang libclang-rt-dev valgrind hyperfine python3 chromium systemd)
+test_pkgs=(clang libclang-rt-dev valgrind hyperfine python3 chromium systemd dpkg-dev adduser)
 windows_pkgs=(gcc-mingw-w64-x86-64 wine wine64 dpkg-dev xz-utils iproute2 util-linux python3)
 
 case "$mode" in
