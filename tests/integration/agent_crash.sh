@@ -9,7 +9,9 @@
 #  - every start got as far as being killed: it never exited by itself;
 #  - every snapshot the agent logged as spooled ("spooled seq=N", written
 #    after the record is on disk) is in the database exactly once;
-#  - nothing is stored twice, no seq beyond the last one handed out.
+#  - nothing is stored twice, no seq beyond the last one handed out;
+#  - a garbage and a torn record put in the spool are skipped and counted
+#    (status.json and the agent_stats of the snapshots sent).
 set -euo pipefail
 BUILD=$(cd "${1:?usage: agent_crash.sh BUILD_DIR [KILLS]}" && pwd)
 kills=${2:-200}
@@ -51,11 +53,20 @@ for i in $(seq 1 "$kills"); do
 done
 pf_log "$kills SIGKILLs in $((SECONDS - t0)) s"
 
+# A damaged spool must not stop a start either: a garbage record and a torn
+# one (valid header, body cut) are skipped, counted and reported.
+printf 'not a spool record' >"$state/spool/00000000000009999998.snap"
+printf 'PFSP\001\000\000\000\377\347\230\000\000\000\000\000\020\000\000\000\000\000\000\000{"tor' \
+  >"$state/spool/00000000000009999999.snap"
 # One clean run drains what is left.
 pfa_agent_start final "${args[@]}"
 pfa_wait_for '[ "$(ls "$state/spool" | grep -c snap || true)" -eq 0 ] &&
   [ "$(pfa_status "$state" delivered)" -gt 0 ]' 180 "the spool was not drained after the kills"
+corrupt_status=$(pfa_status "$state" spool_corrupt)
+corrupt_sent=$(pf_psql -c "SELECT spool_corrupt FROM snapshots ORDER BY seq DESC LIMIT 1")
 pfa_agent_stop
+pf_log "damaged records at the last start: status.json says $corrupt_status skipped, the last snapshot's agent_stats $corrupt_sent"
+pf_check '[ "$corrupt_status" -eq 2 ] && [ "$corrupt_sent" -eq 2 ]' "damaged records not counted as 2"
 
 last=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["seq"])' "$state/state.json")
 logged=$(cat "$PF_TMP/crash.log" "$PF_TMP/final.log" | sed -n 's/.*spooled seq=\([0-9]*\) .*/\1/p' | tr '\n' ' ')

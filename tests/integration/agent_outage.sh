@@ -50,10 +50,13 @@ pf_log "drained $depth spooled snapshots in $(python3 -c "print('%.2f' % ($t2 - 
 conns_before=$(pfa_status "$state" connections)
 pfa_collector_kill "$port"
 pfa_collector_on "$port"
+t3=$(date +%s.%N)
 seq_restart=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["seq"])' \
   "$state/state.json")
 pfa_wait_for '[ "$(pf_psql -c "SELECT count(*) FROM snapshots WHERE seq > '"$seq_restart"'")" -ge 3 ]' 60 \
   "no snapshots after the collector restart"
+t4=$(date +%s.%N)
+pf_log "collector restarted: 3 new snapshots stored $(python3 -c "print('%.2f' % ($t4 - $t3))") s after it was ready"
 conns_after=$(pfa_status "$state" connections)
 pf_log "connections opened by the agent: $conns_before before the restart, $conns_after after"
 pf_check '[ "$conns_after" -gt "$conns_before" ]' "the agent did not reconnect"
