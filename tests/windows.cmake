@@ -15,3 +15,7 @@ if(NOT WIN32)
   add_executable(win_check_snapshot windows/check_snapshot.c)
   target_link_libraries(win_check_snapshot PRIVATE pfcommon)
 endif()
+# The pure parsers on arbitrary bytes (corpus replayed as a unit test).
+if(NOT WIN32)
+  pf_fuzz_target(fuzz_wintables fuzz_wintables.c pfagent)
+endif()
