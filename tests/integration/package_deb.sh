@@ -12,7 +12,9 @@
 #    and makes collector.conf root:portfleet 0640, agent.conf is 0600; an
 #    unconfigured service is neither enabled nor started;
 #  - `systemd-analyze verify` has nothing to say about the installed units;
-#  - the collector starts from its unit: ExecStart as written there, as
+#  - the collector is set up as README.md says (createuser, createdb, peer
+#    authentication over /var/run/postgresql, migrate as portfleet) and
+#    starts from its unit: ExecStart as written there, as
 #    User=portfleet, with a configured /etc/portfleet/collector.conf
 #    (bind-mounted in a private mount namespace, so the machine's file is
 #    never changed), after `migrate` with the same config; it answers
@@ -132,28 +134,46 @@ pf_check '[ ! -s "$PF_TMP/verify.out" ]' "systemd-analyze verify: $(cat "$PF_TMP
 systemd-analyze security --offline=yes "$cunit" 2>/dev/null | grep 'Overall exposure' >&2 || true
 pf_log "ok: dpkg -i (user, modes, not started unconfigured), systemd-analyze verify clean"
 
-# ---- the collector, started as its unit says ----
+# ---- the collector, set up as README.md "Collector on a server" says ----
+# A PostgreSQL of our own stands in for the server's: peer authentication on
+# the default socket /var/run/postgresql (a tmpfs of this mount namespace)
+# and port 5432 (of this network namespace), so the README's commands run
+# verbatim and the machine's own cluster is never touched.
 unit_val() { sed -n "s/^$2=//p" "$1" | tail -n 1; }
-pf_pg_init
+mount -t tmpfs -o mode=2775 tmpfs /var/run/postgresql
+chown postgres:postgres /var/run/postgresql
+PF_PG_DATA=$PF_TMP/pgdata
+mkdir -p "$PF_PG_DATA"
+touch "$PF_TMP/postgres.log"
+chown postgres: "$PF_PG_DATA" "$PF_TMP/postgres.log"
+runuser -u postgres -- "$PF_PG_BIN/initdb" -D "$PF_PG_DATA" --auth-local=peer \
+  --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$PF_TMP/initdb.log" 2>&1 ||
+  { cat "$PF_TMP/initdb.log" >&2; pf_fail "initdb"; }
+printf "listen_addresses = ''\nport = 5432\nunix_socket_directories = '/var/run/postgresql'\n" \
+  >>"$PF_PG_DATA/postgresql.conf"
+pf_pg_start
+runuser -u postgres -- createuser portfleet
+runuser -u postgres -- createdb -O portfleet portfleet
+db_sql() { runuser -u postgres -- psql -X -At -d portfleet -c "$1"; }
+
 pf_make_certs
-chgrp portfleet "$PF_KEY" && chmod 640 "$PF_KEY"
+cert_dir=$PF_TMP/etc
+mkdir -p "$cert_dir"
+install -m 0644 "$PF_CERT" "$cert_dir/collector.pem"
+install -m 0640 -g portfleet "$PF_KEY" "$cert_dir/collector.key"
 cport=$(pf_free_port)
 conf=$PF_TMP/collector.conf
-cat >"$conf" <<EOF
-listen = 127.0.0.1:$cport
-cert = $PF_CERT
-key = $PF_KEY
-db = host=127.0.0.1 port=$PF_PG_PORT user=postgres dbname=portfleet
-enroll-secret = $PF_ENROLL_SECRET
-admin-token = $PF_ADMIN_TOKEN
-EOF
-chown root:portfleet "$conf" && chmod 640 "$conf"
+printf '%s\n' "listen = 127.0.0.1:$cport" "cert = $cert_dir/collector.pem" \
+  "key = $cert_dir/collector.key" "db = postgresql:///portfleet" \
+  "enroll-secret = $PF_ENROLL_SECRET" "admin-token = $PF_ADMIN_TOKEN" >"$conf"
+chown root:portfleet "$conf"
+chmod 640 "$conf"
 mount --bind "$conf" /etc/portfleet/collector.conf # this namespace only
 user=$(unit_val "$cunit" User)
 exec_start=$(unit_val "$cunit" ExecStart)
 pf_check '[ "$user" = portfleet ]' "collector unit User"
-runuser -u "$user" -- /usr/bin/portfleet-collector migrate >"$PF_TMP/migrate.out" 2>&1 ||
-  { cat "$PF_TMP/migrate.out" >&2; pf_fail "migrate with the packaged config path"; }
+runuser -u portfleet -- portfleet-collector migrate >"$PF_TMP/migrate.out" 2>&1 ||
+  { cat "$PF_TMP/migrate.out" >&2; pf_fail "migrate with the packaged config file"; }
 # shellcheck disable=SC2086 # the unit's command line, split as systemd does (no quotes in it)
 setpriv --reuid="$user" --regid="$user" --init-groups --no-new-privs $exec_start \
   >>"$PF_TMP/collector.log" 2>&1 &
@@ -191,15 +211,18 @@ setpriv --reuid=$dyn_uid --regid=$dyn_uid --clear-groups --inh-caps="$capset" \
   ${exec_start//%d/$creds} >"$PF_TMP/agent.log" 2>&1 &
 agent_pid=$!
 for _ in $(seq 1 60); do
-  n=$(pf_psql -c "select count(*) from snapshots s join agents a using (agent_id) where a.site = 'pkgtest'")
+  n=$(db_sql "select count(*) from snapshots s join agents a using (agent_id) where a.site = 'pkgtest'")
   [ "$n" -ge 2 ] && break
   kill -0 $agent_pid 2>/dev/null || { cat "$PF_TMP/agent.log" >&2; pf_fail "the agent exited"; }
   sleep 1
 done
 pf_check '[ "$n" -ge 2 ]' "the agent's snapshots reach the database ($n)"
-procs=$(pf_psql -c "select count(*) from snapshot_processes p join agents a using (agent_id)
-                    where a.site = 'pkgtest' and p.name = 'portfleet-collector'")
+procs=$(db_sql "select count(*) from snapshot_processes p join agents a using (agent_id)
+                where a.site = 'pkgtest' and p.name = 'portfleet-collector'")
 pf_check '[ "$procs" -ge 1 ]' "the agent (uid $dyn_uid, $caps) sees the collector's sockets (user portfleet)"
+runuser -u portfleet -- portfleet-collector report --db postgresql:///portfleet --format text \
+  >"$PF_TMP/report.txt" 2>&1 || { cat "$PF_TMP/report.txt" >&2; pf_fail "report as portfleet"; }
+pf_check 'grep -q "^== site pkgtest ==" "$PF_TMP/report.txt"' "the report shows the agent's site"
 kill -TERM $agent_pid
 wait $agent_pid || pf_fail "the agent did not stop cleanly on SIGTERM"
 pf_collector_stop
