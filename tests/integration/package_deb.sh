@@ -12,6 +12,9 @@
 #    and makes collector.conf root:portfleet 0640, agent.conf is 0600; an
 #    unconfigured service is neither enabled nor started;
 #  - `systemd-analyze verify` has nothing to say about the installed units;
+#  - README.md's `portfleet-agent install ...` after dpkg -i writes the
+#    packaged unit byte for byte and the options (exit 1: no systemd here),
+#    `status` reads them, `uninstall` removes them;
 #  - the collector is set up as README.md says (createuser, createdb, peer
 #    authentication over /var/run/postgresql, migrate as portfleet) and
 #    starts from its unit: ExecStart as written there, as
@@ -133,6 +136,33 @@ systemd-analyze verify "$cunit" "$aunit" >"$PF_TMP/verify.out" 2>&1 || true
 pf_check '[ ! -s "$PF_TMP/verify.out" ]' "systemd-analyze verify: $(cat "$PF_TMP/verify.out")"
 systemd-analyze security --offline=yes "$cunit" 2>/dev/null | grep 'Overall exposure' >&2 || true
 pf_log "ok: dpkg -i (user, modes, not started unconfigured), systemd-analyze verify clean"
+
+# ---- README.md's Linux RMM commands after dpkg -i ----
+# install writes /etc/portfleet/agent.conf and /etc/systemd/system's unit:
+# both directories are tmpfs copies of this mount namespace here.
+cp -a /etc/portfleet "$PF_TMP/etc-portfleet"
+mount -t tmpfs -o mode=0755 tmpfs /etc/portfleet
+cp -a "$PF_TMP/etc-portfleet/." /etc/portfleet/
+mount -t tmpfs -o mode=0755 tmpfs /etc/systemd/system
+SECRET=0123456789abcdef0123
+set +e
+portfleet-agent install --collector https://collector.example.net:8443 \
+    --enroll-secret "$SECRET" --site nyc --ca-file /etc/portfleet/ca.pem >"$PF_TMP/install.out" 2>&1
+code=$?
+set -e
+pf_check '[ $code = 1 ] && grep -q "systemd is not running here" "$PF_TMP/install.out"' \
+  "install without systemd: exit 1 saying so (got $code: $(cat "$PF_TMP/install.out"))"
+pf_check 'cmp -s /etc/systemd/system/portfleet-agent.service "$aunit"' \
+  "the unit install writes is the packaged unit"
+pf_check 'grep -qx "collector = https://collector.example.net:8443" /etc/portfleet/agent.conf &&
+  grep -qx "site = nyc" /etc/portfleet/agent.conf' "install wrote the options"
+pf_check '[ "$(stat -c %a /etc/portfleet/agent.conf)" = 600 ]' "agent.conf stays 0600"
+portfleet-agent status >"$PF_TMP/status.out" 2>&1 || true
+pf_check 'grep -q "^enrolled *no" "$PF_TMP/status.out"' "status: $(cat "$PF_TMP/status.out")"
+portfleet-agent uninstall >"$PF_TMP/uninstall.out" 2>&1 || pf_fail "uninstall"
+pf_check '[ ! -e /etc/systemd/system/portfleet-agent.service ]' "uninstall removes the unit"
+umount /etc/systemd/system /etc/portfleet
+pf_log "ok: portfleet-agent install / status / uninstall after dpkg -i (files as packaged)"
 
 # ---- the collector, set up as README.md "Collector on a server" says ----
 # A PostgreSQL of our own stands in for the server's: peer authentication on
