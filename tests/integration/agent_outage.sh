@@ -39,9 +39,11 @@ depth=$(pfa_status "$state" spool_depth)
 pf_log "collector down for $((SECONDS - t0)) s; agent spool depth $depth"
 pf_check '[ "$depth" -ge 30 ]' "the agent spooled fewer than 30 snapshots during the outage"
 pfa_collector_on "$port"
+# the agent's next try comes when its backoff says: after ~35 s of failures
+# that is up to a few minutes away (full jitter, cap 5 min)
 t1=$(date +%s.%N)
 pfa_wait_for '[ "$(pfa_status "$state" spool_depth)" -le 1 ] &&
-  [ "$(pf_psql -c "SELECT count(*) FROM snapshots WHERE seq > $before")" -ge "$depth" ]' 120 \
+  [ "$(pf_psql -c "SELECT count(*) FROM snapshots WHERE seq > $before")" -ge "$depth" ]' 330 \
   "the spool was not drained after the collector came back"
 t2=$(date +%s.%N)
 pf_log "drained $depth spooled snapshots in $(python3 -c "print('%.2f' % ($t2 - $t1))") s after the collector was ready"

@@ -47,7 +47,7 @@ pf_log "after 35 s without a collector: spool depth $depth_down, dropped $droppe
 pf_check '[ "$dropped_down" -ge 10 ]' "the cap was not passed"
 
 pfa_collector_on "$port"
-pfa_wait_for '[ "$(pfa_status "$state" spool_depth)" -le 1 ] && [ "$(pfa_db_seqs | wc -l)" -ge '"$depth_down"' ]' 120 \
+pfa_wait_for '[ "$(pfa_status "$state" spool_depth)" -le 1 ] && [ "$(pfa_db_seqs | wc -l)" -ge '"$depth_down"' ]' 330 \
   "the spool did not drain"
 sleep 2
 pfa_agent_stop
