@@ -80,8 +80,10 @@ start_bg() {
   echo $! >"$run/$name.pid"
 }
 
-pg_data() { echo "$qs/pg/data"; }
-as_pg() { runuser -u postgres -- "$@"; }
+# The real path (.quickstart/pg may be a link the postgres user cannot follow).
+pg_dir() { readlink -f "$qs/pg"; }
+pg_data() { echo "$(pg_dir)/data"; }
+as_pg() { (cd / && runuser -u postgres -- "$@"); }
 pg_running() {
   [ -n "$pg_bin" ] && [ -f "$(pg_data)/PG_VERSION" ] &&
     as_pg "$pg_bin/pg_ctl" -D "$(pg_data)" status >/dev/null 2>&1
@@ -272,8 +274,8 @@ EOF
     "$pg_superuser_password" "$pg_port" "$pg_password" >"$qs/pgpass"
 )
 export PGPASSFILE=$qs/pgpass
-as_pg "$pg_bin/pg_ctl" -D "$(pg_data)" -l "$qs/pg/postgres.log" -w -t 60 start >/dev/null || {
-  tail -n 20 "$qs/pg/postgres.log" >&2
+as_pg "$pg_bin/pg_ctl" -D "$(pg_data)" -l "$(pg_dir)/postgres.log" -w -t 60 start >/dev/null || {
+  tail -n 20 "$(pg_dir)/postgres.log" >&2
   die "PostgreSQL did not start"
 }
 say "PostgreSQL runs on 127.0.0.1:$pg_port"
@@ -388,7 +390,7 @@ cat >"$qs/summary.txt" <<EOF
   this host, live:     $agent snapshot --text
   agent status:        $agent status --config $qs/agent.conf
   findings again:      PGPASSFILE=$qs/pgpass $collector report --db "$db" --format text
-  logs:                $qs/{collector,agent,fleetsim,load}.log, $qs/pg/postgres.log
+  logs:                $qs/{collector,agent,fleetsim,load}.log, $(pg_dir)/postgres.log
   stop everything:     ./deploy/quickstart.sh stop
 
   The simulated hosts were posted up to $(date -u -d "@$now" +%FT%TZ); after 15 minutes
