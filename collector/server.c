@@ -123,6 +123,7 @@ static void conn_read_head(struct conn *c);
 static void conn_read_body(struct conn *c);
 static void conn_write(struct conn *c);
 static void conn_close(struct conn *c, const char *why);
+static void conn_event(void *ud, unsigned events);
 
 /* ---- small helpers ---- */
 
@@ -697,16 +698,20 @@ static void hs_done(struct offload_job *j)
         conn_close(c, "collector stopping");
         return;
     }
+    c->w.fn = conn_event;
+    if (loop_add(c->srv->loop, &c->w, 0)) {
+        conn_close(c, "epoll_ctl failed");
+        return;
+    }
     handshake_result(c, c->hs_rc);
 }
 
-/* The socket has handshake bytes: run the next step on an offload thread,
- * with the socket quiet in epoll until it returns. */
+/* The socket has handshake bytes: run the next step on an offload thread.
+ * Meanwhile the socket is out of epoll altogether: a hang-up is reported
+ * even for a quiet registration, and must not start a second step. */
 static void conn_handshake(struct conn *c)
 {
-    want(c, 0);
-    if (c->st == ST_CLOSED)
-        return;
+    loop_del(c->srv->loop, &c->w);
     c->in_hs = true;
     offload_submit(c->srv->hs, &c->hs);
 }

@@ -19,6 +19,7 @@
  *
  * Timing covers only the transfer, never the preparation. */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -334,6 +335,7 @@ static int cmd_ingest(const char *base, const char *ca, const char *keys, size_t
     while (done < nreq) {
         CURLMsg *msg;
         int left;
+        bool added = false;
         curl_multi_perform(m, &running);
         while ((msg = curl_multi_info_read(m, &left))) {
             struct slot *sl;
@@ -357,10 +359,13 @@ static int cmd_ingest(const char *base, const char *ca, const char *keys, size_t
                     duplicates += strtoull(p + 13, NULL, 10);
             }
             done++;
-            if (next < nreq)
+            if (next < nreq) {
                 start(m, sl, reqs, next++, agents, url);
+                added = true;
+            }
         }
-        if (done < nreq)
+        /* a handle just added must be driven by perform, not waited for */
+        if (done < nreq && !added)
             curl_multi_poll(m, NULL, 0, 100, NULL);
     }
     dt = now_s() - t0;
@@ -411,6 +416,7 @@ static int cmd_handshakes(const char *base, const char *ca, double seconds, int 
     while (now_s() < end) {
         CURLMsg *msg;
         int left;
+        bool added = false;
         curl_multi_perform(m, &running);
         while ((msg = curl_multi_info_read(m, &left))) {
             struct slot *sl;
@@ -426,8 +432,10 @@ static int cmd_handshakes(const char *base, const char *ca, double seconds, int 
                 failed++;
             sl->resp_len = 0;
             curl_multi_add_handle(m, msg->easy_handle);
+            added = true;
         }
-        curl_multi_poll(m, NULL, 0, 100, NULL);
+        if (!added)
+            curl_multi_poll(m, NULL, 0, 100, NULL);
     }
     printf("full TLS handshakes (new connection + GET /healthz, no resumption, %d at once): "
            "%zu in %.1f s: %.0f handshakes/s, %zu failed\n",

@@ -15,7 +15,8 @@
 #   full TLS handshakes/s.
 # Not a pass/fail test: the figures depend on the machine. Everything runs
 # on the same cores (client, collector, PostgreSQL). Knobs: SNAPSHOTS
-# (default 20000), CONNS (16), AGENTS (200).
+# (default 20000), CONNS (16), AGENTS (200), COLLECTOR_OPTS (extra serve
+# options, e.g. "--db-workers 2").
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$root/build}
@@ -27,7 +28,7 @@ bench=$build/tests/collector_bench
 source "$root/tests/integration/lib.sh"
 pf_netns_reexec "$@"
 pf_tmpdir
-ulimit -n 65536
+ulimit -n "$(ulimit -Hn)"
 
 n=${SNAPSHOTS:-20000}
 conns=${CONNS:-16}
@@ -43,7 +44,8 @@ pf_pg_stop
 pf_pg_start
 pf_make_certs
 pf_migrate
-pf_collector_start
+# shellcheck disable=SC2086
+pf_collector_start ${COLLECTOR_OPTS:-}
 
 enroll_many() { # COUNT FILE
   for i in $(seq "$1"); do pf_enroll "BENCH-$i" "site-$((i % 5))" "bench-machine-$i"; done >"$2"
@@ -51,14 +53,41 @@ enroll_many() { # COUNT FILE
 enroll_many "$agents" "$PF_TMP/keys1"
 enroll_many "$agents" "$PF_TMP/keys2"
 
+# CPU seconds (user + system) used so far by the collector and by the
+# cluster (the postmaster, its live children, and the children it reaped).
+ticks=$(getconf CLK_TCK)
+cpu_collector() { awk '{print $14 + $15}' "/proc/$PF_COLLECTOR_PID/stat"; }
+cpu_postgres() {
+  local pm t
+  pm=$(head -n 1 "$PF_PG_DATA/postmaster.pid")
+  t=$(awk '{print $14 + $15 + $16 + $17}' "/proc/$pm/stat")
+  for c in $(ps -o pid= --ppid "$pm"); do
+    t=$((t + $(awk '{print $14 + $15}' "/proc/$c/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$t"
+}
+# phase NAME COMMAND...: runs it and prints the CPU seconds each side used
+phase() {
+  local name=$1 c0 p0 out
+  shift
+  c0=$(cpu_collector)
+  p0=$(cpu_postgres)
+  TIMEFORMAT="%U %S"
+  { time "$@" >"$PF_TMP/out" 2>"$PF_TMP/err"; } 2>"$PF_TMP/time" || { cat "$PF_TMP/err" >&2; pf_fail "$name"; }
+  cat "$PF_TMP/out"
+  awk -v name="$name" -v c="$(( $(cpu_collector) - c0 ))" -v p="$(( $(cpu_postgres) - p0 ))" \
+    -v t="$ticks" '{printf "  CPU during %s: client %.1f s, collector %.1f s, PostgreSQL %.1f s\n",
+    name, $1 + $2, c / t, p / t}' "$PF_TMP/time" >&2
+}
+
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); PostgreSQL $(pf_psql -c 'show server_version')"
-raw1=$("$bench" raw "$PF_DB" "$n" | tee /dev/stderr | awk '{print $(NF-1)}')
-one=$("$bench" ingest "$PF_COLLECTOR_URL" "$PF_CA" "$PF_TMP/keys1" "$n" "$conns" 1 |
-  tee /dev/stderr | sed -n 's/.*: \([0-9]*\) snapshots\/s.*/\1/p')
-batch=$("$bench" ingest "$PF_COLLECTOR_URL" "$PF_CA" "$PF_TMP/keys2" "$n" "$conns" 50 |
-  tee /dev/stderr | sed -n 's/.*: \([0-9]*\) snapshots\/s.*/\1/p')
-raw2=$("$bench" raw "$PF_DB" "$n" | tee /dev/stderr | awk '{print $(NF-1)}')
-"$bench" handshakes "$PF_COLLECTOR_URL" "$PF_CA" 10 8
+raw1=$(phase "raw COPY 1" "$bench" raw "$PF_DB" "$n" | tee /dev/stderr | awk '{print $(NF-1)}')
+one=$(phase "collector, 1 per request" "$bench" ingest "$PF_COLLECTOR_URL" "$PF_CA" \
+  "$PF_TMP/keys1" "$n" "$conns" 1 | tee /dev/stderr | sed -n 's/.*: \([0-9]*\) snapshots\/s.*/\1/p')
+batch=$(phase "collector, 50 per request" "$bench" ingest "$PF_COLLECTOR_URL" "$PF_CA" \
+  "$PF_TMP/keys2" "$n" "$conns" 50 | tee /dev/stderr | sed -n 's/.*: \([0-9]*\) snapshots\/s.*/\1/p')
+raw2=$(phase "raw COPY 2" "$bench" raw "$PF_DB" "$n" | tee /dev/stderr | awk '{print $(NF-1)}')
+phase "handshakes" "$bench" handshakes "$PF_COLLECTOR_URL" "$PF_CA" 10 8
 
 stored=$(pf_psql -c "select count(*) from snapshots")
 echo "rows: $stored snapshots stored in total (4 x $n expected)"

@@ -231,6 +231,16 @@ $client garbage "$url" || pf_fail "garbage and plain HTTP must be closed"
 post /v1/snapshots "$PF_TMP/s1.json" "$K1"
 expect 200 '"duplicates":1' "serving after garbage"
 
+# ---- clients that reset mid-handshake: the server stays responsive and idle ----
+$client abort-handshakes "$url" 300
+sleep 1
+t0=$(awk '{print $14 + $15}' "/proc/$PF_COLLECTOR_PID/stat")
+sleep 2
+busy=$(( $(awk '{print $14 + $15}' "/proc/$PF_COLLECTOR_PID/stat") - t0 ))
+pf_check '[ "$busy" -lt 20 ]' "collector idle after aborted handshakes ($busy CPU ticks in 2 s)"
+post /v1/snapshots "$PF_TMP/s1.json" "$K1"
+expect 200 '"duplicates":1' "serving after 300 aborted handshakes"
+
 # ---- an unmigrated database: not ready, and the log says what to do ----
 pf_psql -c "create database unmigrated" >/dev/null
 port2=$(pf_free_port)
@@ -249,4 +259,5 @@ pf_check 'grep -q "run .portfleet-collector migrate" "$PF_TMP/c2.log"' "the log 
 pf_log "ok: unmigrated database -> 503 and a log line saying to run migrate"
 
 pf_check 'kill -0 $PF_COLLECTOR_PID' "collector still running"
+pf_collector_stop || pf_fail "the collector did not stop on SIGTERM"
 pf_log "collector_api: all checks passed"

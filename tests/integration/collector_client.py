@@ -9,6 +9,7 @@ thousand slow connections, post in a loop while the database goes away.
   make AGENT SEQ [--age-days D] [--procs N] [--remotes N]   print a snapshot
   unread-body URL CA          a 2 MiB Content-Length: 413 before any body byte
   garbage URL                 random bytes, then plain HTTP: the server must close
+  abort-handshakes URL N      N times: a real ClientHello, then a TCP reset
   slowloris URL CA N TIMEOUT  N TLS connections sending one byte per second
   ingest-loop URL CA KEY AGENT SECONDS OUT   post snapshots one by one
 """
@@ -118,6 +119,29 @@ def cmd_garbage(a):
               (name, dt, len(data), http_answer))
         ok = ok and closed and not http_answer
     sys.exit(0 if ok else 1)
+
+
+def cmd_abort_handshakes(a):
+    """Sends a real ClientHello and resets the connection at once, N times:
+    the server is then mid-handshake (on a TLS thread) when the reset comes."""
+    import struct
+    host, port = split(a.url)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    for _ in range(a.n):
+        incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        obj = ctx.wrap_bio(incoming, outgoing, server_hostname="localhost")
+        try:
+            obj.do_handshake()
+        except ssl.SSLWantReadError:
+            pass
+        hello = outgoing.read()
+        s = socket.create_connection((host, port), timeout=5)
+        s.sendall(hello)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.close()
+    print("%d handshakes aborted with a reset" % a.n)
 
 
 async def slow_conn(host, port, ctx, stats, stop_at):
@@ -319,6 +343,10 @@ def main():
     g = sub.add_parser("garbage")
     g.add_argument("url")
     g.set_defaults(fn=cmd_garbage)
+    ab = sub.add_parser("abort-handshakes")
+    ab.add_argument("url")
+    ab.add_argument("n", type=int)
+    ab.set_defaults(fn=cmd_abort_handshakes)
     s = sub.add_parser("slowloris")
     s.add_argument("url")
     s.add_argument("ca")

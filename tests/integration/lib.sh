@@ -18,7 +18,8 @@
 #                          above, PF_ENROLL_SECRET and PF_ADMIN_TOKEN, log in
 #                          $PF_TMP/collector.log, wait for /readyz; sets
 #                          PF_COLLECTOR_URL, PF_COLLECTOR_PORT, PF_COLLECTOR_PID
-#   pf_collector_stop      SIGTERM and wait
+#   pf_collector_stop      SIGTERM and wait; after 15 s SIGKILL, and fail (returns
+#                          1; pf_cleanup then fails the test)
 #   pf_wait_ready [SECONDS]  poll /readyz until 200
 #   pf_curl ARGS...        curl -sS --cacert $PF_CA (add -w etc. yourself)
 #   pf_enroll [NAME [SITE [MACHINE_ID]]]  POST /v1/enroll; prints "agent_id node_key"
@@ -168,8 +169,20 @@ pf_collector_start() {
 }
 
 pf_collector_stop() {
+  local i
   if [ -n "$PF_COLLECTOR_PID" ]; then
     kill -TERM "$PF_COLLECTOR_PID" 2>/dev/null
+    for i in $(seq 150); do
+      kill -0 "$PF_COLLECTOR_PID" 2>/dev/null || break
+      sleep 0.1
+    done
+    if kill -0 "$PF_COLLECTOR_PID" 2>/dev/null; then
+      pf_log "collector did not stop within 15 s of SIGTERM: killing it"
+      kill -KILL "$PF_COLLECTOR_PID" 2>/dev/null
+      wait "$PF_COLLECTOR_PID" 2>/dev/null
+      PF_COLLECTOR_PID=
+      return 1
+    fi
     wait "$PF_COLLECTOR_PID" 2>/dev/null
     PF_COLLECTOR_PID=
   fi
@@ -186,7 +199,7 @@ pf_enroll() {
 
 pf_cleanup() {
   local rc=$?
-  pf_collector_stop
+  pf_collector_stop || rc=1
   if [ "$PF_PG_RUNNING" = 1 ]; then
     pf_pg_stop
   fi
@@ -197,5 +210,5 @@ pf_cleanup() {
       rm -rf "$PF_TMP"
     fi
   fi
-  return $rc
+  exit $rc
 }
