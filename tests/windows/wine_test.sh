@@ -45,15 +45,22 @@ boot)
   ;;
 cli)
   agent=$1
-  out=$(wine64 "$agent" version 2>&1)
-  if [[ "$out" =~ ^portfleet-agent\ [0-9]+\.[0-9]+\.[0-9]+ ]]; then
+  agent_err=$(mktemp)
+  # stdout only: a Wine helper process that fails while the fresh server
+  # starts (seen once under heavy load) reports on the launcher's stderr.
+  out=$(wine64 "$agent" version 2>"$agent_err")
+  code=$?
+  out=${out%$'\r'} # text-mode stdout: CRLF
+  if [ "$code" -eq 0 ] && [[ "$out" =~ ^portfleet-agent\ [0-9]+\.[0-9]+\.[0-9]+$ ]]; then
     ok "version: $out"
   else
-    bad "version printed '$out'"
+    bad "version exited $code and printed '$out'"
   fi
+  [ -s "$agent_err" ] && echo "info - stderr of that run: $(head -c 300 "$agent_err")"
   wine64 "$agent" frobnicate >/dev/null 2>&1
   code=$?
   if [ "$code" -eq 2 ]; then ok "an unknown command exits 2"; else bad "an unknown command exited $code, not 2"; fi
+  rm -f "$agent_err"
   done_step
   ;;
 hold)
