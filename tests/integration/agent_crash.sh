@@ -39,7 +39,8 @@ for i in $(seq 1 "$kills"); do
     pf_log "collector up after $down kills; spool holds $(ls "$state/spool" | grep -c snap || true)"
   fi
   pfa_agent_start crash "${args[@]}"
-  sleep "$(python3 -c 'import random; print(random.randint(20, 1500) / 1000)')"
+  ms=$((20 + RANDOM % 1481))
+  sleep "$((ms / 1000)).$(printf '%03d' $((ms % 1000)))"
   if ! kill -0 "$PFA_AGENT" 2>/dev/null; then
     rc=0
     wait "$PFA_AGENT" || rc=$?

@@ -5,7 +5,8 @@
 #   pfa_collector_on PORT [ARGS...]  start the collector on 127.0.0.1:PORT
 #                        (fixed, so a restart keeps the agent's URL); sets
 #                        PFA_COLL_PID[PORT]; waits for /readyz
-#   pfa_collector_kill PORT          SIGTERM it and wait
+#   pfa_collector_kill PORT          SIGTERM it and wait; after 15 s SIGKILL
+#                        and fail the test
 #   pfa_agent_start NAME ARGS...     start `portfleet-agent run ARGS` in the
 #                        background, log in $PF_TMP/NAME.log; sets PFA_AGENT
 #   pfa_agent_stop                   SIGTERM the agent and wait (must exit 0)
@@ -38,11 +39,20 @@ pfa_collector_on() {
 }
 
 pfa_collector_kill() {
-  local pid=${PFA_COLL_PID[$1]:-}
+  local pid=${PFA_COLL_PID[$1]:-} i
   if [ -n "$pid" ]; then
     kill -TERM "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
+    for i in $(seq 150); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
     unset "PFA_COLL_PID[$1]"
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -KILL "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+      pf_fail "collector on $1 did not stop within 15 s of SIGTERM (killed)"
+    fi
+    wait "$pid" 2>/dev/null || true
   fi
 }
 
@@ -84,13 +94,20 @@ pfa_status() {
 }
 
 pfa_cleanup() {
-  local rc=$?
+  local rc=$? f
+  if [ $rc -ne 0 ] && [ -n "${PF_TMP:-}" ]; then
+    for f in "$PF_TMP"/collector-*.log "$PF_TMP"/*agent*.log "$PF_TMP"/final.log; do
+      [ -f "$f" ] || continue
+      echo "---- last lines of $(basename "$f") ----" >&2
+      tail -n 15 "$f" >&2
+    done
+  fi
   if [ -n "$PFA_AGENT" ]; then
     kill -KILL "$PFA_AGENT" 2>/dev/null || true
     wait "$PFA_AGENT" 2>/dev/null || true
   fi
   for port in "${!PFA_COLL_PID[@]}"; do
-    pfa_collector_kill "$port"
+    (pfa_collector_kill "$port") || rc=1
   done
   (exit $rc)
   pf_cleanup
