@@ -44,6 +44,10 @@ if [ -z "${PF_IN_NETNS:-}" ]; then
 fi
 ip link set lo up
 src=${PF_SOURCE_DIR:?}
+# One run at a time on this machine (each build directory's ctest has this
+# test, and dpkg's state is the machine's).
+exec 9>/run/lock/portfleet-package-deb.lock
+flock -w 900 9 || { echo "package_deb: another run holds the lock" >&2; exit 1; }
 for p in portfleet-agent portfleet-collector; do
   if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q installed; then
     echo "package_deb: $p is installed on this machine; not touching it (skipped)" >&2
@@ -89,7 +93,8 @@ pf_check 'grep -qx "ExecStart=$pfx/bin/portfleet-collector serve --config $pfx/e
   "$pfx/lib/systemd/system/portfleet-collector.service"' "collector unit ExecStart in the prefix"
 pf_check 'grep -qx "LoadCredential=agent.conf:$pfx/etc/portfleet/agent.conf" \
   "$pfx/lib/systemd/system/portfleet-agent.service"' "agent unit config path in the prefix"
-pf_check '[ ! -e /etc/portfleet ]' "cmake --install --prefix wrote to /etc"
+pf_check '! grep -v "^$pfx/" "$bld/install_manifest.txt"' \
+  "cmake --install --prefix installed outside the prefix: $(grep -v "^$pfx/" "$bld/install_manifest.txt")"
 
 (cd "$bld" && cpack -G DEB >"$PF_TMP/cpack.log" 2>&1) || { cat "$PF_TMP/cpack.log" >&2; pf_fail "cpack"; }
 agent_deb=$(ls "$bld"/portfleet-agent_*_*.deb)
