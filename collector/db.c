@@ -28,6 +28,8 @@ struct db_conn {
     void *state;
     void (*state_free)(void *);
     pthread_t thread;
+    struct db_job *held[GROUP_CAP]; /* jobs of the current run() kept back */
+    size_t nheld;
 };
 
 struct db {
@@ -179,12 +181,50 @@ static size_t take_group(struct db *d, struct db_job **jobs)
     return n;
 }
 
+/* Moves j to the completion list and wakes the loop. Called locked. */
+static void finish(struct db *d, struct db_job *j)
+{
+    uint64_t one = 1;
+
+    j->next = NULL;
+    if (d->done_tail)
+        d->done_tail->next = j;
+    else
+        d->done_head = j;
+    d->done_tail = j;
+    if (write(d->efd, &one, sizeof(one)) < 0) {
+        /* the counter is far from overflowing; EAGAIN cannot happen */
+    }
+}
+
+void db_hold(struct db_conn *dc, struct db_job *j)
+{
+    if (dc->nheld < GROUP_CAP)
+        dc->held[dc->nheld++] = j;
+}
+
+void db_release(struct db_conn *dc, struct db_job *j)
+{
+    struct db *d = dc->db;
+
+    pthread_mutex_lock(&d->mu);
+    finish(d, j);
+    pthread_mutex_unlock(&d->mu);
+}
+
+static bool was_held(const struct db_conn *dc, const struct db_job *j)
+{
+    for (size_t i = 0; i < dc->nheld; i++)
+        if (dc->held[i] == j)
+            return true;
+    return false;
+}
+
 static void *worker(void *arg)
 {
     struct db_conn *dc = arg;
     struct db *d = dc->db;
     struct db_job *jobs[GROUP_CAP];
-    uint64_t one = 1;
 
     pthread_mutex_lock(&d->mu);
     for (;;) {
@@ -196,19 +236,13 @@ static void *worker(void *arg)
         n = take_group(d, jobs);
         pthread_mutex_unlock(&d->mu);
 
+        dc->nheld = 0;
         jobs[0]->ops->run(dc, jobs, n);
 
         pthread_mutex_lock(&d->mu);
-        for (size_t i = 0; i < n; i++) {
-            if (d->done_tail)
-                d->done_tail->next = jobs[i];
-            else
-                d->done_head = jobs[i];
-            d->done_tail = jobs[i];
-        }
-        if (write(d->efd, &one, sizeof(one)) < 0) {
-            /* the counter is far from overflowing; EAGAIN cannot happen */
-        }
+        for (size_t i = 0; i < n; i++)
+            if (!was_held(dc, jobs[i]))
+                finish(d, jobs[i]);
     }
     pthread_mutex_unlock(&d->mu);
     disconnect(dc);

@@ -78,6 +78,14 @@ PGconn *db_pg(struct db_conn *dc);
 /* After a failed query: drops the connection if libpq says it is broken,
  * so the next db_pg() reconnects. Returns true when it was dropped. */
 bool db_check(struct db_conn *dc);
+/* In run(), for one of its own jobs: j is not finished when run() returns;
+ * whoever holds it then passes it to db_release(), from this or another
+ * worker. Lets one worker finish jobs that others took (ingest's shared
+ * writer). The worker remembers what it held, so a job released by another
+ * thread before run() returns is never finished twice. */
+void db_hold(struct db_conn *dc, struct db_job *j);
+void db_release(struct db_conn *dc, struct db_job *j);
+
 /* A per-connection slot for the store's own state (freed with the
  * connection through the free function given when setting it). */
 void *db_conn_state(struct db_conn *dc);

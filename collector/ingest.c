@@ -13,8 +13,15 @@
 #include "store.h"
 #include "timeutil.h"
 
-#define GROUP_MAX 64                 /* requests in one transaction */
-#define GROUP_BYTES (8 * 1024 * 1024) /* their bodies, together */
+#define DECODE_MAX 4                  /* requests one worker checks at a time */
+#define DECODE_BYTES (4 * 1024 * 1024) /* their bodies, together */
+#define WRITE_MAX 256                 /* requests in one transaction */
+/* One writer: while its COMMIT waits for the disk, the next group gathers
+ * on the ready list. Measured here with 16 connections posting single
+ * snapshots: 1 writer formed groups of about 8 requests; 2 and 3 writers
+ * split them into groups of 4 and 3 and stored no faster. */
+#define WRITERS_MAX 1
+#define WRITE_SNAPSHOTS 16384         /* their snapshots, about */
 #define FUTURE_MAX_S 86400           /* taken_at may be this far ahead of our clock */
 #define KEY_LEN_MAX 128
 #define KC_SLOTS 4096
@@ -22,7 +29,7 @@
 
 static void ingest_run(struct db_conn *dc, struct db_job **jobs, size_t n);
 
-static const struct db_job_ops ingest_ops = {"ingest", GROUP_MAX, GROUP_BYTES, ingest_run};
+static const struct db_job_ops ingest_ops = {"ingest", DECODE_MAX, DECODE_BYTES, ingest_run};
 
 void ingest_handle(struct exchange *x)
 {
@@ -71,6 +78,7 @@ static enum pf_rc resolve_key(struct db_conn *dc, const char *key, char agent_id
 
 struct req {
     struct exchange *x;
+    struct db_job *job;
     char agent_id[AUTH_UUID_LEN];
     struct pf_snapshot *snaps;
     size_t nsnaps;
@@ -78,7 +86,14 @@ struct req {
     size_t nitems;
     size_t expired;
     bool pending; /* valid so far, waiting for the transaction */
+    struct req *next;
 };
+
+/* Checked requests waiting for the writer, and whether a worker is the
+ * writer now (see ingest_run). */
+static pthread_mutex_t ready_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct req *ready_head, *ready_tail;
+static int writers;
 
 /* True when the body's top-level object has a "snapshots" key: tells a
  * batch of one from a single snapshot, for the paths in messages. The
@@ -127,7 +142,6 @@ static void check_request(struct db_conn *dc, struct req *q, int64_t now)
     const char *key = http_bearer(x->req);
     char err[PF_ERRMSG_LEN];
     enum pf_rc rc;
-    bool batch;
 
     rc = key ? resolve_key(dc, key, q->agent_id) : PF_NOTFOUND;
     if (rc == PF_NOTFOUND) {
@@ -150,13 +164,17 @@ static void check_request(struct db_conn *dc, struct req *q, int64_t now)
         exchange_error(x, 500, "internal", "%s", pf_strerror(rc));
         return;
     }
-    batch = q->nsnaps > 1 || body_is_batch(x->body, x->body_len);
     for (size_t i = 0; i < q->nsnaps; i++) {
         const struct pf_snapshot *s = &q->snaps[i];
+        bool wrong_agent = strcmp(s->agent_id, q->agent_id) != 0;
         char where[40] = "";
-        if (batch)
+        if (!wrong_agent && s->taken_at <= now + FUTURE_MAX_S)
+            continue;
+        /* Refused: name the snapshot the way the body did (the scan of the
+         * body is only paid here). */
+        if (q->nsnaps > 1 || body_is_batch(x->body, x->body_len))
             snprintf(where, sizeof(where), "snapshots[%zu].", i);
-        if (strcmp(s->agent_id, q->agent_id) != 0) {
+        if (wrong_agent) {
             char claimed[PF_ID_LEN];
             log_sanitize(s->agent_id, claimed, sizeof(claimed));
             pf_warn("snapshots from agent %s (%s): %sagent_id is \"%s\"; answering 403",
@@ -165,14 +183,12 @@ static void check_request(struct db_conn *dc, struct req *q, int64_t now)
                            where, s->agent_id);
             return;
         }
-        if (s->taken_at > now + FUTURE_MAX_S) {
-            pf_warn("snapshots from agent %s (%s): %staken_at is more than a day ahead; "
-                    "rejected as invalid",
-                    q->agent_id, x->peer, where);
-            exchange_error(x, 400, "invalid",
-                           "%staken_at: more than 24 hours ahead of the collector's clock", where);
-            return;
-        }
+        pf_warn("snapshots from agent %s (%s): %staken_at is more than a day ahead; "
+                "rejected as invalid",
+                q->agent_id, x->peer, where);
+        exchange_error(x, 400, "invalid",
+                       "%staken_at: more than 24 hours ahead of the collector's clock", where);
+        return;
     }
     q->pending = true;
 }
@@ -266,33 +282,95 @@ static void store_group(struct db_conn *dc, struct req *reqs, size_t n, struct s
     }
 }
 
-static void ingest_run(struct db_conn *dc, struct db_job **jobs, size_t n)
+/* Stores a batch of checked requests in one transaction, answers each and
+ * hands its job back to the pool. */
+static void write_batch(struct db_conn *dc, struct req *reqs, size_t n)
 {
-    struct req reqs[GROUP_MAX];
+    int64_t keep_days = (int64_t)server_opts(reqs[0].x->srv)->retention_days;
+    int64_t cutoff = (pf_time_now() / 86400 - keep_days) * 86400;
     struct store_item *items;
-    size_t total = 0, nitems;
-    int64_t now = pf_time_now();
-    int64_t keep_days = (int64_t)server_opts(exchange_of(jobs[0])->srv)->retention_days;
-    int64_t cutoff = (now / 86400 - keep_days) * 86400;
+    size_t total = 0;
 
-    memset(reqs, 0, sizeof(reqs));
-    for (size_t i = 0; i < n; i++) {
-        reqs[i].x = exchange_of(jobs[i]);
-        check_request(dc, &reqs[i], now);
-        total += reqs[i].pending ? reqs[i].nsnaps : 0;
-    }
+    for (size_t i = 0; i < n; i++)
+        total += reqs[i].nsnaps;
     items = malloc((total ? total : 1) * sizeof(*items));
-    if (!items) {
+    if (!items)
         fail_pending(reqs, n, PF_AGAIN);
-    } else {
-        nitems = collect_items(reqs, n, items, cutoff);
-        store_group(dc, reqs, n, items, nitems);
-    }
+    else
+        store_group(dc, reqs, n, items, collect_items(reqs, n, items, cutoff));
     /* Requests still pending were stored: each gets its own counts. */
     for (size_t i = 0; i < n; i++) {
         if (reqs[i].pending)
             answer(&reqs[i], items);
         pf_snapshot_array_free(reqs[i].snaps, reqs[i].nsnaps);
+        db_release(dc, reqs[i].job);
     }
     free(items);
+}
+
+/* Group commit with a shared writer: every worker checks (decodes,
+ * authenticates) the requests it took, in parallel, and puts the valid ones
+ * on the ready list. One worker at a time is the writer: it stores
+ * everything on the list in one transaction, and again while more arrived
+ * meanwhile. So while a COMMIT waits for the disk, the next group grows,
+ * and a transaction holds the work of many connections, not of one. */
+static void ingest_run(struct db_conn *dc, struct db_job **jobs, size_t n)
+{
+    struct req *mine = NULL, *last = NULL;
+    struct req batch[WRITE_MAX];
+    int64_t now = pf_time_now();
+
+    for (size_t i = 0; i < n; i++) {
+        struct req *q = calloc(1, sizeof(*q));
+        if (!q) {
+            exchange_error(exchange_of(jobs[i]), 503, "unavailable", "out of memory; retry later");
+            continue;
+        }
+        q->x = exchange_of(jobs[i]);
+        q->job = jobs[i];
+        check_request(dc, q, now);
+        if (!q->pending) {
+            pf_snapshot_array_free(q->snaps, q->nsnaps);
+            free(q);
+            continue;
+        }
+        db_hold(dc, jobs[i]);
+        if (last)
+            last->next = q;
+        else
+            mine = q;
+        last = q;
+    }
+    pthread_mutex_lock(&ready_mu);
+    if (mine) {
+        if (ready_tail)
+            ready_tail->next = mine;
+        else
+            ready_head = mine;
+        ready_tail = last;
+    }
+    if (writers >= WRITERS_MAX) {
+        pthread_mutex_unlock(&ready_mu);
+        return; /* a writer will store them */
+    }
+    writers++;
+    for (;;) {
+        size_t nb = 0, snaps = 0;
+        while (ready_head && nb < WRITE_MAX && snaps < WRITE_SNAPSHOTS) {
+            struct req *q = ready_head;
+            ready_head = q->next;
+            snaps += q->nsnaps;
+            batch[nb++] = *q;
+            free(q);
+        }
+        if (!ready_head)
+            ready_tail = NULL;
+        if (nb == 0)
+            break;
+        pthread_mutex_unlock(&ready_mu);
+        write_batch(dc, batch, nb);
+        pthread_mutex_lock(&ready_mu);
+    }
+    writers--;
+    pthread_mutex_unlock(&ready_mu);
 }

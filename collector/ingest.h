@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /* ingest.h: POST /v1/snapshots (PROTOCOL.md section 2). The route defers
- * to a database worker, which for each request of its group resolves the
- * node key (401 node_invalid), decodes and validates the body with the
+ * to the database workers. A worker checks each request it took: resolves
+ * the node key (401 node_invalid), decodes and validates the body with the
  * common codec (400 invalid, with the field path), checks that every
  * snapshot belongs to the key's agent (403 wrong_agent) and that taken_at
- * is not more than a day ahead, then stores all valid requests of the
- * group in one transaction (store_ingest) and answers each with its own
- * {"accepted", "duplicates"} after COMMIT, or 503 + Retry-After when the
- * database is unavailable. Snapshots older than the retention window are
- * answered as "expired" (counted, not stored: their partition is gone).
+ * is not more than a day ahead (400). Valid requests go on a shared ready
+ * list; one worker at a time is the writer and stores everything on it in
+ * one transaction (store_ingest: group commit across connections), then
+ * answers each request with its own {"accepted", "duplicates"} after
+ * COMMIT, or 503 + Retry-After when the database is unavailable.
+ * Snapshots older than the retention window are answered as "expired"
+ * (counted, not stored: their partition is gone).
  *
  * Node keys are looked up through a small cache (4096 slots, 60 s): a
  * revoked key stops working within a minute. */

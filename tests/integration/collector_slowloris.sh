@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: MIT
 # collector_slowloris.sh: 1,000 TLS connections each send one byte of a
 # request head per second. The collector must close every one of them
-# within the header timeout (10 s, the default), while a normal client,
-# opening a new TLS connection twice a second, keeps getting answers.
+# within the header timeout (10 s, the default), while an agent-like
+# client on a keep-alive connection keeps getting every answer. A client
+# that opens a new TLS connection every second is reported too; it must
+# succeed again once the burst of handshakes is over.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
