@@ -12,6 +12,8 @@
 #include <cjson/cJSON.h>
 
 #include "findings.h"
+#include "pgarray.h"
+#include "stats.h"
 #include "timeutil.h"
 
 static const char hosts_sql[] =
@@ -26,44 +28,36 @@ static const char hosts_sql[] =
     "$2::timestamptz)) "
     "ORDER BY coalesce(l.site, a.site), coalesce(l.name, a.name), a.agent_id";
 
+/* The two big queries answer in binary (no number formatting on the
+ * server, no parsing here): agent ids and names as text, counts as int8,
+ * ports as int4, times as timestamptz (microseconds since 2000-01-01). */
 static const char hours_sql[] =
-    "SELECT h.agent_id::text, extract(epoch FROM h.hour)::bigint, h.tcp_max, h.udp_max, "
-    "h.top_dest_max, h.vpn_conn_max, h.ev_tcpip_4227, h.ev_tcpip_4231, h.ev_tcpip_4266, "
-    "h.ev_netlogon_5719, h.vpn_ikev2, h.vpn_connections, h.vpn_distinct, h.vpn_top_addr, "
-    "h.vpn_top_count, extract(epoch FROM h.vpn_at)::bigint "
+    "SELECT h.agent_id::text, h.hour, h.tcp_max, h.udp_max, h.top_dest_max, h.vpn_conn_max, "
+    "h.ev_tcpip_4227, h.ev_tcpip_4231, h.ev_tcpip_4266, h.ev_netlogon_5719, h.vpn_ikev2, "
+    "h.vpn_connections, h.vpn_distinct, h.vpn_top_addr, h.vpn_top_count, h.vpn_at "
     "FROM host_hours h "
     "WHERE h.hour >= $1::timestamptz AND h.hour < $2::timestamptz "
     "AND ($3 = '' OR h.agent_id IN (SELECT agent_id FROM host_latest WHERE site = $3))";
 
-/* The processes whose last day (the 24 hours up to the host's last hour
- * with data in the window) holds at least 12 hours, rises by at least 12
- * ports (max - min: looser than findings.c's last - first) and whose
- * hourly minima give back at most LEAK_MAX_RELEASE of what they gain;
- * then their whole series in the window. */
-static const char procs_sql[] =
-    "WITH anchor AS ("
-    "  SELECT agent_id, max(hour) AS last FROM host_hours"
-    "  WHERE hour >= $1::timestamptz AND hour < $2::timestamptz AND tcp_max IS NOT NULL"
-    "  AND ($3 = '' OR agent_id IN (SELECT agent_id FROM host_latest WHERE site = $3))"
-    "  GROUP BY agent_id), "
-    "day AS ("
-    "  SELECT p.agent_id, p.name, p.service, p.held_max,"
-    "         p.held_min - lag(p.held_min) OVER (PARTITION BY p.agent_id, p.name, p.service"
-    "                                             ORDER BY p.hour) AS d"
-    "  FROM process_hours p JOIN anchor a ON a.agent_id = p.agent_id"
-    "  WHERE p.hour > a.last - make_interval(hours => $4::integer) AND p.hour <= a.last), "
-    "cand AS ("
-    "  SELECT agent_id, name, service FROM day GROUP BY agent_id, name, service"
-    "  HAVING count(*) >= $5::integer AND max(held_max) - min(held_max) >= $6::float8"
-    "     AND sum(greatest(d, 0)) > 0"
-    "     AND sum(greatest(-d, 0)) <= $7::float8 * sum(greatest(d, 0))) "
-    "SELECT p.agent_id::text, extract(epoch FROM p.hour)::bigint, p.name, p.service, "
-    "p.held_max, p.held_min, p.bound_max, p.remote_addr, p.remote_port, "
-    "extract(epoch FROM p.remote_at)::bigint "
-    "FROM process_hours p JOIN cand c ON c.agent_id = p.agent_id AND c.name = p.name "
-    "AND c.service = p.service "
-    "WHERE p.hour >= $1::timestamptz AND p.hour < $2::timestamptz "
-    "ORDER BY p.agent_id, p.name, p.service, p.hour";
+/* The last day of every process of the given hosts (their last hour with
+ * data and the LEAK_MIN_HOURS - 1 before it), read along the primary key
+ * per host (OFFSET 0 keeps the planner from turning it into a scan of all
+ * process-hours); then, for the leak candidates among them
+ * (findings_leak_candidate), their whole series in the window. */
+static const char proc_day_sql[] =
+    "SELECT p.agent_id::text, p.hour, p.name, p.service, p.held_max, p.held_min, p.bound_max, "
+    "p.remote_addr, p.remote_port, p.remote_at "
+    "FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[]) AS a(agent_id, lo, hi) "
+    "CROSS JOIN LATERAL (SELECT * FROM process_hours q WHERE q.agent_id = a.agent_id "
+    "AND q.hour >= a.lo AND q.hour <= a.hi OFFSET 0) p";
+
+static const char proc_series_sql[] =
+    "SELECT p.agent_id::text, p.hour, p.name, p.service, p.held_max, p.held_min, p.bound_max, "
+    "p.remote_addr, p.remote_port, p.remote_at "
+    "FROM unnest($1::uuid[], $2::text[], $3::text[]) AS c(agent_id, name, service) "
+    "CROSS JOIN LATERAL (SELECT * FROM process_hours q WHERE q.agent_id = c.agent_id "
+    "AND q.name = c.name AND q.service = c.service AND q.hour >= $4::timestamptz "
+    "AND q.hour < $5::timestamptz OFFSET 0) p";
 
 static bool null(const PGresult *r, int row, int col)
 {
@@ -75,20 +69,57 @@ static long long i64(const PGresult *r, int row, int col)
     return null(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
 }
 
-static double dbl(const PGresult *r, int row, int col)
-{
-    return null(r, row, col) ? NAN : strtod(PQgetvalue(r, row, col), NULL);
-}
-
 static void text(const PGresult *r, int row, int col, char *dst, size_t len)
 {
     snprintf(dst, len, "%s", null(r, row, col) ? "" : PQgetvalue(r, row, col));
 }
 
-static PGresult *query(PGconn *pg, const char *sql, int n, const char *const *vals, char *err,
-                       size_t errlen, const char *what)
+/* Binary results: big-endian integers of 2, 4 or 8 bytes. */
+static int64_t bin_int(const PGresult *r, int row, int col)
 {
-    PGresult *r = PQexecParams(pg, sql, n, NULL, vals, NULL, NULL, 0);
+    const unsigned char *p = (const unsigned char *)PQgetvalue(r, row, col);
+    int len = PQgetlength(r, row, col);
+    uint64_t v = 0;
+
+    for (int i = 0; i < len && i < 8; i++)
+        v = v << 8 | p[i];
+    if (len == 4)
+        return (int32_t)(uint32_t)v;
+    if (len == 2)
+        return (int16_t)(uint16_t)v;
+    return (int64_t)v;
+}
+
+static double bin_dbl(const PGresult *r, int row, int col)
+{
+    return null(r, row, col) ? NAN : (double)bin_int(r, row, col);
+}
+
+/* timestamptz: microseconds since 2000-01-01 UTC -> Unix seconds. */
+static int64_t bin_time(const PGresult *r, int row, int col)
+{
+    int64_t us = bin_int(r, row, col), s = us / 1000000;
+
+    if (us % 1000000 < 0)
+        s--;
+    return s + 946684800;
+}
+
+/* A text column of a binary result (not NUL-terminated by contract). */
+static void bin_text(const PGresult *r, int row, int col, char *dst, size_t len)
+{
+    size_t n = null(r, row, col) ? 0 : (size_t)PQgetlength(r, row, col);
+
+    if (n >= len)
+        n = len - 1;
+    memcpy(dst, PQgetvalue(r, row, col), n);
+    dst[n] = '\0';
+}
+
+static PGresult *query(PGconn *pg, const char *sql, int n, const char *const *vals, int binary,
+                       char *err, size_t errlen, const char *what)
+{
+    PGresult *r = PQexecParams(pg, sql, n, NULL, vals, NULL, NULL, binary);
 
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         snprintf(err, errlen, "%s: %s", what, PQresultErrorMessage(r));
@@ -96,6 +127,18 @@ static PGresult *query(PGconn *pg, const char *sql, int n, const char *const *va
         return NULL;
     }
     return r;
+}
+
+/* Runs a parameterless command; -1 with the reason in err on failure. */
+static int command(PGconn *pg, const char *sql, char *err, size_t errlen)
+{
+    PGresult *r = PQexecParams(pg, sql, 0, NULL, NULL, NULL, NULL, 0);
+    int bad = PQresultStatus(r) != PGRES_COMMAND_OK;
+
+    if (bad && errlen)
+        snprintf(err, errlen, "%s: %s", sql, PQresultErrorMessage(r));
+    PQclear(r);
+    return bad ? -1 : 0;
 }
 
 /* The host row's configuration (the latest snapshot's) into x. */
@@ -159,53 +202,141 @@ static enum pf_rc host_config(const PGresult *r, int i, struct fleet_host *x)
 
 static void host_hour(struct fleet *f, const PGresult *r, int i)
 {
-    struct fleet_host *x = fleet_host_find(f, PQgetvalue(r, i, 0));
-    long h = x ? fleet_hour(f, i64(r, i, 1)) : -1;
+    char id[PF_ID_LEN];
+    struct fleet_host *x;
     struct fleet_hour_row row;
+    long h;
 
+    bin_text(r, i, 0, id, sizeof(id));
+    x = fleet_host_find(f, id);
+    h = x ? fleet_hour(f, bin_time(r, i, 1)) : -1;
     if (h < 0)
         return;
-    row.tcp = dbl(r, i, 2);
-    row.udp = dbl(r, i, 3);
-    row.top_dest = dbl(r, i, 4);
-    row.vpn_conn = dbl(r, i, 5);
-    row.events.tcpip_4227 = (uint64_t)i64(r, i, 6);
-    row.events.tcpip_4231 = (uint64_t)i64(r, i, 7);
-    row.events.tcpip_4266 = (uint64_t)i64(r, i, 8);
-    row.events.netlogon_5719 = (uint64_t)i64(r, i, 9);
+    row.tcp = bin_dbl(r, i, 2);
+    row.udp = bin_dbl(r, i, 3);
+    row.top_dest = bin_dbl(r, i, 4);
+    row.vpn_conn = bin_dbl(r, i, 5);
+    row.events.tcpip_4227 = (uint64_t)bin_int(r, i, 6);
+    row.events.tcpip_4231 = (uint64_t)bin_int(r, i, 7);
+    row.events.tcpip_4266 = (uint64_t)bin_int(r, i, 8);
+    row.events.netlogon_5719 = (uint64_t)bin_int(r, i, 9);
     fleet_fold_hour(x, (size_t)h, &row);
     if (!null(r, i, 10)) {
         struct fleet_vpn v;
         memset(&v, 0, sizeof(v));
-        v.ikev2 = (uint64_t)i64(r, i, 10);
-        v.connections = (uint64_t)i64(r, i, 11);
-        v.distinct_clients = (uint64_t)i64(r, i, 12);
-        text(r, i, 13, v.top.addr, sizeof(v.top.addr));
-        v.top.count = (uint64_t)i64(r, i, 14);
-        v.at = i64(r, i, 15);
+        v.ikev2 = (uint64_t)bin_int(r, i, 10);
+        v.connections = (uint64_t)bin_int(r, i, 11);
+        v.distinct_clients = (uint64_t)bin_int(r, i, 12);
+        bin_text(r, i, 13, v.top.addr, sizeof(v.top.addr));
+        v.top.count = (uint64_t)bin_int(r, i, 14);
+        v.at = bin_time(r, i, 15);
         fleet_fold_vpn(x, &v);
     }
 }
 
-static enum pf_rc proc_hour(struct fleet *f, const PGresult *r, int i)
+static void proc_hour(struct fleet *f, const PGresult *r, int i)
 {
-    struct fleet_host *x = fleet_host_find(f, PQgetvalue(r, i, 0));
-    long h = x ? fleet_hour(f, i64(r, i, 1)) : -1;
+    char id[PF_ID_LEN], name[PF_NAME_LEN], service[PF_NAME_LEN];
+    struct fleet_host *x;
     struct fleet_proc *p;
+    long h;
 
+    bin_text(r, i, 0, id, sizeof(id));
+    x = fleet_host_find(f, id);
+    h = x ? fleet_hour(f, bin_time(r, i, 1)) : -1;
     if (h < 0)
-        return PF_OK;
-    p = fleet_proc_get(f, x, PQgetvalue(r, i, 2), PQgetvalue(r, i, 3));
+        return;
+    bin_text(r, i, 2, name, sizeof(name));
+    bin_text(r, i, 3, service, sizeof(service));
+    p = fleet_proc_get(f, x, name, service);
     if (!p)
-        return PF_OK; /* FLEET_PROCS_MAX reached, as in the fold */
-    fleet_fold_proc(p, (size_t)h, dbl(r, i, 4), dbl(r, i, 5), dbl(r, i, 6));
-    if (!null(r, i, 7) && i64(r, i, 9) >= p->remote_at) {
+        return; /* FLEET_PROCS_MAX reached, as in the fold */
+    fleet_fold_proc(p, (size_t)h, bin_dbl(r, i, 4), bin_dbl(r, i, 5), bin_dbl(r, i, 6));
+    if (!null(r, i, 7) && bin_time(r, i, 9) >= p->remote_at) {
         p->has_remote = true;
-        text(r, i, 7, p->remote.addr, sizeof(p->remote.addr));
-        p->remote.port = (uint16_t)i64(r, i, 8);
-        p->remote_at = i64(r, i, 9);
+        bin_text(r, i, 7, p->remote.addr, sizeof(p->remote.addr));
+        p->remote.port = (uint16_t)bin_int(r, i, 8);
+        p->remote_at = bin_time(r, i, 9);
     }
+}
+
+/* Runs a binary query with array parameters and folds its process rows. */
+static enum pf_rc fold_proc_rows(PGconn *pg, struct fleet *f, const char *sql, int n,
+                                 const char *const *vals, char *err, size_t errlen,
+                                 const char *what)
+{
+    PGresult *r = query(pg, sql, n, vals, 1, err, errlen, what);
+
+    if (!r)
+        return PF_AGAIN;
+    for (int i = 0; i < PQntuples(r); i++)
+        proc_hour(f, r, i);
+    PQclear(r);
     return PF_OK;
+}
+
+static long last_hour(const struct fleet *f, const struct fleet_host *x)
+{
+    for (size_t h = f->nhours; h > 0; h--)
+        if (stats_present(x->tcp[h - 1]))
+            return (long)(h - 1);
+    return -1;
+}
+
+static enum pf_rc load_processes(PGconn *pg, struct fleet *f, const char *from, const char *to,
+                                 char *err, size_t errlen)
+{
+    struct pgarray a[3];
+    const char *vals[5];
+    enum pf_rc rc = PF_OK;
+    size_t ncand = 0;
+
+    /* 1. The last day of every process. */
+    for (int c = 0; c < 3; c++)
+        pgarray_init(&a[c]);
+    for (size_t i = 0; i < f->nhosts; i++) {
+        long h = last_hour(f, &f->hosts[i]);
+        if (h < 0)
+            continue;
+        pgarray_str(&a[0], f->hosts[i].agent_id);
+        pgarray_time(&a[1], f->start + (int64_t)(h >= LEAK_MIN_HOURS - 1 ? h - (LEAK_MIN_HOURS - 1)
+                                                                        : 0) * FLEET_HOUR);
+        pgarray_time(&a[2], f->start + (int64_t)h * FLEET_HOUR);
+    }
+    for (int c = 0; c < 3; c++)
+        vals[c] = pgarray_end(&a[c], &rc);
+    if (!rc)
+        rc = fold_proc_rows(pg, f, proc_day_sql, 3, vals, err, errlen, "loading the last day of "
+                                                                        "processes");
+    for (int c = 0; c < 3; c++)
+        pgarray_free(&a[c]);
+    if (rc)
+        return rc;
+
+    /* 2. The whole series of the leak candidates. */
+    for (int c = 0; c < 3; c++)
+        pgarray_init(&a[c]);
+    for (size_t i = 0; i < f->nhosts; i++) {
+        const struct fleet_host *x = &f->hosts[i];
+        for (size_t k = 0; k < x->nprocs; k++) {
+            if (!findings_leak_candidate(f, x, &x->procs[k]))
+                continue;
+            pgarray_str(&a[0], x->agent_id);
+            pgarray_str(&a[1], x->procs[k].name);
+            pgarray_str(&a[2], x->procs[k].service);
+            ncand++;
+        }
+    }
+    for (int c = 0; c < 3; c++)
+        vals[c] = pgarray_end(&a[c], &rc);
+    vals[3] = from;
+    vals[4] = to;
+    if (!rc && ncand)
+        rc = fold_proc_rows(pg, f, proc_series_sql, 5, vals, err, errlen,
+                            "loading process series");
+    for (int c = 0; c < 3; c++)
+        pgarray_free(&a[c]);
+    return rc;
 }
 
 enum pf_rc analysis_db_load(PGconn *pg, const struct fleet_params *p, const char *site,
@@ -214,8 +345,7 @@ enum pf_rc analysis_db_load(PGconn *pg, const struct fleet_params *p, const char
     struct fleet *f;
     PGresult *r = NULL;
     char from[PF_TIME_LEN], to[PF_TIME_LEN], forget[PF_TIME_LEN];
-    char hours[16], minseen[16], minrise[32], release[32];
-    const char *vals[7];
+    const char *vals[3];
     enum pf_rc rc = PF_OK;
     int64_t forget_t = p->now - (int64_t)ANALYSIS_DB_FORGET_DAYS * 86400;
 
@@ -236,9 +366,15 @@ enum pf_rc analysis_db_load(PGconn *pg, const struct fleet_params *p, const char
         return PF_INVALID;
     }
 
+    /* One snapshot of the database for the three queries, while ingest
+     * goes on. */
+    if (command(pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err, errlen)) {
+        fleet_free(f);
+        return PF_AGAIN;
+    }
     vals[0] = site;
     vals[1] = forget;
-    r = query(pg, hosts_sql, 2, vals, err, errlen, "loading hosts");
+    r = query(pg, hosts_sql, 2, vals, 0, err, errlen, "loading hosts");
     if (!r) {
         rc = PF_AGAIN;
         goto fail;
@@ -254,7 +390,7 @@ enum pf_rc analysis_db_load(PGconn *pg, const struct fleet_params *p, const char
     vals[0] = from;
     vals[1] = to;
     vals[2] = site;
-    r = query(pg, hours_sql, 3, vals, err, errlen, "loading host hours");
+    r = query(pg, hours_sql, 3, vals, 1, err, errlen, "loading host hours");
     if (!r) {
         rc = PF_AGAIN;
         goto fail;
@@ -263,27 +399,17 @@ enum pf_rc analysis_db_load(PGconn *pg, const struct fleet_params *p, const char
         host_hour(f, r, i);
     PQclear(r);
 
-    snprintf(hours, sizeof(hours), "%d", LEAK_MIN_HOURS);
-    snprintf(minseen, sizeof(minseen), "%d", LEAK_MIN_HOURS / 2);
-    snprintf(minrise, sizeof(minrise), "%.17g", LEAK_MIN_RATE * LEAK_MIN_HOURS / 2);
-    snprintf(release, sizeof(release), "%.17g", LEAK_MAX_RELEASE);
-    vals[3] = hours;
-    vals[4] = minseen;
-    vals[5] = minrise;
-    vals[6] = release;
-    r = query(pg, procs_sql, 7, vals, err, errlen, "loading process hours");
-    if (!r) {
-        rc = PF_AGAIN;
-        goto fail;
-    }
-    for (int i = 0; i < PQntuples(r) && !rc; i++)
-        rc = proc_hour(f, r, i);
-    PQclear(r);
+    rc = load_processes(pg, f, from, to, err, errlen);
     if (rc)
         goto fail;
+    if (command(pg, "COMMIT", err, errlen)) {
+        fleet_free(f);
+        return PF_AGAIN;
+    }
     *out = f;
     return PF_OK;
 fail:
+    command(pg, "ROLLBACK", NULL, 0); /* err already says why */
     fleet_free(f);
     return rc;
 }

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* analysis_db.h: loads the capacity analysis's fleet (fleet.h) from the
- * rollups of sql/010 in three queries: the hosts (enrolled, not revoked,
- * with their latest configuration), their host-hours in the window, and
- * the process-hours of the processes that may be leaking (the SQL form of
- * findings.c's last-day test), so the load reads about one row per host
- * and hour whatever the snapshot interval. Hosts silent for more than
+ * rollups of sql/010 in four queries inside one read-only snapshot: the
+ * hosts (enrolled, not revoked, with their latest configuration), their
+ * host-hours in the window, the last day of every process, and the whole
+ * series of the processes that may be leaking (findings_leak_candidate()
+ * on that day). So the load reads about one row per host and hour, plus a
+ * day of processes, whatever the snapshot interval. Hosts silent for more than
  * ANALYSIS_DB_FORGET_DAYS drop out (decommissioned); revoke an agent to
  * drop it sooner. */
 #ifndef PF_ANALYSIS_DB_H

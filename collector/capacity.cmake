@@ -21,5 +21,5 @@ target_link_libraries(pfcapacity PUBLIC pfcommon pf_cjson m)
 # Its database and HTTP side live in the collector: the ingest rollups
 # (rollup.c, called by store.c), the loader (analysis_db.c) and the read
 # endpoints and `report` command (capacity_api.c).
-target_sources(pfcollector PRIVATE rollup.c analysis_db.c capacity_api.c)
+target_sources(pfcollector PRIVATE pgarray.c rollup.c analysis_db.c capacity_api.c)
 target_link_libraries(pfcollector PUBLIC pfcapacity)

@@ -394,6 +394,8 @@ int capacity_report_main(int argc, char **argv)
         return 2;
     }
     argv_get(&a, "out", out_path, sizeof(out_path));
+    if (getenv("PORTFLEET_LOG_LEVEL") && pf_log_level_parse(getenv("PORTFLEET_LOG_LEVEL")) >= 0)
+        pf_log_set_level((enum pf_log_level)pf_log_level_parse(getenv("PORTFLEET_LOG_LEVEL")));
     pg = PQconnectdb(db);
     if (PQstatus(pg) != CONNECTION_OK) {
         fprintf(stderr, "portfleet-collector report: cannot connect: %s", PQerrorMessage(pg));

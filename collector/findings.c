@@ -282,15 +282,8 @@ enum pf_rc findings_host_pressure(const struct fleet *f, const struct fleet_host
 
 /* ---- one function per kind ---- */
 
-/* A cheap necessary condition of a leak, so the full test runs on few
- * processes: in the host's last day (the LEAK_MIN_HOURS hours up to its
- * last reporting hour) the process was seen in at least half the hours,
- * gained at least half a day of LEAK_MIN_RATE, and its hourly minima gave
- * little back. analysis_db.c loads process series only for processes
- * that pass a looser form of this in SQL (max - min instead of last -
- * first), so both paths analyse the same leaks. */
-static bool last_day_rises(const struct fleet *f, const struct fleet_host *x,
-                           const struct fleet_proc *pr)
+bool findings_leak_candidate(const struct fleet *f, const struct fleet_host *x,
+                             const struct fleet_proc *pr)
 {
     long last = last_present(x->tcp, f->nhours);
     size_t from, seen = 0;
@@ -321,7 +314,7 @@ enum pf_rc findings_leak(const struct fleet *f, const struct fleet_host *x,
     long hlast = last_present(x->tcp, f->nhours);
 
     memset(out, 0, sizeof(*out));
-    if (hlast < 0 || x->tcp_usable == 0 || !last_day_rises(f, x, pr))
+    if (hlast < 0 || x->tcp_usable == 0 || !findings_leak_candidate(f, x, pr))
         return PF_OK;
     rc = stats_trend(pr->held, f->nhours, LEAK_MIN_HOURS, &out->trend);
     if (rc || !out->trend.steady || out->trend.rate < LEAK_MIN_RATE)

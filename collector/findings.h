@@ -153,6 +153,16 @@ enum pf_rc findings_build(const struct fleet *f, const struct plan *pl,
 /* Frees fs; NULL does nothing. */
 void findings_free(struct findings *fs);
 
+/* A cheap necessary condition of a leak, checked first so the full test
+ * runs on few processes: in the host's last day (the LEAK_MIN_HOURS hours
+ * up to its last hour with data) the process was seen in at least half
+ * the hours, gained at least half a day of LEAK_MIN_RATE, and its hourly
+ * minima gave back at most LEAK_MAX_RELEASE. It reads only that day, so
+ * analysis_db.c loads the last day of every process, asks this, and loads
+ * whole series only for the candidates. */
+bool findings_leak_candidate(const struct fleet *f, const struct fleet_host *x,
+                             const struct fleet_proc *pr);
+
 /* port_leak's test for one process of one host. */
 struct findings_leak {
     bool leaks;

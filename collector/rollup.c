@@ -12,73 +12,10 @@
 
 #include "buf.h"
 #include "fleet.h"
+#include "pgarray.h"
 #include "timeutil.h"
 
 #define PARAM_MAX (64u * 1024 * 1024)
-
-/* ---- array literals for unnest() ---- */
-
-struct arr {
-    struct pf_buf b;
-    bool any;
-};
-
-static void arr_init(struct arr *a)
-{
-    pf_buf_init(&a->b, PARAM_MAX);
-    a->any = false;
-}
-
-static enum pf_rc arr_sep(struct arr *a)
-{
-    enum pf_rc rc = pf_buf_puts(&a->b, a->any ? "," : "{");
-    a->any = true;
-    return rc;
-}
-
-static enum pf_rc arr_null(struct arr *a)
-{
-    enum pf_rc rc = arr_sep(a);
-    return rc ? rc : pf_buf_puts(&a->b, "NULL");
-}
-
-static enum pf_rc arr_i64(struct arr *a, int64_t v)
-{
-    enum pf_rc rc = arr_sep(a);
-    return rc ? rc : pf_buf_printf(&a->b, "%" PRId64, v);
-}
-
-/* A quoted element: backslash and double quote escaped (array syntax). */
-static enum pf_rc arr_str(struct arr *a, const char *s)
-{
-    enum pf_rc rc = arr_sep(a);
-
-    if (!rc)
-        rc = pf_buf_puts(&a->b, "\"");
-    for (; !rc && *s; s++) {
-        if (*s == '"' || *s == '\\')
-            rc = pf_buf_append(&a->b, "\\", 1);
-        if (!rc)
-            rc = pf_buf_append(&a->b, s, 1);
-    }
-    return rc ? rc : pf_buf_puts(&a->b, "\"");
-}
-
-static enum pf_rc arr_time(struct arr *a, int64_t t)
-{
-    char buf[PF_TIME_LEN];
-
-    if (pf_time_format(t, buf) != PF_OK)
-        return arr_null(a);
-    return arr_str(a, buf);
-}
-
-static const char *arr_end(struct arr *a, enum pf_rc *rc)
-{
-    if (!*rc)
-        *rc = pf_buf_puts(&a->b, a->any ? "}" : "{}");
-    return a->b.data;
-}
 
 /* ---- the fold ---- */
 
@@ -283,100 +220,85 @@ static enum pf_rc exec(PGconn *pg, const char *sql, int n, const char *const *va
 static enum pf_rc store_hosts(PGconn *pg, const struct host_row *rows, size_t n,
                               PGresult **failed)
 {
-    struct arr a[17];
+    struct pgarray a[17];
     const char *vals[17];
     enum pf_rc rc = PF_OK;
 
     for (int c = 0; c < 17; c++)
-        arr_init(&a[c]);
-    for (size_t i = 0; i < n && !rc; i++) {
+        pgarray_init(&a[c]);
+    for (size_t i = 0; i < n; i++) {
         const struct host_row *r = &rows[i];
-        rc = arr_str(&a[0], r->agent_id);
-        if (!rc)
-            rc = arr_time(&a[1], r->hour);
-        if (!rc)
-            rc = arr_i64(&a[2], r->samples);
-        if (!rc)
-            rc = r->tcp < 0 ? arr_null(&a[3]) : arr_i64(&a[3], r->tcp);
-        if (!rc)
-            rc = r->udp < 0 ? arr_null(&a[4]) : arr_i64(&a[4], r->udp);
-        if (!rc)
-            rc = r->top_dest < 0 ? arr_null(&a[5]) : arr_i64(&a[5], r->top_dest);
-        if (!rc)
-            rc = r->vpn_conn < 0 ? arr_null(&a[6]) : arr_i64(&a[6], r->vpn_conn);
-        if (!rc)
-            rc = arr_i64(&a[7], (int64_t)r->ev.tcpip_4227);
-        if (!rc)
-            rc = arr_i64(&a[8], (int64_t)r->ev.tcpip_4231);
-        if (!rc)
-            rc = arr_i64(&a[9], (int64_t)r->ev.tcpip_4266);
-        if (!rc)
-            rc = arr_i64(&a[10], (int64_t)r->ev.netlogon_5719);
-        if (!rc && r->has_vpn) {
-            rc = arr_i64(&a[11], r->vpn_ikev2);
-            if (!rc)
-                rc = arr_i64(&a[12], r->vpn_connections);
-            if (!rc)
-                rc = arr_i64(&a[13], r->vpn_distinct);
-            if (!rc)
-                rc = arr_str(&a[14], r->vpn_top_addr);
-            if (!rc)
-                rc = arr_i64(&a[15], r->vpn_top_count);
-            if (!rc)
-                rc = arr_time(&a[16], r->vpn_at);
+        const int64_t opt[4] = {r->tcp, r->udp, r->top_dest, r->vpn_conn};
+        pgarray_str(&a[0], r->agent_id);
+        pgarray_time(&a[1], r->hour);
+        pgarray_i64(&a[2], r->samples);
+        for (int c = 0; c < 4; c++) {
+            if (opt[c] < 0)
+                pgarray_null(&a[3 + c]);
+            else
+                pgarray_i64(&a[3 + c], opt[c]);
+        }
+        pgarray_i64(&a[7], (int64_t)r->ev.tcpip_4227);
+        pgarray_i64(&a[8], (int64_t)r->ev.tcpip_4231);
+        pgarray_i64(&a[9], (int64_t)r->ev.tcpip_4266);
+        pgarray_i64(&a[10], (int64_t)r->ev.netlogon_5719);
+        if (r->has_vpn) {
+            pgarray_i64(&a[11], r->vpn_ikev2);
+            pgarray_i64(&a[12], r->vpn_connections);
+            pgarray_i64(&a[13], r->vpn_distinct);
+            pgarray_str(&a[14], r->vpn_top_addr);
+            pgarray_i64(&a[15], r->vpn_top_count);
+            pgarray_time(&a[16], r->vpn_at);
         } else {
-            for (int c = 11; c < 17 && !rc; c++)
-                rc = arr_null(&a[c]);
+            for (int c = 11; c < 17; c++)
+                pgarray_null(&a[c]);
         }
     }
     for (int c = 0; c < 17; c++)
-        vals[c] = arr_end(&a[c], &rc);
+        vals[c] = pgarray_end(&a[c], &rc);
     if (!rc)
         rc = exec(pg, host_sql, 17, vals, failed);
     for (int c = 0; c < 17; c++)
-        pf_buf_free(&a[c].b);
+        pgarray_free(&a[c]);
     return rc;
 }
 
 static enum pf_rc store_procs(PGconn *pg, const struct proc_row *rows, size_t n,
                               PGresult **failed)
 {
-    struct arr a[10];
+    struct pgarray a[10];
     const char *vals[10];
     enum pf_rc rc = PF_OK;
 
     if (n == 0)
         return PF_OK;
     for (int c = 0; c < 10; c++)
-        arr_init(&a[c]);
-    for (size_t i = 0; i < n && !rc; i++) {
+        pgarray_init(&a[c]);
+    for (size_t i = 0; i < n; i++) {
         const struct proc_row *r = &rows[i];
-        rc = arr_str(&a[0], r->agent_id);
-        if (!rc)
-            rc = arr_time(&a[1], r->hour);
-        if (!rc)
-            rc = arr_str(&a[2], r->name);
-        if (!rc)
-            rc = arr_str(&a[3], r->service);
-        if (!rc)
-            rc = arr_i64(&a[4], r->held_max);
-        if (!rc)
-            rc = arr_i64(&a[5], r->held_min);
-        if (!rc)
-            rc = arr_i64(&a[6], r->bound_max);
-        if (!rc)
-            rc = r->remote ? arr_str(&a[7], r->remote->addr) : arr_null(&a[7]);
-        if (!rc)
-            rc = r->remote ? arr_i64(&a[8], r->remote->port) : arr_null(&a[8]);
-        if (!rc)
-            rc = r->remote ? arr_time(&a[9], r->remote_at) : arr_null(&a[9]);
+        pgarray_str(&a[0], r->agent_id);
+        pgarray_time(&a[1], r->hour);
+        pgarray_str(&a[2], r->name);
+        pgarray_str(&a[3], r->service);
+        pgarray_i64(&a[4], r->held_max);
+        pgarray_i64(&a[5], r->held_min);
+        pgarray_i64(&a[6], r->bound_max);
+        if (r->remote) {
+            pgarray_str(&a[7], r->remote->addr);
+            pgarray_i64(&a[8], r->remote->port);
+            pgarray_time(&a[9], r->remote_at);
+        } else {
+            pgarray_null(&a[7]);
+            pgarray_null(&a[8]);
+            pgarray_null(&a[9]);
+        }
     }
     for (int c = 0; c < 10; c++)
-        vals[c] = arr_end(&a[c], &rc);
+        vals[c] = pgarray_end(&a[c], &rc);
     if (!rc)
         rc = exec(pg, proc_sql, 10, vals, failed);
     for (int c = 0; c < 10; c++)
-        pf_buf_free(&a[c].b);
+        pgarray_free(&a[c]);
     return rc;
 }
 
@@ -384,19 +306,18 @@ static enum pf_rc store_latest(PGconn *pg, const struct pf_snapshot *s, PGresult
 {
     char v[21][64], when[PF_TIME_LEN];
     const char *vals[21];
-    struct arr roles;
+    struct pgarray roles;
     struct pf_buf ex;
     const struct pf_range *tr = pf_snapshot_range(s, PF_PROTO_TCP, PF_FAMILY_IPV4);
     const struct pf_range *ur = pf_snapshot_range(s, PF_PROTO_UDP, PF_FAMILY_IPV4);
     enum pf_rc rc = PF_OK;
     bool first = true;
 
-    arr_init(&roles);
+    pgarray_init(&roles);
     pf_buf_init(&ex, PARAM_MAX);
-    for (size_t i = 0; i < s->host.nroles && !rc; i++)
-        rc = arr_str(&roles, s->host.roles[i]);
-    if (!rc)
-        rc = pf_buf_puts(&ex, "[");
+    for (size_t i = 0; i < s->host.nroles; i++)
+        pgarray_str(&roles, s->host.roles[i]);
+    rc = pf_buf_puts(&ex, "[");
     for (size_t i = 0; i < s->nexcluded && !rc; i++) {
         const struct pf_range *e = &s->excluded[i];
         if (e->proto != PF_PROTO_TCP || e->family != PF_FAMILY_IPV4)
@@ -416,7 +337,7 @@ static enum pf_rc store_latest(PGconn *pg, const struct pf_snapshot *s, PGresult
     vals[2] = s->host.name;
     vals[3] = s->host.site;
     vals[4] = s->host.os;
-    vals[5] = arr_end(&roles, &rc);
+    vals[5] = pgarray_end(&roles, &rc);
     snprintf(v[6], sizeof(v[6]), "%u", (unsigned)s->host.cpus);
     snprintf(v[7], sizeof(v[7]), "%" PRIu64, s->host.memory_mb);
     snprintf(v[8], sizeof(v[8]), "%u", (unsigned)s->interval_s);
@@ -451,7 +372,7 @@ static enum pf_rc store_latest(PGconn *pg, const struct pf_snapshot *s, PGresult
         vals[20] = NULL;
     if (!rc)
         rc = exec(pg, latest_sql, 21, vals, failed);
-    pf_buf_free(&roles.b);
+    pgarray_free(&roles);
     pf_buf_free(&ex);
     return rc;
 }

@@ -417,23 +417,28 @@ enum pf_rc stats_trend(const double *v, size_t n, size_t min_points, struct stat
             }
         }
     }
-    rc = stats_theil_sen(x, len, &out->slope);
-    if (rc)
-        goto out;
-    /* The last STATS_RECENT_HOURS present hours of the segment. */
-    recent_from = len;
-    seen = 0;
-    while (recent_from > 0 && seen < STATS_RECENT_HOURS) {
-        recent_from--;
-        seen += stats_present(x[recent_from]);
-    }
-    rc = stats_theil_sen(x + recent_from, len - recent_from, &out->recent_slope);
-    if (rc)
-        goto out;
+    /* Kendall's tau first: below STATS_STEADY_TAU nothing rises steadily,
+     * and the slopes (the costly part: a median over all pairs) are not
+     * needed. Most hosts of a fleet stop here. */
     out->tau = stats_kendall_tau(x, len);
-    out->step = stats_is_step(x, len);
-    out->steady = out->npoints >= min_points && out->slope > 0 && out->tau >= STATS_STEADY_TAU &&
-                  !out->step && out->recent_slope >= STATS_RECENT_SHARE * out->slope;
+    if (out->npoints >= min_points && out->tau >= STATS_STEADY_TAU) {
+        rc = stats_theil_sen(x, len, &out->slope);
+        if (rc)
+            goto out;
+        /* The last STATS_RECENT_HOURS present hours of the segment. */
+        recent_from = len;
+        seen = 0;
+        while (recent_from > 0 && seen < STATS_RECENT_HOURS) {
+            recent_from--;
+            seen += stats_present(x[recent_from]);
+        }
+        rc = stats_theil_sen(x + recent_from, len - recent_from, &out->recent_slope);
+        if (rc)
+            goto out;
+        out->step = stats_is_step(x, len);
+        out->steady = out->slope > 0 && !out->step &&
+                      out->recent_slope >= STATS_RECENT_SHARE * out->slope;
+    }
     out->rate = out->steady ? out->slope : 0;
     rc = stats_level(v, out->seg_start, out->last, out->rate, &out->level);
 out:

@@ -117,9 +117,11 @@ struct stats_trend {
     size_t last;         /* last present hour */
     size_t npoints;      /* present hours in the segment */
     bool seasonal;       /* daily pattern removed (segment >= 2 days) */
+    double tau;          /* Kendall tau over the segment */
+    /* Only computed when tau >= STATS_STEADY_TAU and there are min_points
+     * (else NaN / false: nothing rises steadily, no need to measure it). */
     double slope;        /* Theil-Sen over the segment, per hour */
     double recent_slope; /* Theil-Sen over the segment's last 24 hours */
-    double tau;          /* Kendall tau over the segment */
     bool step;           /* a one-off jump explains it better */
     bool steady;         /* slope > 0 and all steadiness tests passed */
     double rate;         /* slope when steady, else 0: what forecasts use */

@@ -393,6 +393,7 @@ static int cmd_local(const struct opts *o, const struct sim_scenario *sc)
     struct pf_snapshot s;
     struct pf_buf out;
     enum pf_rc rc = PF_OK;
+    long long t0 = pf_mono_ms(), t_fold;
 
     fleet_params_default(&p);
     p.now = o->now;
@@ -413,11 +414,14 @@ static int cmd_local(const struct opts *o, const struct sim_scenario *sc)
         }
     }
     pf_snapshot_clear(&s);
+    t_fold = pf_mono_ms();
     if (rc || capacity_analyze(f, &p, &c) != PF_OK) {
         if (rc)
             fleet_free(f);
         return 1;
     }
+    fprintf(stderr, "fleetsim: %zu hosts: generated and folded in %lld ms, analysed in %lld ms\n",
+            sc->nhosts, t_fold - t0, pf_mono_ms() - t_fold);
     pf_buf_init(&out, ANSWER_MAX);
     if (strcmp(o->format, "plan") == 0)
         rc = report_plan_json(c, NULL, &out);

@@ -469,7 +469,8 @@ enum pf_rc sim_snapshot(const struct sim_scenario *sc, const struct sim_host *h,
         owned += (double)p->tcp_ports;
         bound += (double)p->states[PF_TCP_BOUND];
     }
-    qsort(s->processes, s->nprocesses, sizeof(*s->processes), cmp_proc);
+    if (s->nprocesses)
+        qsort(s->processes, s->nprocesses, sizeof(*s->processes), cmp_proc);
 
     /* A full range holds no more: what leaks past it was never handed out. */
     for (size_t i = 0; i < s->nprocesses && owned > usable; i++) {

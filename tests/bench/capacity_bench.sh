@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# capacity_bench.sh: the capacity engine at fleet scale (issue 5). 1,000
+# hosts x 7 days at 5-minute snapshots (tests/bench/capacity_fleet.json,
+# 2,016,000 snapshots) go through the real API into a throwaway PostgreSQL
+# (the rollups are maintained at ingest); then the time to answer
+# GET /v1/findings and GET /v1/plan for the whole fleet, against a
+# reference measured in the same run: one SQL pass over the raw snapshots
+# of the window that only computes the hosts' hourly maxima (what the
+# analysis would have to read without the rollups). Prints the times and
+# the ratios; not a pass/fail test. Takes about 15 minutes on 2 cores.
+#
+#   tests/bench/capacity_bench.sh BUILD_DIR        (default build)
+# PF_BENCH_JOBS=N posting processes (default 3), PF_BENCH_RUNS=N timed runs,
+# PF_BENCH_HOLD=FILE keeps everything running until FILE is removed;
+# PF_BENCH_REUSE_DB=CONNINFO PF_BENCH_NOW=T measures again on that database.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+build=$(cd "${1:-$root/build}" && pwd)
+export PF_COLLECTOR_BIN=$build/collector/portfleet-collector
+sim=$build/tests/fleetsim
+source "$root/tests/integration/lib.sh"
+pf_netns_reexec "$@"
+pf_tmpdir
+runs=${PF_BENCH_RUNS:-5}
+
+if [ -n "${PF_BENCH_REUSE_DB:-}" ]; then
+  # Measure again on a database a previous run left (PF_BENCH_HOLD), with
+  # the binaries of this build: PF_BENCH_REUSE_DB=conninfo PF_BENCH_NOW=now.
+  PF_DB=$PF_BENCH_REUSE_DB
+  now=$PF_BENCH_NOW
+  pf_make_certs
+  pf_migrate
+  pf_collector_start --log-level debug
+  t0=0 t1=1
+else
+  pf_pg_init
+  pf_make_certs
+  pf_migrate
+  pf_collector_start --log-level debug
+  now=$(($(date -u +%s) / 300 * 300))
+  pf_log "posting the fleet (now=$now)"
+  t0=$(date +%s%N)
+  "$sim" post --scenario "$here/capacity_fleet.json" --collector "$PF_COLLECTOR_URL" \
+    --ca-file "$PF_CA" --enroll-secret "$PF_ENROLL_SECRET" --now "$now" \
+    --jobs "${PF_BENCH_JOBS:-3}" 2>"$PF_TMP/post.log" || { cat "$PF_TMP/post.log"; pf_fail "post"; }
+  t1=$(date +%s%N)
+fi
+snaps=$(pf_psql -c "select count(*) from snapshots")
+procs=$(pf_psql -c "select count(*) from snapshot_processes")
+hh=$(pf_psql -c "select count(*) from host_hours")
+ph=$(pf_psql -c "select count(*) from process_hours")
+pf_psql -c "VACUUM ANALYZE" >/dev/null
+secs=$(((t1 - t0) / 1000000000))
+[ -n "${PF_BENCH_REUSE_DB:-}" ] || echo "ingest: $snaps snapshots ($procs process rows) in $secs s = $((snaps / (secs > 0 ? secs : 1))) snapshots/s through the API"
+printf 'rollups: %s host-hours, %s process-hours\n' "$hh" "$ph"
+
+auth="Authorization: Bearer $PF_ADMIN_TOKEN"
+findings="curl -sS -f --cacert $PF_CA -H '$auth' -o $PF_TMP/findings.json '$PF_COLLECTOR_URL/v1/findings?now=$now'"
+plan="curl -sS -f --cacert $PF_CA -H '$auth' -o $PF_TMP/plan.json '$PF_COLLECTOR_URL/v1/plan?now=$now'"
+raw="psql -X -At '$PF_DB' -o /dev/null -c \"select agent_id, date_trunc('hour', taken_at), max(tcp_ephemeral_in_use), max(udp_ephemeral_in_use) from snapshots where taken_at >= to_timestamp($now) - interval '7 days' group by 1, 2\""
+hyperfine --warmup 1 --runs "$runs" --export-json "$PF_TMP/times.json" \
+  -n findings "$findings" -n plan "$plan" -n raw_hourly_scan "$raw" >&2
+python3 - "$PF_TMP/times.json" "$PF_TMP/findings.json" "$PF_TMP/plan.json" <<'PY'
+import collections, json, sys
+t = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
+f = json.load(open(sys.argv[2]))["findings"]
+p = json.load(open(sys.argv[3]))["sites"]
+ref = t["raw_hourly_scan"]["mean"]
+for name in ("findings", "plan"):
+    r = t[name]
+    print("%-9s mean %.2f s (min %.2f, max %.2f) = %.2f x the raw hourly scan (%.2f s)"
+          % (name, r["mean"], r["min"], r["max"], r["mean"] / ref, ref))
+print("answers: %d findings %s, %d sites, %d hosts to add"
+      % (len(f), dict(collections.Counter(x["kind"] for x in f)), len(p),
+         sum(s["add_hosts"] for s in p)))
+PY
+grep "capacity:" "$PF_TMP/collector.log" | tail -n 3 || true
+if [ -n "${PF_BENCH_HOLD:-}" ]; then
+  # Keep the cluster and the collector for a look: until $PF_BENCH_HOLD is removed.
+  echo "holding: PF_DB='$PF_DB' PF_COLLECTOR_URL=$PF_COLLECTOR_URL PF_CA=$PF_CA now=$now" \
+    >"$PF_BENCH_HOLD"
+  while [ -e "$PF_BENCH_HOLD" ]; do sleep 5; done
+fi
