@@ -277,7 +277,7 @@ static void run(struct db_conn *dc, struct db_job **jobs, size_t n)
 
 static const struct db_job_ops capacity_ops = {"capacity", 1, 0, run};
 
-static void defer(struct exchange *x)
+void capacity_api_handle(struct exchange *x)
 {
     if (job_what(x) == W_METRICS) {
         pthread_mutex_lock(&stats_lock);
@@ -287,36 +287,6 @@ static void defer(struct exchange *x)
         pthread_mutex_unlock(&stats_lock);
     }
     exchange_defer(x, &capacity_ops);
-}
-
-void capacity_api_findings(struct exchange *x)
-{
-    defer(x);
-}
-
-void capacity_api_plan(struct exchange *x)
-{
-    defer(x);
-}
-
-void capacity_api_hosts(struct exchange *x)
-{
-    defer(x);
-}
-
-void capacity_api_report(struct exchange *x)
-{
-    defer(x);
-}
-
-void capacity_api_report_csv(struct exchange *x)
-{
-    defer(x);
-}
-
-void capacity_api_metrics(struct exchange *x)
-{
-    defer(x);
 }
 
 /* ---- portfleet-collector report ---- */

@@ -20,13 +20,9 @@
 
 struct exchange;
 
-/* Route handlers (loop thread); they defer to a database worker. */
-void capacity_api_findings(struct exchange *x);
-void capacity_api_plan(struct exchange *x);
-void capacity_api_hosts(struct exchange *x);
-void capacity_api_report(struct exchange *x);
-void capacity_api_report_csv(struct exchange *x);
-void capacity_api_metrics(struct exchange *x);
+/* The route handler of all six paths (loop thread): defers to a database
+ * worker, which answers by the route's path. */
+void capacity_api_handle(struct exchange *x);
 
 /* `portfleet-collector report --db CONNINFO [--site S] [--format
  * text|json|csv|html] [--out FILE] [--now T] [--window-days N]

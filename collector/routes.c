@@ -26,12 +26,12 @@ static const struct route table[] = {
     {"POST", "/v1/snapshots", ROUTE_NODE, false, HTTP_BODY_MAX, ingest_handle},
     {"GET", "/v1/status", ROUTE_ADMIN, false, 0, status},
     /* issue 5: the capacity engine (capacity_api.h) */
-    {"GET", "/v1/findings", ROUTE_ADMIN, false, 0, capacity_api_findings},
-    {"GET", "/v1/plan", ROUTE_ADMIN, false, 0, capacity_api_plan},
-    {"GET", "/v1/hosts", ROUTE_ADMIN, false, 0, capacity_api_hosts},
-    {"GET", "/report", ROUTE_ADMIN, true, 0, capacity_api_report},
-    {"GET", "/report.csv", ROUTE_ADMIN, true, 0, capacity_api_report_csv},
-    {"GET", "/metrics", ROUTE_ADMIN, true, 0, capacity_api_metrics},
+    {"GET", "/v1/findings", ROUTE_ADMIN, false, 0, capacity_api_handle},
+    {"GET", "/v1/plan", ROUTE_ADMIN, false, 0, capacity_api_handle},
+    {"GET", "/v1/hosts", ROUTE_ADMIN, false, 0, capacity_api_handle},
+    {"GET", "/report", ROUTE_ADMIN, true, 0, capacity_api_handle},
+    {"GET", "/report.csv", ROUTE_ADMIN, true, 0, capacity_api_handle},
+    {"GET", "/metrics", ROUTE_ADMIN, true, 0, capacity_api_handle},
 };
 
 const struct route *routes_find(const char *method, const char *path, bool *path_known,
