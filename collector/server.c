@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -74,6 +75,7 @@ struct conn {
     size_t out_off;
     bool keep;    /* keep the connection after this answer */
     bool in_hs;   /* a handshake step runs on an offload thread */
+    atomic_bool hs_cancel; /* closed meanwhile: the step need not run */
     int hs_rc;    /* its result */
     const char *close_after; /* closed while in_hs: close when it returns */
     struct offload_job hs;
@@ -365,9 +367,12 @@ static void conn_close(struct conn *c, const char *why)
     if (c->st == ST_CLOSED)
         return;
     if (c->in_hs) {
-        /* An offload thread is using the socket: close when it is done. */
+        /* An offload thread has the socket: close when it gives it back.
+         * A step still waiting in the queue is skipped (a flood of stale
+         * handshakes must not delay fresh ones). */
         if (!c->close_after)
             c->close_after = why;
+        atomic_store(&c->hs_cancel, true);
         tq_unlink(c);
         return;
     }
@@ -682,7 +687,7 @@ static void handshake_result(struct conn *c, int r)
 static void hs_run(struct offload_job *j)
 {
     struct conn *c = (struct conn *)((char *)j - offsetof(struct conn, hs));
-    c->hs_rc = tls_handshake(c->tls);
+    c->hs_rc = atomic_load(&c->hs_cancel) ? TLS_ERROR : tls_handshake(c->tls);
 }
 
 static void hs_done(struct offload_job *j)
@@ -794,6 +799,7 @@ static void conn_new(struct server *s, int fd, const struct sockaddr_storage *sa
     c->x.job.done = job_done;
     c->hs.run = hs_run;
     c->hs.done = hs_done;
+    atomic_init(&c->hs_cancel, false);
     peer_text(sa, c->peer, sizeof(c->peer));
     if (loop_add(s->loop, &c->w, LOOP_READ)) {
         conn_free(c);
