@@ -22,8 +22,25 @@ pf_migrate
 pf_check '[ "$(grep -c "applied now" "$PF_TMP/migrate.log")" = 2 ]' "migrate ran twice"
 pf_check 'grep -q "(0 migrations applied now)" "$PF_TMP/migrate.log"' "second migrate is a no-op"
 pf_check '[ "$(pf_psql -c "select count(*) from schema_migrations")" -ge 2 ]' "versions recorded"
-pf_collector_start
+# retention: an old day's partitions and keys exist before the collector
+# starts; its first maintenance pass drops them and creates the days ahead
+old_day=$(date -u -d '40 days ago' +%Y-%m-%d)
+pf_psql -c "select pf_ensure_partition('$old_day')" >/dev/null
+pf_psql -c "insert into snapshot_seqs values (gen_random_uuid(), 1, '$old_day 12:00Z')" >/dev/null
+pf_collector_start --retention-days 30
 url=$PF_COLLECTOR_URL
+old_part=snapshots_p$(date -u -d '40 days ago' +%Y%m%d)
+ahead_part=snapshots_p$(date -u -d '3 days' +%Y%m%d)
+for _ in $(seq 50); do
+  [ -z "$(pf_psql -c "select to_regclass('$old_part')")" ] && break
+  sleep 0.1
+done
+pf_check '[ -z "$(pf_psql -c "select to_regclass('"'"'$old_part'"'"')")" ]' "retention dropped $old_part"
+pf_check '[ "$(pf_psql -c "select count(*) from snapshot_seqs where taken_at < now() - interval '"'"'35 days'"'"'")" = 0 ]' \
+  "retention deleted the old dedup keys"
+pf_check '[ -n "$(pf_psql -c "select to_regclass('"'"'$ahead_part'"'"')")" ]' "partition $ahead_part ready"
+pf_check 'grep -q "retention: dropped 3 partition tables" "$PF_TMP/collector.log"' "retention logged"
+pf_log "ok: retention dropped $old_part, $ahead_part is ready"
 
 # post PATH BODYFILE [BEARER] -> sets $code and $body
 post() {
@@ -240,6 +257,21 @@ busy=$(( $(awk '{print $14 + $15}' "/proc/$PF_COLLECTOR_PID/stat") - t0 ))
 pf_check '[ "$busy" -lt 20 ]' "collector idle after aborted handshakes ($busy CPU ticks in 2 s)"
 post /v1/snapshots "$PF_TMP/s1.json" "$K1"
 expect 200 '"duplicates":1' "serving after 300 aborted handshakes"
+
+# ---- hard limits: body memory budget (429) and connection cap ----
+port3=$(pf_free_port)
+"$PF_COLLECTOR_BIN" serve --listen "127.0.0.1:$port3" --cert "$PF_CERT" --key "$PF_KEY" \
+  --db "$PF_DB" --enroll-secret "$PF_ENROLL_SECRET" --admin-token "$PF_ADMIN_TOKEN" \
+  --body-budget-mb 1 --max-connections 4 >"$PF_TMP/c3.log" 2>&1 &
+pid3=$!
+for _ in $(seq 50); do
+  [ "$(pf_curl -o /dev/null -w '%{http_code}' "https://127.0.0.1:$port3/healthz" 2>/dev/null)" = 200 ] && break
+  sleep 0.1
+done
+$client limits "https://127.0.0.1:$port3" "$PF_CA" || { kill $pid3; pf_fail "limits"; }
+kill -TERM $pid3; wait $pid3 || true
+pf_check 'grep -q "connection limit (4) reached" "$PF_TMP/c3.log"' "the refusal is logged"
+pf_log "ok: 429 beyond the body budget, connections beyond the cap closed"
 
 # ---- an unmigrated database: not ready, and the log says what to do ----
 pf_psql -c "create database unmigrated" >/dev/null

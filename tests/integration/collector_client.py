@@ -10,6 +10,8 @@ thousand slow connections, post in a loop while the database goes away.
   unread-body URL CA          a 2 MiB Content-Length: 413 before any body byte
   garbage URL                 random bytes, then plain HTTP: the server must close
   abort-handshakes URL N      N times: a real ClientHello, then a TCP reset
+  limits URL CA               against --body-budget-mb 1 --max-connections 4:
+                              a second large body gets 429, a fifth connection is closed
   slowloris URL CA N TIMEOUT  N TLS connections sending one byte per second, and a
                               client making a new TLS connection every second
   ingest-loop URL CA KEY AGENT SECONDS OUT   post snapshots one by one
@@ -143,6 +145,51 @@ def cmd_abort_handshakes(a):
         s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         s.close()
     print("%d handshakes aborted with a reset" % a.n)
+
+
+def cmd_limits(a):
+    """Checks the memory budget for bodies and the connection cap of a
+    collector started with --body-budget-mb 1 --max-connections 4."""
+    host, port = split(a.url)
+    ctx = tls_ctx(a.ca)
+    head = (b"POST /v1/snapshots HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer k\r\n"
+            b"Content-Length: 700000\r\n\r\n")
+
+    def tls():
+        return ctx.wrap_socket(socket.create_connection((host, port), timeout=10),
+                               server_hostname="localhost")
+    ok = True
+    c1 = tls()
+    c1.sendall(head + b"{" * 1000)  # holds 700000 bytes of the 1 MiB budget
+    time.sleep(0.3)
+    c2 = tls()
+    c2.sendall(head)
+    data = read_response(c2, time.time() + 5)
+    status = data.split(b"\r\n", 1)[0].decode(errors="replace")
+    print("second 700000-byte body while the first is being read: %s" % status)
+    ok = ok and status.startswith("HTTP/1.1 429") and b"Retry-After:" in data
+    c2.close()
+    c3, c4 = tls(), tls()  # with c1: 3 open
+    c5 = tls()             # 4: the limit
+    refused = False
+    try:
+        c6 = tls()
+        c6.settimeout(3)
+        refused = c6.recv(1) == b""
+    except (ConnectionError, ssl.SSLError, OSError):
+        refused = True
+    print("fifth connection with four open and --max-connections 4: %s" %
+          ("closed by the server" if refused else "served"))
+    ok = ok and refused
+    for c in (c1, c3, c4, c5):
+        c.close()
+    time.sleep(0.3)
+    c7 = tls()  # room again
+    c7.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+    data = read_response(c7, time.time() + 5)
+    print("after closing them: %s" % data.split(b"\r\n", 1)[0].decode(errors="replace"))
+    ok = ok and data.startswith(b"HTTP/1.1 200")
+    sys.exit(0 if ok else 1)
 
 
 async def slow_conn(host, port, ctx, stats, stop_at):
@@ -338,6 +385,10 @@ def main():
     ab.add_argument("url")
     ab.add_argument("n", type=int)
     ab.set_defaults(fn=cmd_abort_handshakes)
+    li = sub.add_parser("limits")
+    li.add_argument("url")
+    li.add_argument("ca")
+    li.set_defaults(fn=cmd_limits)
     s = sub.add_parser("slowloris")
     s.add_argument("url")
     s.add_argument("ca")
