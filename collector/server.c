@@ -115,7 +115,6 @@ struct server {
     long long next_summary, next_maintain;
     struct {
         struct db_job job;
-        struct server *srv;
         bool pending;
     } maint;
     struct ratelog rl_tls, rl_refused;
@@ -1083,7 +1082,6 @@ enum pf_rc server_new(const struct copts *o, struct server **out, char *err, siz
     s->tqs[TQ_IDLE].timeout_ms = (long long)o->idle_timeout_s * 1000;
     s->tqs[TQ_WRITE].timeout_ms = (long long)o->write_timeout_s * 1000;
     s->body_budget = (size_t)o->body_budget_mb * 1024 * 1024;
-    s->maint.srv = s;
     signal(SIGPIPE, SIG_IGN);
     /* Blocked before the database threads start, so they inherit the mask
      * and the signals arrive only through the signalfd. */

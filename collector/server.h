@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* server.h: the HTTPS front of the collector. One loop thread accepts TLS
- * connections (TCP_NODELAY, a cap on how many), reads each request head
+ * connections (TCP_NODELAY, a cap on how many), hands their handshakes to
+ * TLS threads (offload.h: the CPU-heavy part), reads each request head
  * (capped, with a deadline covering handshake and head against slowloris),
  * refuses what it can from the head alone (431, 413 before any body byte
  * is read, 404/405, missing credentials), reads the body under a deadline
