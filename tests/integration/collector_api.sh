@@ -237,6 +237,20 @@ code=$(pf_curl -o "$PF_TMP/resp" -w '%{http_code}' -H "Authorization: Bearer $PF
   "$url/v1/status"); body=$(cat "$PF_TMP/resp")
 expect 200 '"snapshots_accepted":' "status with the admin token"
 
+# ---- TLS policy: 1.2 only, ECDHE with AEAD only, session tickets ----
+tls() { echo | openssl s_client -connect "127.0.0.1:$PF_COLLECTOR_PORT" -CAfile "$PF_CA" "$@" 2>&1; }
+for c in ECDHE-ECDSA-CHACHA20-POLY1305 ECDHE-ECDSA-AES128-GCM-SHA256 ECDHE-ECDSA-AES256-GCM-SHA384; do
+  tls -tls1_2 -cipher "$c" | grep -q "Cipher is $c" || pf_fail "TLS 1.2 with $c refused"
+done
+for c in AES128-GCM-SHA256 ECDHE-ECDSA-AES128-SHA256 ECDHE-ECDSA-AES128-SHA; do
+  ! tls -tls1_2 -cipher "$c" | grep -q "New, TLSv1" || pf_fail "$c (no ECDHE or no AEAD) accepted"
+done
+! tls -tls1_1 | grep -q "New, TLSv1" || pf_fail "TLS 1.1 accepted"
+! tls -tls1_3 | grep -q "New, TLSv1" || pf_fail "TLS 1.3 accepted"
+tls -sess_out "$PF_TMP/tls.sess" | grep -q "Verify return code: 0" || pf_fail "certificate not verified"
+tls -sess_in "$PF_TMP/tls.sess" | grep -q "^Reused, TLSv1.2" || pf_fail "session ticket not resumed"
+pf_log "ok: TLS 1.2 with ECDHE+AEAD only, certificate verified, session ticket resumed"
+
 # ---- keep-alive: three requests, one connection, one handshake ----
 n=$(pf_curl -o /dev/null -o /dev/null -o /dev/null -w '%{num_connects}\n' \
   "$url/healthz" "$url/healthz" "$url/healthz" | awk '{n += $1} END {print n}')
