@@ -94,6 +94,7 @@ static const struct {
 
 int main(int argc, char **argv)
 {
+    pf_utf8_args(&argc, &argv); /* Windows: ANSI code page -> UTF-8 */
     pf_log_set_ident("agent");
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {

@@ -40,6 +40,46 @@ static inline long long pf_mono_ms(void)
 
 #define PF_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
+/* The command line as UTF-8, which is what portfleet's strings are (paths
+ * are widened from UTF-8, the config file is UTF-8). On Windows main's
+ * argv is in the ANSI code page, so a secret, site or path with other
+ * characters would be garbled: this replaces *argv by a UTF-8 copy of
+ * GetCommandLineW's arguments, kept for the life of the process (link
+ * shell32). Elsewhere, and when out of memory, argv is left as it is. */
+#ifdef _WIN32
+#include <shellapi.h>
+#include <stdlib.h>
+static inline void pf_utf8_args(int *argc, char ***argv)
+{
+    int n = 0;
+    wchar_t **w = CommandLineToArgvW(GetCommandLineW(), &n);
+    char **out = w ? (char **)calloc((size_t)n + 1, sizeof(char *)) : NULL;
+
+    for (int i = 0; out && i < n; i++) {
+        int len = WideCharToMultiByte(CP_UTF8, 0, w[i], -1, NULL, 0, NULL, NULL);
+        if (len <= 0 || !(out[i] = (char *)malloc((size_t)len)) ||
+            !WideCharToMultiByte(CP_UTF8, 0, w[i], -1, out[i], len, NULL, NULL)) {
+            for (int k = 0; k <= i; k++)
+                free(out[k]);
+            free(out);
+            out = NULL;
+        }
+    }
+    if (w)
+        LocalFree(w);
+    if (out) {
+        *argc = n;
+        *argv = out;
+    }
+}
+#else
+static inline void pf_utf8_args(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+}
+#endif
+
 #if defined(__MINGW32__)
 /* "printf" means msvcrt's formats on MinGW; the build uses MinGW's C99
  * printf (__USE_MINGW_ANSI_STDIO), so check against that one. */

@@ -60,6 +60,12 @@ cli)
   wine64 "$agent" frobnicate >/dev/null 2>&1
   code=$?
   if [ "$code" -eq 2 ]; then ok "an unknown command exits 2"; else bad "an unknown command exited $code, not 2"; fi
+  # Options reach the agent as UTF-8 (main's argv is in the ANSI code page
+  # on Windows; pf_utf8_args rebuilds it from the wide command line).
+  site='nyc-日本-é'
+  got=$(LC_ALL=C.UTF-8 wine64 "$agent" snapshot --site "$site" 2>/dev/null |
+        python3 -c 'import json, sys; print(json.load(sys.stdin)["host"]["site"])' 2>&1)
+  if [ "$got" = "$site" ]; then ok "a non-ASCII option arrives intact: host.site $got"; else bad "--site $site came out as '$got'"; fi
   rm -f "$agent_err"
   done_step
   ;;
