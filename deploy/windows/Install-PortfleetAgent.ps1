@@ -74,6 +74,11 @@ foreach ($url in $CollectorUrl) {
 if ([string]::IsNullOrWhiteSpace($EnrollSecret)) {
     Fail 2 '-EnrollSecret: empty'
 }
+# Windows PowerShell 5.1 does not escape a double quote inside an argument
+# it hands to a program: the agent would receive a different secret.
+if ($EnrollSecret.Contains('"') -or $EnrollSecret -match '[\r\n]') {
+    Fail 2 '-EnrollSecret: must not contain a double quote or a line break'
+}
 if ($Site -notmatch '^[A-Za-z0-9._-]{1,63}$') {
     Fail 2 "-Site: '$Site' must be 1-63 letters, digits, '.', '_' or '-'"
 }
