@@ -75,18 +75,24 @@ phase() {
   TIMEFORMAT="%U %S"
   { time "$@" >"$PF_TMP/out" 2>"$PF_TMP/err"; } 2>"$PF_TMP/time" || { cat "$PF_TMP/err" >&2; pf_fail "$name"; }
   cat "$PF_TMP/out"
+  sleep 0.5 # let the postmaster reap a backend that just ended (its CPU moves to cutime)
   awk -v name="$name" -v c="$(( $(cpu_collector) - c0 ))" -v p="$(( $(cpu_postgres) - p0 ))" \
     -v t="$ticks" '{printf "  CPU during %s: client %.1f s, collector %.1f s, PostgreSQL %.1f s\n",
-    name, $1 + $2, c / t, p / t}' "$PF_TMP/time" >&2
+    name, $1 + $2, c / t, p / t}' "$PF_TMP/time"
 }
 
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); PostgreSQL $(pf_psql -c 'show server_version')"
-raw1=$(phase "raw COPY 1" "$bench" raw "$PF_DB" "$n" | tee /dev/stderr | awk '{print $(NF-1)}')
-one=$(phase "collector, 1 per request" "$bench" ingest "$PF_COLLECTOR_URL" "$PF_CA" \
-  "$PF_TMP/keys1" "$n" "$conns" 1 | tee /dev/stderr | sed -n 's/.*: \([0-9]*\) snapshots\/s.*/\1/p')
-batch=$(phase "collector, 50 per request" "$bench" ingest "$PF_COLLECTOR_URL" "$PF_CA" \
-  "$PF_TMP/keys2" "$n" "$conns" 50 | tee /dev/stderr | sed -n 's/.*: \([0-9]*\) snapshots\/s.*/\1/p')
-raw2=$(phase "raw COPY 2" "$bench" raw "$PF_DB" "$n" | tee /dev/stderr | awk '{print $(NF-1)}')
+rate() { sed -n 's/.*: \([0-9]*\) snapshots\/s.*/\1/p' "$PF_TMP/out"; }
+phase "raw COPY 1" "$bench" raw "$PF_DB" "$n"
+raw1=$(rate)
+phase "collector, 1 per request" "$bench" ingest "$PF_COLLECTOR_URL" "$PF_CA" "$PF_TMP/keys1" \
+  "$n" "$conns" 1
+one=$(rate)
+phase "collector, 50 per request" "$bench" ingest "$PF_COLLECTOR_URL" "$PF_CA" "$PF_TMP/keys2" \
+  "$n" "$conns" 50
+batch=$(rate)
+phase "raw COPY 2" "$bench" raw "$PF_DB" "$n"
+raw2=$(rate)
 phase "handshakes" "$bench" handshakes "$PF_COLLECTOR_URL" "$PF_CA" 10 8
 
 stored=$(pf_psql -c "select count(*) from snapshots")
