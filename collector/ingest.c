@@ -16,13 +16,13 @@
 #define DECODE_MAX 4                  /* requests one worker checks at a time */
 #define DECODE_BYTES (4 * 1024 * 1024) /* their bodies, together */
 #define WRITE_MAX 256                 /* requests in one transaction */
+#define WRITE_SNAPSHOTS 16384         /* their snapshots, about */
 /* One writer: while its COMMIT waits for the disk, the next group gathers
  * on the ready list. Measured here with 16 connections posting single
  * snapshots: 1 writer formed groups of about 8 requests; 2 and 3 writers
  * split them into groups of 4 and 3 and stored no faster. */
 #define WRITERS_MAX 1
-#define WRITE_SNAPSHOTS 16384         /* their snapshots, about */
-#define FUTURE_MAX_S 86400           /* taken_at may be this far ahead of our clock */
+#define FUTURE_MAX_S 86400            /* taken_at may be this far ahead of our clock */
 #define KEY_LEN_MAX 128
 #define KC_SLOTS 4096
 #define KC_TTL_MS 60000
@@ -63,7 +63,7 @@ static enum pf_rc resolve_key(struct db_conn *dc, const char *key, char agent_id
         return PF_OK;
     }
     pthread_mutex_unlock(&kc_mu);
-    rc = store_agent_by_key(dc, key, agent_id);
+    rc = store_agent_by_hash(dc, h, agent_id);
     if (rc == PF_OK) {
         pthread_mutex_lock(&kc_mu);
         memcpy(kc[slot].hash, h, sizeof(h));

@@ -501,10 +501,9 @@ static enum fault exec_cmd(struct db_conn *dc, PGconn *pg, const char *sql)
 
 /* ---- lookups, enrollment, maintenance ---- */
 
-enum pf_rc store_agent_by_key(struct db_conn *dc, const char *node_key,
-                              char agent_id[AUTH_UUID_LEN])
+enum pf_rc store_agent_by_hash(struct db_conn *dc, const uint8_t hash[AUTH_HASH_LEN],
+                               char agent_id[AUTH_UUID_LEN])
 {
-    uint8_t hash[AUTH_HASH_LEN];
     const char *vals[1] = {(const char *)hash};
     int lens[1] = {AUTH_HASH_LEN}, fmts[1] = {1};
     PGconn *pg = db_pg(dc);
@@ -513,7 +512,6 @@ enum pf_rc store_agent_by_key(struct db_conn *dc, const char *node_key,
 
     if (!pg)
         return PF_AGAIN;
-    auth_hash(node_key, strlen(node_key), hash);
     r = PQexecPrepared(pg, "key", 1, vals, lens, fmts, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         rc = fault_rc(classify(dc, r, "node key lookup"));
@@ -626,7 +624,7 @@ static int cmp_key(const struct pf_snapshot *a, const struct pf_snapshot *b)
 
 /* Orders item indices by key, then by position (so the first of equal keys
  * comes first). qsort has no context argument in C11: the items are
- * reached through sort_items, which is per thread. */
+ * reached through tl_items, which is per thread. */
 static _Thread_local const struct store_item *tl_items;
 
 static int cmp_index(const void *pa, const void *pb)

@@ -39,10 +39,11 @@
  * statements. */
 enum pf_rc store_on_connect(struct db_conn *dc, PGconn *pg, char *err, size_t errlen);
 
-/* The agent of a node key that is not revoked: PF_OK and agent_id,
- * PF_NOTFOUND, or PF_AGAIN when the database is unavailable. */
-enum pf_rc store_agent_by_key(struct db_conn *dc, const char *node_key,
-                              char agent_id[AUTH_UUID_LEN]);
+/* The agent whose node key has this SHA-256 (auth_hash) and is not
+ * revoked: PF_OK and agent_id, PF_NOTFOUND, or PF_AGAIN when the database
+ * is unavailable. */
+enum pf_rc store_agent_by_hash(struct db_conn *dc, const uint8_t hash[AUTH_HASH_LEN],
+                               char agent_id[AUTH_UUID_LEN]);
 
 /* Records a new agent with the hash of its node key. PF_OK, PF_AGAIN
  * (database unavailable), PF_INTERNAL (logged). */
