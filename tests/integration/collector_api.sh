@@ -272,11 +272,12 @@ pf_check '[ "$busy" -lt 20 ]' "collector idle after aborted handshakes ($busy CP
 post /v1/snapshots "$PF_TMP/s1.json" "$K1"
 expect 200 '"duplicates":1' "serving after 300 aborted handshakes"
 
-# ---- hard limits: body memory budget (429) and connection cap ----
+# ---- hard limits: body memory budget (429), connection cap, body and idle timeouts ----
 port3=$(pf_free_port)
 "$PF_COLLECTOR_BIN" serve --listen "127.0.0.1:$port3" --cert "$PF_CERT" --key "$PF_KEY" \
   --db "$PF_DB" --enroll-secret "$PF_ENROLL_SECRET" --admin-token "$PF_ADMIN_TOKEN" \
-  --body-budget-mb 1 --max-connections 4 >"$PF_TMP/c3.log" 2>&1 &
+  --body-budget-mb 1 --max-connections 4 --body-timeout 2 --idle-timeout 2 \
+  >"$PF_TMP/c3.log" 2>&1 &
 pid3=$!
 for _ in $(seq 50); do
   [ "$(pf_curl -o /dev/null -w '%{http_code}' "https://127.0.0.1:$port3/healthz" 2>/dev/null)" = 200 ] && break
@@ -285,7 +286,7 @@ done
 $client limits "https://127.0.0.1:$port3" "$PF_CA" || { kill $pid3; pf_fail "limits"; }
 kill -TERM $pid3; wait $pid3 || true
 pf_check 'grep -q "connection limit (4) reached" "$PF_TMP/c3.log"' "the refusal is logged"
-pf_log "ok: 429 beyond the body budget, connections beyond the cap closed"
+pf_log "ok: 429 beyond the body budget, connections beyond the cap closed, body and idle timeouts"
 
 # ---- an unmigrated database: not ready, and the log says what to do ----
 pf_psql -c "create database unmigrated" >/dev/null

@@ -10,8 +10,10 @@ thousand slow connections, post in a loop while the database goes away.
   unread-body URL CA          a 2 MiB Content-Length: 413 before any body byte
   garbage URL                 random bytes, then plain HTTP: the server must close
   abort-handshakes URL N      N times: a real ClientHello, then a TCP reset
-  limits URL CA               against --body-budget-mb 1 --max-connections 4:
-                              a second large body gets 429, a fifth connection is closed
+  limits URL CA               against --body-budget-mb 1 --max-connections 4
+                              --body-timeout 2 --idle-timeout 2: a second large body
+                              gets 429, a fifth connection is closed, a slow body and
+                              an idle keep-alive connection are closed in time
   slowloris URL CA N TIMEOUT  N TLS connections sending one byte per second, and a
                               client making a new TLS connection every second
   ingest-loop URL CA KEY AGENT SECONDS OUT   post snapshots one by one
@@ -189,6 +191,25 @@ def cmd_limits(a):
     data = read_response(c7, time.time() + 5)
     print("after closing them: %s" % data.split(b"\r\n", 1)[0].decode(errors="replace"))
     ok = ok and data.startswith(b"HTTP/1.1 200")
+
+    # a body that stops coming: closed at the body deadline (2 s)
+    c8 = tls()
+    c8.sendall(b"POST /v1/enroll HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n{")
+    t0 = time.time()
+    data = read_response(c8, t0 + 6)
+    dt = time.time() - t0
+    print("body stalled after 1 of 100 bytes: closed after %.2f s, %d bytes back" % (dt, len(data)))
+    ok = ok and 1.5 <= dt <= 3.5 and data == b""
+    # an idle keep-alive connection: closed at the idle deadline (2 s)
+    c9 = tls()
+    c9.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    first = c9.recv(4096)
+    t0 = time.time()
+    data = read_response(c9, t0 + 6)
+    dt = time.time() - t0
+    print("idle keep-alive connection after one answer (%s): closed after %.2f s" %
+          (first.split(b"\r\n", 1)[0].decode(errors="replace"), dt))
+    ok = ok and first.startswith(b"HTTP/1.1 200") and 1.5 <= dt <= 3.5
     sys.exit(0 if ok else 1)
 
 
