@@ -181,10 +181,10 @@ static enum pf_rc host_config(const PGresult *r, int i, struct fleet_host *x)
         }
         cJSON_ArrayForEach(e, ex)
         {
-            x->excluded[x->nexcluded++] = (struct pf_range){
-                PF_PROTO_TCP, PF_FAMILY_IPV4,
-                (uint16_t)cJSON_GetNumberValue(cJSON_GetArrayItem(e, 0)),
-                (uint32_t)cJSON_GetNumberValue(cJSON_GetArrayItem(e, 1))};
+            x->excluded[x->nexcluded++] =
+                (struct pf_range){PF_PROTO_TCP, PF_FAMILY_IPV4,
+                                  (uint16_t)cJSON_GetNumberValue(cJSON_GetArrayItem(e, 0)),
+                                  (uint32_t)cJSON_GetNumberValue(cJSON_GetArrayItem(e, 1))};
         }
     }
     cJSON_Delete(ex);
@@ -299,15 +299,17 @@ static enum pf_rc load_processes(PGconn *pg, struct fleet *f, const char *from, 
         if (h < 0)
             continue;
         pgarray_str(&a[0], f->hosts[i].agent_id);
-        pgarray_time(&a[1], f->start + (int64_t)(h >= LEAK_MIN_HOURS - 1 ? h - (LEAK_MIN_HOURS - 1)
-                                                                        : 0) * FLEET_HOUR);
+        pgarray_time(&a[1],
+                     f->start + (int64_t)(h >= LEAK_MIN_HOURS - 1 ? h - (LEAK_MIN_HOURS - 1) : 0) *
+                                    FLEET_HOUR);
         pgarray_time(&a[2], f->start + (int64_t)h * FLEET_HOUR);
     }
     for (int c = 0; c < 3; c++)
         vals[c] = pgarray_end(&a[c], &rc);
     if (!rc)
-        rc = fold_proc_rows(pg, f, proc_day_sql, 3, vals, err, errlen, "loading the last day of "
-                                                                        "processes");
+        rc = fold_proc_rows(pg, f, proc_day_sql, 3, vals, err, errlen,
+                            "loading the last day of "
+                            "processes");
     for (int c = 0; c < 3; c++)
         pgarray_free(&a[c]);
     if (rc)
@@ -332,8 +334,7 @@ static enum pf_rc load_processes(PGconn *pg, struct fleet *f, const char *from, 
     vals[3] = from;
     vals[4] = to;
     if (!rc && ncand)
-        rc = fold_proc_rows(pg, f, proc_series_sql, 5, vals, err, errlen,
-                            "loading process series");
+        rc = fold_proc_rows(pg, f, proc_series_sql, 5, vals, err, errlen, "loading process series");
     for (int c = 0; c < 3; c++)
         pgarray_free(&a[c]);
     return rc;
@@ -359,7 +360,8 @@ enum pf_rc analysis_db_load(PGconn *pg, const struct fleet_params *p, const char
     }
     if (forget_t > f->start)
         forget_t = f->start;
-    if (pf_time_format(f->start, from) || pf_time_format(f->start + (int64_t)f->nhours * 3600, to) ||
+    if (pf_time_format(f->start, from) ||
+        pf_time_format(f->start + (int64_t)f->nhours * 3600, to) ||
         pf_time_format(forget_t, forget)) {
         fleet_free(f);
         snprintf(err, errlen, "unusable analysis window");

@@ -73,8 +73,8 @@ static int parse_request(get_fn get, void *ud, struct request *r, char *err, siz
     memset(r, 0, sizeof(*r));
     fleet_params_default(&r->p);
     snprintf(r->format, sizeof(r->format), "html");
-    static const char *const names[] = {"site",        "host",         "format", "now",
-                                        "window_days", "horizon_days"};
+    static const char *const names[] = {"site", "host",        "format",
+                                        "now",  "window_days", "horizon_days"};
     for (size_t i = 0; i < PF_ARRAY_LEN(names); i++) {
         rc = get(ud, names[i], v, sizeof(v));
         if (rc == PF_NOTFOUND)
@@ -151,7 +151,8 @@ static enum pf_rc render(const struct capacity *c, enum what w, const struct req
         struct report_metric m[12];
         size_t n = 0;
         pthread_mutex_lock(&stats_lock);
-#define M(name_, help_, type_, v_) m[n++] = (struct report_metric){name_, help_, type_, (double)(v_)}
+#define M(name_, help_, type_, v_)                                                                 \
+    m[n++] = (struct report_metric){name_, help_, type_, (double)(v_)}
         M("portfleet_snapshots_accepted_total", "Snapshots stored (first time)", "counter",
           stats_copy.snapshots_accepted);
         M("portfleet_snapshots_duplicate_total", "Snapshots received again (already stored)",
@@ -327,7 +328,7 @@ static void report_usage(FILE *f)
 
 int capacity_report_main(int argc, char **argv)
 {
-    static const char *const known[] = {"--db",  "--site", "--format",      "--out",
+    static const char *const known[] = {"--db",  "--site",        "--format",      "--out",
                                         "--now", "--window-days", "--horizon-days"};
     struct argv_lookup a = {argc, argv};
     struct request r;
@@ -376,8 +377,7 @@ int capacity_report_main(int argc, char **argv)
     rc = analyse(pg, W_REPORT, &r, &out, &type, err, sizeof(err));
     PQfinish(pg);
     if (rc) {
-        fprintf(stderr, "portfleet-collector report: %s\n",
-                rc == PF_AGAIN ? err : pf_strerror(rc));
+        fprintf(stderr, "portfleet-collector report: %s\n", rc == PF_AGAIN ? err : pf_strerror(rc));
         pf_buf_free(&out);
         return 1;
     }

@@ -171,7 +171,6 @@ static double mean_present(const double *v, size_t n)
     return k ? s / (double)k : 0;
 }
 
-
 enum pf_rc findings_host_demand(const struct fleet *f, const struct fleet_host *x,
                                 const struct fleet_params *p, double *out, bool *leaking)
 {
@@ -324,8 +323,8 @@ enum pf_rc findings_leak(const struct fleet *f, const struct fleet_host *x,
     if (!(release <= LEAK_MAX_RELEASE))
         return PF_OK;
     /* The host's headroom at its last hour, eaten at the leak's rate. */
-    rc = stats_level(x->tcp, stats_segment_start(x->tcp, f->nhours), (size_t)hlast,
-                     out->trend.rate, &out->host_level);
+    rc = stats_level(x->tcp, stats_segment_start(x->tcp, f->nhours), (size_t)hlast, out->trend.rate,
+                     &out->host_level);
     if (rc)
         return rc;
     out->hours = stats_hours_to_limit(out->host_level, out->trend.rate, x->tcp_usable);
@@ -356,9 +355,8 @@ static enum pf_rc port_leak(struct findings *fs, const struct fleet *f,
         if (!lk.leaks)
             continue;
         hours = lk.hours;
-        fi = add(fs, FINDING_PORT_LEAK, hours <= CRITICAL_DAYS * 24 ? SEVERITY_CRITICAL :
-                                                                       SEVERITY_WARNING,
-                 x->site, x);
+        fi = add(fs, FINDING_PORT_LEAK,
+                 hours <= CRITICAL_DAYS * 24 ? SEVERITY_CRITICAL : SEVERITY_WARNING, x->site, x);
         if (!fi)
             return PF_NOMEM;
         fi->has_process = true;
@@ -383,15 +381,13 @@ static enum pf_rc port_leak(struct findings *fs, const struct fleet *f,
                 t->rate / 60, num(b1, sizeof(b1), t->rate),
                 duration(b2, sizeof(b2), (double)(t->last + 1 - t->first)),
                 num(b3, sizeof(b3), held_now), num(b4, sizeof(b4), bound_now),
-                num(b5, sizeof(b5), x->tcp_usable),
-                hours > 0 ? "is full in about" : "was full at",
+                num(b5, sizeof(b5), x->tcp_usable), hours > 0 ? "is full in about" : "was full at",
                 hours > 0 ? duration(b6, sizeof(b6), hours) : when(lk.exhaustion_at, tb));
         if (win) {
             if (pr->service[0])
                 remedy(fi, "Restart-Service -Name %s -Force", pr->service);
             else
-                remedy(fi, "Stop-Process -Name %.*s -Force", (int)strcspn(pr->name, "."),
-                       pr->name);
+                remedy(fi, "Stop-Process -Name %.*s -Force", (int)strcspn(pr->name, "."), pr->name);
             remedy(fi, "netstat -anobq");
             remedy(fi, "Get-NetTCPConnection | Group-Object -Property State, OwningProcess | "
                        "Select -Property Count, Name, @{Name=\"ProcessName\";Expression={(Get-"
@@ -411,8 +407,7 @@ static enum pf_rc port_leak(struct findings *fs, const struct fleet *f,
                    pr->name, pr->remote.addr, (unsigned)pr->remote.port,
                    duration(b1, sizeof(b1), x->tcp_usable / t->rate));
         else
-            remedy(fi, "Contact the vendor of %s: it does not release the ports it uses",
-                   pr->name);
+            remedy(fi, "Contact the vendor of %s: it does not release the ports it uses", pr->name);
     }
     return PF_OK;
 }
@@ -573,7 +568,7 @@ static enum pf_rc range_too_small(struct findings *fs, const struct fleet *f,
         snprintf(what, sizeof(what),
                  "peak %s %s ports in use (p99 of hourly maxima, max %s) of %s usable in %u-%u",
                  num(b1, sizeof(b1),
-                     hp->worst == PRESSURE_UDP ? hp->udp_peak
+                     hp->worst == PRESSURE_UDP     ? hp->udp_peak
                      : stats_present(hp->tcp_peak) ? hp->tcp_peak
                                                    : 0),
                  hp->worst == PRESSURE_UDP ? "UDP" : "TCP",
@@ -612,8 +607,7 @@ static const char *site_hosts_word(const struct fleet *f, const char *site)
     return "hosts";
 }
 
-static enum pf_rc add_hosts(struct findings *fs, const struct fleet *f,
-                            const struct plan_site *s)
+static enum pf_rc add_hosts(struct findings *fs, const struct fleet *f, const struct plan_site *s)
 {
     struct finding *fi;
     char b1[32], b2[32], b3[32], b4[32];
@@ -644,15 +638,14 @@ static enum pf_rc add_hosts(struct findings *fs, const struct fleet *f,
     return PF_OK;
 }
 
-static enum pf_rc redundancy(struct findings *fs, const struct fleet *f,
-                             const struct plan_site *s)
+static enum pf_rc redundancy(struct findings *fs, const struct fleet *f, const struct plan_site *s)
 {
     struct finding *fi;
 
     if (s->reporting_hosts >= PLAN_MIN_HOSTS)
         return PF_OK;
-    fi = add(fs, FINDING_REDUNDANCY,
-             s->reporting_hosts == 0 ? SEVERITY_CRITICAL : SEVERITY_WARNING, s->site, NULL);
+    fi = add(fs, FINDING_REDUNDANCY, s->reporting_hosts == 0 ? SEVERITY_CRITICAL : SEVERITY_WARNING,
+             s->site, NULL);
     if (!fi)
         return PF_NOMEM;
     summary(fi,
@@ -747,8 +740,9 @@ static enum pf_rc load_imbalance(struct findings *fs, const struct fleet *f,
         if (strcmp(x->site, s->site) != 0 || plan_host_silent(x, p))
             continue;
         for (size_t j = 0; j < i && first; j++)
-            first = !(strcmp(f->hosts[j].site, s->site) == 0 && !plan_host_silent(&f->hosts[j], p) &&
-                      strcmp(load_group(&f->hosts[j]), g) == 0);
+            first =
+                !(strcmp(f->hosts[j].site, s->site) == 0 && !plan_host_silent(&f->hosts[j], p) &&
+                  strcmp(load_group(&f->hosts[j]), g) == 0);
         if (!first)
             continue;
         for (size_t j = i; j < f->nhosts; j++) {
@@ -782,8 +776,7 @@ static enum pf_rc load_imbalance(struct findings *fs, const struct fleet *f,
                 "average %s: %s",
                 busiest->name, fi->utilization * 100, s->site,
                 vpn ? "VPN connections" : "ports in use", num(b1, sizeof(b1), top),
-                num(b2, sizeof(b2), total), n - 1, n == 2 ? "" : "s",
-                num(b3, sizeof(b3), others),
+                num(b2, sizeof(b2), total), n - 1, n == 2 ? "" : "s", num(b3, sizeof(b3), others),
                 vpn ? "Always On VPN clients only use the first server of the profile; listing "
                       "more servers gives neither balance nor automatic failover"
                     : "the clients do not spread over the hosts");

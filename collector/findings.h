@@ -74,17 +74,17 @@
 #include "plan.h"
 #include "stats.h"
 
-#define LEAK_MIN_HOURS 24     /* a leak keeps going through the night */
-#define LEAK_MAX_RELEASE 0.2  /* hourly minima give back at most 20% */
-#define LEAK_MIN_RATE 1.0     /* ports per hour */
-#define CRITICAL_DAYS 7.0     /* seed 004's week */
+#define LEAK_MIN_HOURS 24    /* a leak keeps going through the night */
+#define LEAK_MAX_RELEASE 0.2 /* hourly minima give back at most 20% */
+#define LEAK_MIN_RATE 1.0    /* ports per hour */
+#define CRITICAL_DAYS 7.0    /* seed 004's week */
 #define CRITICAL_UTIL 0.9
 #define SNAT_MIN_IKEV2 20
 #define SNAT_MAX_DISTINCT 3
 #define SNAT_TOP_SHARE 0.8
 #define IMBALANCE_RATIO 3.0
-#define IMBALANCE_MIN_VPN 20.0    /* connections on the busiest host */
-#define IMBALANCE_MIN_UTIL 0.1    /* or this share of its usable ports */
+#define IMBALANCE_MIN_VPN 20.0 /* connections on the busiest host */
+#define IMBALANCE_MIN_UTIL 0.1 /* or this share of its usable ports */
 
 #define FINDING_TEXT_LEN 512
 #define FINDING_REMEDIATION_MAX 12
@@ -193,12 +193,12 @@ struct host_pressure {
     double tcp_peak, udp_peak; /* p99 of hourly maxima; NaN without data */
     double tcp_max;            /* maximum of hourly maxima */
     double tcp_p95;
-    double demand_mean;      /* mean of the hourly demand (load_imbalance) */
-    double top_dest_peak;    /* Linux only, else NaN */
-    double utilization;      /* the worst of the ratios of findings.h; 0 without data */
+    double demand_mean;   /* mean of the hourly demand (load_imbalance) */
+    double top_dest_peak; /* Linux only, else NaN */
+    double utilization;   /* the worst of the ratios of findings.h; 0 without data */
     enum { PRESSURE_TCP, PRESSURE_UDP, PRESSURE_DEST } worst; /* which one it is */
-    double last_utilization; /* of the latest snapshot (TCP) */
-    double tcp_trend;        /* TCP ports/hour (stats_trend rate: 0 unless steady) */
+    double last_utilization;                                  /* of the latest snapshot (TCP) */
+    double tcp_trend; /* TCP ports/hour (stats_trend rate: 0 unless steady) */
     /* The soonest steady trend to its limit within the horizon. */
     bool has_forecast;
     int64_t exhaustion_at;

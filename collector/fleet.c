@@ -266,8 +266,7 @@ void fleet_fold_hour(struct fleet_host *x, size_t h, const struct fleet_hour_row
     x->events[h].netlogon_5719 += r->events.netlogon_5719;
 }
 
-void fleet_fold_proc(struct fleet_proc *p, size_t h, double held_max, double held_min,
-                     double bound)
+void fleet_fold_proc(struct fleet_proc *p, size_t h, double held_max, double held_min, double bound)
 {
     fold_max(&p->held[h], held_max);
     fold_max(&p->bound[h], bound);

@@ -94,10 +94,10 @@ struct fleet_host {
     uint32_t ike_value;
 
     /* Hourly series, [nhours] each; NaN where no snapshot that hour. */
-    double *tcp;       /* max tcp.ephemeral_in_use */
-    double *udp;       /* max udp.ephemeral_in_use */
-    double *top_dest;  /* max tcp.top_destination.count */
-    double *vpn_conn;  /* max vpn.connections */
+    double *tcp;                 /* max tcp.ephemeral_in_use */
+    double *udp;                 /* max udp.ephemeral_in_use */
+    double *top_dest;            /* max tcp.top_destination.count */
+    double *vpn_conn;            /* max vpn.connections */
     struct fleet_events *events; /* summed per hour */
 
     bool has_vpn;

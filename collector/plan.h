@@ -75,10 +75,10 @@ struct plan_range_change {
 
 struct plan_site {
     char site[PF_ID_LEN];
-    size_t hosts;           /* hosts known in the site */
-    size_t reporting_hosts; /* of them, not silent */
-    double peak;            /* max of the hourly site sum */
-    double p95, p99;        /* of the hourly site sum */
+    size_t hosts;                     /* hosts known in the site */
+    size_t reporting_hosts;           /* of them, not silent */
+    double peak;                      /* max of the hourly site sum */
+    double p95, p99;                  /* of the hourly site sum */
     uint32_t usable_per_host;         /* smallest host's usable ports now */
     uint32_t usable_per_host_widened; /* ... after the vendor range */
     double target_utilization;

@@ -16,8 +16,8 @@ static enum pf_rc cell(struct pf_buf *out, const char *s, bool last)
 {
     enum pf_rc rc = pf_buf_puts(out, "\"");
 
-    if (!rc && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' ||
-                s[0] == '\r'))
+    if (!rc &&
+        (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' || s[0] == '\r'))
         rc = pf_buf_puts(out, "'");
     for (const char *p = s; !rc && *p; p++)
         rc = *p == '"' ? pf_buf_puts(out, "\"\"") : pf_buf_append(out, p, 1);
@@ -56,8 +56,7 @@ enum pf_rc report_csv(const struct capacity *c, const char *site, struct pf_buf 
         if (site && site[0] && strcmp(x->site, site) != 0)
             continue;
         for (size_t k = 0; k < x->nroles; k++)
-            o += (size_t)snprintf(roles + o, sizeof(roles) - o, "%s%s", k ? ";" : "",
-                                  x->roles[k]);
+            o += (size_t)snprintf(roles + o, sizeof(roles) - o, "%s%s", k ? ";" : "", x->roles[k]);
         o = 0;
         for (size_t k = 0; k < c->findings->n; k++) {
             const struct finding *f = &c->findings->v[k];

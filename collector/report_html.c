@@ -88,10 +88,9 @@ static const char *style =
  * with a lower-case word or a PowerShell verb are commands. */
 static bool looks_like_command(const char *s)
 {
-    static const char *const prefixes[] = {"netsh ", "sysctl ",          "echo ",
-                                           "ss ",    "netstat ",         "systemctl ",
-                                           "pkill ", "Restart-Service ", "Stop-Process ",
-                                           "Get-",   "New-ItemProperty "};
+    static const char *const prefixes[] = {
+        "netsh ", "sysctl ",          "echo ",         "ss ",  "netstat ",         "systemctl ",
+        "pkill ", "Restart-Service ", "Stop-Process ", "Get-", "New-ItemProperty "};
     for (size_t i = 0; i < PF_ARRAY_LEN(prefixes); i++)
         if (strncmp(s, prefixes[i], strlen(prefixes[i])) == 0)
             return true;
@@ -183,8 +182,8 @@ static enum pf_rc chart(const struct capacity *c, size_t i, struct pf_buf *out)
                            "<line class=\"range\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
                            "<text class=\"rl\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.0f"
                            "</text>",
-                           ML, py(&fr, limit), CW - MR, py(&fr, limit), ML - 4,
-                           py(&fr, limit) + 4, limit);
+                           ML, py(&fr, limit), CW - MR, py(&fr, limit), ML - 4, py(&fr, limit) + 4,
+                           limit);
     /* The series: one path, a new subpath after each gap. */
     if (!rc)
         rc = pf_buf_puts(out, "<path class=\"series\" d=\"");
@@ -272,8 +271,9 @@ static enum pf_rc summary_table(const struct capacity *c, const char *site, stru
                 rc = esc(out, x->roles[k]);
         }
         if (!rc)
-            rc = pf_buf_printf(out, "</td><td>%u-%u</td><td class=\"n\">%u</td>"
-                                    "<td class=\"n\">%llu</td>",
+            rc = pf_buf_printf(out,
+                               "</td><td>%u-%u</td><td class=\"n\">%u</td>"
+                               "<td class=\"n\">%llu</td>",
                                (unsigned)x->tcp_range.start,
                                (unsigned)(x->tcp_range.start + x->tcp_range.count - 1),
                                (unsigned)x->tcp_usable, (unsigned long long)x->last_tcp_in_use);
@@ -282,8 +282,9 @@ static enum pf_rc summary_table(const struct capacity *c, const char *site, stru
         if (!rc)
             rc = num_cell(out, hp->tcp_max);
         if (!rc)
-            rc = pf_buf_printf(out, "<td class=\"n\">%.0f%%</td><td class=\"n\">%.1f</td><td>%s"
-                                    "</td>",
+            rc = pf_buf_printf(out,
+                               "<td class=\"n\">%.0f%%</td><td class=\"n\">%.1f</td><td>%s"
+                               "</td>",
                                hp->utilization * 100, hp->tcp_trend,
                                hp->has_forecast ? when(hp->exhaustion_at, tb) : "-");
         if (!rc)
@@ -342,8 +343,7 @@ static enum pf_rc plan_section(const struct plan_site *s, struct pf_buf *out)
     return rc;
 }
 
-static enum pf_rc findings_section(const struct capacity *c, const char *site,
-                                   struct pf_buf *out)
+static enum pf_rc findings_section(const struct capacity *c, const char *site, struct pf_buf *out)
 {
     enum pf_rc rc;
     size_t n = 0;

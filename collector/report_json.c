@@ -215,8 +215,7 @@ static enum pf_rc emit(cJSON *root, struct pf_buf *out)
 }
 
 /* Adds the findings array; false when out of memory. */
-static bool add_findings(const struct capacity *c, cJSON *root, const char *site,
-                         const char *host)
+static bool add_findings(const struct capacity *c, cJSON *root, const char *site, const char *host)
 {
     cJSON *a = cJSON_AddArrayToObject(root, "findings");
 

@@ -17,8 +17,7 @@ static const char *when(int64_t t, char buf[PF_TIME_LEN])
     return buf;
 }
 
-static enum pf_rc site_text(const struct capacity *c, const struct plan_site *s,
-                            struct pf_buf *out)
+static enum pf_rc site_text(const struct capacity *c, const struct plan_site *s, struct pf_buf *out)
 {
     enum pf_rc rc;
     char t[PF_TIME_LEN];
@@ -48,8 +47,7 @@ static enum pf_rc site_text(const struct capacity *c, const struct plan_site *s,
         if (strcmp(f->site, s->site) != 0)
             continue;
         rc = pf_buf_printf(out, "  [%s] %s%s%s: %s\n", finding_severity_name(f->severity),
-                           finding_kind_name(f->kind), f->host[0] ? " " : "", f->host,
-                           f->summary);
+                           finding_kind_name(f->kind), f->host[0] ? " " : "", f->host, f->summary);
         if (!rc && f->has_exhaustion)
             rc = pf_buf_printf(out, "      exhaustion at %s\n", when(f->exhaustion_at, t));
         for (size_t j = 0; !rc && j < f->nremediation; j++)

@@ -167,8 +167,15 @@ static const char host_sql[] =
     "ev_tcpip_4227 = h.ev_tcpip_4227 + EXCLUDED.ev_tcpip_4227, "
     "ev_tcpip_4231 = h.ev_tcpip_4231 + EXCLUDED.ev_tcpip_4231, "
     "ev_tcpip_4266 = h.ev_tcpip_4266 + EXCLUDED.ev_tcpip_4266, "
-    "ev_netlogon_5719 = h.ev_netlogon_5719 + EXCLUDED.ev_netlogon_5719, " VPN_COL(
-        vpn_connections) ", " VPN_COL(vpn_distinct) ", " VPN_COL(vpn_top_addr) ", " VPN_COL(vpn_top_count) ", " VPN_COL(vpn_at) ", " VPN_COL(vpn_ikev2);
+    "ev_netlogon_5719 = h.ev_netlogon_5719 + EXCLUDED.ev_netlogon_5719, "
+    /* clang-format off */
+    VPN_COL(vpn_connections) ", "
+    VPN_COL(vpn_distinct) ", "
+    VPN_COL(vpn_top_addr) ", "
+    VPN_COL(vpn_top_count) ", "
+    VPN_COL(vpn_at) ", "
+    VPN_COL(vpn_ikev2);
+/* clang-format on */
 
 static const char proc_sql[] =
     "INSERT INTO process_hours AS p (agent_id, hour, name, service, held_max, held_min, "
@@ -217,8 +224,7 @@ static enum pf_rc exec(PGconn *pg, const char *sql, int n, const char *const *va
     return PF_INVALID;
 }
 
-static enum pf_rc store_hosts(PGconn *pg, const struct host_row *rows, size_t n,
-                              PGresult **failed)
+static enum pf_rc store_hosts(PGconn *pg, const struct host_row *rows, size_t n, PGresult **failed)
 {
     struct pgarray a[17];
     const char *vals[17];
@@ -263,8 +269,7 @@ static enum pf_rc store_hosts(PGconn *pg, const struct host_row *rows, size_t n,
     return rc;
 }
 
-static enum pf_rc store_procs(PGconn *pg, const struct proc_row *rows, size_t n,
-                              PGresult **failed)
+static enum pf_rc store_procs(PGconn *pg, const struct proc_row *rows, size_t n, PGresult **failed)
 {
     struct pgarray a[10];
     const char *vals[10];
@@ -367,7 +372,8 @@ static enum pf_rc store_latest(PGconn *pg, const struct pf_snapshot *s, PGresult
         vals[18] = vals[19] = NULL;
     }
     if (s->has_vpn && s->vpn.has_ike_value)
-        snprintf(v[20], sizeof(v[20]), "%u", (unsigned)s->vpn.ike_num_established_for_initial_query);
+        snprintf(v[20], sizeof(v[20]), "%u",
+                 (unsigned)s->vpn.ike_num_established_for_initial_query);
     else
         vals[20] = NULL;
     if (!rc)

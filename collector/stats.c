@@ -436,8 +436,8 @@ enum pf_rc stats_trend(const double *v, size_t n, size_t min_points, struct stat
         if (rc)
             goto out;
         out->step = stats_is_step(x, len);
-        out->steady = out->slope > 0 && !out->step &&
-                      out->recent_slope >= STATS_RECENT_SHARE * out->slope;
+        out->steady =
+            out->slope > 0 && !out->step && out->recent_slope >= STATS_RECENT_SHARE * out->slope;
     }
     out->rate = out->steady ? out->slope : 0;
     rc = stats_level(v, out->seg_start, out->last, out->rate, &out->level);

@@ -48,13 +48,13 @@
 
 #include "error.h"
 
-#define STATS_DAY 24              /* hours */
-#define STATS_RESET_FRACTION 0.5  /* below half of yesterday's minimum: reset */
-#define STATS_STEADY_TAU 0.5      /* Kendall tau for "rises steadily" */
-#define STATS_RECENT_HOURS 24     /* "still rising" is judged on the last day */
-#define STATS_RECENT_SHARE 0.5    /* ...at >= half the segment's slope */
-#define STATS_STEP_SSE_SHARE 0.5  /* step model fits 2x better than a line: a jump */
-#define STATS_LEVEL_PCT 90.0      /* level: p90 of the projected last day */
+#define STATS_DAY 24             /* hours */
+#define STATS_RESET_FRACTION 0.5 /* below half of yesterday's minimum: reset */
+#define STATS_STEADY_TAU 0.5     /* Kendall tau for "rises steadily" */
+#define STATS_RECENT_HOURS 24    /* "still rising" is judged on the last day */
+#define STATS_RECENT_SHARE 0.5   /* ...at >= half the segment's slope */
+#define STATS_STEP_SSE_SHARE 0.5 /* step model fits 2x better than a line: a jump */
+#define STATS_LEVEL_PCT 90.0     /* level: p90 of the projected last day */
 
 /* Returns true when x is a present value (not NaN). */
 static inline bool stats_present(double x)
@@ -112,12 +112,12 @@ bool stats_is_step(const double *v, size_t n);
 size_t stats_onset(const double *v, size_t n);
 
 struct stats_trend {
-    size_t seg_start;    /* first hour of the current segment */
-    size_t first;        /* first present hour of the segment */
-    size_t last;         /* last present hour */
-    size_t npoints;      /* present hours in the segment */
-    bool seasonal;       /* daily pattern removed (segment >= 2 days) */
-    double tau;          /* Kendall tau over the segment */
+    size_t seg_start; /* first hour of the current segment */
+    size_t first;     /* first present hour of the segment */
+    size_t last;      /* last present hour */
+    size_t npoints;   /* present hours in the segment */
+    bool seasonal;    /* daily pattern removed (segment >= 2 days) */
+    double tau;       /* Kendall tau over the segment */
     /* Only computed when tau >= STATS_STEADY_TAU and there are min_points
      * (else NaN / false: nothing rises steadily, no need to measure it). */
     double slope;        /* Theil-Sen over the segment, per hour */

@@ -45,14 +45,15 @@ struct opts {
 
 static void usage(void)
 {
-    fprintf(stderr,
-            "usage: fleetsim post  --scenario F --collector URL --ca-file PEM --enroll-secret S\n"
-            "                      [--now T] [--jobs N] [--batch N] [--state FILE]\n"
-            "       fleetsim check --scenario F --findings FILE --plan FILE --now T\n"
-            "       fleetsim local --scenario F [--now T] [--format findings|plan|hosts|html|text]\n"
-            "       fleetsim truth --scenario F [--now T]\n"
-            "       fleetsim gen   --scenario F [--now T]   (JSON lines, each validated)\n"
-            "T is seconds since the epoch or RFC 3339; default: now.\n");
+    fprintf(
+        stderr,
+        "usage: fleetsim post  --scenario F --collector URL --ca-file PEM --enroll-secret S\n"
+        "                      [--now T] [--jobs N] [--batch N] [--state FILE]\n"
+        "       fleetsim check --scenario F --findings FILE --plan FILE --now T\n"
+        "       fleetsim local --scenario F [--now T] [--format findings|plan|hosts|html|text]\n"
+        "       fleetsim truth --scenario F [--now T]\n"
+        "       fleetsim gen   --scenario F [--now T]   (JSON lines, each validated)\n"
+        "T is seconds since the epoch or RFC 3339; default: now.\n");
 }
 
 static int parse_now(const char *s, int64_t *out)
@@ -157,8 +158,8 @@ static long http_post(struct http *h, const char *path, const char *bearer, cons
 }
 
 /* Retries 429/503 and transport failures for up to a minute. */
-static long http_post_retry(struct http *h, const char *path, const char *bearer,
-                            const char *body, size_t len)
+static long http_post_retry(struct http *h, const char *path, const char *bearer, const char *body,
+                            size_t len)
 {
     long st = 0;
 
@@ -203,8 +204,8 @@ static int enroll(struct http *h, const struct sim_host *x, struct enrolled *e)
                  cJSON_GetStringValue(cJSON_GetObjectItem(ans, "node_key")));
         rc = 0;
     } else {
-        fprintf(stderr, "fleetsim: enroll %s: HTTP %ld %.*s\n", x->name, st,
-                (int)h->answer.len, h->answer.data ? h->answer.data : "");
+        fprintf(stderr, "fleetsim: enroll %s: HTTP %ld %.*s\n", x->name, st, (int)h->answer.len,
+                h->answer.data ? h->answer.data : "");
     }
     cJSON_Delete(ans);
     return rc;
@@ -360,8 +361,9 @@ static int cmd_post(const struct opts *o, const struct sim_scenario *sc)
         curl_easy_setopt(h.curl, CURLOPT_TIMEOUT, 120L);
         for (size_t i = (size_t)j; i < sc->nhosts && !rc; i += (size_t)o->jobs)
             rc = post_host(&h, sc, &sc->hosts[i], &sent, &accepted);
-        fprintf(stderr, "fleetsim: worker %d: %llu snapshots sent, %llu accepted, %llu duplicates\n",
-                j, (unsigned long long)sent, (unsigned long long)accepted,
+        fprintf(stderr,
+                "fleetsim: worker %d: %llu snapshots sent, %llu accepted, %llu duplicates\n", j,
+                (unsigned long long)sent, (unsigned long long)accepted,
                 (unsigned long long)h.duplicates);
         curl_easy_cleanup(h.curl);
         pf_buf_free(&h.answer);
@@ -591,8 +593,8 @@ static void check_finding(const struct opts *o, const struct sim_scenario *sc, c
         strcmp(cJSON_GetStringValue(v), jstr(a, "severity")) != 0)
         fail("%s: severity %s, expected %s", label, jstr(a, "severity"), cJSON_GetStringValue(v));
     if ((v = cJSON_GetObjectItemCaseSensitive(e, "service")) &&
-        strcmp(cJSON_GetStringValue(v), jstr(cJSON_GetObjectItemCaseSensitive(a, "process"),
-                                             "service")) != 0)
+        strcmp(cJSON_GetStringValue(v),
+               jstr(cJSON_GetObjectItemCaseSensitive(a, "process"), "service")) != 0)
         fail("%s: service %s, expected %s", label,
              jstr(cJSON_GetObjectItemCaseSensitive(a, "process"), "service"),
              cJSON_GetStringValue(v));
@@ -601,8 +603,8 @@ static void check_finding(const struct opts *o, const struct sim_scenario *sc, c
         if (!(fabs(got - v->valuedouble) <= 0.1 * v->valuedouble))
             fail("%s: rate %.1f/h, expected %.1f/h +-10%%", label, got, v->valuedouble);
         else
-            printf("ok   %s: rate %.1f/h (expected %.1f, off %.1f%%)\n", label, got,
-                   v->valuedouble, 100 * fabs(got - v->valuedouble) / v->valuedouble);
+            printf("ok   %s: rate %.1f/h (expected %.1f, off %.1f%%)\n", label, got, v->valuedouble,
+                   100 * fabs(got - v->valuedouble) / v->valuedouble);
     }
     if ((v = cJSON_GetObjectItemCaseSensitive(e, "exhaustion")) && cJSON_IsString(v)) {
         const char *at = jstr(a, "exhaustion_at");
@@ -611,8 +613,8 @@ static void check_finding(const struct opts *o, const struct sim_scenario *sc, c
         if (strcmp(v->valuestring, "truth") == 0 && h)
             truth = sim_exhaustion_truth(sc, h, o->now, 365);
         else if (strncmp(v->valuestring, "hour:", 5) == 0) /* the end of that hour before now */
-            truth = (o->now - (int64_t)(strtod(v->valuestring + 5, NULL) * 3600)) / 3600 * 3600 +
-                    3600;
+            truth =
+                (o->now - (int64_t)(strtod(v->valuestring + 5, NULL) * 3600)) / 3600 * 3600 + 3600;
         if (!at[0] || pf_time_parse(at, &got) != PF_OK) {
             fail("%s: exhaustion_at missing", label);
         } else if (truth < 0) {
@@ -652,11 +654,8 @@ static void check_finding(const struct opts *o, const struct sim_scenario *sc, c
 
 static void check_plan(const cJSON *e, const cJSON *sites)
 {
-    static const char *const fields[] = {"hosts",
-                                         "recommended_hosts",
-                                         "add_hosts",
-                                         "usable_ports_per_host",
-                                         "usable_ports_per_host_widened"};
+    static const char *const fields[] = {"hosts", "recommended_hosts", "add_hosts",
+                                         "usable_ports_per_host", "usable_ports_per_host_widened"};
     const cJSON *s, *want, *x;
     const char *site = jstr(e, "site");
 

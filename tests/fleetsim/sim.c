@@ -217,8 +217,7 @@ enum pf_rc sim_load(const char *path, struct sim_scenario **out, char *err, size
             if (reps > 1) {
                 snprintf(h->name, sizeof(h->name), "%.200s-%04zu", proto.name, r + 1);
                 if (per_site)
-                    snprintf(h->site, sizeof(h->site), "%.40s-%03zu", proto.site,
-                             r / per_site + 1);
+                    snprintf(h->site, sizeof(h->site), "%.40s-%03zu", proto.site, r / per_site + 1);
             }
             h->seed = sc->seed * 1000003u + sc->nhosts;
             sc->nhosts++;
@@ -304,8 +303,7 @@ static double leak_held(const struct sim_leak *l, int64_t now, int64_t t, bool f
 }
 
 /* The host's load that "share" processes divide. */
-static double load(const struct sim_scenario *sc, const struct sim_host *h, int64_t now,
-                   int64_t t)
+static double load(const struct sim_scenario *sc, const struct sim_host *h, int64_t now, int64_t t)
 {
     double first = (double)now - sc->days * 86400;
 
@@ -371,8 +369,8 @@ int64_t sim_exhaustion_truth(const struct sim_scenario *sc, const struct sim_hos
     return -1;
 }
 
-void sim_times(const struct sim_scenario *sc, const struct sim_host *h, int64_t now,
-               int64_t *first, int64_t *last)
+void sim_times(const struct sim_scenario *sc, const struct sim_host *h, int64_t now, int64_t *first,
+               int64_t *last)
 {
     int64_t iv = sc->interval_s;
     double span_h = h->start_h > 0 ? h->start_h : sc->days * 24;
@@ -501,7 +499,8 @@ enum pf_rc sim_snapshot(const struct sim_scenario *sc, const struct sim_host *h,
          * ports than connections (distinct_ratio), the processes' ports too. */
         tcp *= h->distinct_ratio;
         for (size_t i = 0; i < s->nprocesses; i++) {
-            s->processes[i].tcp_ports = clamp_u((double)s->processes[i].tcp_ports * h->distinct_ratio);
+            s->processes[i].tcp_ports =
+                clamp_u((double)s->processes[i].tcp_ports * h->distinct_ratio);
             s->processes[i].states[PF_TCP_ESTABLISHED] =
                 s->processes[i].tcp_ports - s->processes[i].states[PF_TCP_BOUND];
         }
@@ -561,8 +560,7 @@ enum pf_rc sim_snapshot(const struct sim_scenario *sc, const struct sim_host *h,
             for (size_t i = 0; i < k; i++) {
                 uint64_t share = c / clients + (i == 0 ? c % clients : 0);
                 if (i == 0)
-                    snprintf(s->vpn.top[i].addr, sizeof(s->vpn.top[i].addr), "%s",
-                             h->vpn_top_addr);
+                    snprintf(s->vpn.top[i].addr, sizeof(s->vpn.top[i].addr), "%s", h->vpn_top_addr);
                 else
                     snprintf(s->vpn.top[i].addr, sizeof(s->vpn.top[i].addr), "198.51.100.%zu",
                              10 + i);

@@ -104,8 +104,8 @@ void sim_free(struct sim_scenario *sc);
 
 /* The first and last snapshot times of host h for `now` (multiples of the
  * interval). *last < *first when the host sends nothing. */
-void sim_times(const struct sim_scenario *sc, const struct sim_host *h, int64_t now,
-               int64_t *first, int64_t *last);
+void sim_times(const struct sim_scenario *sc, const struct sim_host *h, int64_t now, int64_t *first,
+               int64_t *last);
 
 /* Fills s (cleared first; the caller clears it after) with host h's
  * snapshot at time t. agent_id may be "" (filled later). seq numbers the

@@ -61,8 +61,8 @@ static void params(struct fleet_params *p)
 }
 
 /* A host reporting every 5 minutes until last_seen. */
-static struct fleet_host *mk_host(struct fleet *f, const char *id, const char *site,
-                                  const char *os, const char *role, uint32_t start, uint32_t count)
+static struct fleet_host *mk_host(struct fleet *f, const char *id, const char *site, const char *os,
+                                  const char *role, uint32_t start, uint32_t count)
 {
     struct fleet_host *x = fleet_host_get(f, id);
 
@@ -157,8 +157,7 @@ static void dump(const struct findings *fs)
 {
     for (size_t i = 0; i < fs->n; i++)
         fprintf(stderr, "  %s %s %s/%s: %s\n", finding_severity_name(fs->v[i].severity),
-                finding_kind_name(fs->v[i].kind), fs->v[i].site, fs->v[i].host,
-                fs->v[i].summary);
+                finding_kind_name(fs->v[i].kind), fs->v[i].site, fs->v[i].host, fs->v[i].summary);
 }
 
 /* A healthy partner so a site is not flagged for redundancy. */
@@ -244,8 +243,8 @@ TEST(decoys_have_no_findings)
     struct fleet_proc *pr;
     struct model office_host = {.base = 800, .office = 6000, .noise = 150};
     struct model office_proc = {.base = 30, .office = 5500, .noise = 100};
-    struct model plateau = {.base = 1000, .noise = 30, .rate = 60, .t0 = NOW - 160 * 3600,
-                            .t1 = NOW - 90 * 3600};
+    struct model plateau = {
+        .base = 1000, .noise = 30, .rate = 60, .t0 = NOW - 160 * 3600, .t1 = NOW - 90 * 3600};
     struct model jump = {.base = 2000, .noise = 30, .jump_at = NOW - 30 * 3600, .jump = 3000};
     struct model spike = {.base = 2000, .noise = 30, .spike_at = NOW - 50 * 3600, .spike = 13000};
 

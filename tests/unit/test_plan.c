@@ -20,9 +20,9 @@ static void params(struct fleet_params *p)
     p->now = NOW;
 }
 
-static struct fleet_host *mk_host(struct fleet *f, const char *id, const char *site,
-                                  const char *os, const char *role, uint32_t start, uint32_t count,
-                                  double level, double per_hour)
+static struct fleet_host *mk_host(struct fleet *f, const char *id, const char *site, const char *os,
+                                  const char *role, uint32_t start, uint32_t count, double level,
+                                  double per_hour)
 {
     struct fleet_host *x = fleet_host_get(f, id);
 
@@ -84,8 +84,10 @@ TEST(widen_before_adding_hosts)
     T_EQ_INT(s->nchanges, 2);
     T_EQ_STR(s->changes[0].host, "E-1");
     T_EQ_INT(s->changes[0].widen.ncommands, 4);
-    T_EQ_STR(s->changes[0].widen.commands[0], "netsh int ipv4 set dynamicport tcp start=10000 num=55535");
-    T_EQ_STR(s->changes[0].widen.commands[3], "netsh int ipv6 set dynamicport udp start=10000 num=55535");
+    T_EQ_STR(s->changes[0].widen.commands[0],
+             "netsh int ipv4 set dynamicport tcp start=10000 num=55535");
+    T_EQ_STR(s->changes[0].widen.commands[3],
+             "netsh int ipv6 set dynamicport udp start=10000 num=55535");
     T_ASSERT(fabs(s->growth_per_day) < 1e-9);
     plan_free(pl);
     fleet_free(f);

@@ -116,12 +116,11 @@ TEST(findings_json)
     T_ASSERT(leak);
     T_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItem(leak, "severity")), "critical");
     T_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItem(leak, "host")), "CONN-NYC-01");
-    T_EQ_STR(cJSON_GetStringValue(
-                 cJSON_GetObjectItem(cJSON_GetObjectItem(leak, "process"), "service")),
-             "DnsFilterSvc");
+    T_EQ_STR(
+        cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(leak, "process"), "service")),
+        "DnsFilterSvc");
     T_ASSERT(fabs(cJSON_GetNumberValue(cJSON_GetObjectItem(leak, "rate_per_hour")) - 105) < 10.5);
-    T_EQ_STR(cJSON_GetStringValue(
-                 cJSON_GetObjectItem(cJSON_GetObjectItem(leak, "remote"), "addr")),
+    T_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(leak, "remote"), "addr")),
              "169.254.169.254");
     T_EQ_INT(cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(leak, "remote"), "port")),
              80);
@@ -178,8 +177,7 @@ TEST(plan_and_hosts_json)
     T_EQ_INT(cJSON_GetArraySize(cJSON_GetObjectItem(root, "hosts")), 3);
     host = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "hosts"), 1);
     T_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItem(host, "name")), "CONN-NYC-02");
-    T_EQ_INT(cJSON_GetNumberValue(
-                 cJSON_GetObjectItem(cJSON_GetObjectItem(host, "range"), "count")),
+    T_EQ_INT(cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(host, "range"), "count")),
              16384);
     T_ASSERT(cJSON_IsFalse(cJSON_GetObjectItem(host, "silent")));
     T_ASSERT(cJSON_GetNumberValue(cJSON_GetObjectItem(host, "utilization")) < 0.1);
