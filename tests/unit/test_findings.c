@@ -6,13 +6,14 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "capacity_fixture.h"
 #include "findings.h"
 #include "plan.h"
 #include "stats.h"
 #include "test.h"
 #include "timeutil.h"
 
-#define NOW 1795343400 /* 2026-11-22T10:30:00Z */
+#define NOW FIXTURE_NOW
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ULL;
 
@@ -58,30 +59,6 @@ static void params(struct fleet_params *p)
 {
     fleet_params_default(p);
     p->now = NOW;
-}
-
-/* A host reporting every 5 minutes until last_seen. */
-static struct fleet_host *mk_host(struct fleet *f, const char *id, const char *site, const char *os,
-                                  const char *role, uint32_t start, uint32_t count)
-{
-    struct fleet_host *x = fleet_host_get(f, id);
-
-    snprintf(x->name, sizeof(x->name), "%s", id);
-    snprintf(x->site, sizeof(x->site), "%s", site);
-    snprintf(x->os, sizeof(x->os), "%s", os);
-    if (role) {
-        snprintf(x->roles[0], sizeof(x->roles[0]), "%s", role);
-        x->nroles = 1;
-    }
-    x->cpus = 4;
-    x->memory_mb = 8192;
-    x->interval_s = 300;
-    x->last_seen = NOW - 100;
-    x->has_tcp_range = x->has_udp_range = true;
-    x->tcp_range.start = x->udp_range.start = (uint16_t)start;
-    x->tcp_range.count = x->udp_range.count = count;
-    x->tcp_usable = x->udp_usable = count;
-    return x;
 }
 
 /* Fills a series with the hourly maxima of m (12 samples an hour) up to
@@ -165,7 +142,7 @@ static void healthy(struct fleet *f, const char *id, const char *site, const cha
                     const char *role, uint32_t start, uint32_t count, double base)
 {
     struct model m = {.base = base, .noise = 40};
-    fill_tcp(f, mk_host(f, id, site, os, role, start, count), &m);
+    fill_tcp(f, fixture_host(f, id, site, os, role, start, count), &m);
 }
 
 /* Seed 004: DnsFilterService leaks BOUND ports at 1.75/min since its last
@@ -186,7 +163,7 @@ TEST(seed004_leak)
 
     params(&r.p);
     r.f = fleet_new(&r.p);
-    x = mk_host(r.f, "CONN-NYC-01", "nyc", "windows", "entra-connector", 49152, 16384);
+    x = fixture_host(r.f, "CONN-NYC-01", "nyc", "windows", "entra-connector", 49152, 16384);
     fill_tcp(r.f, x, &host);
     pr = fleet_proc_get(r.f, x, "DnsFilterService.exe", "DnsFilterSvc");
     fill(r.f, x, pr->held, &proc);
@@ -250,25 +227,25 @@ TEST(decoys_have_no_findings)
 
     params(&r.p);
     r.f = fleet_new(&r.p);
-    x = mk_host(r.f, "OFFICE-1", "decoy", "windows", "entra-connector", 49152, 16384);
+    x = fixture_host(r.f, "OFFICE-1", "decoy", "windows", "entra-connector", 49152, 16384);
     fill_tcp(r.f, x, &office_host);
     pr = fleet_proc_get(r.f, x, "WAPCSvc.exe", "WAPCSvc");
     fill(r.f, x, pr->held, &office_proc);
     for (size_t h = 0; h < r.f->nhours; h++) /* nights give everything back */
         pr->held_min[h] = pr->held[h] > 1000 ? pr->held[h] * 0.6 : pr->held[h];
-    x = mk_host(r.f, "PLATEAU-1", "decoy", "windows", "entra-connector", 49152, 16384);
+    x = fixture_host(r.f, "PLATEAU-1", "decoy", "windows", "entra-connector", 49152, 16384);
     fill_tcp(r.f, x, &plateau);
     pr = fleet_proc_get(r.f, x, "AppSvc.exe", "AppSvc");
     plateau.base = 0;
     fill(r.f, x, pr->held, &plateau);
     memcpy(pr->held_min, pr->held, r.f->nhours * sizeof(double));
-    x = mk_host(r.f, "JUMP-1", "decoy", "windows", "entra-connector", 49152, 16384);
+    x = fixture_host(r.f, "JUMP-1", "decoy", "windows", "entra-connector", 49152, 16384);
     fill_tcp(r.f, x, &jump);
     pr = fleet_proc_get(r.f, x, "Batch.exe", "");
     jump.base = 50;
     fill(r.f, x, pr->held, &jump);
     memcpy(pr->held_min, pr->held, r.f->nhours * sizeof(double));
-    x = mk_host(r.f, "SPIKE-1", "decoy", "windows", "entra-connector", 49152, 16384);
+    x = fixture_host(r.f, "SPIKE-1", "decoy", "windows", "entra-connector", 49152, 16384);
     fill_tcp(r.f, x, &spike);
     T_EQ_INT(analyse(&r), 0);
     dump(r.fs);
@@ -285,7 +262,7 @@ TEST(seed000_range_too_small_windows)
 
     params(&r.p);
     r.f = fleet_new(&r.p);
-    fill_tcp(r.f, mk_host(r.f, "ENTRA-1", "lon", "windows", "entra-connector", 49152, 16384),
+    fill_tcp(r.f, fixture_host(r.f, "ENTRA-1", "lon", "windows", "entra-connector", 49152, 16384),
              &busy);
     healthy(r.f, "ENTRA-2", "lon", "windows", "entra-connector", 49152, 16384, 3000);
     T_EQ_INT(analyse(&r), 0);
@@ -314,10 +291,10 @@ TEST(linux_top_destination_range_too_small)
 
     params(&r.p);
     r.f = fleet_new(&r.p);
-    x = mk_host(r.f, "CF-LNX-1", "fra", "linux", "cloudflared", 32768, 28232);
+    x = fixture_host(r.f, "CF-LNX-1", "fra", "linux", "cloudflared", 32768, 28232);
     fill_tcp(r.f, x, &ports);
     fill(r.f, x, x->top_dest, &dest);
-    x = mk_host(r.f, "CF-LNX-2", "fra", "linux", "cloudflared", 11000, 50000);
+    x = fixture_host(r.f, "CF-LNX-2", "fra", "linux", "cloudflared", 11000, 50000);
     fill_tcp(r.f, x, &ports);
     T_EQ_INT(analyse(&r), 0);
     dump(r.fs);
@@ -342,7 +319,8 @@ TEST(seed003_cloudflared_windows)
 
     params(&r.p);
     r.f = fleet_new(&r.p);
-    fill_tcp(r.f, mk_host(r.f, "CF-WIN-1", "tyo", "windows", "cloudflared", 49152, 16384), &quiet);
+    fill_tcp(r.f, fixture_host(r.f, "CF-WIN-1", "tyo", "windows", "cloudflared", 49152, 16384),
+             &quiet);
     healthy(r.f, "CF-WIN-2", "tyo", "windows", "cloudflared", 11000, 50000, 2000);
     T_EQ_INT(analyse(&r), 0);
     dump(r.fs);
@@ -366,7 +344,7 @@ TEST(seed004_exhaustion_events)
 
     params(&r.p);
     r.f = fleet_new(&r.p);
-    x = mk_host(r.f, "DC-APP-3", "dal", "windows", NULL, 49152, 16384);
+    x = fixture_host(r.f, "DC-APP-3", "dal", "windows", NULL, 49152, 16384);
     fill_tcp(r.f, x, &full);
     h = fleet_hour(r.f, NOW - 20 * 3600);
     x->tcp[h] = 16380;
@@ -398,7 +376,7 @@ TEST(seed001_snat_ikev2)
 
     params(&r.p);
     r.f = fleet_new(&r.p);
-    x = mk_host(r.f, "RRAS-1", "hq", "windows", "rras", 49152, 16384);
+    x = fixture_host(r.f, "RRAS-1", "hq", "windows", "rras", 49152, 16384);
     fill_tcp(r.f, x, &m);
     x->has_vpn = true;
     x->vpn.connections = 412;
@@ -407,7 +385,7 @@ TEST(seed001_snat_ikev2)
     snprintf(x->vpn.top.addr, sizeof(x->vpn.top.addr), "203.0.113.10");
     x->vpn.top.count = 412;
     x->vpn_conn[r.f->nhours - 2] = 412;
-    x = mk_host(r.f, "RRAS-2", "hq", "windows", "rras", 49152, 16384);
+    x = fixture_host(r.f, "RRAS-2", "hq", "windows", "rras", 49152, 16384);
     fill_tcp(r.f, x, &m);
     x->has_vpn = true;
     x->vpn.connections = 405;
@@ -419,7 +397,7 @@ TEST(seed001_snat_ikev2)
     x->ike_value = 50000;
     x->vpn_conn[r.f->nhours - 2] = 405;
     /* Clients with their own addresses: no finding. */
-    x = mk_host(r.f, "RRAS-3", "hq", "windows", "rras", 49152, 16384);
+    x = fixture_host(r.f, "RRAS-3", "hq", "windows", "rras", 49152, 16384);
     fill_tcp(r.f, x, &m);
     x->has_vpn = true;
     x->vpn.connections = 420;
@@ -461,13 +439,13 @@ TEST(seed002_load_imbalance)
 
     params(&r.p);
     r.f = fleet_new(&r.p);
-    x = mk_host(r.f, "VPN-A", "par", "windows", "rras", 49152, 16384);
+    x = fixture_host(r.f, "VPN-A", "par", "windows", "rras", 49152, 16384);
     fill_tcp(r.f, x, &m);
     fill(r.f, x, x->vpn_conn, &busy);
     x->has_vpn = true;
     x->vpn.connections = x->vpn.ikev2 = 480;
     x->vpn.distinct_clients = 470;
-    x = mk_host(r.f, "VPN-B", "par", "windows", "rras", 49152, 16384);
+    x = fixture_host(r.f, "VPN-B", "par", "windows", "rras", 49152, 16384);
     fill_tcp(r.f, x, &m);
     fill(r.f, x, x->vpn_conn, &idle);
     x->has_vpn = true;
@@ -476,7 +454,7 @@ TEST(seed002_load_imbalance)
     /* A balanced pair elsewhere. */
     for (int i = 0; i < 2; i++) {
         struct model half = {.base = 240, .noise = 30};
-        x = mk_host(r.f, i ? "VPN-D" : "VPN-C", "ber", "windows", "rras", 49152, 16384);
+        x = fixture_host(r.f, i ? "VPN-D" : "VPN-C", "ber", "windows", "rras", 49152, 16384);
         fill_tcp(r.f, x, &m);
         fill(r.f, x, x->vpn_conn, &half);
         x->has_vpn = true;
@@ -504,7 +482,7 @@ TEST(host_silent_and_redundancy)
 
     params(&r.p);
     r.f = fleet_new(&r.p);
-    x = mk_host(r.f, "DARK-1", "sfo", "windows", NULL, 49152, 16384);
+    x = fixture_host(r.f, "DARK-1", "sfo", "windows", NULL, 49152, 16384);
     x->last_seen = NOW - 4 * 300 - 1; /* just over 3 intervals plus one */
     fill_tcp(r.f, x, &full);
     healthy(r.f, "LIT-1", "sfo", "windows", NULL, 49152, 16384, 1000);

@@ -7,12 +7,13 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "capacity_fixture.h"
 #include "findings.h"
 #include "plan.h"
 #include "stats.h"
 #include "test.h"
 
-#define NOW 1795343400 /* 2026-11-22T10:30:00Z */
+#define NOW FIXTURE_NOW
 
 static void params(struct fleet_params *p)
 {
@@ -20,29 +21,14 @@ static void params(struct fleet_params *p)
     p->now = NOW;
 }
 
+/* A fixture host whose ports in use reach level at the end, growing
+ * per_hour: exact values except a small alternation (not a perfect line). */
 static struct fleet_host *mk_host(struct fleet *f, const char *id, const char *site, const char *os,
                                   const char *role, uint32_t start, uint32_t count, double level,
                                   double per_hour)
 {
-    struct fleet_host *x = fleet_host_get(f, id);
+    struct fleet_host *x = fixture_host(f, id, site, os, role, start, count);
 
-    snprintf(x->name, sizeof(x->name), "%s", id);
-    snprintf(x->site, sizeof(x->site), "%s", site);
-    snprintf(x->os, sizeof(x->os), "%s", os);
-    if (role) {
-        snprintf(x->roles[0], sizeof(x->roles[0]), "%s", role);
-        x->nroles = 1;
-    }
-    x->cpus = 4;
-    x->memory_mb = 8192;
-    x->interval_s = 300;
-    x->last_seen = NOW - 100;
-    x->has_tcp_range = x->has_udp_range = true;
-    x->tcp_range.start = x->udp_range.start = (uint16_t)start;
-    x->tcp_range.count = x->udp_range.count = count;
-    x->tcp_usable = x->udp_usable = count;
-    /* level at the end, growing per_hour: exact values, no noise, except a
-     * small alternation so the series is not a perfect line. */
     for (size_t h = 0; h < f->nhours; h++)
         x->tcp[h] = level - per_hour * (double)(f->nhours - 1 - h) + (h % 2 ? 3 : -3);
     x->last_tcp_in_use = (uint64_t)level;
