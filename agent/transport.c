@@ -3,9 +3,10 @@
  * handle (see transport.h), and the classification of the answers. */
 /* curl.h first: on Windows it pulls in winsock2.h, which must come before
  * the windows.h that compat.h includes. */
-#include <curl/curl.h>
 
 #include "transport.h"
+
+#include "curlapi.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -30,6 +31,9 @@ struct transport {
 };
 
 static int curl_ready;
+/* libcurl, loaded by the first transport_new(); every other function here
+ * is reached through a transport, so cu is set by then. */
+static const struct curlapi *cu;
 
 enum transport_verdict transport_classify(long status)
 {
@@ -139,14 +143,17 @@ enum pf_rc transport_new(const char *ca_file, struct transport **out)
 
     *out = NULL;
     if (!curl_ready) {
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        cu = curlapi_get();
+        if (!cu)
+            return PF_UNSUPPORTED;
+        if (cu->global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
             return PF_INTERNAL;
         curl_ready = 1;
     }
     t = calloc(1, sizeof(*t));
     if (!t)
         return PF_NOMEM;
-    t->curl = curl_easy_init();
+    t->curl = cu->easy_init();
     if (!t->curl) {
         free(t);
         return PF_INTERNAL;
@@ -154,7 +161,7 @@ enum pf_rc transport_new(const char *ca_file, struct transport **out)
 #define SET(opt, val)                                                                              \
     do {                                                                                           \
         if (cc == CURLE_OK)                                                                        \
-            cc = curl_easy_setopt(t->curl, opt, val);                                              \
+            cc = cu->easy_setopt(t->curl, opt, val);                                               \
     } while (0)
     SET(CURLOPT_ERRORBUFFER, t->errbuf);
     SET(CURLOPT_NOSIGNAL, 1L);
@@ -189,7 +196,7 @@ enum pf_rc transport_new(const char *ca_file, struct transport **out)
     SET(CURLOPT_HEADERDATA, t);
 #undef SET
     if (cc != CURLE_OK) {
-        pf_error("transport: libcurl setup failed: %s", curl_easy_strerror(cc));
+        pf_error("transport: libcurl setup failed: %s", cu->easy_strerror(cc));
         transport_free(t);
         return PF_INTERNAL;
     }
@@ -202,7 +209,7 @@ void transport_free(struct transport *t)
     if (!t)
         return;
     if (t->curl)
-        curl_easy_cleanup(t->curl);
+        cu->easy_cleanup(t->curl);
     free(t);
 }
 
@@ -230,7 +237,7 @@ static void describe_error(struct transport_result *res)
 /* Appends a header line; returns non-zero when out of memory. */
 static int add_header(struct curl_slist **list, const char *line)
 {
-    struct curl_slist *l = curl_slist_append(*list, line);
+    struct curl_slist *l = cu->slist_append(*list, line);
 
     if (!l)
         return -1;
@@ -262,13 +269,13 @@ enum pf_rc transport_post(struct transport *t, const char *base_url, const char 
     /* "Expect:" off: curl would otherwise wait for a 100 Continue before
      * sending a body over 1 KiB. */
     if (add_header(&headers, "Content-Type: application/json") || add_header(&headers, "Expect:")) {
-        curl_slist_free_all(headers);
+        cu->slist_free_all(headers);
         return PF_NOMEM;
     }
     if (bearer) {
         n = snprintf(auth, sizeof(auth), "Authorization: Bearer %s", bearer);
         if (n < 0 || (size_t)n >= sizeof(auth) || add_header(&headers, auth)) {
-            curl_slist_free_all(headers);
+            cu->slist_free_all(headers);
             return n < 0 || (size_t)n >= sizeof(auth) ? PF_INVALID : PF_NOMEM;
         }
     }
@@ -276,31 +283,31 @@ enum pf_rc transport_post(struct transport *t, const char *base_url, const char 
     t->res = res;
     t->retry_after[0] = '\0';
     t->errbuf[0] = '\0';
-    curl_easy_setopt(t->curl, CURLOPT_URL, url);
-    curl_easy_setopt(t->curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(t->curl, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(t->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    cc = curl_easy_perform(t->curl);
-    curl_easy_setopt(t->curl, CURLOPT_HTTPHEADER, NULL);
-    curl_slist_free_all(headers);
+    cu->easy_setopt(t->curl, CURLOPT_URL, url);
+    cu->easy_setopt(t->curl, CURLOPT_HTTPHEADER, headers);
+    cu->easy_setopt(t->curl, CURLOPT_POSTFIELDS, body);
+    cu->easy_setopt(t->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    cc = cu->easy_perform(t->curl);
+    cu->easy_setopt(t->curl, CURLOPT_HTTPHEADER, NULL);
+    cu->slist_free_all(headers);
     t->res = NULL;
 
-    if (curl_easy_getinfo(t->curl, CURLINFO_NUM_CONNECTS, &nconn) == CURLE_OK && nconn > 0) {
+    if (cu->easy_getinfo(t->curl, CURLINFO_NUM_CONNECTS, &nconn) == CURLE_OK && nconn > 0) {
         t->connections += (uint64_t)nconn;
         res->new_connection = true;
     }
-    if (curl_easy_getinfo(t->curl, CURLINFO_LOCAL_PORT, &port) == CURLE_OK)
+    if (cu->easy_getinfo(t->curl, CURLINFO_LOCAL_PORT, &port) == CURLE_OK)
         res->local_port = port;
 
     if (cc != CURLE_OK) {
         res->verdict = TRANSPORT_RETRY;
         /* the detail may be cut: it is for people */
-        if (snprintf(res->error, sizeof(res->error), "%s: %s", curl_easy_strerror(cc),
+        if (snprintf(res->error, sizeof(res->error), "%s: %s", cu->easy_strerror(cc),
                      t->errbuf[0] ? t->errbuf : "no detail") < 0)
             res->error[0] = '\0';
         return PF_AGAIN;
     }
-    curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &res->status);
+    cu->easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &res->status);
     res->verdict = transport_classify(res->status);
     if (t->retry_after[0]) {
         int64_t delay;
