@@ -155,6 +155,15 @@ static double ratio(double a, double b)
     return stats_present(a) && b > 0 ? a / b : 0;
 }
 
+/* The forecast horizon in hours after hour `last` of host x. */
+static double horizon_hours(const struct fleet *f, const struct fleet_host *x,
+                            const struct fleet_params *p, size_t last)
+{
+    double h = (double)(p->now + (int64_t)(p->horizon_days * 86400) - fleet_hour_time(f, x, last)) /
+               FLEET_HOUR;
+    return h > 0 ? h : 0;
+}
+
 /* ---- per-host pressure ---- */
 
 /* Mean of the present values, 0 when none. */
@@ -214,12 +223,11 @@ static enum pf_rc consider_forecast(const struct fleet *f, const struct fleet_ho
         return rc;
     if (rate)
         *rate = t.rate;
-    hours = stats_hours_to_limit(t.level, t.rate, limit);
-    if (!stats_present(hours) || hours <= 0)
-        return PF_OK; /* never, or already full: exhaustion_events and host_silent say it */
+    rc = stats_forecast(v, t.seg_start, t.last, t.rate, limit, horizon_hours(f, x, p, t.last),
+                        &hours);
+    if (rc || !stats_present(hours) || hours <= 0)
+        return rc; /* never, or already full: exhaustion_events and host_silent say it */
     at = fleet_hour_time(f, x, t.last) + (int64_t)llround(hours * FLEET_HOUR);
-    if (at > p->now + (int64_t)(p->horizon_days * 86400))
-        return PF_OK;
     if (hp->has_forecast && at >= hp->exhaustion_at)
         return PF_OK;
     hp->has_forecast = true;
@@ -311,6 +319,7 @@ enum pf_rc findings_leak(const struct fleet *f, const struct fleet_host *x,
     enum pf_rc rc;
     double release;
     long hlast = last_present(x->tcp, f->nhours);
+    struct stats_trend host;
 
     memset(out, 0, sizeof(*out));
     if (hlast < 0 || x->tcp_usable == 0 || !findings_leak_candidate(f, x, pr))
@@ -322,14 +331,17 @@ enum pf_rc findings_leak(const struct fleet *f, const struct fleet_host *x,
                                   out->trend.last + 1 - out->trend.seg_start);
     if (!(release <= LEAK_MAX_RELEASE))
         return PF_OK;
-    /* The host's headroom at its last hour, eaten at the leak's rate. */
-    rc = stats_level(x->tcp, stats_segment_start(x->tcp, f->nhours), (size_t)hlast, out->trend.rate,
-                     &out->host_level);
-    if (rc)
+    /* The host's headroom at its last hour, eaten at the leak's rate, with
+     * the host's daily pattern on top (stats_forecast) over the host's own
+     * segment (since its last restart or the onset of its rise). */
+    rc = stats_trend(x->tcp, f->nhours, STATS_DAY / 2, &host);
+    if (!rc)
+        rc = stats_level(x->tcp, host.seg_start, (size_t)hlast, out->trend.rate, &out->host_level);
+    if (!rc)
+        rc = stats_forecast(x->tcp, host.seg_start, (size_t)hlast, out->trend.rate, x->tcp_usable,
+                            horizon_hours(f, x, p, (size_t)hlast), &out->hours);
+    if (rc || !stats_present(out->hours))
         return rc;
-    out->hours = stats_hours_to_limit(out->host_level, out->trend.rate, x->tcp_usable);
-    if (!stats_present(out->hours) || out->hours > p->horizon_days * 24)
-        return PF_OK;
     out->leaks = true;
     out->exhaustion_at =
         fleet_hour_time(f, x, (size_t)hlast) + (int64_t)llround(out->hours * FLEET_HOUR);

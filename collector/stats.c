@@ -219,6 +219,13 @@ size_t stats_segment_start(const double *v, size_t n)
 
 enum pf_rc stats_deseasonalize(const double *v, size_t n, double *out)
 {
+    double shape[STATS_DAY];
+
+    return stats_daily_profile(v, n, out, shape);
+}
+
+enum pf_rc stats_daily_profile(const double *v, size_t n, double *out, double shape[STATS_DAY])
+{
     enum pf_rc rc;
     double profile[STATS_DAY], *col, slope, mid;
     size_t nprof = 0;
@@ -249,6 +256,8 @@ enum pf_rc stats_deseasonalize(const double *v, size_t n, double *out)
                 tmp[nprof++] = profile[h];
         mid = nprof ? median_inplace(tmp, nprof) : 0;
     }
+    for (size_t h = 0; h < STATS_DAY; h++)
+        shape[h] = stats_present(profile[h]) ? profile[h] - mid : 0;
     for (size_t i = 0; i < n; i++) {
         double p = profile[i % STATS_DAY];
         out[i] = stats_present(v[i]) && stats_present(p) ? v[i] - p + mid : v[i];
@@ -349,6 +358,56 @@ size_t stats_onset(const double *v, size_t n)
         }
     }
     return best < STATS_STEP_SSE_SHARE * line_sse ? best_k : 0;
+}
+
+enum pf_rc stats_forecast(const double *v, size_t seg_start, size_t last, double rate, double limit,
+                          double max_hours, double *hours)
+{
+    size_t len = last + 1 - seg_start;
+    double *x, shape[STATS_DAY], proj[STATS_DAY], base;
+    size_t k = 0;
+    enum pf_rc rc;
+
+    *hours = NAN;
+    if (len < 2 * STATS_DAY) {
+        double level;
+        rc = stats_level(v, seg_start, last, rate, &level);
+        if (!rc && stats_present(level)) {
+            double h = stats_hours_to_limit(level, rate, limit);
+            *hours = stats_present(h) && h <= max_hours ? h : NAN;
+        }
+        return rc;
+    }
+    x = malloc(len * sizeof(*x));
+    if (!x)
+        return PF_NOMEM;
+    rc = stats_daily_profile(v + seg_start, len, x, shape);
+    if (rc) {
+        free(x);
+        return rc;
+    }
+    /* The level without the daily pattern: the median of the last day's
+     * adjusted values projected to `last`. */
+    for (size_t i = len; i > 0 && k < STATS_DAY; i--)
+        if (stats_present(x[i - 1]))
+            proj[k++] = x[i - 1] + rate * (double)(len - i);
+    free(x);
+    if (k == 0)
+        return PF_OK;
+    rc = stats_percentile(proj, k, 50, &base);
+    if (rc)
+        return rc;
+    /* Hour by hour: the line plus that hour's place in the day. */
+    for (double h = 0; h <= max_hours; h++) {
+        size_t hod = (len - 1 + (size_t)h) % STATS_DAY;
+        if (base + rate * h + shape[hod] >= limit) {
+            *hours = h;
+            break;
+        }
+        if (!(rate > 0) && h >= STATS_DAY)
+            break; /* flat: if no hour of a day reaches it, none will */
+    }
+    return PF_OK;
 }
 
 double stats_hours_to_limit(double level, double rate, double limit)

@@ -35,8 +35,10 @@
  *     error of the least-squares line).
  *  5. Level: each of the last 24 present hours projected to the last hour
  *     along the slope; the 90th percentile of those (near the day's peak,
- *     robust to one spike). Exhaustion = limit reached by level + slope *
- *     hours.
+ *     robust to one spike). Exhaustion (stats_forecast): with two days of
+ *     data, the first future hour whose deseasonalized level + slope *
+ *     hours + that hour's daily profile reaches the limit; with less,
+ *     level + slope * hours.
  *
  * All functions are pure; those that allocate return PF_NOMEM on failure. */
 #ifndef PF_STATS_H
@@ -98,6 +100,11 @@ size_t stats_segment_start(const double *v, size_t n);
  * failure. */
 enum pf_rc stats_deseasonalize(const double *v, size_t n, double *out);
 
+/* As stats_deseasonalize(), and writes the daily profile it removed into
+ * shape: for each index mod 24, the value's usual offset from the day's
+ * median (0 where no data). PF_NOMEM on failure. */
+enum pf_rc stats_daily_profile(const double *v, size_t n, double *out, double shape[STATS_DAY]);
+
 /* Returns true when the best two-level step (split anywhere between
  * present values) leaves less than STATS_STEP_SSE_SHARE of the squared
  * error of the least-squares line: the rise is one jump, not a trend. */
@@ -137,6 +144,17 @@ enum pf_rc stats_trend(const double *v, size_t n, size_t min_points, struct stat
  * last STATS_DAY present values of v[from..last] projected to `last`
  * along rate. NaN when none is present. PF_OK or PF_NOMEM. */
 enum pf_rc stats_level(const double *v, size_t from, size_t last, double rate, double *level);
+
+/* Sets *hours to the hours after index `last` at which v, rising at rate
+ * per hour from its segment [seg_start, last], first reaches limit; NaN
+ * when not within max_hours (or never). With two days or more in the
+ * segment, the forecast is the deseasonalized level (the median of the
+ * last day projected along rate) plus each future hour's daily profile:
+ * a leak on top of office hours fills the range at an office-hours peak,
+ * not earlier at the p90 level and not at night. With less, it is
+ * stats_level() + rate * hours. 0 when already there. PF_OK or PF_NOMEM. */
+enum pf_rc stats_forecast(const double *v, size_t seg_start, size_t last, double rate, double limit,
+                          double max_hours, double *hours);
 
 /* Hours until level + rate * h reaches limit: 0 when already there, NaN
  * when rate <= 0 (never). */
