@@ -13,6 +13,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <winsock2.h> /* before windows.h, as compat.h does */
 #include <windows.h>
 #include <mprapi.h>
 #include <winevt.h>

@@ -4,6 +4,7 @@
 #include "svcmap.h"
 
 #include <stdlib.h>
+#include <winsock2.h> /* before windows.h, as compat.h does */
 #include <windows.h>
 
 #include "log.h"

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <winsock2.h> /* before windows.h, as compat.h does */
 #include <windows.h>
 #include <wbemidl.h>
 

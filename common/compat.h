@@ -24,6 +24,10 @@ static inline struct tm *pf_gmtime_r(const time_t *t, struct tm *out)
 
 /* Milliseconds from an arbitrary start that never goes backwards. */
 #ifdef _WIN32
+/* winsock2.h must come before windows.h (which would pull in the old
+ * winsock.h); files that include this header and then curl.h or ws2*.h
+ * would not build otherwise. */
+#include <winsock2.h>
 #include <windows.h>
 static inline long long pf_mono_ms(void)
 {

@@ -23,6 +23,8 @@ cd "$(dirname "$0")/../.."
 root=$PWD
 jobs=$(nproc 2>/dev/null || echo 2)
 log=$(mktemp /tmp/pf-windows.XXXXXX.log)
+prefix='' work=''
+trap 'rm -rf "$log" ${prefix:+"$prefix"} ${work:+"$work"}' EXIT
 passed=0 failed=0
 t_start=$SECONDS
 
@@ -66,7 +68,7 @@ if cmake -S . -B build-win -DCMAKE_TOOLCHAIN_FILE="$root/cmake/mingw-w64-x86_64.
   ok "$exe built with -Werror in $((SECONDS - t)) s ($(stat -c %s "$exe") bytes)"
 else
   tail -n 40 "$log"
-  bad "cross build failed (log: $log)"
+  bad "cross build failed"
   finish
 fi
 mkdir -p build-win/tests
@@ -108,14 +110,13 @@ if cmake -S . -B build-winunit -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPF_WERROR=ON 
   ok "win_check_snapshot built"
 else
   tail -n 40 "$log"
-  bad "the checker does not build (log: $log)"
+  bad "the checker does not build"
   finish
 fi
 
 step "Wine test (fresh WINEPREFIX, unshare -n)"
 prefix=$(mktemp -d /tmp/pf-wineprefix.XXXXXX)
 work=$(mktemp -d /tmp/pf-winetest.XXXXXX)
-trap 'rm -rf "$prefix" "$work"' EXIT
 wine_step() { # wine_step MODE ARGS...: one step in its own network namespace
   local out code n_ok n_bad
   WINEPREFIX=$prefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=" \
