@@ -10,8 +10,9 @@
 #      tests/windows/sockholder.c into build-win/tests/sockholder.exe
 #   4. checks the .exe's imports: no MinGW DLLs, and the optional APIs
 #      (wevtapi, mprapi) loaded at run time, not imported
-#   5. checks deploy/windows/Install-PortfleetAgent.ps1 statically (no
-#      PowerShell can be installed here: see check_ps1.py)
+#   5. checks deploy/windows/Install-PortfleetAgent.ps1 statically
+#      (check_ps1.py) and parses it with the tree-sitter PowerShell grammar
+#      from npm (no PowerShell itself is packaged for Debian)
 #   6. in a fresh WINEPREFIX, each step in its own `unshare -n`: runs the .exe
 #      under wine64 while sockholder.exe holds known sockets and checks the
 #      snapshot with the project's codec (build-winunit/tests/win_check_snapshot);
@@ -102,6 +103,32 @@ if python3 tests/windows/check_ps1.py deploy/windows/Install-PortfleetAgent.ps1;
   ok "Install-PortfleetAgent.ps1 passes the static check"
 else
   bad "Install-PortfleetAgent.ps1 fails the static check"
+fi
+
+step "Install-PortfleetAgent.ps1 parsed by the tree-sitter PowerShell grammar"
+# No PowerShell is packaged for Debian; the grammar comes from npm, pinned
+# by tests/windows/ps1parse/package-lock.json, installed into build-win.
+if ! command -v npm >/dev/null 2>&1; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >"$log" 2>&1
+fi
+mkdir -p build-win/ps1parse
+cp tests/windows/ps1parse/package.json tests/windows/ps1parse/package-lock.json \
+  tests/windows/ps1parse/parse.mjs build-win/ps1parse/
+if (cd build-win/ps1parse && npm ci --no-audit --no-fund >"$log" 2>&1); then
+  if node --no-deprecation build-win/ps1parse/parse.mjs deploy/windows/Install-PortfleetAgent.ps1; then
+    ok "Install-PortfleetAgent.ps1 parses (tree-sitter-powershell)"
+  else
+    bad "Install-PortfleetAgent.ps1 has PowerShell syntax errors"
+  fi
+  printf 'param([string]$a\nfunction f { if ($x { }\n' >build-win/ps1parse/broken.ps1
+  if node --no-deprecation build-win/ps1parse/parse.mjs build-win/ps1parse/broken.ps1 >/dev/null; then
+    bad "the PowerShell parser accepted a broken script"
+  else
+    ok "the PowerShell parser rejects a broken script"
+  fi
+else
+  tail -n 20 "$log"
+  bad "npm could not install the PowerShell grammar"
 fi
 
 step "host-side checker (build-winunit)"
