@@ -759,6 +759,24 @@ fail:
     return -1;
 }
 
+enum pf_rc service_scan_args(int nargs, char **args, const char **config, const char **state,
+                             char *err, size_t errlen)
+{
+    for (int i = 0; i < nargs; i++) {
+        const char *eq = strchr(args[i], '=');
+
+        if (strncmp(args[i], "--", 2) != 0 || !eq) {
+            snprintf(err, errlen, "internal: bad option '%s'", args[i]);
+            return PF_INTERNAL;
+        }
+        if (strncmp(args[i], "--config=", 9) == 0)
+            *config = eq + 1;
+        else if (strncmp(args[i], "--state-dir=", 12) == 0)
+            *state = eq + 1;
+    }
+    return PF_OK;
+}
+
 int cmd_install(int argc, char **argv)
 {
     struct pf_config *cfg = NULL;

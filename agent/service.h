@@ -15,6 +15,13 @@
  * same args leaves the same result. On error writes a message to err. */
 enum pf_rc service_install(int nargs, char **args, char *err, size_t errlen);
 
+/* Reads the --config= and --state-dir= values out of install's options
+ * (each "--key=value", as cmd_install builds them); an absent option
+ * leaves its output unchanged. PF_INTERNAL with a message in err when an
+ * option is not of that form. The outputs point into args. */
+enum pf_rc service_scan_args(int nargs, char **args, const char **config, const char **state,
+                             char *err, size_t errlen);
+
 /* Stops and removes the service; the state directory is removed too when
  * purge is set. Removing a service that is not installed is not an error. */
 enum pf_rc service_uninstall(bool purge, const char *state_dir, char *err, size_t errlen);

@@ -203,20 +203,9 @@ enum pf_rc service_install(int nargs, char **args, char *err, size_t errlen)
     pf_buf_init(&unit, 1 << 20);
     err[0] = '\0';
 
-    /* the options, as "--key=value" */
-    for (int i = 0; i < nargs; i++) {
-        const char *eq = strchr(args[i], '=');
-
-        if (strncmp(args[i], "--", 2) != 0 || !eq) {
-            snprintf(err, errlen, "internal: bad option '%s'", args[i]);
-            rc = PF_INTERNAL;
-            goto out;
-        }
-        if (strncmp(args[i], "--config=", 9) == 0)
-            config = eq + 1;
-        else if (strncmp(args[i], "--state-dir=", 12) == 0)
-            state = eq + 1;
-    }
+    rc = service_scan_args(nargs, args, &config, &state, err, errlen);
+    if (rc)
+        goto out;
     if (strncmp(state, STATE_ROOT, strlen(STATE_ROOT)) == 0)
         state += strlen(STATE_ROOT);
     else if (strcmp(state, "portfleet") != 0)

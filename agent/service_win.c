@@ -373,18 +373,9 @@ enum pf_rc service_install(int nargs, char **args, char *err, size_t errlen)
     pf_buf_init(&cmd, 32 * 1024);
     pf_buf_init(&tmp, 8 * 1024);
     err[0] = '\0';
-    for (int i = 0; i < nargs; i++) {
-        const char *eq = strchr(args[i], '=');
-        if (strncmp(args[i], "--", 2) != 0 || !eq) {
-            snprintf(err, errlen, "internal: bad option '%s'", args[i]);
-            rc = PF_INTERNAL;
-            goto out;
-        }
-        if (strncmp(args[i], "--config=", 9) == 0)
-            config = eq + 1;
-        else if (strncmp(args[i], "--state-dir=", 12) == 0)
-            state = eq + 1;
-    }
+    rc = service_scan_args(nargs, args, &config, &state, err, errlen);
+    if (rc)
+        goto out;
     if (!config || !(config[0] && config[1] == ':' && config[2] == '\\') ||
         dir_of(config, config_dir, sizeof(config_dir))) {
         snprintf(err, errlen, "option --config: the service needs an absolute path such as "
