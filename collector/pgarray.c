@@ -3,6 +3,7 @@
 #include "pgarray.h"
 
 #include <inttypes.h>
+#include <string.h>
 
 #include "timeutil.h"
 
@@ -46,11 +47,14 @@ void pgarray_str(struct pgarray *a, const char *s)
     sep(a);
     if (!a->rc)
         a->rc = pf_buf_puts(&a->b, "\"");
-    for (; !a->rc && *s; s++) {
-        if (*s == '"' || *s == '\\')
-            a->rc = pf_buf_append(&a->b, "\\", 1);
-        if (!a->rc)
-            a->rc = pf_buf_append(&a->b, s, 1);
+    while (!a->rc && *s) {
+        size_t run = strcspn(s, "\"\\");
+        a->rc = pf_buf_append(&a->b, s, run);
+        s += run;
+        if (!a->rc && *s) {
+            const char esc[2] = {'\\', *s++};
+            a->rc = pf_buf_append(&a->b, esc, 2);
+        }
     }
     if (!a->rc)
         a->rc = pf_buf_puts(&a->b, "\"");

@@ -196,9 +196,12 @@ static const char latest_sql[] =
     "INSERT INTO host_latest AS l (agent_id, taken_at, name, site, os, roles, cpus, memory_mb, "
     "interval_s, tcp_start, tcp_count, udp_start, udp_count, usable_tcp4, usable_udp4, "
     "excluded_tcp4, tcp_in_use, udp_in_use, top_dest_addr, top_dest_port, ike_value) "
-    "VALUES ($1::uuid, $2::timestamptz, $3, $4, $5, $6::text[], $7::integer, $8::bigint, "
-    "$9::integer, $10::integer, $11::integer, $12::integer, $13::integer, $14::integer, "
-    "$15::integer, $16::jsonb, $17::bigint, $18::bigint, $19, $20::integer, $21::bigint) "
+    "SELECT a, t, n, si, o, r::text[], c, m, iv, ts, tc, us, uc, u4, uu4, ex::jsonb, ti, ui, da, "
+    "dp, ik FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], "
+    "$6::text[], $7::integer[], $8::bigint[], $9::integer[], $10::integer[], $11::integer[], "
+    "$12::integer[], $13::integer[], $14::integer[], $15::integer[], $16::text[], $17::bigint[], "
+    "$18::bigint[], $19::text[], $20::integer[], $21::bigint[]) "
+    "AS u(a, t, n, si, o, r, c, m, iv, ts, tc, us, uc, u4, uu4, ex, ti, ui, da, dp, ik) "
     "ON CONFLICT (agent_id) DO UPDATE SET taken_at = EXCLUDED.taken_at, name = EXCLUDED.name, "
     "site = EXCLUDED.site, os = EXCLUDED.os, roles = EXCLUDED.roles, cpus = EXCLUDED.cpus, "
     "memory_mb = EXCLUDED.memory_mb, interval_s = EXCLUDED.interval_s, "
@@ -210,11 +213,35 @@ static const char latest_sql[] =
     "top_dest_port = EXCLUDED.top_dest_port, ike_value = EXCLUDED.ike_value "
     "WHERE l.taken_at <= EXCLUDED.taken_at";
 
-/* Runs sql with n text parameters; PF_OK, or PF_INVALID with *failed. */
-static enum pf_rc exec(PGconn *pg, const char *sql, int n, const char *const *vals,
+/* Prepared once per connection by rollup_prepare(). */
+static const struct {
+    const char *name, *sql;
+} statements[] = {
+    {"rollup_hosts", host_sql},
+    {"rollup_procs", proc_sql},
+    {"rollup_latest", latest_sql},
+};
+
+enum pf_rc rollup_prepare(PGconn *pg, PGresult **failed)
+{
+    *failed = NULL;
+    for (size_t i = 0; i < sizeof(statements) / sizeof(statements[0]); i++) {
+        PGresult *r = PQprepare(pg, statements[i].name, statements[i].sql, 0, NULL);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            *failed = r;
+            return PF_INVALID;
+        }
+        PQclear(r);
+    }
+    return PF_OK;
+}
+
+/* Runs the prepared statement stmt with n text parameters; PF_OK, or
+ * PF_INVALID with *failed. */
+static enum pf_rc exec(PGconn *pg, const char *stmt, int n, const char *const *vals,
                        PGresult **failed)
 {
-    PGresult *r = PQexecParams(pg, sql, n, NULL, vals, NULL, NULL, 0);
+    PGresult *r = PQexecPrepared(pg, stmt, n, vals, NULL, NULL, 0);
 
     if (PQresultStatus(r) == PGRES_COMMAND_OK) {
         PQclear(r);
@@ -263,7 +290,7 @@ static enum pf_rc store_hosts(PGconn *pg, const struct host_row *rows, size_t n,
     for (int c = 0; c < 17; c++)
         vals[c] = pgarray_end(&a[c], &rc);
     if (!rc)
-        rc = exec(pg, host_sql, 17, vals, failed);
+        rc = exec(pg, "rollup_hosts", 17, vals, failed);
     for (int c = 0; c < 17; c++)
         pgarray_free(&a[c]);
     return rc;
@@ -301,84 +328,105 @@ static enum pf_rc store_procs(PGconn *pg, const struct proc_row *rows, size_t n,
     for (int c = 0; c < 10; c++)
         vals[c] = pgarray_end(&a[c], &rc);
     if (!rc)
-        rc = exec(pg, proc_sql, 10, vals, failed);
+        rc = exec(pg, "rollup_procs", 10, vals, failed);
     for (int c = 0; c < 10; c++)
         pgarray_free(&a[c]);
     return rc;
 }
 
-static enum pf_rc store_latest(PGconn *pg, const struct pf_snapshot *s, PGresult **failed)
-{
-    char v[21][64], when[PF_TIME_LEN];
-    const char *vals[21];
-    struct pgarray roles;
-    struct pf_buf ex;
-    const struct pf_range *tr = pf_snapshot_range(s, PF_PROTO_TCP, PF_FAMILY_IPV4);
-    const struct pf_range *ur = pf_snapshot_range(s, PF_PROTO_UDP, PF_FAMILY_IPV4);
-    enum pf_rc rc = PF_OK;
-    bool first = true;
+#define LATEST_COLS 21
 
-    pgarray_init(&roles);
+/* One host_latest row per snapshot of latest[0..n) (one per agent, in
+ * agent order). roles and excluded_tcp4 travel as text elements (an array
+ * literal, a JSON text) cast per row: unnest() would flatten an array of
+ * arrays. */
+static enum pf_rc store_latest(PGconn *pg, const struct pf_snapshot *const *latest, size_t n,
+                               PGresult **failed)
+{
+    struct pgarray a[LATEST_COLS], roles;
+    const char *vals[LATEST_COLS];
+    struct pf_buf ex;
+    enum pf_rc rc = PF_OK;
+
+    if (n == 0)
+        return PF_OK;
+    for (int c = 0; c < LATEST_COLS; c++)
+        pgarray_init(&a[c]);
     pf_buf_init(&ex, PARAM_MAX);
-    for (size_t i = 0; i < s->host.nroles; i++)
-        pgarray_str(&roles, s->host.roles[i]);
-    rc = pf_buf_puts(&ex, "[");
-    for (size_t i = 0; i < s->nexcluded && !rc; i++) {
-        const struct pf_range *e = &s->excluded[i];
-        if (e->proto != PF_PROTO_TCP || e->family != PF_FAMILY_IPV4)
-            continue;
-        rc = pf_buf_printf(&ex, "%s[%u,%u]", first ? "" : ",", (unsigned)e->start,
-                           (unsigned)e->count);
-        first = false;
+    for (size_t i = 0; i < n && !rc; i++) {
+        const struct pf_snapshot *s = latest[i];
+        const struct pf_range *tr = pf_snapshot_range(s, PF_PROTO_TCP, PF_FAMILY_IPV4);
+        const struct pf_range *ur = pf_snapshot_range(s, PF_PROTO_UDP, PF_FAMILY_IPV4);
+        bool first = true;
+
+        pgarray_str(&a[0], s->agent_id);
+        pgarray_time(&a[1], s->taken_at);
+        pgarray_str(&a[2], s->host.name);
+        pgarray_str(&a[3], s->host.site);
+        pgarray_str(&a[4], s->host.os);
+        pgarray_init(&roles);
+        for (size_t k = 0; k < s->host.nroles; k++)
+            pgarray_str(&roles, s->host.roles[k]);
+        {
+            const char *lit = pgarray_end(&roles, &rc);
+            if (lit)
+                pgarray_str(&a[5], lit);
+        }
+        pgarray_free(&roles);
+        pgarray_i64(&a[6], (int64_t)s->host.cpus);
+        pgarray_i64(&a[7], (int64_t)s->host.memory_mb);
+        pgarray_i64(&a[8], (int64_t)s->interval_s);
+        if (tr) {
+            pgarray_i64(&a[9], tr->start);
+            pgarray_i64(&a[10], tr->count);
+        } else {
+            pgarray_null(&a[9]);
+            pgarray_null(&a[10]);
+        }
+        if (ur) {
+            pgarray_i64(&a[11], ur->start);
+            pgarray_i64(&a[12], ur->count);
+        } else {
+            pgarray_null(&a[11]);
+            pgarray_null(&a[12]);
+        }
+        pgarray_i64(&a[13], pf_snapshot_usable_ports(s, PF_PROTO_TCP, PF_FAMILY_IPV4));
+        pgarray_i64(&a[14], pf_snapshot_usable_ports(s, PF_PROTO_UDP, PF_FAMILY_IPV4));
+        pf_buf_reset(&ex);
+        if (!rc)
+            rc = pf_buf_puts(&ex, "[");
+        for (size_t k = 0; k < s->nexcluded && !rc; k++) {
+            const struct pf_range *e = &s->excluded[k];
+            if (e->proto != PF_PROTO_TCP || e->family != PF_FAMILY_IPV4)
+                continue;
+            rc = pf_buf_printf(&ex, "%s[%u,%u]", first ? "" : ",", (unsigned)e->start,
+                               (unsigned)e->count);
+            first = false;
+        }
+        if (!rc)
+            rc = pf_buf_puts(&ex, "]");
+        if (!rc)
+            pgarray_str(&a[15], ex.data);
+        pgarray_i64(&a[16], (int64_t)s->tcp.ephemeral_in_use);
+        pgarray_i64(&a[17], (int64_t)s->udp.ephemeral_in_use);
+        if (s->tcp.has_top_destination) {
+            pgarray_str(&a[18], s->tcp.top_destination.addr);
+            pgarray_i64(&a[19], s->tcp.top_destination.port);
+        } else {
+            pgarray_null(&a[18]);
+            pgarray_null(&a[19]);
+        }
+        if (s->has_vpn && s->vpn.has_ike_value)
+            pgarray_i64(&a[20], (int64_t)s->vpn.ike_num_established_for_initial_query);
+        else
+            pgarray_null(&a[20]);
     }
+    for (int c = 0; c < LATEST_COLS; c++)
+        vals[c] = pgarray_end(&a[c], &rc);
     if (!rc)
-        rc = pf_buf_puts(&ex, "]");
-    if (pf_time_format(s->taken_at, when) != PF_OK)
-        rc = PF_INVALID;
-    for (int i = 0; i < 21; i++)
-        vals[i] = v[i];
-    vals[0] = s->agent_id;
-    vals[1] = when;
-    vals[2] = s->host.name;
-    vals[3] = s->host.site;
-    vals[4] = s->host.os;
-    vals[5] = pgarray_end(&roles, &rc);
-    snprintf(v[6], sizeof(v[6]), "%u", (unsigned)s->host.cpus);
-    snprintf(v[7], sizeof(v[7]), "%" PRIu64, s->host.memory_mb);
-    snprintf(v[8], sizeof(v[8]), "%u", (unsigned)s->interval_s);
-    if (tr) {
-        snprintf(v[9], sizeof(v[9]), "%u", (unsigned)tr->start);
-        snprintf(v[10], sizeof(v[10]), "%u", (unsigned)tr->count);
-    } else {
-        vals[9] = vals[10] = NULL;
-    }
-    if (ur) {
-        snprintf(v[11], sizeof(v[11]), "%u", (unsigned)ur->start);
-        snprintf(v[12], sizeof(v[12]), "%u", (unsigned)ur->count);
-    } else {
-        vals[11] = vals[12] = NULL;
-    }
-    snprintf(v[13], sizeof(v[13]), "%u",
-             (unsigned)pf_snapshot_usable_ports(s, PF_PROTO_TCP, PF_FAMILY_IPV4));
-    snprintf(v[14], sizeof(v[14]), "%u",
-             (unsigned)pf_snapshot_usable_ports(s, PF_PROTO_UDP, PF_FAMILY_IPV4));
-    vals[15] = ex.data;
-    snprintf(v[16], sizeof(v[16]), "%" PRIu64, s->tcp.ephemeral_in_use);
-    snprintf(v[17], sizeof(v[17]), "%" PRIu64, s->udp.ephemeral_in_use);
-    if (s->tcp.has_top_destination) {
-        vals[18] = s->tcp.top_destination.addr;
-        snprintf(v[19], sizeof(v[19]), "%u", (unsigned)s->tcp.top_destination.port);
-    } else {
-        vals[18] = vals[19] = NULL;
-    }
-    if (s->has_vpn && s->vpn.has_ike_value)
-        snprintf(v[20], sizeof(v[20]), "%u",
-                 (unsigned)s->vpn.ike_num_established_for_initial_query);
-    else
-        vals[20] = NULL;
-    if (!rc)
-        rc = exec(pg, latest_sql, 21, vals, failed);
-    pgarray_free(&roles);
+        rc = exec(pg, "rollup_latest", LATEST_COLS, vals, failed);
+    for (int c = 0; c < LATEST_COLS; c++)
+        pgarray_free(&a[c]);
     pf_buf_free(&ex);
     return rc;
 }
@@ -386,18 +434,19 @@ static enum pf_rc store_latest(PGconn *pg, const struct pf_snapshot *s, PGresult
 enum pf_rc rollup_store(PGconn *pg, const struct pf_snapshot *const *snaps, size_t n,
                         PGresult **failed)
 {
-    const struct pf_snapshot **sorted = NULL;
+    const struct pf_snapshot **sorted = NULL, **latest = NULL;
     struct host_row *hosts = NULL;
     struct proc_row *procs = NULL;
-    size_t nhosts = 0, nprocs = 0, capprocs = 0;
+    size_t nhosts = 0, nprocs = 0, capprocs = 0, nlatest = 0;
     enum pf_rc rc = PF_OK;
 
     *failed = NULL;
     if (n == 0)
         return PF_OK;
     sorted = malloc(n * sizeof(*sorted));
+    latest = malloc(n * sizeof(*latest));
     hosts = malloc(n * sizeof(*hosts));
-    if (!sorted || !hosts) {
+    if (!sorted || !latest || !hosts) {
         rc = PF_NOMEM;
         goto out;
     }
@@ -425,16 +474,19 @@ enum pf_rc rollup_store(PGconn *pg, const struct pf_snapshot *const *snaps, size
         rc = fold_procs(&procs, &nprocs, &capprocs, proc_from, s, hour);
         /* The last snapshot of each agent carries its latest configuration. */
         if (!rc && (i + 1 == n || strcmp(sorted[i + 1]->agent_id, s->agent_id) != 0))
-            rc = store_latest(pg, s, failed);
+            latest[nlatest++] = s;
     }
     if (!rc && nprocs)
         qsort(procs, nprocs, sizeof(*procs), cmp_proc);
+    if (!rc)
+        rc = store_latest(pg, latest, nlatest, failed);
     if (!rc)
         rc = store_hosts(pg, hosts, nhosts, failed);
     if (!rc)
         rc = store_procs(pg, procs, nprocs, failed);
 out:
     free(sorted);
+    free(latest);
     free(hosts);
     free(procs);
     return rc;

@@ -7,7 +7,7 @@
  *
  * The batch is folded in memory first (one row per host-hour, per
  * process-hour, per host), with fleet_add_snapshot()'s rules, then
- * written with three statements whose values travel as array parameters
+ * written with three prepared statements whose values travel as array parameters
  * (unnest) and merge with the stored rows by ON CONFLICT DO UPDATE:
  * GREATEST for maxima, LEAST for minima, + for event counts, the newer
  * taken_at for the latest configuration. Rows are sent in key order, so
@@ -21,6 +21,10 @@
 
 #include "error.h"
 #include "snapshot.h"
+
+/* Prepares rollup_store()'s statements on a new connection. PF_OK, or
+ * PF_INVALID with *failed (the caller PQclear()s it). */
+enum pf_rc rollup_prepare(PGconn *pg, PGresult **failed);
 
 /* Folds snaps[0..n) into the rollup tables on pg, inside the caller's
  * transaction. Returns PF_OK; PF_NOMEM; or PF_INVALID with *failed set to

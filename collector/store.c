@@ -431,6 +431,11 @@ enum pf_rc store_on_connect(struct db_conn *dc, PGconn *pg, char *err, size_t er
         }
         PQclear(r);
     }
+    if (rollup_prepare(pg, &r) != PF_OK) {
+        snprintf(err, errlen, "preparing the rollup statements: %s", PQresultErrorMessage(r));
+        PQclear(r);
+        return PF_INTERNAL;
+    }
     st = calloc(1, sizeof(*st));
     if (!st) {
         snprintf(err, errlen, "out of memory");

@@ -16,7 +16,9 @@
 # Not a pass/fail test: the figures depend on the machine. Everything runs
 # on the same cores (client, collector, PostgreSQL). Knobs: SNAPSHOTS
 # (default 20000), CONNS (16), AGENTS (200), COLLECTOR_OPTS (extra serve
-# options, e.g. "--db-workers 2").
+# options, e.g. "--db-workers 2"), PROFILE=1 (after each collector phase,
+# the transactions it took and its ten costliest statements, from
+# pg_stat_statements).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$root/build}
@@ -39,6 +41,10 @@ pf_pg_init
 cat >>"$PF_PG_DATA/postgresql.conf" <<EOF
 shared_buffers = 512MB
 max_wal_size = 4GB
+EOF
+[ "${PROFILE:-0}" = 1 ] && cat >>"$PF_PG_DATA/postgresql.conf" <<EOF
+shared_preload_libraries = 'pg_stat_statements'
+pg_stat_statements.track = all
 EOF
 pf_pg_stop
 pf_pg_start
@@ -83,14 +89,33 @@ phase() {
 
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); PostgreSQL $(pf_psql -c 'show server_version')"
 rate() { sed -n 's/.*: \([0-9]*\) snapshots\/s.*/\1/p' "$PF_TMP/out"; }
+commits() { pf_psql -c "select xact_commit from pg_stat_database where datname = current_database()"; }
+profile_start() {
+  [ "${PROFILE:-0}" = 1 ] || return 0
+  pf_psql -c "create extension if not exists pg_stat_statements" >/dev/null
+  pf_psql -c "select pg_stat_statements_reset()" >/dev/null
+  prof_commits=$(commits)
+}
+profile_end() {
+  [ "${PROFILE:-0}" = 1 ] || return 0
+  echo "  transactions committed: $(( $(commits) - prof_commits - 1 ))"
+  pf_psql -F ' | ' -c "select calls, round(total_exec_time::numeric, 0) as ms,
+      round((total_exec_time / calls)::numeric, 3) as ms_per_call, rows,
+      left(regexp_replace(query, '\s+', ' ', 'g'), 70)
+    from pg_stat_statements order by total_exec_time desc limit 10" | sed 's/^/    /'
+}
 phase "raw COPY 1" "$bench" raw "$PF_DB" "$n"
 raw1=$(rate)
+profile_start
 phase "collector, 1 per request" "$bench" ingest "$PF_COLLECTOR_URL" "$PF_CA" "$PF_TMP/keys1" \
   "$n" "$conns" 1
 one=$(rate)
+profile_end
+profile_start
 phase "collector, 50 per request" "$bench" ingest "$PF_COLLECTOR_URL" "$PF_CA" "$PF_TMP/keys2" \
   "$n" "$conns" 50
 batch=$(rate)
+profile_end
 phase "raw COPY 2" "$bench" raw "$PF_DB" "$n"
 raw2=$(rate)
 phase "handshakes" "$bench" handshakes "$PF_COLLECTOR_URL" "$PF_CA" 10 8
