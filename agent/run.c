@@ -657,10 +657,13 @@ int cmd_run(int argc, char **argv)
             break;
         osutil_sleep_ms(100); /* `status` may hold it for a moment */
     }
+    if (rc == PF_AGAIN) {
+        pf_error("another agent is running with the state directory %s", a.o.state_dir);
+        goto out;
+    }
     if (rc) {
-        pf_error(rc == PF_AGAIN ? "another agent is running with the state directory %s"
-                                : "cannot lock the state directory %s",
-                 a.o.state_dir);
+        pf_error("cannot lock the state directory %s: %s: %s", a.o.state_dir, LOCK_FILE,
+                 pf_strerror(rc));
         goto out;
     }
 
@@ -886,6 +889,7 @@ int cmd_status(int argc, char **argv)
     struct spool_count sc = {0, 0};
     char path[OSUTIL_PATH_MAX];
     intptr_t lock = -1;
+    struct pf_buf lockfile;
     bool running;
     int code;
     enum pf_rc rc, src;
@@ -898,7 +902,13 @@ int cmd_status(int argc, char **argv)
     rc = state_load(o.state_dir, &st);
     src = state_read_status(o.state_dir, &s);
     osutil_path_join(path, sizeof(path), o.state_dir, LOCK_FILE);
-    running = osutil_lock(path, &lock) == PF_AGAIN;
+    /* Probe only a lock file the agent made. Made here, by root before the
+     * service's first start, it would be root's 0600 file, which the agent
+     * running as a systemd DynamicUser could never open again. */
+    pf_buf_init(&lockfile, 64);
+    running = osutil_read_file(path, &lockfile) != PF_NOTFOUND &&
+              osutil_lock(path, &lock) == PF_AGAIN;
+    pf_buf_free(&lockfile);
     osutil_unlock(lock);
     osutil_path_join(path, sizeof(path), o.state_dir, SPOOL_SUBDIR);
     osutil_list_dir(path, count_record, &sc);
