@@ -3,6 +3,7 @@
 pf_unit_test(test_snapshot_json pfcommon)
 pf_unit_test(test_config pfcommon)
 pf_fuzz_target(fuzz_snapshot fuzz_snapshot.c pfcommon)
+pf_fuzz_target(fuzz_json_tree fuzz_json_tree.c pfcommon)
 pf_unit_test(test_timeutil pfcommon)
 pf_unit_test(test_buf pfcommon)
 pf_unit_test(test_tcp_state pfcommon)
