@@ -103,6 +103,9 @@ profile_end() {
       round((total_exec_time / calls)::numeric, 3) as ms_per_call, rows,
       left(regexp_replace(query, '\s+', ' ', 'g'), 70)
     from pg_stat_statements order by total_exec_time desc limit 10" | sed 's/^/    /'
+  echo "  updated rows (HOT of them), autovacuum runs, dead rows, so far:"
+  pf_psql -F ' | ' -c "select relname, n_tup_upd, n_tup_hot_upd, autovacuum_count,
+      n_dead_tup from pg_stat_user_tables where n_tup_upd > 0 order by relname" | sed 's/^/    /'
 }
 phase "raw COPY 1" "$bench" raw "$PF_DB" "$n"
 raw1=$(rate)
