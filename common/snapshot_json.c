@@ -3,9 +3,11 @@
  * The encoder is a small writer on pf_buf, so counts come out as exact
  * integers (cJSON prints large doubles with exponents). The decoder runs a
  * strict RFC 8259 check over the raw bytes first (nesting, UTF-8, control
- * characters, and \u0000, which would silently cut a C string short), lets
- * cJSON build the tree, then walks it field by field, carrying the field
- * path for its messages. Plain C11: no OS headers, so MinGW builds it too. */
+ * characters, and \u0000, which would silently cut a C string short),
+ * builds the cJSON tree in an arena (json_tree.h; cJSON itself where that
+ * cannot promise cJSON's tree), then walks it field by field, carrying the
+ * field path for its messages. Plain C11: no OS headers, so MinGW builds it
+ * too. */
 #include "snapshot_json.h"
 
 #include <stdarg.h>
@@ -16,6 +18,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "json_tree.h"
 #include "timeutil.h"
 
 /* The largest integer a JSON reader holding numbers as doubles keeps exact
@@ -711,6 +714,7 @@ static enum jcheck scan_string(const char *p, size_t len, size_t *i)
     size_t k = *i + 1;
 
     for (;;) {
+        k = pf_json_plain_end(u, k, len);
         if (k >= len)
             goto syntax;
         if (u[k] == '"') {
@@ -928,48 +932,103 @@ enum pf_rc pf_json_check_depth(const char *json, size_t len, int max_depth)
     return PF_OK;
 }
 
-enum pf_rc pf_json_parse(const char *json, size_t len, struct cJSON **out, char err[PF_ERRMSG_LEN])
+/* The strict check of pf_json_parse: PF_OK, or PF_INVALID with its message
+ * in err. */
+static enum pf_rc check_text(const char *json, size_t len, char err[PF_ERRMSG_LEN])
 {
-    const char *end = NULL;
     size_t pos = 0;
-    cJSON *root;
+    enum jcheck r = check_json(json, len, PF_JSON_MAX_DEPTH, &pos);
 
-    *out = NULL;
-    err[0] = '\0';
-    if (pf_json_check_depth(json, len, PF_JSON_MAX_DEPTH)) {
+    if (r == J_OK)
+        return PF_OK;
+    /* Text check_json accepts nests at most PF_JSON_MAX_DEPTH levels, and
+     * pf_json_check_depth counts the same brackets in it, so the pre-check
+     * only has to run on text that fails, where its message comes first. */
+    if (r == J_DEPTH || pf_json_check_depth(json, len, PF_JSON_MAX_DEPTH)) {
         snprintf(err, PF_ERRMSG_LEN, "body: nested deeper than %d levels", PF_JSON_MAX_DEPTH);
         return PF_INVALID;
     }
-    switch (check_json(json, len, PF_JSON_MAX_DEPTH, &pos)) {
-    case J_OK:
-        break;
-    case J_DEPTH: /* pf_json_check_depth saw it first; kept for safety */
-        snprintf(err, PF_ERRMSG_LEN, "body: nested deeper than %d levels", PF_JSON_MAX_DEPTH);
-        return PF_INVALID;
+    switch (r) {
     case J_NUL:
         snprintf(err, PF_ERRMSG_LEN, "body: string holds \\u0000 near byte %zu", pos);
-        return PF_INVALID;
+        break;
     case J_UTF8:
         snprintf(err, PF_ERRMSG_LEN, "body: invalid UTF-8 near byte %zu", pos);
-        return PF_INVALID;
+        break;
     case J_TRAILING:
         snprintf(err, PF_ERRMSG_LEN, "body: trailing data after the JSON value near byte %zu", pos);
-        return PF_INVALID;
+        break;
     case J_SYNTAX:
     default:
         snprintf(err, PF_ERRMSG_LEN, "body: invalid JSON near byte %zu", pos);
-        return PF_INVALID;
+        break;
     }
-    root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
-    if (!root) {
+    return PF_INVALID;
+}
+
+/* cJSON's tree of checked text. */
+static enum pf_rc cjson_parse(const char *json, size_t len, cJSON **out, char err[PF_ERRMSG_LEN])
+{
+    const char *end = NULL;
+    size_t pos;
+
+    *out = cJSON_ParseWithLengthOpts(json, len, &end, 0);
+    if (!*out) {
         /* The text is valid JSON, so cJSON ran out of memory or hit one of
          * its own limits (numbers longer than 63 characters). */
         pos = end && end >= json ? (size_t)(end - json) : 0;
         snprintf(err, PF_ERRMSG_LEN, "body: invalid JSON near byte %zu", pos);
         return PF_INVALID;
     }
-    *out = root;
     return PF_OK;
+}
+
+enum pf_rc pf_json_parse(const char *json, size_t len, struct cJSON **out, char err[PF_ERRMSG_LEN])
+{
+    enum pf_rc rc;
+
+    *out = NULL;
+    err[0] = '\0';
+    if ((rc = check_text(json, len, err)))
+        return rc;
+    return cjson_parse(json, len, out, err);
+}
+
+/* A parsed body for the decoders: the same tree pf_json_parse gives, built
+ * in an arena (json_tree.h), or by cJSON for what the arena builder does
+ * not reproduce or when it runs out of memory. */
+struct tree {
+    struct pf_json_tree *arena;
+    cJSON *cj;
+    const cJSON *root;
+};
+
+/* The tree of text check_text accepted. */
+static enum pf_rc tree_build(const char *json, size_t len, struct tree *t, char err[PF_ERRMSG_LEN])
+{
+    cJSON *root;
+    size_t pos = 0;
+    enum pf_rc rc;
+
+    memset(t, 0, sizeof(*t));
+    t->arena = pf_json_tree_new(pf_json_tree_bound(len));
+    if (t->arena && pf_json_tree_parse(t->arena, json, len, &pos, &root) == PF_OK) {
+        t->root = root;
+        return PF_OK;
+    }
+    pf_json_tree_free(t->arena);
+    t->arena = NULL;
+    if ((rc = cjson_parse(json, len, &t->cj, err)))
+        return rc;
+    t->root = t->cj;
+    return PF_OK;
+}
+
+static void tree_free(struct tree *t)
+{
+    pf_json_tree_free(t->arena);
+    cJSON_Delete(t->cj);
+    memset(t, 0, sizeof(*t));
 }
 
 /* ---- decoder ---- */
@@ -1684,14 +1743,15 @@ enum pf_rc pf_snapshot_from_cjson(const struct cJSON *obj, const char *path, str
 enum pf_rc pf_snapshot_decode(const char *json, size_t len, struct pf_snapshot *s,
                               char err[PF_ERRMSG_LEN])
 {
-    cJSON *root;
+    struct tree t;
     enum pf_rc rc;
 
     pf_snapshot_clear(s);
-    if ((rc = pf_json_parse(json, len, &root, err)))
+    err[0] = '\0';
+    if ((rc = check_text(json, len, err)) || (rc = tree_build(json, len, &t, err)))
         return rc;
-    rc = pf_snapshot_from_cjson(root, "", s, err);
-    cJSON_Delete(root);
+    rc = pf_snapshot_from_cjson(t.root, "", s, err);
+    tree_free(&t);
     return rc;
 }
 
@@ -1707,16 +1767,18 @@ void pf_snapshot_array_free(struct pf_snapshot *arr, size_t n)
 enum pf_rc pf_snapshot_decode_body(const char *json, size_t len, struct pf_snapshot **out,
                                    size_t *n, char err[PF_ERRMSG_LEN])
 {
-    cJSON *root;
-    const cJSON *batch = NULL, *c;
+    struct tree t;
+    const cJSON *root, *batch = NULL, *c;
     struct pf_snapshot *arr = NULL;
     size_t count = 0, i = 0;
     enum pf_rc rc;
 
     *out = NULL;
     *n = 0;
-    if ((rc = pf_json_parse(json, len, &root, err)))
+    err[0] = '\0';
+    if ((rc = check_text(json, len, err)) || (rc = tree_build(json, len, &t, err)))
         return rc;
+    root = t.root;
     if (!cJSON_IsObject(root)) {
         snprintf(err, PF_ERRMSG_LEN, "body: must be a JSON object");
         rc = PF_INVALID;
@@ -1772,6 +1834,6 @@ enum pf_rc pf_snapshot_decode_body(const char *json, size_t len, struct pf_snaps
     *out = arr;
     *n = count;
 out:
-    cJSON_Delete(root);
+    tree_free(&t);
     return rc;
 }
