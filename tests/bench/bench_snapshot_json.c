@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* bench_snapshot_json.c: what the strict codec costs, as ratios against
  * references measured in the same run: decoding a 1000-snapshot batch
- * (strict byte check + cJSON + field walk) and pf_json_parse (byte check
- * + cJSON) against cJSON_ParseWithLength alone on the same text, and pf_snapshot_encode against
- * cJSON's own printer on the parsed tree. Not a pass/fail test. Usage: bench_snapshot_json [rounds]
+ * (strict byte check + arena tree, one snapshot at a time + field walk),
+ * the same snapshots as 1000 one-snapshot bodies (pf_snapshot_decode: the
+ * whole-tree path) and pf_json_parse (byte check + cJSON) against
+ * cJSON_ParseWithLength + cJSON_Delete alone on the same text, and
+ * pf_snapshot_encode against cJSON's own printer on the parsed tree. Not a
+ * pass/fail test. Usage: bench_snapshot_json [rounds]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,7 +73,8 @@ int main(int argc, char **argv)
     struct pf_buf body;
     char err[PF_ERRMSG_LEN];
     double t0, t_ours = 0, t_cjson = 0, t_parse = 0, t_enc = 0, t_print = 0;
-    size_t n;
+    double t_one = 0, t_one_cjson = 0;
+    size_t n, one_at[PF_JSON_BATCH_MAX], one_len[PF_JSON_BATCH_MAX];
 
     if (rounds < 1)
         rounds = 1;
@@ -80,10 +84,12 @@ int main(int argc, char **argv)
         fill(&s, i);
         if (i)
             pf_buf_puts(&body, ",");
+        one_at[i] = body.len;
         if (pf_snapshot_encode(&s, 0, &body)) {
             fprintf(stderr, "encode failed\n");
             return 1;
         }
+        one_len[i] = body.len - one_at[i];
     }
     pf_buf_puts(&body, "]}");
     for (int r = 0; r < rounds; r++) {
@@ -106,6 +112,23 @@ int main(int argc, char **argv)
             return 1;
         cJSON_Delete(tree);
         t_cjson += now_s() - t0;
+        /* Each snapshot of the batch as a body of its own. */
+        t0 = now_s();
+        for (size_t i = 0; i < PF_JSON_BATCH_MAX; i++) {
+            if (pf_snapshot_decode(body.data + one_at[i], one_len[i], &s, err)) {
+                fprintf(stderr, "decode failed: %s\n", err);
+                return 1;
+            }
+        }
+        t_one += now_s() - t0;
+        t0 = now_s();
+        for (size_t i = 0; i < PF_JSON_BATCH_MAX; i++) {
+            tree = cJSON_ParseWithLength(body.data + one_at[i], one_len[i]);
+            if (!tree)
+                return 1;
+            cJSON_Delete(tree);
+        }
+        t_one_cjson += now_s() - t0;
         tree = cJSON_ParseWithLength(body.data, body.len);
         if (!tree)
             return 1;
@@ -129,6 +152,9 @@ int main(int argc, char **argv)
            rounds);
     printf("decode_body: %.1f ms/batch; cJSON parse + delete alone: %.1f ms; ratio %.2f\n",
            1e3 * t_ours / rounds, 1e3 * t_cjson / rounds, t_ours / t_cjson);
+    printf("decode x1000 one-snapshot bodies: %.1f ms; cJSON parse + delete of each: %.1f ms; "
+           "ratio %.2f\n",
+           1e3 * t_one / rounds, 1e3 * t_one_cjson / rounds, t_one / t_one_cjson);
     printf("pf_json_parse + delete (byte check + cJSON): %.1f ms; ratio to cJSON alone %.2f\n",
            1e3 * t_parse / rounds, t_parse / t_cjson);
     printf("encode x1000: %.1f ms; cJSON_PrintUnformatted of the tree: %.1f ms; ratio %.2f\n",
