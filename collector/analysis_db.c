@@ -13,6 +13,7 @@
 
 #include "findings.h"
 #include "pgarray.h"
+#include "proc_rollup.h"
 #include "stats.h"
 #include "timeutil.h"
 
@@ -368,6 +369,18 @@ enum pf_rc analysis_db_load(PGconn *pg, const struct fleet_params *p, const char
         return PF_INVALID;
     }
 
+    /* process_hours from every snapshot stored so far (proc_rollup.h). */
+    {
+        PGresult *bad = NULL;
+        size_t taken;
+        if (proc_rollup_catch_up(pg, &taken, &bad) != PF_OK) {
+            snprintf(err, errlen, "folding queued snapshots into process_hours: %s",
+                     bad ? PQresultErrorMessage(bad) : "out of memory");
+            PQclear(bad);
+            fleet_free(f);
+            return PF_AGAIN;
+        }
+    }
     /* One snapshot of the database for the three queries, while ingest
      * goes on. */
     if (command(pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err, errlen)) {

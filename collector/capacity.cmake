@@ -19,7 +19,7 @@ target_include_directories(pfcapacity PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
 target_link_libraries(pfcapacity PUBLIC pfcommon pf_cjson m)
 
 # Its database and HTTP side live in the collector: the ingest rollups
-# (rollup.c, called by store.c), the loader (analysis_db.c) and the read
+# (rollup.c and proc_rollup.c, called by store.c), the loader (analysis_db.c) and the read
 # endpoints and `report` command (capacity_api.c).
-target_sources(pfcollector PRIVATE pgarray.c rollup.c analysis_db.c capacity_api.c)
+target_sources(pfcollector PRIVATE pgarray.c rollup.c proc_rollup.c analysis_db.c capacity_api.c)
 target_link_libraries(pfcollector PUBLIC pfcapacity)

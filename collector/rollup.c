@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* rollup.c: folds a batch of fresh snapshots into host-hour, process-hour
- * and latest-configuration rows and upserts them (see rollup.h and
- * sql/010_capacity_rollups.sql). */
+/* rollup.c: folds a batch of fresh snapshots into host-hour and
+ * latest-configuration rows and upserts them (see rollup.h and
+ * sql/010_capacity_rollups.sql; process_hours: proc_rollup.h). */
 #include "rollup.h"
 
 #include <inttypes.h>
@@ -30,15 +30,6 @@ struct host_row {
     const char *vpn_top_addr;
 };
 
-struct proc_row {
-    const char *agent_id;
-    int64_t hour;
-    const char *name, *service;
-    int64_t held_max, held_min, bound_max;
-    const struct pf_endpoint *remote; /* NULL: none seen */
-    int64_t remote_at;
-};
-
 static int cmp_snap(const void *a, const void *b)
 {
     const struct pf_snapshot *x = *(const struct pf_snapshot *const *)a;
@@ -48,20 +39,6 @@ static int cmp_snap(const void *a, const void *b)
     if (c)
         return c;
     return x->taken_at < y->taken_at ? -1 : x->taken_at > y->taken_at;
-}
-
-static int cmp_proc(const void *a, const void *b)
-{
-    const struct proc_row *x = a, *y = b;
-    int c = strcmp(x->agent_id, y->agent_id);
-
-    if (c)
-        return c;
-    if (x->hour != y->hour)
-        return x->hour < y->hour ? -1 : 1;
-    if ((c = strcmp(x->name, y->name)) != 0)
-        return c;
-    return strcmp(x->service, y->service);
 }
 
 static int64_t max64(int64_t a, int64_t b)
@@ -99,50 +76,6 @@ static void fold_host(struct host_row *r, const struct pf_snapshot *s)
     }
 }
 
-/* Adds the processes of s (hour h) to rows, merging equal keys of the
- * same hour; rows[from..*n) are this host-hour's rows. */
-static enum pf_rc fold_procs(struct proc_row **rows, size_t *n, size_t *cap, size_t from,
-                             const struct pf_snapshot *s, int64_t hour)
-{
-    for (size_t i = 0; i < s->nprocesses; i++) {
-        const struct pf_process *p = &s->processes[i];
-        int64_t held = (int64_t)(p->tcp_ports + p->udp_ports);
-        struct proc_row *r = NULL;
-
-        if (held < FLEET_PROC_MIN_HELD)
-            continue;
-        for (size_t k = from; k < *n && !r; k++)
-            if (strcmp((*rows)[k].name, p->name) == 0 &&
-                strcmp((*rows)[k].service, p->service) == 0)
-                r = &(*rows)[k];
-        if (!r) {
-            if (*n == *cap) {
-                size_t ncap = *cap ? *cap * 2 : 256;
-                struct proc_row *nr = realloc(*rows, ncap * sizeof(*nr));
-                if (!nr)
-                    return PF_NOMEM;
-                *rows = nr;
-                *cap = ncap;
-            }
-            r = &(*rows)[(*n)++];
-            memset(r, 0, sizeof(*r));
-            r->agent_id = s->agent_id;
-            r->hour = hour;
-            r->name = p->name;
-            r->service = p->service;
-            r->held_max = r->held_min = held;
-        }
-        r->held_max = max64(r->held_max, held);
-        r->held_min = held < r->held_min ? held : r->held_min;
-        r->bound_max = max64(r->bound_max, (int64_t)p->states[PF_TCP_BOUND]);
-        if (p->has_top_remote && (!r->remote || s->taken_at >= r->remote_at)) {
-            r->remote = &p->top_remote;
-            r->remote_at = s->taken_at;
-        }
-    }
-    return PF_OK;
-}
-
 /* ---- the statements ---- */
 
 #define VPN_NEWER                                                                                  \
@@ -177,21 +110,6 @@ static const char host_sql[] =
     VPN_COL(vpn_ikev2);
 /* clang-format on */
 
-static const char proc_sql[] =
-    "INSERT INTO process_hours AS p (agent_id, hour, name, service, held_max, held_min, "
-    "bound_max, remote_addr, remote_port, remote_at) "
-    "SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::bigint[], "
-    "$6::bigint[], $7::bigint[], $8::text[], $9::integer[], $10::timestamptz[]) "
-    "ON CONFLICT (agent_id, hour, name, service) DO UPDATE SET "
-    "held_max = GREATEST(p.held_max, EXCLUDED.held_max), "
-    "held_min = LEAST(p.held_min, EXCLUDED.held_min), "
-    "bound_max = GREATEST(p.bound_max, EXCLUDED.bound_max), "
-    "remote_addr = CASE WHEN EXCLUDED.remote_at >= p.remote_at OR p.remote_at IS NULL "
-    "THEN coalesce(EXCLUDED.remote_addr, p.remote_addr) ELSE p.remote_addr END, "
-    "remote_port = CASE WHEN EXCLUDED.remote_at >= p.remote_at OR p.remote_at IS NULL "
-    "THEN coalesce(EXCLUDED.remote_port, p.remote_port) ELSE p.remote_port END, "
-    "remote_at = GREATEST(p.remote_at, EXCLUDED.remote_at)";
-
 static const char latest_sql[] =
     "INSERT INTO host_latest AS l (agent_id, taken_at, name, site, os, roles, cpus, memory_mb, "
     "interval_s, tcp_start, tcp_count, udp_start, udp_count, usable_tcp4, usable_udp4, "
@@ -218,7 +136,6 @@ static const struct {
     const char *name, *sql;
 } statements[] = {
     {"rollup_hosts", host_sql},
-    {"rollup_procs", proc_sql},
     {"rollup_latest", latest_sql},
 };
 
@@ -292,44 +209,6 @@ static enum pf_rc store_hosts(PGconn *pg, const struct host_row *rows, size_t n,
     if (!rc)
         rc = exec(pg, "rollup_hosts", 17, vals, failed);
     for (int c = 0; c < 17; c++)
-        pgarray_free(&a[c]);
-    return rc;
-}
-
-static enum pf_rc store_procs(PGconn *pg, const struct proc_row *rows, size_t n, PGresult **failed)
-{
-    struct pgarray a[10];
-    const char *vals[10];
-    enum pf_rc rc = PF_OK;
-
-    if (n == 0)
-        return PF_OK;
-    for (int c = 0; c < 10; c++)
-        pgarray_init(&a[c]);
-    for (size_t i = 0; i < n; i++) {
-        const struct proc_row *r = &rows[i];
-        pgarray_str(&a[0], r->agent_id);
-        pgarray_time(&a[1], r->hour);
-        pgarray_str(&a[2], r->name);
-        pgarray_str(&a[3], r->service);
-        pgarray_i64(&a[4], r->held_max);
-        pgarray_i64(&a[5], r->held_min);
-        pgarray_i64(&a[6], r->bound_max);
-        if (r->remote) {
-            pgarray_str(&a[7], r->remote->addr);
-            pgarray_i64(&a[8], r->remote->port);
-            pgarray_time(&a[9], r->remote_at);
-        } else {
-            pgarray_null(&a[7]);
-            pgarray_null(&a[8]);
-            pgarray_null(&a[9]);
-        }
-    }
-    for (int c = 0; c < 10; c++)
-        vals[c] = pgarray_end(&a[c], &rc);
-    if (!rc)
-        rc = exec(pg, "rollup_procs", 10, vals, failed);
-    for (int c = 0; c < 10; c++)
         pgarray_free(&a[c]);
     return rc;
 }
@@ -436,8 +315,7 @@ enum pf_rc rollup_store(PGconn *pg, const struct pf_snapshot *const *snaps, size
 {
     const struct pf_snapshot **sorted = NULL, **latest = NULL;
     struct host_row *hosts = NULL;
-    struct proc_row *procs = NULL;
-    size_t nhosts = 0, nprocs = 0, capprocs = 0, nlatest = 0;
+    size_t nhosts = 0, nlatest = 0;
     enum pf_rc rc = PF_OK;
 
     *failed = NULL;
@@ -452,11 +330,10 @@ enum pf_rc rollup_store(PGconn *pg, const struct pf_snapshot *const *snaps, size
     }
     memcpy(sorted, snaps, n * sizeof(*sorted));
     qsort(sorted, n, sizeof(*sorted), cmp_snap);
-    for (size_t i = 0; i < n && !rc; i++) {
+    for (size_t i = 0; i < n; i++) {
         const struct pf_snapshot *s = sorted[i];
         int64_t hour = s->taken_at / FLEET_HOUR * FLEET_HOUR;
         struct host_row *r = nhosts ? &hosts[nhosts - 1] : NULL;
-        size_t proc_from;
 
         if (!r || r->hour != hour || strcmp(r->agent_id, s->agent_id) != 0) {
             r = &hosts[nhosts++];
@@ -466,28 +343,16 @@ enum pf_rc rollup_store(PGconn *pg, const struct pf_snapshot *const *snaps, size
             r->tcp = r->udp = r->top_dest = r->vpn_conn = -1;
         }
         fold_host(r, s);
-        /* This host-hour's process rows start after the previous hour's. */
-        proc_from = nprocs;
-        while (proc_from > 0 && procs[proc_from - 1].hour == hour &&
-               strcmp(procs[proc_from - 1].agent_id, s->agent_id) == 0)
-            proc_from--;
-        rc = fold_procs(&procs, &nprocs, &capprocs, proc_from, s, hour);
         /* The last snapshot of each agent carries its latest configuration. */
-        if (!rc && (i + 1 == n || strcmp(sorted[i + 1]->agent_id, s->agent_id) != 0))
+        if (i + 1 == n || strcmp(sorted[i + 1]->agent_id, s->agent_id) != 0)
             latest[nlatest++] = s;
     }
-    if (!rc && nprocs)
-        qsort(procs, nprocs, sizeof(*procs), cmp_proc);
-    if (!rc)
-        rc = store_latest(pg, latest, nlatest, failed);
+    rc = store_latest(pg, latest, nlatest, failed);
     if (!rc)
         rc = store_hosts(pg, hosts, nhosts, failed);
-    if (!rc)
-        rc = store_procs(pg, procs, nprocs, failed);
 out:
     free(sorted);
     free(latest);
     free(hosts);
-    free(procs);
     return rc;
 }

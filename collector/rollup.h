@@ -1,17 +1,18 @@
 /* SPDX-License-Identifier: MIT */
-/* rollup.h: the hourly rollups of sql/010 maintained at ingest, so the
- * capacity analysis reads one row per host and hour instead of every
- * snapshot. store_ingest() calls rollup_store() inside its transaction
- * with the snapshots stored for the first time, so a rollup never counts
- * a snapshot that was not committed, nor a duplicate twice.
+/* rollup.h: the host rollups of sql/010 (host_hours, host_latest)
+ * maintained at ingest, so the capacity analysis reads one row per host and
+ * hour instead of every snapshot (process_hours: proc_rollup.h).
+ * store_ingest() calls rollup_store() inside its transaction with the
+ * snapshots stored for the first time, so a rollup never counts a snapshot
+ * that was not committed, nor a duplicate twice.
  *
- * The batch is folded in memory first (one row per host-hour, per
- * process-hour, per host), with fleet_add_snapshot()'s rules, then
- * written with three prepared statements whose values travel as array parameters
- * (unnest) and merge with the stored rows by ON CONFLICT DO UPDATE:
- * GREATEST for maxima, LEAST for minima, + for event counts, the newer
- * taken_at for the latest configuration. Rows are sent in key order, so
- * two transactions touching the same hours lock them in the same order. */
+ * The batch is folded in memory first (one row per host-hour, per host),
+ * with fleet_add_snapshot()'s rules, then written with two prepared
+ * statements whose values travel as array parameters (unnest) and merge
+ * with the stored rows by ON CONFLICT DO UPDATE: GREATEST for maxima, + for
+ * event counts, the newer taken_at for the latest configuration. Rows are
+ * sent in key order, so two transactions touching the same hours lock them
+ * in the same order. */
 #ifndef PF_ROLLUP_H
 #define PF_ROLLUP_H
 
@@ -26,7 +27,7 @@
  * PF_INVALID with *failed (the caller PQclear()s it). */
 enum pf_rc rollup_prepare(PGconn *pg, PGresult **failed);
 
-/* Folds snaps[0..n) into the rollup tables on pg, inside the caller's
+/* Folds snaps[0..n) into host_hours and host_latest on pg, inside the caller's
  * transaction. Returns PF_OK; PF_NOMEM; or PF_INVALID with *failed set to
  * the result of the statement that failed (the caller classifies it, as
  * its other statements, and PQclear()s it). *failed is NULL otherwise. */

@@ -37,6 +37,7 @@
 #define STOP_GRACE_MS 10000       /* requests in flight may finish within */
 #define SUMMARY_MS 60000          /* a counters line in the log */
 #define MAINTAIN_MS (3600 * 1000) /* partitions and retention */
+#define ROLLUP_MS 1000            /* process_hours (proc_rollup.h) */
 #define FD_RESERVE 64             /* descriptors kept for the database, logs, files */
 #define OUT_KEEP (64 * 1024)      /* answer buffers larger than this are freed after use */
 
@@ -112,11 +113,11 @@ struct server {
     size_t body_used, body_budget;
     struct conn *graveyard;
     struct server_stats stats, last;
-    long long next_summary, next_maintain;
+    long long next_summary, next_maintain, next_rollup;
     struct {
         struct db_job job;
         bool pending;
-    } maint;
+    } maint, rollup;
     struct ratelog rl_tls, rl_refused;
 };
 
@@ -868,8 +869,32 @@ static void maint_done(struct db_job *j)
     s->maint.pending = false;
 }
 
+static void rollup_run(struct db_conn *dc, struct db_job **jobs, size_t n)
+{
+    (void)jobs;
+    (void)n;
+    if (store_flush_rollups(dc) != PF_OK)
+        pf_debug("process_hours: flush failed; its snapshots stay queued");
+}
+
+static const struct db_job_ops rollup_ops = {"rollup", 1, 0, rollup_run};
+
+static void rollup_done(struct db_job *j)
+{
+    struct server *s = (struct server *)((char *)j - offsetof(struct server, rollup.job));
+    s->rollup.pending = false;
+}
+
 static void periodic(struct server *s, long long now)
 {
+    if (now >= s->next_rollup && !s->rollup.pending) {
+        s->rollup.job.ops = &rollup_ops;
+        s->rollup.job.weight = 0;
+        s->rollup.job.done = rollup_done;
+        if (db_submit(s->db, &s->rollup.job) == PF_OK)
+            s->rollup.pending = true;
+        s->next_rollup = now + ROLLUP_MS;
+    }
     if (now >= s->next_maintain && !s->maint.pending) {
         s->maint.job.ops = &maint_ops;
         s->maint.job.weight = 0;
@@ -1142,6 +1167,7 @@ enum pf_rc server_run(struct server *s)
 
     s->next_summary = now + SUMMARY_MS;
     s->next_maintain = now;
+    s->next_rollup = now + ROLLUP_MS;
     pf_info("serving on %s: at most %zu connections, timeouts head %llus body %llus idle %llus, "
             "%llu database workers, %llu TLS threads, retention %llu days",
             s->o->listen, s->max_conns, (unsigned long long)s->o->header_timeout_s,

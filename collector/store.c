@@ -12,6 +12,7 @@
 
 #include "log.h"
 #include "migrate.h"
+#include "proc_rollup.h"
 #include "rollup.h"
 #include "tcp_state.h"
 #include "timeutil.h"
@@ -51,9 +52,14 @@ static const struct {
     {"key", "SELECT agent_id::text FROM agents WHERE node_key_hash = $1 AND revoked_at IS NULL"},
     {"enroll", "INSERT INTO agents (agent_id, node_key_hash, name, site, machine_id) "
                "VALUES ($1::uuid, $2, $3, $4, $5)"},
-    {"seqs", "INSERT INTO snapshot_seqs (agent_id, seq, taken_at) "
+    /* The keys stored for the first time, also queued for process_hours
+     * (proc_rollup.h). */
+    {"seqs", "WITH ins AS (INSERT INTO snapshot_seqs (agent_id, seq, taken_at) "
              "SELECT a, s, t FROM unnest($1::uuid[], $2::bigint[], $3::timestamptz[]) AS u(a, s, t) "
-             "ORDER BY a, s ON CONFLICT DO NOTHING RETURNING agent_id::text, seq"},
+             "ORDER BY a, s ON CONFLICT DO NOTHING RETURNING agent_id, seq, taken_at), "
+             "queued AS (INSERT INTO process_hours_queue (agent_id, seq, taken_at) "
+             "SELECT agent_id, seq, taken_at FROM ins) "
+             "SELECT agent_id::text, seq FROM ins"},
     {"seen", "UPDATE agents SET last_seen = now() WHERE agent_id = ANY($1::uuid[])"},
     {"part", "SELECT pf_ensure_partition($1::date)"},
     {"parts", "SELECT pf_ensure_partitions($1::date, $2::date)"},
@@ -436,6 +442,12 @@ enum pf_rc store_on_connect(struct db_conn *dc, PGconn *pg, char *err, size_t er
         PQclear(r);
         return PF_INTERNAL;
     }
+    if (proc_rollup_prepare(pg, &r) != PF_OK) {
+        snprintf(err, errlen, "preparing the process_hours statements: %s",
+                 PQresultErrorMessage(r));
+        PQclear(r);
+        return PF_INTERNAL;
+    }
     st = calloc(1, sizeof(*st));
     if (!st) {
         snprintf(err, errlen, "out of memory");
@@ -600,6 +612,24 @@ enum pf_rc store_maintain(struct db_conn *dc, int retention_days)
                 dropped, cutoff, retention_days);
     pf_debug("partitions ready through %s", last);
     return PF_OK;
+}
+
+enum pf_rc store_flush_rollups(struct db_conn *dc)
+{
+    PGconn *pg = db_pg(dc);
+    PGresult *bad = NULL;
+    size_t written;
+    enum pf_rc rc;
+
+    if (!pg)
+        return PF_AGAIN;
+    rc = proc_rollup_flush(pg, &written, &bad);
+    if (rc == PF_INVALID)
+        rc = fault_rc(classify(dc, bad, "writing process_hours"));
+    PQclear(bad);
+    if (!rc && written)
+        pf_debug("process_hours: %zu rows written", written);
+    return rc;
 }
 
 enum pf_rc store_ping(struct db_conn *dc)
@@ -803,6 +833,21 @@ static enum fault store_rollups(struct db_conn *dc, PGconn *pg, struct store_ite
     return f;
 }
 
+/* The committed fresh snapshots, to the process_hours accumulator. */
+static void add_proc_rollups(struct store_item *items, const size_t *cand, size_t ncand)
+{
+    const struct pf_snapshot **fresh = malloc(ncand * sizeof(*fresh));
+    size_t n = 0;
+
+    if (!fresh)
+        return; /* their keys stay queued: folded from the stored rows later */
+    for (size_t i = 0; i < ncand; i++)
+        if (items[cand[i]].fresh)
+            fresh[n++] = items[cand[i]].s;
+    proc_rollup_add(fresh, n);
+    free(fresh);
+}
+
 static enum fault ingest_once(struct db_conn *dc, PGconn *pg, struct store_item *items,
                               const size_t *cand, size_t ncand)
 {
@@ -858,8 +903,11 @@ static enum fault ingest_once(struct db_conn *dc, PGconn *pg, struct store_item 
     if (any && (f = store_rollups(dc, pg, items, cand, ncand)) != F_NONE)
         goto fail;
     f = exec_cmd(dc, pg, "COMMIT");
-    if (f == F_NONE)
+    if (f == F_NONE) {
+        if (any)
+            add_proc_rollups(items, cand, ncand);
         goto out;
+    }
 fail:
     rollback(dc, pg);
 out:

@@ -68,6 +68,11 @@ enum pf_rc store_ingest(struct db_conn *dc, struct store_item *items, size_t n);
  * PF_OK or PF_AGAIN. */
 enum pf_rc store_maintain(struct db_conn *dc, int retention_days);
 
+/* Writes the process_hours accumulator and folds orphaned queue entries
+ * (proc_rollup_flush()). PF_OK, PF_AGAIN when the database is unavailable,
+ * or another error (logged). */
+enum pf_rc store_flush_rollups(struct db_conn *dc);
+
 /* SELECT 1. PF_OK or PF_AGAIN. */
 enum pf_rc store_ping(struct db_conn *dc);
 

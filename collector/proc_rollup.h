@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/* proc_rollup.h: process_hours (sql/010), a row per busy process and hour,
+ * kept off the ingest transaction's path.
+ *
+ * A snapshot lists up to 50 processes; updating their process_hours rows
+ * in the ingest transaction cost as much as storing the processes
+ * themselves. Instead:
+ *  - ingest queues the key of every snapshot it stores for the first time
+ *    in process_hours_queue, in the same transaction (store.c);
+ *  - after the COMMIT, proc_rollup_add() folds those snapshots into an
+ *    accumulator in memory, one row per agent, hour, name and service;
+ *  - proc_rollup_flush(), every second, writes the accumulator in one
+ *    statement and deletes the queued keys it covered, in one
+ *    transaction, then folds orphans: keys queued over a minute ago (their
+ *    collector died, or a flush failed) are folded from the stored rows by
+ *    pf_flush_process_hours() (sql/012);
+ *  - before every analysis, proc_rollup_catch_up() folds every queued key
+ *    from the stored rows the same way, so an answer includes every stored
+ *    snapshot.
+ * The merge is idempotent (maxima, minima, the remote of the latest
+ * snapshot), so a snapshot folded twice, from memory and from the queue,
+ * changes nothing; none is lost while its key is queued. The rules are
+ * fleet_add_snapshot()'s (fleet.c). */
+#ifndef PF_PROC_ROLLUP_H
+#define PF_PROC_ROLLUP_H
+
+#include <stddef.h>
+
+#include <libpq-fe.h>
+
+#include "error.h"
+#include "snapshot.h"
+
+/* Snapshots one pf_flush_process_hours() call takes from the queue. */
+#define PROC_ROLLUP_SQL_BATCH 2000
+/* Rows the accumulator holds at most; beyond, snapshots are left to the
+ * queue (and folded from it a minute later). */
+#define PROC_ROLLUP_MAX_ROWS 1000000
+/* Age after which a queued key is an orphan. */
+#define PROC_ROLLUP_ORPHAN_S 60
+
+/* Prepares this module's statements on a new connection. PF_OK, or
+ * PF_INVALID with *failed (the caller PQclear()s it). */
+enum pf_rc proc_rollup_prepare(PGconn *pg, PGresult **failed);
+
+/* Folds committed, freshly stored snapshots into the accumulator.
+ * Thread-safe. */
+void proc_rollup_add(const struct pf_snapshot *const *snaps, size_t n);
+
+/* Writes the accumulator and folds the orphans (see above), on a pooled
+ * connection (prepared) that is not in a transaction. PF_OK; PF_NOMEM; or
+ * PF_INVALID with *failed (caller PQclear()s it). The accumulator's rows
+ * are dropped when writing fails: their keys stay queued. */
+enum pf_rc proc_rollup_flush(PGconn *pg, size_t *written, PGresult **failed);
+
+/* Folds every queued key from the stored rows (any connection, not in a
+ * transaction). Errors as proc_rollup_flush(). */
+enum pf_rc proc_rollup_catch_up(PGconn *pg, size_t *taken, PGresult **failed);
+
+#endif
