@@ -12,7 +12,10 @@ mode=${1:-build}
 build_pkgs=(build-essential cmake pkg-config git libmbedtls-dev libcjson-dev
             libcurl4-openssl-dev libpq-dev libuv1-dev)
 run_pkgs=(postgresql postgresql-contrib openssl curl iproute2 procps util-linux)
-test_pkgs=(clang libclang-rt-dev valgrind hyperfine python3 chromium systemd dpkg-dev adduser)
+# debootstrap, qemu-system-x86, e2fsprogs: the Debian 12 VM of
+# tests/integration/package_systemd.sh (systemd as PID 1 for the .debs).
+test_pkgs=(clang libclang-rt-dev valgrind hyperfine python3 chromium systemd dpkg-dev adduser
+           debootstrap qemu-system-x86 e2fsprogs)
 windows_pkgs=(gcc-mingw-w64-x86-64 wine wine64 dpkg-dev xz-utils iproute2 util-linux python3)
 
 case "$mode" in
