@@ -1149,6 +1149,7 @@ static int find(struct dec *d, const cJSON *obj, const char *key, bool nullable,
 {
     const cJSON *hit = NULL;
 
+    *out = NULL;
     for (const cJSON *c = obj->child; c; c = c->next) {
         if (!c->string || !same_key(c->string, key))
             continue;
