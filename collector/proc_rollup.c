@@ -277,6 +277,18 @@ static enum pf_rc exec_cmd(PGconn *pg, const char *sql, PGresult **failed)
     return PF_INVALID;
 }
 
+static enum pf_rc exec_tuples(PGconn *pg, const char *sql, PGresult **failed)
+{
+    PGresult *r = PQexecParams(pg, sql, 0, NULL, NULL, NULL, NULL, 0);
+
+    if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+        PQclear(r);
+        return PF_OK;
+    }
+    *failed = r;
+    return PF_INVALID;
+}
+
 static enum pf_rc exec_prepared(PGconn *pg, const char *stmt, int n, const char *const *vals,
                                 PGresult **failed)
 {
@@ -290,8 +302,8 @@ static enum pf_rc exec_prepared(PGconn *pg, const char *stmt, int n, const char 
     return PF_INVALID;
 }
 
-/* The accumulator's rows (sorted, so every writer locks in one order) and
- * the deletion of their keys, in one transaction. */
+/* The accumulator's rows and the deletion of their keys, in one
+ * transaction that holds the process_hours writers' lock (sql/012). */
 static enum pf_rc write_acc(PGconn *pg, struct acc *a, size_t *written, PGresult **failed)
 {
     struct pgarray c[PROC_COLS], k[KEY_COLS];
@@ -338,7 +350,9 @@ static enum pf_rc write_acc(PGconn *pg, struct acc *a, size_t *written, PGresult
     for (int i = 0; i < KEY_COLS; i++)
         kvals[i] = pgarray_end(&k[i], &rc);
     if (!rc && !(rc = exec_cmd(pg, "BEGIN", failed))) {
-        if (n)
+        rc = exec_tuples(pg, "SELECT pg_advisory_xact_lock(hashtext('portfleet.process_hours'))",
+                         failed);
+        if (!rc && n)
             rc = exec_prepared(pg, "proc_rollup", PROC_COLS, vals, failed);
         if (!rc)
             rc = exec_prepared(pg, "proc_unqueue", KEY_COLS, kvals, failed);

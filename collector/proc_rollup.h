@@ -19,7 +19,9 @@
  *    snapshot.
  * The merge is idempotent (maxima, minima, the remote of the latest
  * snapshot), so a snapshot folded twice, from memory and from the queue,
- * changes nothing; none is lost while its key is queued. The rules are
+ * changes nothing; none is lost while its key is queued. Every writer of
+ * process_hours holds one advisory lock until its commit, so writers never
+ * deadlock and an analysis waits for a write in flight. The rules are
  * fleet_add_snapshot()'s (fleet.c). */
 #ifndef PF_PROC_ROLLUP_H
 #define PF_PROC_ROLLUP_H
