@@ -92,6 +92,14 @@ struct ratelog {
     unsigned count, suppressed;
 };
 
+/* Database work the loop submits every `every_ms`, one at a time. */
+struct periodic {
+    struct db_job job; /* first: periodic_done() casts back */
+    const struct db_job_ops *ops;
+    long long every_ms, next;
+    bool pending;
+};
+
 struct server {
     const struct copts *o;
     struct loop *loop;
@@ -113,11 +121,8 @@ struct server {
     size_t body_used, body_budget;
     struct conn *graveyard;
     struct server_stats stats, last;
-    long long next_summary, next_maintain, next_rollup;
-    struct {
-        struct db_job job;
-        bool pending;
-    } maint, rollup;
+    long long next_summary;
+    struct periodic maint, rollup;
     struct ratelog rl_tls, rl_refused;
 };
 
@@ -863,12 +868,6 @@ static void maint_run(struct db_conn *dc, struct db_job **jobs, size_t n)
 
 static const struct db_job_ops maint_ops = {"maintenance", 1, 0, maint_run};
 
-static void maint_done(struct db_job *j)
-{
-    struct server *s = (struct server *)((char *)j - offsetof(struct server, maint.job));
-    s->maint.pending = false;
-}
-
 static void rollup_run(struct db_conn *dc, struct db_job **jobs, size_t n)
 {
     (void)jobs;
@@ -879,30 +878,27 @@ static void rollup_run(struct db_conn *dc, struct db_job **jobs, size_t n)
 
 static const struct db_job_ops rollup_ops = {"rollup", 1, 0, rollup_run};
 
-static void rollup_done(struct db_job *j)
+static void periodic_done(struct db_job *j)
 {
-    struct server *s = (struct server *)((char *)j - offsetof(struct server, rollup.job));
-    s->rollup.pending = false;
+    ((struct periodic *)j)->pending = false;
+}
+
+static void periodic_submit(struct server *s, struct periodic *p, long long now)
+{
+    if (now < p->next || p->pending)
+        return;
+    p->job.ops = p->ops;
+    p->job.weight = 0;
+    p->job.done = periodic_done;
+    if (db_submit(s->db, &p->job) == PF_OK)
+        p->pending = true;
+    p->next = now + p->every_ms;
 }
 
 static void periodic(struct server *s, long long now)
 {
-    if (now >= s->next_rollup && !s->rollup.pending) {
-        s->rollup.job.ops = &rollup_ops;
-        s->rollup.job.weight = 0;
-        s->rollup.job.done = rollup_done;
-        if (db_submit(s->db, &s->rollup.job) == PF_OK)
-            s->rollup.pending = true;
-        s->next_rollup = now + ROLLUP_MS;
-    }
-    if (now >= s->next_maintain && !s->maint.pending) {
-        s->maint.job.ops = &maint_ops;
-        s->maint.job.weight = 0;
-        s->maint.job.done = maint_done;
-        if (db_submit(s->db, &s->maint.job) == PF_OK)
-            s->maint.pending = true;
-        s->next_maintain = now + MAINTAIN_MS;
-    }
+    periodic_submit(s, &s->rollup, now);
+    periodic_submit(s, &s->maint, now);
     if (now >= s->next_summary) {
         struct server_stats *a = &s->stats, *b = &s->last;
         if (a->requests != b->requests || a->connections_accepted != b->connections_accepted)
@@ -1166,8 +1162,9 @@ enum pf_rc server_run(struct server *s)
     long long now = pf_mono_ms();
 
     s->next_summary = now + SUMMARY_MS;
-    s->next_maintain = now;
-    s->next_rollup = now + ROLLUP_MS;
+    s->maint = (struct periodic){.ops = &maint_ops, .every_ms = MAINTAIN_MS, .next = now};
+    s->rollup =
+        (struct periodic){.ops = &rollup_ops, .every_ms = ROLLUP_MS, .next = now + ROLLUP_MS};
     pf_info("serving on %s: at most %zu connections, timeouts head %llus body %llus idle %llus, "
             "%llu database workers, %llu TLS threads, retention %llu days",
             s->o->listen, s->max_conns, (unsigned long long)s->o->header_timeout_s,
