@@ -143,6 +143,34 @@ const char *db_sqlstate(const PGresult *res)
     return s ? s : "";
 }
 
+enum pf_rc db_prepare(PGconn *pg, const struct db_statement *st, size_t n, PGresult **failed)
+{
+    *failed = NULL;
+    for (size_t i = 0; i < n; i++) {
+        PGresult *r = PQprepare(pg, st[i].name, st[i].sql, 0, NULL);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            *failed = r;
+            return PF_INVALID;
+        }
+        PQclear(r);
+    }
+    return PF_OK;
+}
+
+enum pf_rc db_run(PGconn *pg, bool prepared, const char *sql, int n, const char *const *vals,
+                  ExecStatusType want, PGresult **failed)
+{
+    PGresult *r = prepared ? PQexecPrepared(pg, sql, n, vals, NULL, NULL, 0)
+                           : PQexecParams(pg, sql, n, NULL, vals, NULL, NULL, 0);
+
+    if (PQresultStatus(r) == want) {
+        PQclear(r);
+        return PF_OK;
+    }
+    *failed = r;
+    return PF_INVALID;
+}
+
 /* Pops the first queued job and, when its ops allow, more of the same kind
  * from further back (keeping the order of the rest). Called locked. */
 static size_t take_group(struct db *d, struct db_job **jobs)

@@ -94,4 +94,19 @@ void db_conn_set_state(struct db_conn *dc, void *state, void (*free_fn)(void *))
 /* The SQLSTATE of a failed result ("" when none). */
 const char *db_sqlstate(const PGresult *res);
 
+/* A statement prepared on every new connection (in on_connect). */
+struct db_statement {
+    const char *name, *sql;
+};
+
+/* PQprepare()s st[0..n) on pg. PF_OK, or PF_INVALID with *failed (the
+ * caller PQclear()s it). */
+enum pf_rc db_prepare(PGconn *pg, const struct db_statement *st, size_t n, PGresult **failed);
+
+/* Runs sql with n text parameters, or, when prepared, the prepared
+ * statement of that name. PF_OK when the result has status want (it is
+ * cleared), else PF_INVALID with *failed (the caller PQclear()s it). */
+enum pf_rc db_run(PGconn *pg, bool prepared, const char *sql, int n, const char *const *vals,
+                  ExecStatusType want, PGresult **failed);
+
 #endif

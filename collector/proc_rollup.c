@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db.h"
 #include "fleet.h"
 #include "log.h"
 #include "pgarray.h"
@@ -74,20 +75,10 @@ static const char fold_sql[] = "SELECT pf_flush_process_hours($1::integer, $2::b
 
 enum pf_rc proc_rollup_prepare(PGconn *pg, PGresult **failed)
 {
-    static const struct {
-        const char *name, *sql;
-    } stmts[] = {{"proc_rollup", proc_sql}, {"proc_unqueue", unqueue_sql}};
+    static const struct db_statement st[] = {{"proc_rollup", proc_sql},
+                                             {"proc_unqueue", unqueue_sql}};
 
-    *failed = NULL;
-    for (size_t i = 0; i < sizeof(stmts) / sizeof(stmts[0]); i++) {
-        PGresult *r = PQprepare(pg, stmts[i].name, stmts[i].sql, 0, NULL);
-        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-            *failed = r;
-            return PF_INVALID;
-        }
-        PQclear(r);
-    }
-    return PF_OK;
+    return db_prepare(pg, st, sizeof(st) / sizeof(st[0]), failed);
 }
 
 /* ---- the accumulator ---- */
@@ -265,43 +256,6 @@ static int cmp_row(const void *pa, const void *pb)
     return strcmp(x->service, y->service);
 }
 
-static enum pf_rc exec_cmd(PGconn *pg, const char *sql, PGresult **failed)
-{
-    PGresult *r = PQexecParams(pg, sql, 0, NULL, NULL, NULL, NULL, 0);
-
-    if (PQresultStatus(r) == PGRES_COMMAND_OK) {
-        PQclear(r);
-        return PF_OK;
-    }
-    *failed = r;
-    return PF_INVALID;
-}
-
-static enum pf_rc exec_tuples(PGconn *pg, const char *sql, PGresult **failed)
-{
-    PGresult *r = PQexecParams(pg, sql, 0, NULL, NULL, NULL, NULL, 0);
-
-    if (PQresultStatus(r) == PGRES_TUPLES_OK) {
-        PQclear(r);
-        return PF_OK;
-    }
-    *failed = r;
-    return PF_INVALID;
-}
-
-static enum pf_rc exec_prepared(PGconn *pg, const char *stmt, int n, const char *const *vals,
-                                PGresult **failed)
-{
-    PGresult *r = PQexecPrepared(pg, stmt, n, vals, NULL, NULL, 0);
-
-    if (PQresultStatus(r) == PGRES_COMMAND_OK) {
-        PQclear(r);
-        return PF_OK;
-    }
-    *failed = r;
-    return PF_INVALID;
-}
-
 /* The accumulator's rows and the deletion of their keys, in one
  * transaction that holds the process_hours writers' lock (sql/012). */
 static enum pf_rc write_acc(PGconn *pg, struct acc *a, size_t *written, PGresult **failed)
@@ -349,15 +303,15 @@ static enum pf_rc write_acc(PGconn *pg, struct acc *a, size_t *written, PGresult
         vals[i] = pgarray_end(&c[i], &rc);
     for (int i = 0; i < KEY_COLS; i++)
         kvals[i] = pgarray_end(&k[i], &rc);
-    if (!rc && !(rc = exec_cmd(pg, "BEGIN", failed))) {
-        rc = exec_tuples(pg, "SELECT pg_advisory_xact_lock(hashtext('portfleet.process_hours'))",
-                         failed);
+    if (!rc && !(rc = db_run(pg, false, "BEGIN", 0, NULL, PGRES_COMMAND_OK, failed))) {
+        rc = db_run(pg, false, "SELECT pg_advisory_xact_lock(hashtext('portfleet.process_hours'))",
+                    0, NULL, PGRES_TUPLES_OK, failed);
         if (!rc && n)
-            rc = exec_prepared(pg, "proc_rollup", PROC_COLS, vals, failed);
+            rc = db_run(pg, true, "proc_rollup", PROC_COLS, vals, PGRES_COMMAND_OK, failed);
         if (!rc)
-            rc = exec_prepared(pg, "proc_unqueue", KEY_COLS, kvals, failed);
+            rc = db_run(pg, true, "proc_unqueue", KEY_COLS, kvals, PGRES_COMMAND_OK, failed);
         if (!rc)
-            rc = exec_cmd(pg, "COMMIT", failed);
+            rc = db_run(pg, false, "COMMIT", 0, NULL, PGRES_COMMAND_OK, failed);
         if (rc)
             PQclear(PQexecParams(pg, "ROLLBACK", 0, NULL, NULL, NULL, NULL, 0));
     }

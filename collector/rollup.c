@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "db.h"
 #include "fleet.h"
 #include "pgarray.h"
 #include "timeutil.h"
@@ -132,40 +133,14 @@ static const char latest_sql[] =
     "WHERE l.taken_at <= EXCLUDED.taken_at";
 
 /* Prepared once per connection by rollup_prepare(). */
-static const struct {
-    const char *name, *sql;
-} statements[] = {
+static const struct db_statement statements[] = {
     {"rollup_hosts", host_sql},
     {"rollup_latest", latest_sql},
 };
 
 enum pf_rc rollup_prepare(PGconn *pg, PGresult **failed)
 {
-    *failed = NULL;
-    for (size_t i = 0; i < sizeof(statements) / sizeof(statements[0]); i++) {
-        PGresult *r = PQprepare(pg, statements[i].name, statements[i].sql, 0, NULL);
-        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-            *failed = r;
-            return PF_INVALID;
-        }
-        PQclear(r);
-    }
-    return PF_OK;
-}
-
-/* Runs the prepared statement stmt with n text parameters; PF_OK, or
- * PF_INVALID with *failed. */
-static enum pf_rc exec(PGconn *pg, const char *stmt, int n, const char *const *vals,
-                       PGresult **failed)
-{
-    PGresult *r = PQexecPrepared(pg, stmt, n, vals, NULL, NULL, 0);
-
-    if (PQresultStatus(r) == PGRES_COMMAND_OK) {
-        PQclear(r);
-        return PF_OK;
-    }
-    *failed = r;
-    return PF_INVALID;
+    return db_prepare(pg, statements, sizeof(statements) / sizeof(statements[0]), failed);
 }
 
 static enum pf_rc store_hosts(PGconn *pg, const struct host_row *rows, size_t n, PGresult **failed)
@@ -207,7 +182,7 @@ static enum pf_rc store_hosts(PGconn *pg, const struct host_row *rows, size_t n,
     for (int c = 0; c < 17; c++)
         vals[c] = pgarray_end(&a[c], &rc);
     if (!rc)
-        rc = exec(pg, "rollup_hosts", 17, vals, failed);
+        rc = db_run(pg, true, "rollup_hosts", 17, vals, PGRES_COMMAND_OK, failed);
     for (int c = 0; c < 17; c++)
         pgarray_free(&a[c]);
     return rc;
@@ -303,7 +278,7 @@ static enum pf_rc store_latest(PGconn *pg, const struct pf_snapshot *const *late
     for (int c = 0; c < LATEST_COLS; c++)
         vals[c] = pgarray_end(&a[c], &rc);
     if (!rc)
-        rc = exec(pg, "rollup_latest", LATEST_COLS, vals, failed);
+        rc = db_run(pg, true, "rollup_latest", LATEST_COLS, vals, PGRES_COMMAND_OK, failed);
     for (int c = 0; c < LATEST_COLS; c++)
         pgarray_free(&a[c]);
     pf_buf_free(&ex);
