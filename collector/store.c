@@ -811,41 +811,19 @@ static void mark_fresh(PGresult *r, struct store_item *items, const size_t *cand
     }
 }
 
-/* issue 5: the hourly rollups (rollup.h) of the snapshots stored fresh in
- * this transaction; a failed statement is classified like the others. */
-static enum fault store_rollups(struct db_conn *dc, PGconn *pg, struct store_item *items,
-                                const size_t *cand, size_t ncand)
+/* issue 5: the hourly host rollups (rollup.h) of the snapshots stored
+ * fresh in this transaction; a failed statement is classified like the
+ * others. */
+static enum fault store_rollups(struct db_conn *dc, PGconn *pg,
+                                const struct pf_snapshot *const *fresh, size_t n)
 {
-    const struct pf_snapshot **fresh = malloc(ncand * sizeof(*fresh));
     PGresult *bad = NULL;
     enum fault f = F_NONE;
-    size_t n = 0;
 
-    if (!fresh)
-        return F_UNAVAILABLE;
-    for (size_t i = 0; i < ncand; i++)
-        if (items[cand[i]].fresh)
-            fresh[n++] = items[cand[i]].s;
     if (rollup_store(pg, fresh, n, &bad) != PF_OK)
         f = bad ? classify(dc, bad, "updating the hourly rollups") : F_UNAVAILABLE;
     PQclear(bad);
-    free(fresh);
     return f;
-}
-
-/* The committed fresh snapshots, to the process_hours accumulator. */
-static void add_proc_rollups(struct store_item *items, const size_t *cand, size_t ncand)
-{
-    const struct pf_snapshot **fresh = malloc(ncand * sizeof(*fresh));
-    size_t n = 0;
-
-    if (!fresh)
-        return; /* their keys stay queued: folded from the stored rows later */
-    for (size_t i = 0; i < ncand; i++)
-        if (items[cand[i]].fresh)
-            fresh[n++] = items[cand[i]].s;
-    proc_rollup_add(fresh, n);
-    free(fresh);
 }
 
 static enum fault ingest_once(struct db_conn *dc, PGconn *pg, struct store_item *items,
@@ -853,9 +831,10 @@ static enum fault ingest_once(struct db_conn *dc, PGconn *pg, struct store_item 
 {
     struct pf_buf ids, seqs, times, agents;
     const char *vals[3];
+    const struct pf_snapshot **fresh = NULL; /* stored for the first time */
+    size_t nfresh = 0;
     PGresult *r;
     enum fault f;
-    bool any = false;
 
     for (size_t i = 0; i < ncand; i++)
         items[cand[i]].fresh = false;
@@ -881,9 +860,15 @@ static enum fault ingest_once(struct db_conn *dc, PGconn *pg, struct store_item 
         goto fail;
     }
     mark_fresh(r, items, cand, ncand);
-    any = PQntuples(r) > 0;
     PQclear(r);
-    if (any) {
+    if (!(fresh = malloc((ncand ? ncand : 1) * sizeof(*fresh)))) {
+        f = F_UNAVAILABLE;
+        goto fail;
+    }
+    for (size_t i = 0; i < ncand; i++)
+        if (items[cand[i]].fresh)
+            fresh[nfresh++] = items[cand[i]].s;
+    if (nfresh) {
         if ((f = copy_table(dc, pg, store_copy_snapshots_sql, rows_snapshot, items, cand,
                             ncand)) != F_NONE ||
             (f = copy_table(dc, pg, store_copy_processes_sql, rows_processes, items, cand,
@@ -900,12 +885,11 @@ static enum fault ingest_once(struct db_conn *dc, PGconn *pg, struct store_item 
         goto fail;
     }
     PQclear(r);
-    if (any && (f = store_rollups(dc, pg, items, cand, ncand)) != F_NONE)
+    if (nfresh && (f = store_rollups(dc, pg, fresh, nfresh)) != F_NONE)
         goto fail;
     f = exec_cmd(dc, pg, "COMMIT");
     if (f == F_NONE) {
-        if (any)
-            add_proc_rollups(items, cand, ncand);
+        proc_rollup_add(fresh, nfresh);
         goto out;
     }
 fail:
@@ -914,6 +898,7 @@ out:
     if (f != F_NONE)
         for (size_t i = 0; i < ncand; i++)
             items[cand[i]].fresh = false;
+    free(fresh);
     pf_buf_free(&ids);
     pf_buf_free(&seqs);
     pf_buf_free(&times);
