@@ -124,6 +124,14 @@ bool db_check(struct db_conn *dc)
     return true;
 }
 
+void db_drop(struct db_conn *dc, const char *why)
+{
+    if (!dc->pg)
+        return;
+    pf_warn("database connection %d: dropped: %s", dc->index, why);
+    disconnect(dc);
+}
+
 void *db_conn_state(struct db_conn *dc)
 {
     return dc->state;

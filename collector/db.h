@@ -78,6 +78,10 @@ PGconn *db_pg(struct db_conn *dc);
 /* After a failed query: drops the connection if libpq says it is broken,
  * so the next db_pg() reconnects. Returns true when it was dropped. */
 bool db_check(struct db_conn *dc);
+/* Drops the connection whatever libpq says (a protocol state the caller
+ * cannot recover, e.g. a pipeline that did not end); logs why. The next
+ * db_pg() reconnects. */
+void db_drop(struct db_conn *dc, const char *why);
 /* In run(), for one of its own jobs: j is not finished when run() returns;
  * whoever holds it then passes it to db_release(), from this or another
  * worker. Lets one worker finish jobs that others took (ingest's shared
