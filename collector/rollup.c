@@ -143,7 +143,16 @@ enum pf_rc rollup_prepare(PGconn *pg, PGresult **failed)
     return db_prepare(pg, statements, sizeof(statements) / sizeof(statements[0]), failed);
 }
 
-static enum pf_rc store_hosts(PGconn *pg, const struct host_row *rows, size_t n, PGresult **failed)
+/* Queues one prepared statement (libpq copies the values at once). */
+static enum pf_rc send(PGconn *pg, const char *stmt, int n, const char *const *vals, size_t *nsent)
+{
+    if (PQsendQueryPrepared(pg, stmt, n, vals, NULL, NULL, 0) != 1)
+        return PF_AGAIN;
+    (*nsent)++;
+    return PF_OK;
+}
+
+static enum pf_rc send_hosts(PGconn *pg, const struct host_row *rows, size_t n, size_t *nsent)
 {
     struct pgarray a[17];
     const char *vals[17];
@@ -182,7 +191,7 @@ static enum pf_rc store_hosts(PGconn *pg, const struct host_row *rows, size_t n,
     for (int c = 0; c < 17; c++)
         vals[c] = pgarray_end(&a[c], &rc);
     if (!rc)
-        rc = db_run(pg, true, "rollup_hosts", 17, vals, PGRES_COMMAND_OK, failed);
+        rc = send(pg, "rollup_hosts", 17, vals, nsent);
     for (int c = 0; c < 17; c++)
         pgarray_free(&a[c]);
     return rc;
@@ -194,8 +203,8 @@ static enum pf_rc store_hosts(PGconn *pg, const struct host_row *rows, size_t n,
  * agent order). roles and excluded_tcp4 travel as text elements (an array
  * literal, a JSON text) cast per row: unnest() would flatten an array of
  * arrays. */
-static enum pf_rc store_latest(PGconn *pg, const struct pf_snapshot *const *latest, size_t n,
-                               PGresult **failed)
+static enum pf_rc send_latest(PGconn *pg, const struct pf_snapshot *const *latest, size_t n,
+                              size_t *nsent)
 {
     struct pgarray a[LATEST_COLS], roles;
     const char *vals[LATEST_COLS];
@@ -278,22 +287,22 @@ static enum pf_rc store_latest(PGconn *pg, const struct pf_snapshot *const *late
     for (int c = 0; c < LATEST_COLS; c++)
         vals[c] = pgarray_end(&a[c], &rc);
     if (!rc)
-        rc = db_run(pg, true, "rollup_latest", LATEST_COLS, vals, PGRES_COMMAND_OK, failed);
+        rc = send(pg, "rollup_latest", LATEST_COLS, vals, nsent);
     for (int c = 0; c < LATEST_COLS; c++)
         pgarray_free(&a[c]);
     pf_buf_free(&ex);
     return rc;
 }
 
-enum pf_rc rollup_store(PGconn *pg, const struct pf_snapshot *const *snaps, size_t n,
-                        PGresult **failed)
+enum pf_rc rollup_send(PGconn *pg, const struct pf_snapshot *const *snaps, size_t n,
+                       size_t *nsent)
 {
     const struct pf_snapshot **sorted = NULL, **latest = NULL;
     struct host_row *hosts = NULL;
     size_t nhosts = 0, nlatest = 0;
     enum pf_rc rc = PF_OK;
 
-    *failed = NULL;
+    *nsent = 0;
     if (n == 0)
         return PF_OK;
     sorted = malloc(n * sizeof(*sorted));
@@ -322,9 +331,9 @@ enum pf_rc rollup_store(PGconn *pg, const struct pf_snapshot *const *snaps, size
         if (i + 1 == n || strcmp(sorted[i + 1]->agent_id, s->agent_id) != 0)
             latest[nlatest++] = s;
     }
-    rc = store_latest(pg, latest, nlatest, failed);
+    rc = send_latest(pg, latest, nlatest, nsent);
     if (!rc)
-        rc = store_hosts(pg, hosts, nhosts, failed);
+        rc = send_hosts(pg, hosts, nhosts, nsent);
 out:
     free(sorted);
     free(latest);

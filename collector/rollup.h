@@ -2,7 +2,7 @@
 /* rollup.h: the host rollups of sql/010 (host_hours, host_latest)
  * maintained at ingest, so the capacity analysis reads one row per host and
  * hour instead of every snapshot (process_hours: proc_rollup.h).
- * store_ingest() calls rollup_store() inside its transaction with the
+ * store_ingest() calls rollup_send() inside its transaction with the
  * snapshots stored for the first time, so a rollup never counts a snapshot
  * that was not committed, nor a duplicate twice.
  *
@@ -23,15 +23,17 @@
 #include "error.h"
 #include "snapshot.h"
 
-/* Prepares rollup_store()'s statements on a new connection. PF_OK, or
+/* Prepares rollup_send()'s statements on a new connection. PF_OK, or
  * PF_INVALID with *failed (the caller PQclear()s it). */
 enum pf_rc rollup_prepare(PGconn *pg, PGresult **failed);
 
-/* Folds snaps[0..n) into host_hours and host_latest on pg, inside the caller's
- * transaction. Returns PF_OK; PF_NOMEM; or PF_INVALID with *failed set to
- * the result of the statement that failed (the caller classifies it, as
- * its other statements, and PQclear()s it). *failed is NULL otherwise. */
-enum pf_rc rollup_store(PGconn *pg, const struct pf_snapshot *const *snaps, size_t n,
-                        PGresult **failed);
+/* Folds snaps[0..n) into host_hours and host_latest rows and sends their
+ * statements on pg, which is in pipeline mode inside the caller's
+ * transaction; *nsent tells how many (0 to 2). The caller syncs and reads
+ * their results (PGRES_COMMAND_OK each), so they cost no round trip of
+ * their own. Returns PF_OK; PF_NOMEM; PF_AGAIN when libpq could not send
+ * (the connection is gone). */
+enum pf_rc rollup_send(PGconn *pg, const struct pf_snapshot *const *snaps, size_t n,
+                       size_t *nsent);
 
 #endif

@@ -53,14 +53,14 @@ static const struct {
     {"enroll", "INSERT INTO agents (agent_id, node_key_hash, name, site, machine_id) "
                "VALUES ($1::uuid, $2, $3, $4, $5)"},
     /* The keys stored for the first time, also queued for process_hours
-     * (proc_rollup.h). */
+     * (proc_rollup.h); and the agents' last contact, duplicates or not. */
     {"seqs", "WITH ins AS (INSERT INTO snapshot_seqs (agent_id, seq, taken_at) "
              "SELECT a, s, t FROM unnest($1::uuid[], $2::bigint[], $3::timestamptz[]) AS u(a, s, t) "
              "ORDER BY a, s ON CONFLICT DO NOTHING RETURNING agent_id, seq, taken_at), "
              "queued AS (INSERT INTO process_hours_queue (agent_id, seq, taken_at) "
-             "SELECT agent_id, seq, taken_at FROM ins) "
+             "SELECT agent_id, seq, taken_at FROM ins), "
+             "seen AS (UPDATE agents SET last_seen = now() WHERE agent_id = ANY($4::uuid[])) "
              "SELECT agent_id::text, seq FROM ins"},
-    {"seen", "UPDATE agents SET last_seen = now() WHERE agent_id = ANY($1::uuid[])"},
     {"part", "SELECT pf_ensure_partition($1::date)"},
     {"parts", "SELECT pf_ensure_partitions($1::date, $2::date)"},
     {"drop", "SELECT pf_drop_partitions_before($1::date)"},
@@ -505,14 +505,93 @@ static void rollback(struct db_conn *dc, PGconn *pg)
         PQclear(PQexecParams(pg, "ROLLBACK", 0, NULL, NULL, NULL, NULL, 0));
 }
 
-static enum fault exec_cmd(struct db_conn *dc, PGconn *pg, const char *sql)
+/* ---- pipelines: several statements in one round trip ---- */
+
+#define PIPE_MAX 4
+
+struct pipe {
+    size_t n;
+    bool sent;                      /* every send went out */
+    const char *what[PIPE_MAX];     /* for the log */
+    ExecStatusType want[PIPE_MAX];  /* the status of success */
+    PGresult **keep[PIPE_MAX];      /* takes the result when not NULL */
+};
+
+static void pipe_begin(PGconn *pg, struct pipe *p)
 {
-    PGresult *r = PQexecParams(pg, sql, 0, NULL, NULL, NULL, NULL, 0);
+    memset(p, 0, sizeof(*p));
+    p->sent = PQenterPipelineMode(pg) == 1;
+}
+
+/* Notes the statement just sent (sent: what the PQsend*() returned). */
+static void pipe_note(struct pipe *p, bool sent, const char *what, ExecStatusType want,
+                      PGresult **keep)
+{
+    if (!sent || p->n == PIPE_MAX) {
+        p->sent = false;
+        return;
+    }
+    p->what[p->n] = what;
+    p->want[p->n] = want;
+    p->keep[p->n] = keep;
+    p->n++;
+}
+
+static void pipe_command(PGconn *pg, struct pipe *p, const char *sql)
+{
+    if (p->sent)
+        pipe_note(p, PQsendQueryParams(pg, sql, 0, NULL, NULL, NULL, NULL, 0) == 1, sql,
+                  PGRES_COMMAND_OK, NULL);
+}
+
+/* Syncs and reads every result, in order. The first statement that failed
+ * is the fault (the server skipped the ones after it); results are read to
+ * the end before classifying it, since classify() may close the
+ * connection. Leaves pipeline mode, or drops a connection that cannot. */
+static enum fault pipe_end(struct db_conn *dc, PGconn *pg, struct pipe *p)
+{
+    PGresult *bad = NULL, *r;
+    const char *bad_what = NULL;
+    bool broken = !p->sent || PQpipelineSync(pg) != 1;
     enum fault f = F_NONE;
 
-    if (PQresultStatus(r) != PGRES_COMMAND_OK)
-        f = classify(dc, r, sql);
-    PQclear(r);
+    for (size_t i = 0; i < p->n && !broken; i++) {
+        if (!(r = PQgetResult(pg))) {
+            broken = true;
+            break;
+        }
+        if (PQresultStatus(r) == p->want[i] && p->keep[i]) {
+            *p->keep[i] = r;
+        } else if (PQresultStatus(r) != p->want[i] && !bad &&
+                   PQresultStatus(r) != PGRES_PIPELINE_ABORTED) {
+            bad = r;
+            bad_what = p->what[i];
+        } else {
+            PQclear(r);
+        }
+        while ((r = PQgetResult(pg)) != NULL) /* the end of statement i */
+            PQclear(r);
+    }
+    if (!broken) {
+        r = PQgetResult(pg);
+        broken = PQresultStatus(r) != PGRES_PIPELINE_SYNC;
+        PQclear(r);
+    }
+    if (broken || PQexitPipelineMode(pg) != 1) {
+        for (size_t i = 0; i < p->n; i++)
+            if (p->keep[i] && *p->keep[i]) {
+                PQclear(*p->keep[i]);
+                *p->keep[i] = NULL;
+            }
+        PQclear(bad);
+        if (!db_check(dc))
+            db_drop(dc, "a pipeline of statements did not complete");
+        return F_UNAVAILABLE;
+    }
+    if (bad) {
+        f = classify(dc, bad, bad_what);
+        PQclear(bad);
+    }
     return f;
 }
 
@@ -811,29 +890,19 @@ static void mark_fresh(PGresult *r, struct store_item *items, const size_t *cand
     }
 }
 
-/* issue 5: the hourly host rollups (rollup.h) of the snapshots stored
- * fresh in this transaction; a failed statement is classified like the
- * others. */
-static enum fault store_rollups(struct db_conn *dc, PGconn *pg,
-                                const struct pf_snapshot *const *fresh, size_t n)
-{
-    PGresult *bad = NULL;
-    enum fault f = F_NONE;
 
-    if (rollup_store(pg, fresh, n, &bad) != PF_OK)
-        f = bad ? classify(dc, bad, "updating the hourly rollups") : F_UNAVAILABLE;
-    PQclear(bad);
-    return f;
-}
-
+/* One transaction in three steps, each one round trip but the COPYs:
+ * BEGIN with the keys (which are new: the dedup), the rows of the new ones
+ * by COPY, then the hourly rollups (rollup.h) with COMMIT. */
 static enum fault ingest_once(struct db_conn *dc, PGconn *pg, struct store_item *items,
                               const size_t *cand, size_t ncand)
 {
     struct pf_buf ids, seqs, times, agents;
-    const char *vals[3];
+    const char *vals[4];
     const struct pf_snapshot **fresh = NULL; /* stored for the first time */
-    size_t nfresh = 0;
-    PGresult *r;
+    size_t nfresh = 0, nrollup = 0;
+    PGresult *keys = NULL;
+    struct pipe p;
     enum fault f;
 
     for (size_t i = 0; i < ncand; i++)
@@ -844,27 +913,24 @@ static enum fault ingest_once(struct db_conn *dc, PGconn *pg, struct store_item 
     pf_buf_init(&seqs, PARAM_MAX);
     pf_buf_init(&times, PARAM_MAX);
     pf_buf_init(&agents, PARAM_MAX);
-    if (key_params(items, cand, ncand, &ids, &seqs, &times, &agents) != PF_OK) {
-        f = F_BUG;
+    if (key_params(items, cand, ncand, &ids, &seqs, &times, &agents) != PF_OK ||
+        !(fresh = malloc((ncand ? ncand : 1) * sizeof(*fresh)))) {
+        f = F_UNAVAILABLE;
         goto out;
     }
-    if ((f = exec_cmd(dc, pg, "BEGIN")) != F_NONE)
-        goto out;
     vals[0] = ids.data;
     vals[1] = seqs.data;
     vals[2] = times.data;
-    r = PQexecPrepared(pg, "seqs", 3, vals, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        f = classify(dc, r, "inserting snapshot keys");
-        PQclear(r);
+    vals[3] = agents.data;
+    pipe_begin(pg, &p);
+    pipe_command(pg, &p, "BEGIN");
+    if (p.sent)
+        pipe_note(&p, PQsendQueryPrepared(pg, "seqs", 4, vals, NULL, NULL, 0) == 1,
+                  "inserting snapshot keys", PGRES_TUPLES_OK, &keys);
+    if ((f = pipe_end(dc, pg, &p)) != F_NONE)
         goto fail;
-    }
-    mark_fresh(r, items, cand, ncand);
-    PQclear(r);
-    if (!(fresh = malloc((ncand ? ncand : 1) * sizeof(*fresh)))) {
-        f = F_UNAVAILABLE;
-        goto fail;
-    }
+    mark_fresh(keys, items, cand, ncand);
+    PQclear(keys);
     for (size_t i = 0; i < ncand; i++)
         if (items[cand[i]].fresh)
             fresh[nfresh++] = items[cand[i]].s;
@@ -877,18 +943,17 @@ static enum fault ingest_once(struct db_conn *dc, PGconn *pg, struct store_item 
                 F_NONE)
             goto fail;
     }
-    vals[0] = agents.data;
-    r = PQexecPrepared(pg, "seen", 1, vals, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        f = classify(dc, r, "updating last_seen");
-        PQclear(r);
-        goto fail;
+    pipe_begin(pg, &p);
+    if (p.sent) {
+        /* Unsent (out of memory, or libpq failed): pipe_end() drops the
+         * connection, which ends the transaction. */
+        bool ok = rollup_send(pg, fresh, nfresh, &nrollup) == PF_OK;
+        for (size_t i = 0; i < nrollup; i++)
+            pipe_note(&p, true, "updating the hourly rollups", PGRES_COMMAND_OK, NULL);
+        p.sent = p.sent && ok;
     }
-    PQclear(r);
-    if (nfresh && (f = store_rollups(dc, pg, fresh, nfresh)) != F_NONE)
-        goto fail;
-    f = exec_cmd(dc, pg, "COMMIT");
-    if (f == F_NONE) {
+    pipe_command(pg, &p, "COMMIT");
+    if ((f = pipe_end(dc, pg, &p)) == F_NONE) {
         proc_rollup_add(fresh, nfresh);
         goto out;
     }

@@ -4,15 +4,17 @@
  * connection; values travel as parameters or as COPY data, never inside
  * SQL text.
  *
- * Ingest, in one transaction per group of requests (store_ingest):
- *   1. INSERT the (agent_id, seq, taken_at) keys into snapshot_seqs with
- *      ON CONFLICT DO NOTHING RETURNING: the keys that come back are new;
+ * Ingest, in one transaction per group of requests (store_ingest), in
+ * three round trips besides the COPYs (libpq pipeline mode):
+ *   1. BEGIN, and INSERT the (agent_id, seq, taken_at) keys into
+ *      snapshot_seqs with ON CONFLICT DO NOTHING RETURNING: the keys that
+ *      come back are new (the same statement queues them for process_hours
+ *      and sets the agents' last_seen);
  *   2. COPY only those snapshots' rows straight into the partitioned
  *      snapshots, snapshot_processes and snapshot_remotes;
- *   3. UPDATE agents.last_seen;
- *   (issue 5: the hourly rollup upsert goes here, inside the same
- *   transaction, so rollups never count a snapshot that was not stored);
- *   4. COMMIT. Only then does anyone answer 200.
+ *   3. the hourly rollup upserts of the new snapshots (rollup.h), so
+ *      rollups never count a snapshot that was not stored, and COMMIT.
+ *      Only then does anyone answer 200.
  * Compared with COPY into a staging table and INSERT ... SELECT from it,
  * this writes each data row once, not twice, and still decides duplicates
  * inside the database (the unique index of snapshot_seqs), so two
