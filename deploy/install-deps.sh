@@ -10,7 +10,7 @@ set -euo pipefail
 
 mode=${1:-build}
 build_pkgs=(build-essential cmake pkg-config git libmbedtls-dev libcjson-dev
-            libcurl4-openssl-dev libpq-dev libuv1-dev)
+            libcurl4-openssl-dev libssl-dev libpq-dev libuv1-dev)
 run_pkgs=(postgresql postgresql-contrib openssl curl iproute2 procps util-linux)
 # debootstrap, qemu-system-x86, e2fsprogs: the Debian 12 VM of
 # tests/integration/package_systemd.sh (systemd as PID 1 for the .debs).

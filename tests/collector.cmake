@@ -22,5 +22,6 @@ pf_collector_it(collector_rollup 300)
 # The benchmark's load generator and raw-COPY reference (run by
 # tests/bench/collector_bench.sh; built here so it keeps compiling).
 find_package(CURL REQUIRED)
+find_package(OpenSSL REQUIRED)
 add_executable(collector_bench bench/collector_bench.c)
-target_link_libraries(collector_bench PRIVATE pfcollector CURL::libcurl)
+target_link_libraries(collector_bench PRIVATE pfcollector CURL::libcurl OpenSSL::SSL)

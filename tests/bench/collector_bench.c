@@ -7,12 +7,24 @@
  *       processes, 20 remotes each), formatted beforehand with the
  *       collector's own store_copy_rows(), COPYed straight into
  *       snapshot_seqs, snapshots, snapshot_processes and snapshot_remotes,
- *       1000 snapshots per transaction. Prints snapshots/s.
+ *       1000 snapshots per transaction (RAW_TXN=k in the environment: k).
+ *       Prints snapshots/s.
  *   collector_bench ingest URL CAFILE KEYS SNAPSHOTS CONNS PER_REQUEST
  *       the same kind of snapshots posted over TLS keep-alive with libcurl
  *       (multi interface, CONNS connections), PER_REQUEST per request, for
  *       the agents listed in KEYS ("agent_id node_key" lines), bodies
  *       encoded beforehand. Prints snapshots/s and the answers.
+ *   collector_bench store CONNINFO SNAPSHOTS GROUP
+ *       the collector's own store path (store_ingest(), the statements of
+ *       one ingest transaction) without TLS or HTTP: SNAPSHOTS snapshots
+ *       of 200 agents, GROUP per transaction, on one connection. Tells the
+ *       database's cost of a transaction from its cost per snapshot.
+ *   collector_bench post URL CAFILE KEYS SNAPSHOTS CONNS PER_REQUEST
+ *       the same as ingest with a lean client: whole requests (headers and
+ *       body) encoded beforehand, OpenSSL over CONNS sockets driven by
+ *       poll(), no HTTP library. The TLS connections are set up before the
+ *       clock starts. On a machine where client and collector share the
+ *       cores, it leaves the collector the CPU libcurl takes.
  *   collector_bench handshakes URL CAFILE SECONDS CONNS
  *       full TLS handshakes per second: GET /healthz on a fresh connection
  *       each time, no session resumption, CONNS at once.
@@ -25,11 +37,21 @@
 #include <string.h>
 #include <time.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <curl/curl.h>
 #include <libpq-fe.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "auth.h"
 #include "buf.h"
+#include "db.h"
 #include "snapshot.h"
 #include "snapshot_json.h"
 #include "store.h"
@@ -145,7 +167,9 @@ static void exec_ok(PGconn *pg, const char *sql)
 
 static int cmd_raw(const char *conninfo, size_t n)
 {
-    size_t ntx = (n + RAW_TXN - 1) / RAW_TXN;
+    const char *env = getenv("RAW_TXN");
+    size_t per = env && atoi(env) > 0 ? (size_t)atoi(env) : RAW_TXN;
+    size_t ntx = (n + per - 1) / per;
     struct pf_buf *seqs = calloc(ntx, sizeof(*seqs)), *snaps = calloc(ntx, sizeof(*snaps));
     struct pf_buf *procs = calloc(ntx, sizeof(*procs)), *rems = calloc(ntx, sizeof(*rems));
     struct pf_snapshot s = {0};
@@ -163,7 +187,7 @@ static int cmd_raw(const char *conninfo, size_t n)
         pf_buf_init(&rems[t], 1u << 30);
     }
     for (size_t i = 0; i < n; i++) {
-        size_t t = i / RAW_TXN;
+        size_t t = i / per;
         char ts[PF_TIME_LEN];
         make_snapshot(&s, agents[i % 100], i / 100 + 1, now);
         pf_time_format(s.taken_at, ts);
@@ -201,10 +225,83 @@ static int cmd_raw(const char *conninfo, size_t n)
     return 0;
 }
 
+/* ---- the store path alone ---- */
+
+struct store_run {
+    struct db_job job;
+    size_t n, group;
+    int rc;
+    double seconds;
+};
+
+static void store_job(struct db_conn *dc, struct db_job **jobs, size_t njobs)
+{
+    struct store_run *sr = (struct store_run *)jobs[0];
+    struct pf_snapshot *snaps = calloc(sr->n, sizeof(*snaps));
+    struct store_item *items = calloc(sr->group, sizeof(*items));
+    char agents[200][AUTH_UUID_LEN];
+    int64_t now = pf_time_now();
+    double t0;
+
+    (void)njobs;
+    sr->rc = 1;
+    if (!snaps || !items)
+        die("out of memory");
+    for (int a = 0; a < 200; a++) {
+        char name[32], key[64];
+        auth_new_uuid(agents[a]);
+        snprintf(name, sizeof(name), "STORE-%d", a);
+        snprintf(key, sizeof(key), "bench-key-%d-%s", a, agents[a]);
+        if (store_enroll(dc, agents[a], key, name, "site-store", agents[a]) != PF_OK)
+            die("enrolling the bench agents");
+    }
+    /* Agent a sends seq 1, 2, ...; consecutive snapshots are different
+     * agents, like requests from many connections. */
+    for (size_t i = 0; i < sr->n; i++)
+        make_snapshot(&snaps[i], agents[i % 200], i / 200 + 1, now);
+    t0 = now_s();
+    for (size_t i = 0; i < sr->n; i += sr->group) {
+        size_t k = sr->n - i < sr->group ? sr->n - i : sr->group;
+        for (size_t j = 0; j < k; j++)
+            items[j].s = &snaps[i + j];
+        if (store_ingest(dc, items, k) != PF_OK)
+            die("store_ingest failed (see the log above)");
+    }
+    sr->seconds = now_s() - t0;
+    sr->rc = 0;
+    for (size_t i = 0; i < sr->n; i++)
+        pf_snapshot_clear(&snaps[i]);
+    free(snaps);
+    free(items);
+}
+
+static void store_done(struct db_job *j)
+{
+    (void)j;
+}
+
+static int cmd_store(const char *conninfo, size_t n, size_t group)
+{
+    static const struct db_job_ops ops = {"store", 1, 1, store_job};
+    struct db_opts o = {conninfo, 1, 4, store_on_connect};
+    struct store_run sr = {{&ops, 1, store_done, NULL}, n, group ? group : 1, 1, 0};
+    struct db *d;
+
+    if (db_new(&o, &d) != PF_OK || db_submit(d, &sr.job) != PF_OK)
+        die("starting the database worker");
+    db_free(d); /* lets the worker finish the job */
+    if (sr.rc)
+        return 1;
+    printf("store path: %zu snapshots, %zu per transaction, in %.2f s: %.0f snapshots/s\n", n,
+           sr.group, sr.seconds, (double)n / sr.seconds);
+    return 0;
+}
+
 /* ---- ingest over TLS ---- */
 
 struct agent {
     char id[AUTH_UUID_LEN];
+    char key[128];
     struct curl_slist *headers;
 };
 
@@ -247,22 +344,13 @@ static void start(CURLM *m, struct slot *sl, struct req *reqs, size_t i, struct 
     curl_multi_add_handle(m, sl->h);
 }
 
-static int cmd_ingest(const char *base, const char *ca, const char *keys, size_t n, int conns,
-                      size_t per)
+/* The agents of a keys file ("agent_id node_key" lines). */
+static void load_agents(const char *keys, struct agent **out, size_t *nout)
 {
     struct agent *agents = NULL;
-    size_t nagents = 0, cap = 0, nreq, next = 0, done = 0;
-    size_t accepted = 0, duplicates = 0, failed = 0, ok200 = 0;
-    char line[256], url[512];
-    struct req *reqs;
-    struct slot *slots;
-    struct pf_snapshot s = {0};
-    int64_t now = pf_time_now();
-    size_t bytes = 0;
+    size_t nagents = 0, cap = 0;
+    char line[256];
     FILE *f = fopen(keys, "r");
-    CURLM *m;
-    double t0, dt;
-    int running = 0;
 
     if (!f)
         die("cannot read the keys file");
@@ -273,8 +361,11 @@ static int cmd_ingest(const char *base, const char *ca, const char *keys, size_t
         if (nagents == cap) {
             cap = cap ? 2 * cap : 64;
             agents = realloc(agents, cap * sizeof(*agents));
+            if (!agents)
+                die("out of memory");
         }
         snprintf(agents[nagents].id, AUTH_UUID_LEN, "%s", id);
+        snprintf(agents[nagents].key, sizeof(agents[nagents].key), "%s", key);
         snprintf(auth, sizeof(auth), "Authorization: Bearer %s", key);
         agents[nagents].headers = curl_slist_append(NULL, auth);
         agents[nagents].headers =
@@ -286,12 +377,30 @@ static int cmd_ingest(const char *base, const char *ca, const char *keys, size_t
     fclose(f);
     if (!nagents)
         die("no agents in the keys file");
-    snprintf(url, sizeof(url), "%s/v1/snapshots", base);
+    *out = agents;
+    *nout = nagents;
+}
 
-    /* Every request body, encoded before the clock starts. Agent a sends
-     * seq 1, 2, ... in order across its requests. */
-    nreq = (n + per - 1) / per;
-    reqs = calloc(nreq, sizeof(*reqs));
+static void free_agents(struct agent *agents, size_t n)
+{
+    for (size_t a = 0; a < n; a++)
+        curl_slist_free_all(agents[a].headers);
+    free(agents);
+}
+
+/* Every request body, encoded before the clock starts. Agent a sends seq
+ * 1, 2, ... in order across its requests. */
+static struct req *make_requests(const struct agent *agents, size_t nagents, size_t n,
+                                 size_t per, size_t *nreq_out, size_t *bytes)
+{
+    size_t nreq = (n + per - 1) / per;
+    struct req *reqs = calloc(nreq, sizeof(*reqs));
+    struct pf_snapshot s = {0};
+    int64_t now = pf_time_now();
+
+    if (!reqs)
+        die("out of memory");
+    *bytes = 0;
     for (size_t r = 0; r < nreq; r++) {
         struct pf_buf b;
         int a = (int)(r % nagents);
@@ -314,9 +423,30 @@ static int cmd_ingest(const char *base, const char *ca, const char *keys, size_t
         reqs[r].agent = a;
         reqs[r].nsnaps = k;
         reqs[r].body = pf_buf_detach(&b, &reqs[r].len);
-        bytes += reqs[r].len;
+        *bytes += reqs[r].len;
     }
     pf_snapshot_clear(&s);
+    *nreq_out = nreq;
+    return reqs;
+}
+
+static int cmd_ingest(const char *base, const char *ca, const char *keys, size_t n, int conns,
+                      size_t per)
+{
+    struct agent *agents = NULL;
+    size_t nagents = 0, nreq, next = 0, done = 0;
+    size_t accepted = 0, duplicates = 0, failed = 0, ok200 = 0;
+    char url[512];
+    struct req *reqs;
+    struct slot *slots;
+    size_t bytes = 0;
+    CURLM *m;
+    double t0, dt;
+    int running = 0;
+
+    load_agents(keys, &agents, &nagents);
+    snprintf(url, sizeof(url), "%s/v1/snapshots", base);
+    reqs = make_requests(agents, nagents, n, per, &nreq, &bytes);
 
     m = curl_multi_init();
     curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, (long)conns);
@@ -379,11 +509,188 @@ static int cmd_ingest(const char *base, const char *ca, const char *keys, size_t
     curl_multi_cleanup(m);
     for (size_t r = 0; r < nreq; r++)
         free(reqs[r].body);
-    for (size_t a = 0; a < nagents; a++)
-        curl_slist_free_all(agents[a].headers);
+    free_agents(agents, nagents);
     free(reqs);
     free(slots);
-    free(agents);
+    return failed || accepted != n ? 1 : 0;
+}
+
+/* ---- ingest with a lean client ---- */
+
+struct lconn {
+    int fd;
+    SSL *ssl;
+    size_t req;      /* the request in flight */
+    char in[4096];   /* the answer so far */
+    size_t in_len;
+};
+
+/* "https://HOST:PORT" (an IPv4 literal, as the bench scripts give it). */
+static void parse_url(const char *url, struct sockaddr_in *sa, char *host, size_t hostlen)
+{
+    const char *h = strstr(url, "://"), *colon;
+    size_t n;
+
+    h = h ? h + 3 : url;
+    colon = strrchr(h, ':');
+    if (!colon)
+        die("the URL has no port");
+    n = (size_t)(colon - h);
+    if (n >= hostlen)
+        die("the URL's host is too long");
+    memcpy(host, h, n);
+    host[n] = '\0';
+    memset(sa, 0, sizeof(*sa));
+    sa->sin_family = AF_INET;
+    sa->sin_port = htons((uint16_t)strtoul(colon + 1, NULL, 10));
+    if (inet_pton(AF_INET, host, &sa->sin_addr) != 1)
+        die("the URL's host is not an IPv4 address");
+}
+
+static void lconn_open(struct lconn *c, SSL_CTX *ctx, const struct sockaddr_in *sa)
+{
+    int one = 1;
+
+    c->fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (c->fd < 0 || connect(c->fd, (const struct sockaddr *)sa, sizeof(*sa)) != 0)
+        die("cannot connect to the collector");
+    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    c->ssl = SSL_new(ctx);
+    SSL_set_fd(c->ssl, c->fd);
+    if (SSL_connect(c->ssl) != 1) {
+        ERR_print_errors_fp(stderr);
+        die("TLS handshake with the collector failed");
+    }
+}
+
+/* Sends request i whole (a blocking socket: loopback takes it at once). */
+static void lconn_send(struct lconn *c, const struct req *reqs, size_t i)
+{
+    c->req = i;
+    c->in_len = 0;
+    if (SSL_write(c->ssl, reqs[i].body, (int)reqs[i].len) != (int)reqs[i].len) {
+        ERR_print_errors_fp(stderr);
+        die("sending a request failed");
+    }
+}
+
+/* Reads what is there; returns true once the whole answer is in. */
+static bool lconn_read(struct lconn *c)
+{
+    for (;;) {
+        const char *end;
+        int k;
+        if (c->in_len == sizeof(c->in) - 1)
+            die("an answer over 4 KiB");
+        k = SSL_read(c->ssl, c->in + c->in_len, (int)(sizeof(c->in) - 1 - c->in_len));
+        if (k <= 0)
+            die("the collector closed a connection");
+        c->in_len += (size_t)k;
+        c->in[c->in_len] = '\0';
+        end = strstr(c->in, "\r\n\r\n");
+        if (end) {
+            const char *cl = strstr(c->in, "Content-Length: ");
+            size_t body = cl ? strtoul(cl + 16, NULL, 10) : 0;
+            if (c->in_len >= (size_t)(end + 4 - c->in) + body)
+                return true;
+        }
+        if (!SSL_pending(c->ssl))
+            return false;
+    }
+}
+
+static int cmd_post(const char *url, const char *ca, const char *keys, size_t n, int conns,
+                    size_t per)
+{
+    struct agent *agents = NULL;
+    size_t nagents = 0, nreq, next = 0, done = 0, bytes = 0;
+    size_t accepted = 0, duplicates = 0, failed = 0, ok200 = 0;
+    struct req *reqs;
+    struct lconn *c;
+    struct pollfd *pf;
+    struct sockaddr_in sa;
+    char host[256];
+    SSL_CTX *ctx;
+    double t0, dt;
+
+    load_agents(keys, &agents, &nagents);
+    parse_url(url, &sa, host, sizeof(host));
+    reqs = make_requests(agents, nagents, n, per, &nreq, &bytes);
+    /* Each body becomes the whole request. */
+    for (size_t r = 0; r < nreq; r++) {
+        struct pf_buf b;
+        pf_buf_init(&b, 2u << 20);
+        if (pf_buf_printf(&b,
+                          "POST /v1/snapshots HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n"
+                          "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+                          host, agents[reqs[r].agent].key, reqs[r].len) ||
+            pf_buf_append(&b, reqs[r].body, reqs[r].len))
+            die("out of memory");
+        free(reqs[r].body);
+        reqs[r].body = pf_buf_detach(&b, &reqs[r].len);
+    }
+    ctx = SSL_CTX_new(TLS_client_method());
+    if (!ctx || SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1)
+        die("cannot load the CA file");
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    c = calloc((size_t)conns, sizeof(*c));
+    pf = calloc((size_t)conns, sizeof(*pf));
+    for (int i = 0; i < conns; i++) {
+        lconn_open(&c[i], ctx, &sa);
+        pf[i].fd = c[i].fd;
+        pf[i].events = POLLIN;
+    }
+    t0 = now_s();
+    for (int i = 0; i < conns; i++) {
+        if (next < nreq)
+            lconn_send(&c[i], reqs, next++);
+        else
+            pf[i].fd = -1;
+    }
+    while (done < nreq) {
+        if (poll(pf, (nfds_t)conns, 10000) <= 0)
+            die("no answer from the collector for 10 s");
+        for (int i = 0; i < conns; i++) {
+            const char *p;
+            if (pf[i].fd < 0 || !(pf[i].revents & (POLLIN | POLLERR | POLLHUP)))
+                continue;
+            if (!lconn_read(&c[i]))
+                continue;
+            if (strncmp(c[i].in, "HTTP/1.1 200 ", 13) != 0) {
+                failed++;
+                if (failed <= 5)
+                    fprintf(stderr, "request failed: %.200s\n", c[i].in);
+            } else {
+                ok200++;
+                if ((p = strstr(c[i].in, "\"accepted\":")))
+                    accepted += strtoull(p + 11, NULL, 10);
+                if ((p = strstr(c[i].in, "\"duplicates\":")))
+                    duplicates += strtoull(p + 13, NULL, 10);
+            }
+            done++;
+            if (next < nreq)
+                lconn_send(&c[i], reqs, next++);
+            else
+                pf[i].fd = -1;
+        }
+    }
+    dt = now_s() - t0;
+    printf("collector: %zu snapshots in %zu requests (%zu per request, %.1f KiB JSON per "
+           "snapshot) over %d TLS keep-alive connections in %.2f s: %.0f snapshots/s; "
+           "answers: %zu x 200, %zu failed; accepted %zu, duplicates %zu\n",
+           n, nreq, per, (double)bytes / (double)n / 1024.0, conns, dt, (double)n / dt, ok200,
+           failed, accepted, duplicates);
+    for (int i = 0; i < conns; i++) {
+        SSL_free(c[i].ssl);
+        close(c[i].fd);
+    }
+    SSL_CTX_free(ctx);
+    for (size_t r = 0; r < nreq; r++)
+        free(reqs[r].body);
+    free_agents(agents, nagents);
+    free(reqs);
+    free(c);
+    free(pf);
     return failed || accepted != n ? 1 : 0;
 }
 
@@ -459,6 +766,11 @@ int main(int argc, char **argv)
     else if (argc == 8 && strcmp(argv[1], "ingest") == 0)
         rc = cmd_ingest(argv[2], argv[3], argv[4], strtoul(argv[5], NULL, 10),
                         (int)strtol(argv[6], NULL, 10), strtoul(argv[7], NULL, 10));
+    else if (argc == 8 && strcmp(argv[1], "post") == 0)
+        rc = cmd_post(argv[2], argv[3], argv[4], strtoul(argv[5], NULL, 10),
+                      (int)strtol(argv[6], NULL, 10), strtoul(argv[7], NULL, 10));
+    else if (argc == 5 && strcmp(argv[1], "store") == 0)
+        rc = cmd_store(argv[2], strtoul(argv[3], NULL, 10), strtoul(argv[4], NULL, 10));
     else if (argc == 6 && strcmp(argv[1], "handshakes") == 0)
         rc = cmd_handshakes(argv[2], argv[3], strtod(argv[4], NULL), (int)strtol(argv[5], NULL, 10));
     else

@@ -7,17 +7,22 @@
 #
 # Inside a private network namespace: a throwaway PostgreSQL (as the
 # postgres user), the real collector with throwaway certificates, and
-# collector_bench (libcurl, several TLS keep-alive connections) posting
-# realistic snapshots (20 processes, 20 remotes). Prints:
-#   raw COPY snapshots/s (measured before and after the collector runs),
-#   collector snapshots/s, one snapshot per request and 50 per request,
-#   the ratio collector / raw (the mean of the two raw runs),
-#   full TLS handshakes/s.
+# collector_bench posting realistic snapshots (20 processes, 20 remotes)
+# over several TLS keep-alive connections. A round runs, in turn:
+#   raw COPY | 1 per request, lean client | raw COPY | 1 per request,
+#   libcurl client | raw COPY | 50 per request, lean client | raw COPY
+# and rates each collector phase against the mean of the raw COPY runs
+# just before and after it (the machine's speed and the tables' size
+# drift during a run; the neighbours see the same). The lean client
+# (OpenSSL and poll(), requests encoded beforehand) leaves the collector
+# the CPU that libcurl's client would take from it on a shared machine;
+# the libcurl figure is printed beside it. Then full TLS handshakes/s.
 # Not a pass/fail test: the figures depend on the machine. Everything runs
 # on the same cores (client, collector, PostgreSQL). Knobs: SNAPSHOTS
-# (default 20000), CONNS (16), AGENTS (200), COLLECTOR_OPTS (extra serve
-# options, e.g. "--db-workers 2"), PROFILE=1 (after each collector phase,
-# the transactions it took and its ten costliest statements, from
+# (default 20000), CONNS (16), AGENTS (200), ROUNDS (1; with more, the
+# median of each ratio too), COLLECTOR_OPTS (extra serve options, e.g.
+# "--db-workers 2"), PROFILE=1 (after each collector phase, the
+# transactions it took and its ten costliest statements, from
 # pg_stat_statements).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -56,8 +61,9 @@ pf_collector_start ${COLLECTOR_OPTS:-}
 enroll_many() { # COUNT FILE
   for i in $(seq "$1"); do pf_enroll "BENCH-$i" "site-$((i % 5))" "bench-machine-$i"; done >"$2"
 }
-enroll_many "$agents" "$PF_TMP/keys1"
-enroll_many "$agents" "$PF_TMP/keys2"
+rounds=${ROUNDS:-1}
+# Each collector phase posts as agents of its own (seq 1, 2, ... again).
+for k in $(seq $((3 * rounds))); do enroll_many "$agents" "$PF_TMP/keys$k"; done
 
 # CPU seconds (user + system) used so far by the collector and by the
 # cluster (the postmaster, its live children, and the children it reaped).
@@ -107,27 +113,50 @@ profile_end() {
   pf_psql -F ' | ' -c "select relname, n_tup_upd, n_tup_hot_upd, autovacuum_count,
       n_dead_tup from pg_stat_user_tables where n_tup_upd > 0 order by relname" | sed 's/^/    /'
 }
-phase "raw COPY 1" "$bench" raw "$PF_DB" "$n"
-raw1=$(rate)
-profile_start
-phase "collector, 1 per request" "$bench" ingest "$PF_COLLECTOR_URL" "$PF_CA" "$PF_TMP/keys1" \
-  "$n" "$conns" 1
-one=$(rate)
-profile_end
-profile_start
-phase "collector, 50 per request" "$bench" ingest "$PF_COLLECTOR_URL" "$PF_CA" "$PF_TMP/keys2" \
-  "$n" "$conns" 50
-batch=$(rate)
-profile_end
-phase "raw COPY 2" "$bench" raw "$PF_DB" "$n"
-raw2=$(rate)
+# collector PHASE_NAME CLIENT KEYS PER: one profiled collector phase.
+collector() {
+  profile_start
+  phase "$1" "$bench" "$2" "$PF_COLLECTOR_URL" "$PF_CA" "$3" "$n" "$conns" "$4"
+  profile_end
+}
+: >"$PF_TMP/ratios"
+k=0
+for r in $(seq "$rounds"); do
+  [ "$rounds" -gt 1 ] && echo "round $r:"
+  phase "raw COPY" "$bench" raw "$PF_DB" "$n"
+  ra=$(rate)
+  collector "collector, 1 per request, lean client" post "$PF_TMP/keys$((k += 1))" 1
+  lean=$(rate)
+  phase "raw COPY" "$bench" raw "$PF_DB" "$n"
+  rb=$(rate)
+  collector "collector, 1 per request, libcurl client" ingest "$PF_TMP/keys$((k += 1))" 1
+  curl=$(rate)
+  phase "raw COPY" "$bench" raw "$PF_DB" "$n"
+  rc=$(rate)
+  collector "collector, 50 per request, lean client" post "$PF_TMP/keys$((k += 1))" 50
+  batch=$(rate)
+  phase "raw COPY" "$bench" raw "$PF_DB" "$n"
+  rd=$(rate)
+  awk -v ra="$ra" -v rb="$rb" -v rc="$rc" -v rd="$rd" -v lean="$lean" -v curl="$curl" \
+    -v batch="$batch" 'BEGIN {
+    printf "raw COPY: %.0f, %.0f, %.0f, %.0f snapshots/s\n", ra, rb, rc, rd
+    printf "collector, 1 snapshot per request, lean client:    %.0f snapshots/s = %.0f%% of raw COPY (%.0f)\n", lean, 100 * lean / ((ra + rb) / 2), (ra + rb) / 2
+    printf "collector, 1 snapshot per request, libcurl client: %.0f snapshots/s = %.0f%% of raw COPY (%.0f)\n", curl, 100 * curl / ((rb + rc) / 2), (rb + rc) / 2
+    printf "collector, 50 snapshots per request, lean client:  %.0f snapshots/s = %.0f%% of raw COPY (%.0f)\n", batch, 100 * batch / ((rc + rd) / 2), (rc + rd) / 2
+    printf "%f %f %f\n", lean / ((ra + rb) / 2), curl / ((rb + rc) / 2), batch / ((rc + rd) / 2) >> "'"$PF_TMP/ratios"'"
+  }'
+done
 phase "handshakes" "$bench" handshakes "$PF_COLLECTOR_URL" "$PF_CA" 10 8
 
 stored=$(pf_psql -c "select count(*) from snapshots")
-echo "rows: $stored snapshots stored in total (4 x $n expected)"
-awk -v r1="$raw1" -v r2="$raw2" -v one="$one" -v batch="$batch" 'BEGIN {
-  raw = (r1 + r2) / 2
-  printf "raw COPY reference: %.0f snapshots/s (runs: %.0f, %.0f)\n", raw, r1, r2
-  printf "collector, 1 snapshot per request:   %.0f snapshots/s = %.0f%% of raw COPY\n", one, 100 * one / raw
-  printf "collector, 50 snapshots per request: %.0f snapshots/s = %.0f%% of raw COPY\n", batch, 100 * batch / raw
-}'
+echo "rows: $stored snapshots stored in total ($((7 * rounds)) x $n expected)"
+[ "$stored" -eq $((7 * rounds * n)) ] || pf_fail "snapshots missing"
+if [ "$rounds" -gt 1 ]; then
+  for c in 1 2 3; do
+    sort -g -k"$c","$c" "$PF_TMP/ratios" | awk -v c="$c" '{ v[NR] = $c }
+      END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+            split("1 per request (lean);1 per request (libcurl);50 per request (lean)", name, ";")
+            printf "median of %d rounds, %s: %.0f%% of raw COPY (range %.0f%% to %.0f%%)\n",
+                   NR, name[c], 100 * m, 100 * v[1], 100 * v[NR] }'
+  done
+fi
