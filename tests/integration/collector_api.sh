@@ -5,7 +5,9 @@
 # migrate (twice), enrollment (clones get distinct ids, bad secret 401),
 # ingest (rows read back, NULL for unmeasured, resend = duplicates, batch
 # with an in-batch repeat, late snapshot lands in its day's partition,
-# expired and future snapshots), 401/403, every validation rejection with
+# expired and future snapshots), a row the database refuses inside the
+# transaction (500 for that request alone, nothing of it kept, the others
+# of its group stored), 401/403, every validation rejection with
 # its field path, 404/405/411/413/431, admin token, keep-alive reuse, and
 # garbage / plain HTTP on the TLS port while the server keeps serving.
 set -euo pipefail
@@ -139,6 +141,72 @@ post /v1/snapshots "$PF_TMP/old.json" "$K1"
 expect 200 '"expired":1' "snapshot older than retention"
 pf_check '[ "$(pf_psql -c "select count(*) from snapshot_seqs where agent_id = '"'"'$A1'"'"' and seq = 6")" = 0 ]' \
   "expired snapshot not stored"
+
+# ---- the database refuses a row in the transaction's last step ----
+# A trigger on host_latest (written with COMMIT, in one pipeline) refuses
+# host REFUSE-ME. That request gets 500 and nothing of it stays; the
+# connection is rolled back and serves the next request; requests that
+# shared its transaction are stored again without it.
+read -r A9 K9 < <(pf_enroll REFUSE-ME nyc refuse-machine-id)
+pf_psql -c "create function test_refuse() returns trigger language plpgsql as \$\$
+  begin if new.name = 'REFUSE-ME' then raise exception 'test: refused' using errcode = '22023';
+  end if; return new; end \$\$" >/dev/null
+pf_psql -c "create trigger test_refuse before insert or update on host_latest for each row
+  execute function test_refuse()" >/dev/null
+refuse_body() { # SEQ
+  python3 - "$A9" "$1" <<EOF
+import json, sys
+sys.path.insert(0, "$here")
+from collector_client import snapshot
+d = snapshot(sys.argv[1], int(sys.argv[2]))
+d["host"]["name"] = "REFUSE-ME"
+print(json.dumps(d))
+EOF
+}
+stored_of() { # AGENT: rows of it in every table ingest writes
+  pf_psql -c "select (select count(*) from snapshot_seqs where agent_id = '$1') || '/' ||
+    (select count(*) from snapshots where agent_id = '$1') || '/' ||
+    (select count(*) from snapshot_processes where agent_id = '$1') || '/' ||
+    (select count(*) from process_hours_queue where agent_id = '$1') || '/' ||
+    (select count(*) from host_hours where agent_id = '$1')"
+}
+refuse_body 1 >"$PF_TMP/refuse1.json"
+post /v1/snapshots "$PF_TMP/refuse1.json" "$K9"
+expect 500 '"internal"' "a row the database refuses"
+pf_check '[ "$(stored_of "$A9")" = 0/0/0/0/0 ]' "nothing of the refused request stored ($(stored_of "$A9"))"
+pf_check 'grep -q "test: refused" "$PF_TMP/collector.log"' "the refusal logged"
+$client make "$A1" 20 >"$PF_TMP/s20.json"
+post /v1/snapshots "$PF_TMP/s20.json" "$K1"
+expect 200 '{"accepted":1,"duplicates":0}' "the next request after a refusal"
+# eight at once, one refused: whatever groups they form, seven are stored
+refuse_body 2 >"$PF_TMP/refuse2.json"
+pids=()
+for q in 21 22 23 24 25 26 27; do
+  $client make "$A1" "$q" >"$PF_TMP/g$q.json"
+done
+for q in 21 22 23 24 25 26 27; do
+  pf_curl -o "$PF_TMP/gr$q" -w '%{http_code}' -X POST -H "Authorization: Bearer $K1" \
+    -H 'Content-Type: application/json' --data-binary "@$PF_TMP/g$q.json" \
+    "$url/v1/snapshots" >"$PF_TMP/gc$q" &
+  pids+=($!)
+done
+pf_curl -o "$PF_TMP/grr" -w '%{http_code}' -X POST -H "Authorization: Bearer $K9" \
+  -H 'Content-Type: application/json' --data-binary "@$PF_TMP/refuse2.json" \
+  "$url/v1/snapshots" >"$PF_TMP/gcr" &
+pids+=($!)
+wait "${pids[@]}"
+for q in 21 22 23 24 25 26 27; do
+  pf_check '[ "$(cat "$PF_TMP/gc$q")" = 200 ]' "grouped request seq $q: $(cat "$PF_TMP/gc$q") $(cat "$PF_TMP/gr$q")"
+done
+pf_check '[ "$(cat "$PF_TMP/gcr")" = 500 ]' "the refused one of the eight: $(cat "$PF_TMP/gcr")"
+pf_check '[ "$(pf_psql -c "select count(*) from snapshots where agent_id = '"'"'$A1'"'"' and seq between 20 and 27")" = 8 ]' \
+  "the other seven stored"
+pf_check '[ "$(stored_of "$A9")" = 0/0/0/0/0 ]' "still nothing of the refused host"
+pf_psql -c "drop trigger test_refuse on host_latest" >/dev/null
+post /v1/snapshots "$PF_TMP/refuse1.json" "$K9"
+expect 200 '{"accepted":1,"duplicates":0}' "the refused snapshot once the database takes it"
+pf_check '[ "$(stored_of "$A9")" = 1/1/1/1/1 ] || [ "$(stored_of "$A9")" = 1/1/1/0/1 ]' \
+  "stored whole now ($(stored_of "$A9"))"
 
 # ---- authentication of snapshots ----
 post /v1/snapshots "$PF_TMP/s1.json"
