@@ -81,10 +81,21 @@ struct row {
     int ncols;
 };
 
+/* Most pieces fit the room the buffer already has: copied here, without a
+ * call (cap <= max + 1, so the room is within the buffer's limit). */
 static void put(struct row *r, const char *p, size_t n)
 {
-    if (!r->rc)
-        r->rc = pf_buf_append(r->b, p, n);
+    struct pf_buf *b = r->b;
+
+    if (r->rc)
+        return;
+    if (b->data && n < b->cap - b->len) {
+        memcpy(b->data + b->len, p, n);
+        b->len += n;
+        b->data[b->len] = '\0';
+        return;
+    }
+    r->rc = pf_buf_append(b, p, n);
 }
 
 static void sep(struct row *r)
