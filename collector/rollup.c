@@ -144,7 +144,8 @@ enum pf_rc rollup_prepare(PGconn *pg, PGresult **failed)
 }
 
 /* Queues one prepared statement (libpq copies the values at once). */
-static enum pf_rc send(PGconn *pg, const char *stmt, int n, const char *const *vals, size_t *nsent)
+static enum pf_rc send_prepared(PGconn *pg, const char *stmt, int n, const char *const *vals,
+                                size_t *nsent)
 {
     if (PQsendQueryPrepared(pg, stmt, n, vals, NULL, NULL, 0) != 1)
         return PF_AGAIN;
@@ -191,7 +192,7 @@ static enum pf_rc send_hosts(PGconn *pg, const struct host_row *rows, size_t n, 
     for (int c = 0; c < 17; c++)
         vals[c] = pgarray_end(&a[c], &rc);
     if (!rc)
-        rc = send(pg, "rollup_hosts", 17, vals, nsent);
+        rc = send_prepared(pg, "rollup_hosts", 17, vals, nsent);
     for (int c = 0; c < 17; c++)
         pgarray_free(&a[c]);
     return rc;
@@ -287,15 +288,14 @@ static enum pf_rc send_latest(PGconn *pg, const struct pf_snapshot *const *lates
     for (int c = 0; c < LATEST_COLS; c++)
         vals[c] = pgarray_end(&a[c], &rc);
     if (!rc)
-        rc = send(pg, "rollup_latest", LATEST_COLS, vals, nsent);
+        rc = send_prepared(pg, "rollup_latest", LATEST_COLS, vals, nsent);
     for (int c = 0; c < LATEST_COLS; c++)
         pgarray_free(&a[c]);
     pf_buf_free(&ex);
     return rc;
 }
 
-enum pf_rc rollup_send(PGconn *pg, const struct pf_snapshot *const *snaps, size_t n,
-                       size_t *nsent)
+enum pf_rc rollup_send(PGconn *pg, const struct pf_snapshot *const *snaps, size_t n, size_t *nsent)
 {
     const struct pf_snapshot **sorted = NULL, **latest = NULL;
     struct host_row *hosts = NULL;
