@@ -165,10 +165,24 @@ static void exec_ok(PGconn *pg, const char *sql)
     PQclear(r);
 }
 
-static int cmd_raw(const char *conninfo, size_t n)
+/* Snapshots per raw transaction: RAW_TXN from the environment, or 1000. */
+static size_t raw_txn(void)
 {
     const char *env = getenv("RAW_TXN");
-    size_t per = env && atoi(env) > 0 ? (size_t)atoi(env) : RAW_TXN;
+    char *end = NULL;
+    unsigned long k;
+
+    if (!env)
+        return RAW_TXN;
+    k = strtoul(env, &end, 10);
+    if (!*env || *end || k == 0 || k > 1000000)
+        die("RAW_TXN must be a number of snapshots per transaction, 1 to 1000000");
+    return (size_t)k;
+}
+
+static int cmd_raw(const char *conninfo, size_t n)
+{
+    size_t per = raw_txn();
     size_t ntx = (n + per - 1) / per;
     struct pf_buf *seqs = calloc(ntx, sizeof(*seqs)), *snaps = calloc(ntx, sizeof(*snaps));
     struct pf_buf *procs = calloc(ntx, sizeof(*procs)), *rems = calloc(ntx, sizeof(*rems));
@@ -390,8 +404,8 @@ static void free_agents(struct agent *agents, size_t n)
 
 /* Every request body, encoded before the clock starts. Agent a sends seq
  * 1, 2, ... in order across its requests. */
-static struct req *make_requests(const struct agent *agents, size_t nagents, size_t n,
-                                 size_t per, size_t *nreq_out, size_t *bytes)
+static struct req *make_requests(const struct agent *agents, size_t nagents, size_t n, size_t per,
+                                 size_t *nreq_out, size_t *bytes)
 {
     size_t nreq = (n + per - 1) / per;
     struct req *reqs = calloc(nreq, sizeof(*reqs));
@@ -430,18 +444,55 @@ static struct req *make_requests(const struct agent *agents, size_t nagents, siz
     return reqs;
 }
 
+/* The answers of one ingest run, whichever client sent it. */
+struct tally {
+    size_t ok200, failed, accepted, duplicates;
+};
+
+/* Counts one answer: ok (a 200) with its body, or a failure described by
+ * why (printed for the first five). */
+static void tally_answer(struct tally *t, bool ok, const char *body, const char *why)
+{
+    const char *p;
+
+    if (!ok) {
+        if (++t->failed <= 5)
+            fprintf(stderr, "request failed: %.300s\n", why);
+        return;
+    }
+    t->ok200++;
+    if ((p = strstr(body, "\"accepted\":")))
+        t->accepted += strtoull(p + 11, NULL, 10);
+    if ((p = strstr(body, "\"duplicates\":")))
+        t->duplicates += strtoull(p + 13, NULL, 10);
+}
+
+/* Prints the run's line (collector_bench.sh reads its snapshots/s); 0 when
+ * every snapshot was accepted. */
+static int tally_report(const struct tally *t, size_t n, size_t nreq, size_t per, size_t bytes,
+                        int conns, double dt)
+{
+    printf("collector: %zu snapshots in %zu requests (%zu per request, %.1f KiB JSON per "
+           "snapshot) over %d TLS keep-alive connections in %.2f s: %.0f snapshots/s; "
+           "answers: %zu x 200, %zu failed; accepted %zu, duplicates %zu\n",
+           n, nreq, per, (double)bytes / (double)n / 1024.0, conns, dt, (double)n / dt, t->ok200,
+           t->failed, t->accepted, t->duplicates);
+    return t->failed || t->accepted != n ? 1 : 0;
+}
+
 static int cmd_ingest(const char *base, const char *ca, const char *keys, size_t n, int conns,
                       size_t per)
 {
     struct agent *agents = NULL;
     size_t nagents = 0, nreq, next = 0, done = 0;
-    size_t accepted = 0, duplicates = 0, failed = 0, ok200 = 0;
+    struct tally t = {0};
     char url[512];
     struct req *reqs;
     struct slot *slots;
     size_t bytes = 0;
     CURLM *m;
-    double t0, dt;
+    double t0;
+    int rc;
     int running = 0;
 
     load_agents(keys, &agents, &nagents);
@@ -470,24 +521,18 @@ static int cmd_ingest(const char *base, const char *ca, const char *keys, size_t
         while ((msg = curl_multi_info_read(m, &left))) {
             struct slot *sl;
             long code = 0;
-            const char *p;
+            char why[400] = "";
+            bool ok;
             if (msg->msg != CURLMSG_DONE)
                 continue;
             curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&sl);
             curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &code);
             curl_multi_remove_handle(m, msg->easy_handle);
-            if (msg->data.result != CURLE_OK || code != 200) {
-                failed++;
-                if (failed <= 5)
-                    fprintf(stderr, "request failed: %s, HTTP %ld: %s\n",
-                            curl_easy_strerror(msg->data.result), code, sl->resp);
-            } else {
-                ok200++;
-                if ((p = strstr(sl->resp, "\"accepted\":")))
-                    accepted += strtoull(p + 11, NULL, 10);
-                if ((p = strstr(sl->resp, "\"duplicates\":")))
-                    duplicates += strtoull(p + 13, NULL, 10);
-            }
+            ok = msg->data.result == CURLE_OK && code == 200;
+            if (!ok)
+                snprintf(why, sizeof(why), "%s, HTTP %ld: %s", curl_easy_strerror(msg->data.result),
+                         code, sl->resp);
+            tally_answer(&t, ok, sl->resp, why);
             done++;
             if (next < nreq) {
                 start(m, sl, reqs, next++, agents, url);
@@ -498,12 +543,7 @@ static int cmd_ingest(const char *base, const char *ca, const char *keys, size_t
         if (done < nreq && !added)
             curl_multi_poll(m, NULL, 0, 100, NULL);
     }
-    dt = now_s() - t0;
-    printf("collector: %zu snapshots in %zu requests (%zu per request, %.1f KiB JSON per "
-           "snapshot) over %d TLS keep-alive connections in %.2f s: %.0f snapshots/s; "
-           "answers: %zu x 200, %zu failed; accepted %zu, duplicates %zu\n",
-           n, nreq, per, (double)bytes / (double)n / 1024.0, conns, dt, (double)n / dt, ok200,
-           failed, accepted, duplicates);
+    rc = tally_report(&t, n, nreq, per, bytes, conns, now_s() - t0);
     for (int i = 0; i < conns; i++)
         curl_easy_cleanup(slots[i].h);
     curl_multi_cleanup(m);
@@ -512,7 +552,7 @@ static int cmd_ingest(const char *base, const char *ca, const char *keys, size_t
     free_agents(agents, nagents);
     free(reqs);
     free(slots);
-    return failed || accepted != n ? 1 : 0;
+    return rc;
 }
 
 /* ---- ingest with a lean client ---- */
@@ -520,8 +560,8 @@ static int cmd_ingest(const char *base, const char *ca, const char *keys, size_t
 struct lconn {
     int fd;
     SSL *ssl;
-    size_t req;      /* the request in flight */
-    char in[4096];   /* the answer so far */
+    size_t req;    /* the request in flight */
+    char in[4096]; /* the answer so far */
     size_t in_len;
 };
 
@@ -604,14 +644,15 @@ static int cmd_post(const char *url, const char *ca, const char *keys, size_t n,
 {
     struct agent *agents = NULL;
     size_t nagents = 0, nreq, next = 0, done = 0, bytes = 0;
-    size_t accepted = 0, duplicates = 0, failed = 0, ok200 = 0;
+    struct tally t = {0};
     struct req *reqs;
     struct lconn *c;
     struct pollfd *pf;
     struct sockaddr_in sa;
     char host[256];
     SSL_CTX *ctx;
-    double t0, dt;
+    double t0;
+    int rc;
 
     load_agents(keys, &agents, &nagents);
     parse_url(url, &sa, host, sizeof(host));
@@ -651,22 +692,11 @@ static int cmd_post(const char *url, const char *ca, const char *keys, size_t n,
         if (poll(pf, (nfds_t)conns, 10000) <= 0)
             die("no answer from the collector for 10 s");
         for (int i = 0; i < conns; i++) {
-            const char *p;
             if (pf[i].fd < 0 || !(pf[i].revents & (POLLIN | POLLERR | POLLHUP)))
                 continue;
             if (!lconn_read(&c[i]))
                 continue;
-            if (strncmp(c[i].in, "HTTP/1.1 200 ", 13) != 0) {
-                failed++;
-                if (failed <= 5)
-                    fprintf(stderr, "request failed: %.200s\n", c[i].in);
-            } else {
-                ok200++;
-                if ((p = strstr(c[i].in, "\"accepted\":")))
-                    accepted += strtoull(p + 11, NULL, 10);
-                if ((p = strstr(c[i].in, "\"duplicates\":")))
-                    duplicates += strtoull(p + 13, NULL, 10);
-            }
+            tally_answer(&t, strncmp(c[i].in, "HTTP/1.1 200 ", 13) == 0, c[i].in, c[i].in);
             done++;
             if (next < nreq)
                 lconn_send(&c[i], reqs, next++);
@@ -674,12 +704,7 @@ static int cmd_post(const char *url, const char *ca, const char *keys, size_t n,
                 pf[i].fd = -1;
         }
     }
-    dt = now_s() - t0;
-    printf("collector: %zu snapshots in %zu requests (%zu per request, %.1f KiB JSON per "
-           "snapshot) over %d TLS keep-alive connections in %.2f s: %.0f snapshots/s; "
-           "answers: %zu x 200, %zu failed; accepted %zu, duplicates %zu\n",
-           n, nreq, per, (double)bytes / (double)n / 1024.0, conns, dt, (double)n / dt, ok200,
-           failed, accepted, duplicates);
+    rc = tally_report(&t, n, nreq, per, bytes, conns, now_s() - t0);
     for (int i = 0; i < conns; i++) {
         SSL_free(c[i].ssl);
         close(c[i].fd);
@@ -691,7 +716,7 @@ static int cmd_post(const char *url, const char *ca, const char *keys, size_t n,
     free(reqs);
     free(c);
     free(pf);
-    return failed || accepted != n ? 1 : 0;
+    return rc;
 }
 
 /* ---- full handshakes ---- */
@@ -772,7 +797,8 @@ int main(int argc, char **argv)
     else if (argc == 5 && strcmp(argv[1], "store") == 0)
         rc = cmd_store(argv[2], strtoul(argv[3], NULL, 10), strtoul(argv[4], NULL, 10));
     else if (argc == 6 && strcmp(argv[1], "handshakes") == 0)
-        rc = cmd_handshakes(argv[2], argv[3], strtod(argv[4], NULL), (int)strtol(argv[5], NULL, 10));
+        rc =
+            cmd_handshakes(argv[2], argv[3], strtod(argv[4], NULL), (int)strtol(argv[5], NULL, 10));
     else
         fprintf(stderr, "usage: see the comment at the top of tests/bench/collector_bench.c\n");
     curl_global_cleanup();

@@ -119,32 +119,34 @@ collector() {
   phase "$1" "$bench" "$2" "$PF_COLLECTOR_URL" "$PF_CA" "$3" "$n" "$conns" "$4"
   profile_end
 }
+# The collector phases of a round, each between two raw COPY runs.
+names=("1 snapshot per request, lean client:   " "1 snapshot per request, libcurl client:"
+       "50 snapshots per request, lean client: ")
+clients=(post ingest post)
+pers=(1 1 50)
 : >"$PF_TMP/ratios"
 k=0
 for r in $(seq "$rounds"); do
   [ "$rounds" -gt 1 ] && echo "round $r:"
   phase "raw COPY" "$bench" raw "$PF_DB" "$n"
-  ra=$(rate)
-  collector "collector, 1 per request, lean client" post "$PF_TMP/keys$((k += 1))" 1
-  lean=$(rate)
-  phase "raw COPY" "$bench" raw "$PF_DB" "$n"
-  rb=$(rate)
-  collector "collector, 1 per request, libcurl client" ingest "$PF_TMP/keys$((k += 1))" 1
-  curl=$(rate)
-  phase "raw COPY" "$bench" raw "$PF_DB" "$n"
-  rc=$(rate)
-  collector "collector, 50 per request, lean client" post "$PF_TMP/keys$((k += 1))" 50
-  batch=$(rate)
-  phase "raw COPY" "$bench" raw "$PF_DB" "$n"
-  rd=$(rate)
-  awk -v ra="$ra" -v rb="$rb" -v rc="$rc" -v rd="$rd" -v lean="$lean" -v curl="$curl" \
-    -v batch="$batch" 'BEGIN {
-    printf "raw COPY: %.0f, %.0f, %.0f, %.0f snapshots/s\n", ra, rb, rc, rd
-    printf "collector, 1 snapshot per request, lean client:    %.0f snapshots/s = %.0f%% of raw COPY (%.0f)\n", lean, 100 * lean / ((ra + rb) / 2), (ra + rb) / 2
-    printf "collector, 1 snapshot per request, libcurl client: %.0f snapshots/s = %.0f%% of raw COPY (%.0f)\n", curl, 100 * curl / ((rb + rc) / 2), (rb + rc) / 2
-    printf "collector, 50 snapshots per request, lean client:  %.0f snapshots/s = %.0f%% of raw COPY (%.0f)\n", batch, 100 * batch / ((rc + rd) / 2), (rc + rd) / 2
-    printf "%f %f %f\n", lean / ((ra + rb) / 2), curl / ((rb + rc) / 2), batch / ((rc + rd) / 2) >> "'"$PF_TMP/ratios"'"
-  }'
+  raws=("$(rate)")
+  rates=()
+  for i in 0 1 2; do
+    collector "collector, ${names[$i]%%:*}" "${clients[$i]}" "$PF_TMP/keys$((k += 1))" "${pers[$i]}"
+    rates+=("$(rate)")
+    phase "raw COPY" "$bench" raw "$PF_DB" "$n"
+    raws+=("$(rate)")
+  done
+  echo "raw COPY: ${raws[0]}, ${raws[1]}, ${raws[2]}, ${raws[3]} snapshots/s"
+  line=""
+  for i in 0 1 2; do
+    awk -v name="${names[$i]}" -v c="${rates[$i]}" -v r1="${raws[$i]}" -v r2="${raws[$((i + 1))]}" \
+      'BEGIN { printf "collector, %s %.0f snapshots/s = %.0f%% of raw COPY (%.0f)\n", name, c,
+               200 * c / (r1 + r2), (r1 + r2) / 2 }'
+    line="$line $(awk -v c="${rates[$i]}" -v r1="${raws[$i]}" -v r2="${raws[$((i + 1))]}" \
+      'BEGIN { printf "%f", 2 * c / (r1 + r2) }')"
+  done
+  echo "$line" >>"$PF_TMP/ratios"
 done
 phase "handshakes" "$bench" handshakes "$PF_COLLECTOR_URL" "$PF_CA" 10 8
 
