@@ -78,7 +78,7 @@ set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "https://example.invalid/portfleet")
 
 set(CPACK_DEBIAN_AGENT_PACKAGE_NAME portfleet-agent)
-# The agent loads libcurl at run time (agent/curlapi.h), so shlibdeps
+# The agent loads libcurl at run time (agent/os/curlapi.h), so shlibdeps
 # cannot see it: name it.
 set(CPACK_DEBIAN_AGENT_PACKAGE_DEPENDS "libcurl4 (>= 7.88)")
 set(CPACK_COMPONENT_AGENT_DESCRIPTION

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-# Windows adapters: their pure halves (agent/mib.c, netsh.c, rasconn.c,
+# Windows adapters: their pure halves (agent/parse/mib.c, netsh.c, rasconn.c,
 # evtcount.c, svcmap.c) run as ordinary unit tests on Linux with constructed
 # tables and recorded-style outputs. The .exe itself is cross-built and run
 # under Wine by tests/windows/run.sh (called from tests/run.sh).

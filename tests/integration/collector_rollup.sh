@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# collector_rollup.sh: process_hours (collector/proc_rollup.h) holds exactly
+# collector_rollup.sh: process_hours (collector/store/proc_rollup.h) holds exactly
 # the fold of the stored snapshots, by each of its three paths, against an
 # independent fold in collector_rollup.py:
 #  1. from memory: 60 snapshots posted out of order (and 10 resent) are

@@ -1,0 +1,22 @@
+# SPDX-License-Identifier: MIT
+# collector/capacity/capacity.cmake: pfcapacity, the pure analysis over
+# in-memory hourly series (stats, fleet, plan, findings) and its renderings
+# (collector/report: JSON, text, CSV, HTML, Prometheus). It needs only
+# pfcommon, so its unit tests build while the server around it changes.
+# Its database side (the ingest rollups and the loader) is in
+# collector/store, its HTTP side in collector/capacity_api.c.
+add_library(pfcapacity STATIC
+  ${CMAKE_CURRENT_LIST_DIR}/stats.c
+  ${CMAKE_CURRENT_LIST_DIR}/fleet.c
+  ${CMAKE_CURRENT_LIST_DIR}/plan.c
+  ${CMAKE_CURRENT_LIST_DIR}/findings.c
+  ${CMAKE_CURRENT_LIST_DIR}/capacity.c
+  ${CMAKE_CURRENT_LIST_DIR}/../report/report_json.c
+  ${CMAKE_CURRENT_LIST_DIR}/../report/report_text.c
+  ${CMAKE_CURRENT_LIST_DIR}/../report/report_csv.c
+  ${CMAKE_CURRENT_LIST_DIR}/../report/report_html.c
+  ${CMAKE_CURRENT_LIST_DIR}/../report/report_metrics.c
+)
+target_include_directories(pfcapacity PUBLIC ${CMAKE_CURRENT_LIST_DIR}
+                           ${CMAKE_CURRENT_LIST_DIR}/../report)
+target_link_libraries(pfcapacity PUBLIC pfcommon pf_cjson m)
