@@ -2,7 +2,7 @@
 /* aggregate.h: turns the host's socket records into the snapshot's counts.
  * Platform-neutral and pure: the same code counts Linux and Windows.
  *
- * Definitions (PROTOCOL.md section 2):
+ * Definitions (docs/protocol.md section 2):
  *  - tcp.states[st]: TCP sockets in state st, both families.
  *  - tcp.ephemeral_in_use: distinct local TCP port numbers inside the TCP
  *    range of the socket's family, any state (TIME_WAIT and bound too).

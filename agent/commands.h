@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* commands.h: the agent's commands (CLI.md). main.c dispatches argv[1] to
+/* commands.h: the agent's commands (docs/cli.md). main.c dispatches argv[1] to
  * one of these with argv shifted so that argv[0] is the command name. Each
  * returns the process exit code: 0 ok, 1 runtime failure, 2 bad usage or
  * config (with a message naming the option and why). */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* main.c: portfleet-agent's command line (CLI.md): dispatches argv[1] to
+/* main.c: portfleet-agent's command line (docs/cli.md): dispatches argv[1] to
  * the command functions of commands.h. `snapshot` lives here: take one
  * snapshot, print it, needs no collector. */
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* run.c: the agent's long-running commands (CLI.md): `run` snapshots every
+/* run.c: the agent's long-running commands (docs/cli.md): `run` snapshots every
  * interval, spools each snapshot on disk before anything else, and drains
  * the spool to the first collector that answers; `install`/`uninstall`
  * hand the same options to the service layer; `status` reads what `run`
@@ -40,7 +40,7 @@
 #include "timeutil.h"
 #include "transport.h"
 
-#define BODY_MAX (1024 * 1024) /* the collector's body cap (PROTOCOL.md: 413 beyond) */
+#define BODY_MAX (1024 * 1024) /* the collector's body cap (docs/protocol.md: 413 beyond) */
 #define BATCH_MAX PF_JSON_BATCH_MAX
 #define LOCK_FILE "agent.lock"
 #define SPOOL_SUBDIR "spool"

@@ -27,7 +27,7 @@
 
 struct transport;
 
-/* What the agent does with an answer (PROTOCOL.md section 2). */
+/* What the agent does with an answer (docs/protocol.md section 2). */
 enum transport_verdict {
     TRANSPORT_OK = 0,   /* 2xx: stored; drop from the spool */
     TRANSPORT_RETRY,    /* no answer, 5xx, 408, 429, 1xx/3xx: keep, retry later */
@@ -75,7 +75,7 @@ enum pf_rc transport_post(struct transport *t, const char *base_url, const char 
                           const char *bearer, const char *body, size_t len,
                           struct transport_result *res);
 
-/* Enrolls (PROTOCOL.md section 1) at base_url with the secret and this
+/* Enrolls (docs/protocol.md section 1) at base_url with the secret and this
  * host's name, site and machine id. On a 200 with a valid answer copies
  * agent_id and node_key (checked with state_check_token) into the caller's
  * buffers and returns PF_OK. Otherwise returns PF_AGAIN (retry later:

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* capacity_api.h: the capacity engine's read side over HTTP (PROTOCOL.md
- * section 3, CLI.md) and `portfleet-collector report`.
+/* capacity_api.h: the capacity engine's read side over HTTP (docs/protocol.md
+ * section 3, docs/cli.md) and `portfleet-collector report`.
  *
  *   GET /v1/findings  ?site= &host=        findings JSON
  *   GET /v1/plan      ?site=               site plans JSON

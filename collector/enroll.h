@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* enroll.h: POST /v1/enroll (PROTOCOL.md section 1). The enroll secret is
+/* enroll.h: POST /v1/enroll (docs/protocol.md section 1). The enroll secret is
  * compared in constant time (401 bad_secret); the host's name, site and
  * machine id are recorded but never used as identity: every enrollment
  * gets a fresh random agent_id and a fresh 256-bit node key, of which the

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* ingest.h: POST /v1/snapshots (PROTOCOL.md section 2). The route defers
+/* ingest.h: POST /v1/snapshots (docs/protocol.md section 2). The route defers
  * to the database workers. A worker checks each request it took: resolves
  * the node key (401 node_invalid), decodes and validates the body with the
  * common codec (400 invalid, with the field path), checks that every

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* main.c: portfleet-collector's commands (CLI.md): serve, migrate,
+/* main.c: portfleet-collector's commands (docs/cli.md): serve, migrate,
  * version. Exit codes: 0 ok, 1 runtime failure, 2 bad usage or config. */
 #include <stdio.h>
 #include <string.h>
@@ -75,7 +75,7 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    if (strcmp(cmd, "report") == 0) /* issue 5: capacity_api.h */
+    if (strcmp(cmd, "report") == 0) /* capacity_api.h */
         return capacity_report_main(argc - 1, argv + 1);
     if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0) {
         if (cmd[0])

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* options.h: the collector's options (CLI.md "portfleet-collector"), read
+/* options.h: the collector's options (docs/cli.md "portfleet-collector"), read
  * with common/config.h: flags win over PORTFLEET_<KEY>, which wins over
  * the config file (--config, default /etc/portfleet/collector.conf when it
  * exists). One table per command lists what it accepts; a later command

@@ -25,7 +25,7 @@ static const struct route table[] = {
     {"POST", "/v1/enroll", ROUTE_PUBLIC, false, 16 * KIB, enroll_handle},
     {"POST", "/v1/snapshots", ROUTE_NODE, false, HTTP_BODY_MAX, ingest_handle},
     {"GET", "/v1/status", ROUTE_ADMIN, false, 0, status},
-    /* issue 5: the capacity engine (capacity_api.h) */
+    /* the capacity engine (capacity_api.h) */
     {"GET", "/v1/findings", ROUTE_ADMIN, false, 0, capacity_api_handle},
     {"GET", "/v1/plan", ROUTE_ADMIN, false, 0, capacity_api_handle},
     {"GET", "/v1/hosts", ROUTE_ADMIN, false, 0, capacity_api_handle},

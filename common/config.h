@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* config.h: the option loader the agent and the collector share (CLI.md).
+/* config.h: the option loader the agent and the collector share (docs/cli.md).
  * Every option can come from the config file ("key = value"), from the
  * environment (PORTFLEET_<KEY>: upper case, dashes as underscores) or from
  * a flag ("--key value" / "--key=value"); flags win over the environment,

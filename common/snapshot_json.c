@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* snapshot_json.c: PROTOCOL.md section 2 to and from struct pf_snapshot.
+/* snapshot_json.c: docs/protocol.md section 2 to and from struct pf_snapshot.
  * The encoder is a small writer on pf_buf, so counts come out as exact
  * integers (cJSON prints large doubles with exponents). The decoder runs a
  * strict RFC 8259 check over the raw bytes first (nesting, UTF-8, control

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* snapshot_json.h: the JSON codec of PROTOCOL.md section 2, over cJSON.
+/* snapshot_json.h: the JSON codec of docs/protocol.md section 2, over cJSON.
  * Encoding is total for a valid snapshot. Decoding is strict: wrong types,
  * negative or fractional counts, ports outside 1..65535, overlong strings,
  * lists over their caps, an unknown schema or a missing required field are

@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-/* X(ENUM_SUFFIX, json_name) in the order of PROTOCOL.md section 2. */
+/* X(ENUM_SUFFIX, json_name) in the order of docs/protocol.md section 2. */
 #define PF_TCP_STATES(X)                                                                           \
     X(LISTEN, listen)                                                                              \
     X(SYN_SENT, syn_sent)                                                                          \

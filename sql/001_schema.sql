@@ -1,6 +1,6 @@
 -- SPDX-License-Identifier: MIT
 -- 001_schema.sql: agents, the snapshot dedup keys, and the snapshots with
--- their per-process and per-remote rows (PROTOCOL.md section 2).
+-- their per-process and per-remote rows (docs/protocol.md section 2).
 --
 -- Layout decisions:
 -- * Time-series tables are natively partitioned by RANGE (taken_at), one

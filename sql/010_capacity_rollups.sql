@@ -1,5 +1,5 @@
 -- SPDX-License-Identifier: MIT
--- 010_capacity_rollups.sql: what the capacity analysis reads (issue 5).
+-- 010_capacity_rollups.sql: what the capacity analysis reads.
 --
 -- Answering /v1/findings for 1,000 hosts over 7 days must not scan two
 -- million snapshots, so ingest keeps, in the same transaction that stores

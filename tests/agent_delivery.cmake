@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-# Agent delivery tests (issue 4): spool, state, backoff/failover and the
+# Agent delivery tests: spool, state, backoff/failover and the
 # transport's pure parts as unit tests; the delivery acceptance tests
 # (outage, crash, spool cap, retry policy, failover, exhaustion, restarted
 # collector, install) as integration tests in private network namespaces

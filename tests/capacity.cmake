@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-# Capacity engine tests (issue 5): unit tests of the analysis on constructed
+# Capacity engine tests: unit tests of the analysis on constructed
 # series, fleetsim (the fleet simulator) and the scenario tests that post its
 # snapshots through the real collector.
 if(NOT TARGET pfcapacity)

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-# Shipping tests (issue 7): the quickstart's start / start again / stop
+# Shipping tests: the quickstart's start / start again / stop
 # cycle with this build's programs, and the .deb packages built, installed
 # with dpkg, started from their units and removed: here (package_deb, in
 # private namespaces) and in a VM with systemd (package_systemd). All run

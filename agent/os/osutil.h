@@ -17,7 +17,7 @@
 
 #define OSUTIL_PATH_MAX 1024
 
-/* Where the agent keeps its configuration and state by default (CLI.md). */
+/* Where the agent keeps its configuration and state by default (docs/cli.md). */
 #ifdef _WIN32
 #define OSUTIL_DEFAULT_CONFIG "C:\\ProgramData\\portfleet\\agent.conf"
 #define OSUTIL_DEFAULT_STATE_DIR "C:\\ProgramData\\portfleet"

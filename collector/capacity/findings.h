@@ -4,7 +4,7 @@
  * (plan.h). To add a kind: one enum value and name here, one function and
  * one line in findings_build() there.
  *
- * The model (numbers from DOMAIN.md and the seeds):
+ * The model (numbers from docs/domain.md and the seeds):
  *
  * Usable ports = the dynamic range minus the excluded ports inside it.
  * Utilization = ports in use / usable, per protocol (TCP and UDP ranges
@@ -89,7 +89,7 @@
 #define FINDING_TEXT_LEN 512
 #define FINDING_REMEDIATION_MAX 12
 
-/* X(ENUM_SUFFIX, wire name) in PROTOCOL.md section 3's order. */
+/* X(ENUM_SUFFIX, wire name) in docs/protocol.md section 3's order. */
 #define FINDING_KINDS(X)                                                                           \
     X(PORT_LEAK, port_leak)                                                                        \
     X(EXHAUSTION_FORECAST, exhaustion_forecast)                                                    \

@@ -17,7 +17,7 @@
  * Capacity. One host carries target_utilization (0.7: Microsoft's "keep
  * peak CPU and memory under 70%", the same headroom for ports) times its
  * usable ports. Widening the range comes first, because it is free: the
- * widened range is the vendors' (DOMAIN.md, seeds 000 and 003):
+ * widened range is the vendors' (docs/domain.md, seeds 000 and 003):
  *   Windows:             netsh ... start=10000 num=55535 (seed 000)
  *   Windows cloudflared: netsh ... start=11000 num=50000 (seed 003)
  *   Linux:               ip_local_port_range 11000 60999 = 50,000 ports

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* report.h: the renderings of one capacity analysis (capacity.h): the JSON
- * of PROTOCOL.md section 3 (findings, plan, hosts), the text, CSV and HTML
- * capacity report of CLI.md, and the Prometheus exposition of /metrics.
+ * of docs/protocol.md section 3 (findings, plan, hosts), the text, CSV and HTML
+ * capacity report of docs/cli.md, and the Prometheus exposition of /metrics.
  * They only read the analysis; each appends to a capped pf_buf and returns
  * PF_TOOBIG when the cap is hit (the output is then incomplete).
  *

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* report_json.c: the JSON answers of GET /v1/findings, /v1/plan and
- * /v1/hosts (PROTOCOL.md section 3) and the JSON report, built with cJSON
+ * /v1/hosts (docs/protocol.md section 3) and the JSON report, built with cJSON
  * so every string a host sent is escaped. */
 #include "report.h"
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# capacity_bench.sh: the capacity engine at fleet scale (issue 5). 1,000
+# capacity_bench.sh: the capacity engine at fleet scale. 1,000
 # hosts x 7 days at 5-minute snapshots (tests/bench/capacity_fleet.json,
 # 2,016,000 snapshots) go through the real API into a throwaway PostgreSQL
 # (the rollups are maintained at ingest); then the time to answer

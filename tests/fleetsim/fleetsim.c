@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* fleetsim.c: the fleet simulator (issue 5). It generates a scenario's
+/* fleetsim.c: the fleet simulator. It generates a scenario's
  * snapshots over days and
  *   post   enrolls every host through the real API and posts the
  *          snapshots (backdated taken_at, batches of up to 1000) over TLS;

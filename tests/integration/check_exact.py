@@ -4,7 +4,7 @@
 
 Recomputes, independently of the agent's C code, every count the snapshot
 makes from the ground truth written by sockhold (each socket with owner,
-state, ports, remote), following PROTOCOL.md section 2, and compares them
+state, ports, remote), following docs/protocol.md section 2, and compares them
 one by one. Prints each comparison; exits 1 on the first mismatch set."""
 import json
 import ipaddress

@@ -36,7 +36,7 @@ EXAMPLE = os.path.join(HERE, "..", "data", "snapshot_protocol_example.json")
 
 
 def snapshot(agent_id, seq, taken_at=None, procs=None, remotes=None):
-    """A valid snapshot: PROTOCOL.md's example with the given identity."""
+    """A valid snapshot: docs/protocol.md's example with the given identity."""
     with open(EXAMPLE, encoding="utf-8") as f:
         d = json.load(f)
     d["agent_id"] = agent_id

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 # retry_server.py: a small HTTPS server that speaks the collector's side of
-# PROTOCOL.md just enough to test the agent's retry policy. It enrolls
+# docs/protocol.md just enough to test the agent's retry policy. It enrolls
 # agents (a fresh agent_id/node_key each time), and answers each
 # POST /v1/snapshots with the next entry of a scripted plan, e.g.
 #   --plan 503,503,429:3,503:2,413,400,401,200

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* test_report.c: the renderings of one analysis: the JSON of PROTOCOL.md
+/* test_report.c: the renderings of one analysis: the JSON of docs/protocol.md
  * section 3 parses and carries the fields; filters work; HTML, CSV and
  * Prometheus escape what hosts sent (a host named like a script, a
  * formula, a quote); the HTML has one chart per host with the range and

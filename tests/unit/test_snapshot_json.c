@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* test_snapshot_json.c: the snapshot JSON codec against PROTOCOL.md
+/* test_snapshot_json.c: the snapshot JSON codec against docs/protocol.md
  * section 2: lossless round trips (full and minimal snapshots, pretty and
  * compact), the protocol's own example, the exact message of every way the
  * decoder refuses a body, batches, and the encoder's number and string
@@ -147,7 +147,7 @@ static void fill_full(struct pf_snapshot *s)
     s->truncated = true;
 }
 
-/* Only what PROTOCOL.md requires. */
+/* Only what docs/protocol.md requires. */
 static void fill_min(struct pf_snapshot *s)
 {
     pf_snapshot_clear(s);
@@ -1037,7 +1037,7 @@ TEST(batch)
             pf_buf_puts(&b, i < 3 ? "," : "]}");
         }
         T_EQ_INT(body(b.data, err), PF_INVALID);
-        /* exactly PROTOCOL.md's example message */
+        /* exactly docs/protocol.md's example message */
         T_EQ_STR(err, "snapshots[3].tcp.states.bound: must be an integer >= 0");
         pf_buf_free(&b);
     }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* test_tcp_state.c: TCP state names in PROTOCOL.md order and back, and the
+/* test_tcp_state.c: TCP state names in docs/protocol.md order and back, and the
  * Linux (include/net/tcp_states.h) and Windows (MIB_TCP_STATE) maps. */
 #include <string.h>
 
@@ -8,7 +8,7 @@
 
 TEST(names)
 {
-    /* PROTOCOL.md section 2, tcp.states, in order. */
+    /* docs/protocol.md section 2, tcp.states, in order. */
     static const char *const want[] = {"listen",     "syn_sent",   "syn_received", "established",
                                        "fin_wait_1", "fin_wait_2", "close_wait",   "closing",
                                        "last_ack",   "time_wait",  "bound"};

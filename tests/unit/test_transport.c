@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* test_transport.c: the pure parts of the transport: every HTTP status
- * maps to the verdict PROTOCOL.md section 2 asks for (retry 5xx/408/429 and
+ * maps to the verdict docs/protocol.md section 2 asks for (retry 5xx/408/429 and
  * no answer, re-enroll on 401, split on 413, drop other 4xx), and only
  * absolute https:// URLs are accepted. The requests themselves are tested
  * against real TLS servers by the agent_* integration tests. */
