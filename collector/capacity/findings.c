@@ -337,12 +337,15 @@ enum pf_rc findings_leak(const struct fleet *f, const struct fleet_host *x,
     rc = stats_trend(x->tcp, f->nhours, STATS_DAY / 2, &host);
     if (!rc)
         rc = stats_level(x->tcp, host.seg_start, (size_t)hlast, out->trend.rate, &out->host_level);
+    /* A leak fills the range however long it takes: searched well past
+     * the horizon, so a slow one still gets its date. */
     if (!rc)
         rc = stats_forecast(x->tcp, host.seg_start, (size_t)hlast, out->trend.rate, x->tcp_usable,
-                            horizon_hours(f, x, p, (size_t)hlast), &out->hours);
+                            LEAK_FORECAST_DAYS * 24, &out->hours);
     if (rc || !stats_present(out->hours))
         return rc;
     out->leaks = true;
+    out->beyond_horizon = out->hours > horizon_hours(f, x, p, (size_t)hlast);
     out->exhaustion_at =
         fleet_hour_time(f, x, (size_t)hlast) + (int64_t)llround(out->hours * FLEET_HOUR);
     return PF_OK;
@@ -357,7 +360,7 @@ static enum pf_rc port_leak(struct findings *fs, const struct fleet *f,
         const struct stats_trend *t = &lk.trend;
         enum pf_rc rc;
         double held_now, bound_now, hours;
-        char b1[32], b2[32], b3[32], b4[32], b5[32], b6[32], tb[PF_TIME_LEN];
+        char b1[32], b2[32], b3[32], b4[32], b5[32], b6[32], tb[PF_TIME_LEN], beyond[96];
         struct finding *fi;
         bool win = fleet_host_is_windows(x);
 
@@ -384,17 +387,21 @@ static enum pf_rc port_leak(struct findings *fs, const struct fleet *f,
             fi->has_remote = true;
             fi->remote = pr->remote;
         }
+        snprintf(beyond, sizeof(beyond), "), beyond the %.0f-day horizon but a leak all the same",
+                 p->horizon_days);
         held_now = pr->held[t->last];
         bound_now = stats_present(pr->bound[t->last]) ? pr->bound[t->last] : 0;
         summary(fi,
                 "%s%s%s%s holds %.2f more ports every minute (%s an hour) and gives none back, "
-                "steadily for %s: %s now, %s of them BOUND; the range (%s usable) %s %s",
+                "steadily for %s: %s now, %s of them BOUND; the range (%s usable) %s %s%s%s%s",
                 pr->name, pr->service[0] ? " (" : "", pr->service, pr->service[0] ? ")" : "",
                 t->rate / 60, num(b1, sizeof(b1), t->rate),
                 duration(b2, sizeof(b2), (double)(t->last + 1 - t->first)),
                 num(b3, sizeof(b3), held_now), num(b4, sizeof(b4), bound_now),
                 num(b5, sizeof(b5), x->tcp_usable), hours > 0 ? "is full in about" : "was full at",
-                hours > 0 ? duration(b6, sizeof(b6), hours) : when(lk.exhaustion_at, tb));
+                hours > 0 ? duration(b6, sizeof(b6), hours) : when(lk.exhaustion_at, tb),
+                lk.beyond_horizon ? " (" : "", lk.beyond_horizon ? when(lk.exhaustion_at, tb) : "",
+                lk.beyond_horizon ? beyond : "");
         if (win) {
             if (pr->service[0])
                 remedy(fi, "Restart-Service -Name %s -Force", pr->service);

@@ -20,8 +20,11 @@
  *   since its last release, whose hourly minima give back at most
  *   LEAK_MAX_RELEASE of what they gained (a leak never releases; a busy
  *   service gives its ports back every evening), at >= LEAK_MIN_RATE
- *   ports/hour, fast enough to fill the host's headroom within the
- *   horizon. The 24 hours are what tell a leak from a business day's
+ *   ports/hour. A leak that fills the range only after the horizon is
+ *   still one (a warning with the date it would fill: a quarter of a port
+ *   a minute fills a widened range in four months, and a restart
+ *   schedule nobody wrote down is what keeps it from doing so); its
+ *   ports stay out of the demand all the same. The 24 hours are what tell a leak from a business day's
  *   ramp: seed 004's leak ran a week; an office peak ends by the evening.
  *   Reports the process, service, rate, its last remote endpoint (seed
  *   004: 169.254.169.254:80), the host's exhaustion time (host headroom /
@@ -78,6 +81,7 @@
 #define LEAK_MAX_RELEASE 0.2 /* hourly minima give back at most 20% */
 #define LEAK_MIN_RATE 1.0    /* ports per hour */
 #define CRITICAL_DAYS 7.0    /* seed 004's week */
+#define LEAK_FORECAST_DAYS 3650.0 /* a leak's fill date is searched this far, past the horizon */
 #define CRITICAL_UTIL 0.9
 #define SNAT_MIN_IKEV2 20
 #define SNAT_MAX_DISTINCT 3
@@ -170,6 +174,7 @@ struct findings_leak {
     double host_level;        /* host's TCP ports in use at its last hour */
     double hours;             /* until host_level + rate reaches usable */
     int64_t exhaustion_at;
+    bool beyond_horizon;      /* fills, but after params' horizon */
 };
 /* Runs port_leak's test (above) on process pr of host x; out->leaks says
  * whether it is one. The plan uses it too: a leak is a defect to fix, not

@@ -8,6 +8,12 @@
 set -euo pipefail
 sim=$1 scenario=$2
 shift 2
+# A scenario may name its own times (check_at: a weekly cycle needs a
+# weekday and a weekend); else three times of day over three days.
+if [ $# -eq 0 ]; then
+  mapfile -t own < <("$sim" nows --scenario "$scenario")
+  if [ ${#own[@]} -gt 0 ]; then set -- "${own[@]}"; fi
+fi
 [ $# -gt 0 ] || set -- 2026-11-22T10:30:00Z 2026-11-23T03:05:00Z 2026-11-24T16:40:00Z
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

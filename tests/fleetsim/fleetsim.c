@@ -11,6 +11,7 @@
  *   local  folds the snapshots in memory and runs the analysis without a
  *          collector (the reference the rollups are compared with);
  *   truth  prints each host's usable ports and the model's exhaustion;
+ *   nows   prints the scenario's check_at times (check_local.sh uses them);
  *   gen    prints the snapshots as JSON lines, each decoded back.
  * Usage: fleetsim post|check|local|truth --scenario FILE [options]. */
 #include <errno.h>
@@ -53,6 +54,7 @@ static void usage(void)
         "       fleetsim local --scenario F [--now T] [--format findings|plan|hosts|html|text]\n"
         "       fleetsim truth --scenario F [--now T]\n"
         "       fleetsim gen   --scenario F [--now T]   (JSON lines, each validated)\n"
+        "       fleetsim nows  --scenario F             (the scenario's check_at times)\n"
         "T is seconds since the epoch or RFC 3339; default: now.\n");
 }
 
@@ -500,6 +502,20 @@ static int cmd_truth(const struct opts *o, const struct sim_scenario *sc)
     return 0;
 }
 
+/* ---- nows: the scenario's own check times (check_at), one a line ---- */
+
+static int cmd_nows(const struct sim_scenario *sc)
+{
+    const cJSON *v;
+
+    cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(sc->json, "check_at"))
+    {
+        if (cJSON_IsString(v))
+            printf("%s\n", v->valuestring);
+    }
+    return 0;
+}
+
 /* ---- check ---- */
 
 static cJSON *read_json(const char *path)
@@ -650,6 +666,36 @@ static void check_finding(const struct opts *o, const struct sim_scenario *sc, c
         if (!strstr(jstr(a, "summary"), x->valuestring))
             fail("%s: summary lacks \"%s\" (%s)", label, x->valuestring, jstr(a, "summary"));
     }
+    /* Words that must not be there: advice that does not fit the host, a
+     * figure of the other protocol. */
+    cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(e, "summary_lacks"))
+    {
+        if (strstr(jstr(a, "summary"), x->valuestring))
+            fail("%s: summary has \"%s\" (%s)", label, x->valuestring, jstr(a, "summary"));
+    }
+    cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(e, "remediation_contains"))
+    {
+        const cJSON *r;
+        bool found = false;
+        cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(a, "remediation"))
+        {
+            found = found || (cJSON_IsString(r) && strstr(r->valuestring, x->valuestring));
+        }
+        if (!found)
+            fail("%s: no remediation contains \"%s\"", label, x->valuestring);
+    }
+    cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(e, "remediation_lacks"))
+    {
+        const cJSON *r;
+        cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(a, "remediation"))
+        {
+            if (cJSON_IsString(r) && strstr(r->valuestring, x->valuestring))
+                fail("%s: remediation has \"%s\" (%s)", label, x->valuestring, r->valuestring);
+        }
+    }
+    if (cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(e, "exhaustion")) &&
+        jstr(a, "exhaustion_at")[0])
+        fail("%s: exhaustion_at %s, expected null", label, jstr(a, "exhaustion_at"));
 }
 
 static void check_plan(const cJSON *e, const cJSON *sites)
@@ -677,6 +723,44 @@ static void check_plan(const cJSON *e, const cJSON *sites)
             fail("plan %s: %s %.0f, expected %.0f", site, fields[i], got, want->valuedouble);
         else
             printf("ok   plan %s: %s %.0f\n", site, fields[i], got);
+    }
+    /* Strings of the plan: which growth fit, which protocol binds. */
+    {
+        static const char *const strs[] = {"growth_fit", "binding_protocol"};
+        for (size_t i = 0; i < PF_ARRAY_LEN(strs); i++) {
+            want = cJSON_GetObjectItemCaseSensitive(e, strs[i]);
+            if (!cJSON_IsString(want))
+                continue;
+            if (strcmp(jstr(s, strs[i]), want->valuestring) != 0)
+                fail("plan %s: %s \"%s\", expected \"%s\"", site, strs[i], jstr(s, strs[i]),
+                     want->valuestring);
+            else
+                printf("ok   plan %s: %s %s\n", site, strs[i], want->valuestring);
+        }
+    }
+    /* growth_per_day within 15% ([lo, hi] for an interval; 0 exactly). */
+    want = cJSON_GetObjectItemCaseSensitive(e, "growth_per_day");
+    if (want) {
+        double got = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(s, "growth_per_day"));
+        double lo = cJSON_IsArray(want) ? cJSON_GetArrayItem(want, 0)->valuedouble
+                                        : want->valuedouble * 0.85;
+        double hi = cJSON_IsArray(want) ? cJSON_GetArrayItem(want, 1)->valuedouble
+                                        : want->valuedouble * 1.15;
+        if (!(got >= lo && got <= hi))
+            fail("plan %s: growth_per_day %.1f, expected %.1f..%.1f", site, got, lo, hi);
+        else
+            printf("ok   plan %s: growth_per_day %.1f (%.1f..%.1f)\n", site, got, lo, hi);
+    }
+    cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(e, "notes_contain"))
+    {
+        const cJSON *n;
+        bool found = false;
+        cJSON_ArrayForEach(n, cJSON_GetObjectItemCaseSensitive(s, "notes"))
+        {
+            found = found || (cJSON_IsString(n) && strstr(n->valuestring, x->valuestring));
+        }
+        if (!found)
+            fail("plan %s: no note contains \"%s\"", site, x->valuestring);
     }
     want = cJSON_GetObjectItemCaseSensitive(e, "range_changes");
     if (want) {
@@ -791,6 +875,8 @@ int main(int argc, char **argv)
         rc = cmd_gen(&o, sc);
     else if (strcmp(o.cmd, "truth") == 0)
         rc = cmd_truth(&o, sc);
+    else if (strcmp(o.cmd, "nows") == 0)
+        rc = cmd_nows(sc);
     else {
         usage();
         rc = 2;

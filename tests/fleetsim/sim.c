@@ -87,6 +87,10 @@ static enum pf_rc parse_host(const cJSON *o, struct sim_host *h, char *err, size
     h->noise = num(o, "noise", 0);
     h->growth_per_day = num(o, "growth_per_day", 0);
     h->udp_base = num(o, "udp_base", h->base / 10);
+    h->growth_compound = num(o, "growth_compound", 0);
+    h->weekend = num(o, "weekend", 1);
+    h->udp_office = num(o, "udp_office", 0);
+    h->time_wait = num(o, "time_wait", 0);
     h->silent_for_h = num(o, "silent_for_h", 0);
     h->start_h = num(o, "start_h", 0);
     h->jump_at_h = num(cJSON_GetObjectItemCaseSensitive(o, "jump"), "at_h", 0);
@@ -302,12 +306,36 @@ static double leak_held(const struct sim_leak *l, int64_t now, int64_t t, bool f
     return l->per_min * age / 60;
 }
 
+/* Saturday or Sunday (UTC): 1970-01-01 was a Thursday. */
+static bool weekend_day(int64_t t)
+{
+    int64_t dow = (t / 86400 + 4) % 7; /* 0 = Sunday */
+
+    return dow == 0 || dow == 6;
+}
+
+/* Office hours with the weekend's share. */
+static double office_load(const struct sim_host *h, int64_t t)
+{
+    return office_factor(t) * (weekend_day(t) ? h->weekend : 1);
+}
+
+/* Compounding growth since the scenario's first day: 1 without it. */
+static double compound(const struct sim_scenario *sc, const struct sim_host *h, int64_t now,
+                       int64_t t)
+{
+    double first = (double)now - sc->days * 86400;
+
+    return h->growth_compound > 0 ? pow(1 + h->growth_compound, ((double)t - first) / 86400) : 1;
+}
+
 /* The host's load that "share" processes divide. */
 static double load(const struct sim_scenario *sc, const struct sim_host *h, int64_t now, int64_t t)
 {
     double first = (double)now - sc->days * 86400;
 
-    return h->base + h->office * office_factor(t) + h->growth_per_day * ((double)t - first) / 86400;
+    return (h->base + h->office * office_load(h, t)) * compound(sc, h, now, t) +
+           h->growth_per_day * ((double)t - first) / 86400;
 }
 
 static double proc_held(const struct sim_proc *p, double host_load, int64_t now, int64_t t,
@@ -329,7 +357,7 @@ static double tcp_model(const struct sim_scenario *sc, const struct sim_host *h,
         v += proc_held(&h->procs[i], 0, now, t, future_restarts); /* shares are inside the load */
     if (h->jump_at_h > 0 && (double)t >= (double)now - h->jump_at_h * 3600)
         v += h->jump;
-    return v;
+    return v + h->time_wait;
 }
 
 double sim_tcp_truth(const struct sim_scenario *sc, const struct sim_host *h, int64_t now,
@@ -509,11 +537,19 @@ enum pf_rc sim_snapshot(const struct sim_scenario *sc, const struct sim_host *h,
     }
     s->tcp.ephemeral_in_use = clamp_u(tcp);
     s->tcp.states[PF_TCP_BOUND] = clamp_u(bound);
-    s->tcp.states[PF_TCP_TIME_WAIT] = clamp_u((tcp - bound) * 0.2);
+    {
+        /* A TIME_WAIT storm of the host's own is all TIME_WAIT; the rest 20%. */
+        double rest = tcp - bound - h->time_wait, tw = (rest > 0 ? rest * 0.2 : 0) + h->time_wait;
+        s->tcp.states[PF_TCP_TIME_WAIT] = clamp_u(tw < tcp - bound ? tw : tcp - bound);
+    }
     s->tcp.states[PF_TCP_ESTABLISHED] =
         s->tcp.ephemeral_in_use - s->tcp.states[PF_TCP_BOUND] - s->tcp.states[PF_TCP_TIME_WAIT];
     s->tcp.states[PF_TCP_LISTEN] = 12;
-    s->udp.ephemeral_in_use = clamp_u(h->udp_base + h->noise * 0.2 * noise(h->seed, t, 2));
+    {
+        double udp = (h->udp_base + h->udp_office * office_load(h, t)) * compound(sc, h, now, t) +
+                     h->noise * 0.2 * noise(h->seed, t, 2);
+        s->udp.ephemeral_in_use = clamp_u(udp < usable ? udp : usable);
+    }
     s->udp.endpoints = s->udp.ephemeral_in_use + 8;
     if (h->has_top_dest) {
         s->tcp.has_top_destination = true;

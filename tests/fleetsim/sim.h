@@ -63,6 +63,10 @@ struct sim_host {
     struct pf_range excluded[SIM_EXCLUDED_MAX]; /* proto/family ignored: all four */
     size_t nexcluded;
     double base, office, noise, growth_per_day, udp_base;
+    double growth_compound; /* > 0: the load grows this fraction a day, compounded */
+    double weekend;         /* office load on Saturday and Sunday (UTC): this fraction */
+    double udp_office;      /* UDP ports added in office hours (ramped like office) */
+    double time_wait;       /* unowned TIME_WAIT sockets on top (a host's own storm) */
     double silent_for_h; /* last snapshot this long before now */
     double start_h;      /* first snapshot this long before now (0: the scenario's days) */
     struct sim_proc procs[SIM_PROCS_MAX];
