@@ -431,6 +431,44 @@ enum pf_rc stats_level(const double *v, size_t from, size_t last, double rate, d
     return stats_percentile(proj, k, STATS_LEVEL_PCT, level);
 }
 
+/* Growth that has stopped: over the last STATS_PLATEAU_HOURS present
+ * hours of x[0..n) the Theil-Sen slope is under STATS_PLATEAU_SHARE of
+ * slope, and at slope those hours would have risen more than twice the
+ * series' hour-to-hour noise (the median absolute change around the
+ * slope), so flat hours are a fact, not noise hiding a slow rise. */
+static enum pf_rc plateau(const double *x, size_t n, double slope, bool *out)
+{
+    size_t from = n, seen = 0, k = 0;
+    double last_slope, noise, prev = NAN, *d;
+    enum pf_rc rc;
+
+    *out = false;
+    while (from > 0 && seen < STATS_PLATEAU_HOURS) {
+        from--;
+        seen += stats_present(x[from]);
+    }
+    if (seen < STATS_PLATEAU_HOURS || !(slope > 0))
+        return PF_OK;
+    d = malloc(n * sizeof(*d));
+    if (!d)
+        return PF_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        if (!stats_present(x[i]))
+            continue;
+        if (stats_present(prev))
+            d[k++] = fabs(x[i] - prev - slope);
+        prev = x[i];
+    }
+    noise = k ? median_inplace(d, k) : 0;
+    free(d);
+    rc = stats_theil_sen(x + from, n - from, &last_slope);
+    if (rc)
+        return rc;
+    *out = slope * (STATS_PLATEAU_HOURS - 1) > 2 * noise &&
+           last_slope < STATS_PLATEAU_SHARE * slope;
+    return PF_OK;
+}
+
 enum pf_rc stats_trend(const double *v, size_t n, size_t min_points, struct stats_trend *out)
 {
     enum pf_rc rc = PF_OK;
@@ -495,8 +533,11 @@ enum pf_rc stats_trend(const double *v, size_t n, size_t min_points, struct stat
         if (rc)
             goto out;
         out->step = stats_is_step(x, len);
-        out->steady =
-            out->slope > 0 && !out->step && out->recent_slope >= STATS_RECENT_SHARE * out->slope;
+        rc = plateau(x, len, out->slope, &out->plateau);
+        if (rc)
+            goto out;
+        out->steady = out->slope > 0 && !out->step && !out->plateau &&
+                      out->recent_slope >= STATS_RECENT_SHARE * out->slope;
     }
     out->rate = out->steady ? out->slope : 0;
     rc = stats_level(v, out->seg_start, out->last, out->rate, &out->level);

@@ -29,7 +29,11 @@
  *     least squares.
  *  4. Steadiness: Kendall's tau (concordant minus discordant pairs over all
  *     pairs) >= 0.5; the last 24 hours still rise at least half as fast
- *     as the whole segment (growth that levels off is not a trend); and a
+ *     as the whole segment (growth that levels off is not a trend); the
+ *     last STATS_PLATEAU_HOURS rise at least STATS_PLATEAU_SHARE of it when
+ *     the slope would lift them clearly above the noise (a ramp of a few
+ *     hours that has stopped is a plateau, not a trend to the limit,
+ *     even while the last day still holds the ramp); and a
  *     single step does not explain the data better than a line (a one-off
  *     jump: the best two-level step leaves less than half the squared
  *     error of the least-squares line).
@@ -57,6 +61,8 @@
 #define STATS_RECENT_SHARE 0.5   /* ...at >= half the segment's slope */
 #define STATS_STEP_SSE_SHARE 0.5 /* step model fits 2x better than a line: a jump */
 #define STATS_LEVEL_PCT 90.0     /* level: p90 of the projected last day */
+#define STATS_PLATEAU_HOURS 6    /* "growth has stopped" is judged on the last hours */
+#define STATS_PLATEAU_SHARE 0.25 /* ...rising at under a quarter of the slope */
 
 /* Returns true when x is a present value (not NaN). */
 static inline bool stats_present(double x)
@@ -130,6 +136,7 @@ struct stats_trend {
     double slope;        /* Theil-Sen over the segment, per hour */
     double recent_slope; /* Theil-Sen over the segment's last 24 hours */
     bool step;           /* a one-off jump explains it better */
+    bool plateau;        /* the last hours no longer rise (see step 4) */
     bool steady;         /* slope > 0 and all steadiness tests passed */
     double rate;         /* slope when steady, else 0: what forecasts use */
     double level;        /* value reached at hour `last` (see step 5) */
