@@ -240,6 +240,41 @@ static enum pf_rc consider_forecast(const struct fleet *f, const struct fleet_ho
     return PF_OK;
 }
 
+/* As consider_forecast(), with the growth of the daily peaks: a load that
+ * compounds fills the range at an office-hours peak sooner than the
+ * hourly trend says. */
+static enum pf_rc consider_growth(const struct fleet *f, const struct fleet_host *x,
+                                  const struct fleet_params *p, const double *v, double limit,
+                                  const char *what, struct host_pressure *hp)
+{
+    struct stats_growth g;
+    enum pf_rc rc;
+    long last = last_present(v, f->nhours);
+    double days;
+    int64_t at;
+
+    if (limit <= 0 || last < 0)
+        return PF_OK;
+    rc = stats_growth(v, f->nhours, &g);
+    if (rc || g.fit == STATS_GROWTH_NONE)
+        return rc;
+    days = stats_growth_days_to(&g, limit);
+    if (!stats_present(days) || days <= 0 || days * 24 > horizon_hours(f, x, p, (size_t)last))
+        return PF_OK;
+    at = fleet_hour_time(f, x, (size_t)last) + (int64_t)llround(days * 86400);
+    if (hp->has_forecast && at >= hp->exhaustion_at)
+        return PF_OK;
+    hp->has_forecast = true;
+    hp->exhaustion_at = at;
+    hp->forecast_what = what;
+    hp->forecast_rate = g.per_day / 24;
+    hp->forecast_level = g.level;
+    hp->forecast_limit = limit;
+    hp->forecast_since = f->start;
+    hp->forecast_growth = g;
+    return PF_OK;
+}
+
 enum pf_rc findings_host_pressure(const struct fleet *f, const struct fleet_host *x,
                                   const struct fleet_params *p, struct host_pressure *hp)
 {
@@ -284,6 +319,10 @@ enum pf_rc findings_host_pressure(const struct fleet *f, const struct fleet_host
     if (!rc && linux_host && x->has_tcp_range)
         rc = consider_forecast(f, x, p, x->top_dest, x->tcp_range.count,
                                "connections to its top destination", hp, NULL);
+    if (!rc)
+        rc = consider_growth(f, x, p, x->tcp, x->tcp_usable, "TCP ports", hp);
+    if (!rc)
+        rc = consider_growth(f, x, p, x->udp, x->udp_usable, "UDP ports", hp);
     return rc;
 }
 
@@ -453,13 +492,30 @@ static enum pf_rc exhaustion_forecast(struct findings *fs, const struct fleet *f
     fi->exhaustion_at = hp->exhaustion_at;
     fi->has_utilization = true;
     fi->utilization = ratio(hp->forecast_level, hp->forecast_limit);
-    summary(fi,
-            "%s in use rise %s an hour, steadily for %s; at %s of %s the limit is reached in "
-            "about %s",
-            hp->forecast_what, num(b1, sizeof(b1), hp->forecast_rate),
-            duration(b2, sizeof(b2), (double)(p->now - hp->forecast_since) / FLEET_HOUR),
-            num(b3, sizeof(b3), hp->forecast_level), num(b4, sizeof(b4), hp->forecast_limit),
-            duration(b5, sizeof(b5), hours > 0 ? hours : 0));
+    if (hp->forecast_growth.fit == STATS_GROWTH_COMPOUND)
+        summary(fi,
+                "the daily peak of %s in use grows %.1f%% a day, compounded (%s a day now), "
+                "over %zu days; from a peak of %s of %s the limit is reached in about %s",
+                hp->forecast_what, hp->forecast_growth.rate * 100,
+                num(b1, sizeof(b1), hp->forecast_growth.per_day), hp->forecast_growth.days,
+                num(b3, sizeof(b3), hp->forecast_level), num(b4, sizeof(b4), hp->forecast_limit),
+                duration(b5, sizeof(b5), hours > 0 ? hours : 0));
+    else if (hp->forecast_growth.fit == STATS_GROWTH_LINEAR)
+        summary(fi,
+                "the daily peak of %s in use grows %s a day, over %zu days; from a peak of %s "
+                "of %s the limit is reached in about %s",
+                hp->forecast_what, num(b1, sizeof(b1), hp->forecast_growth.per_day),
+                hp->forecast_growth.days, num(b3, sizeof(b3), hp->forecast_level),
+                num(b4, sizeof(b4), hp->forecast_limit),
+                duration(b5, sizeof(b5), hours > 0 ? hours : 0));
+    else
+        summary(fi,
+                "%s in use rise %s an hour, steadily for %s; at %s of %s the limit is reached "
+                "in about %s",
+                hp->forecast_what, num(b1, sizeof(b1), hp->forecast_rate),
+                duration(b2, sizeof(b2), (double)(p->now - hp->forecast_since) / FLEET_HOUR),
+                num(b3, sizeof(b3), hp->forecast_level), num(b4, sizeof(b4), hp->forecast_limit),
+                duration(b5, sizeof(b5), hours > 0 ? hours : 0));
     remedy(fi, "Find what holds the ports: the port_leak finding of this host when there is one");
     if (fleet_host_is_windows(x))
         remedy(fi, "netstat -anobq");

@@ -31,7 +31,10 @@
  *   rate) and remediation: restart the service, find the ports, contact
  *   the vendor. Critical when the host is full within 7 days.
  * exhaustion_forecast: the host's ports in use (TCP, UDP, Linux top
- *   destination) trend steadily to the limit within the horizon. Critical
+ *   destination) trend steadily to the limit within the horizon: the
+ *   hourly trend (a leak), or the growth of the daily peaks
+ *   (stats_growth: compounding load outruns the hourly trend), whichever
+ *   fills it sooner. Critical
  *   within 7 days (seed 004: "dark every ~7 days"), else warning. A host
  *   already at the limit gets none: it is no forecast any more, and
  *   exhaustion_events, host_silent or port_leak say what happened.
@@ -212,6 +215,9 @@ struct host_pressure {
     double forecast_level;     /* where it starts from */
     double forecast_limit;
     int64_t forecast_since; /* start of the rising segment */
+    /* STATS_GROWTH_NONE: the hourly trend (stats_trend); else the daily
+     * peaks' growth (stats_growth), which a compounding load needs. */
+    struct stats_growth forecast_growth;
 };
 /* Fills hp for host x. PF_OK or PF_NOMEM. */
 enum pf_rc findings_host_pressure(const struct fleet *f, const struct fleet_host *x,

@@ -150,12 +150,34 @@ static enum pf_rc add_demand(const struct fleet *f, const struct fleet_host *x,
     return rc;
 }
 
+/* Demand over the horizon from the site's growth fit, and the note that
+ * says which fit it is. */
+static void site_growth(struct plan_site *s)
+{
+    const struct stats_growth *g = &s->growth;
+
+    s->growth_per_day = g->per_day;
+    s->demand = stats_growth_project(g, s->p99, s->horizon_days);
+    if (g->fit == STATS_GROWTH_COMPOUND)
+        note(s,
+             "growth: compound, %.1f%% a day (%.0f ports a day now), fitted to %zu daily peaks%s: "
+             "the nights grow by the same share as the peaks; demand in %.0f days = p99 %.0f x "
+             "%.2f = %.0f",
+             g->rate * 100, g->per_day, g->days, g->quiet_days ? " (quiet days left out)" : "",
+             s->horizon_days, s->p99, pow(1 + g->rate, s->horizon_days), s->demand);
+    else if (g->fit == STATS_GROWTH_LINEAR)
+        note(s,
+             "growth: linear, %.0f ports a day (%.1f%% of the peak), fitted to %zu daily "
+             "peaks%s; demand in %.0f days = p99 %.0f + %.0f x %.0f = %.0f",
+             g->per_day, g->rate * 100, g->days, g->quiet_days ? " (quiet days left out)" : "",
+             s->horizon_days, s->p99, g->per_day, s->horizon_days, s->demand);
+}
+
 static enum pf_rc build_site(const struct fleet *f, const struct fleet_params *p,
                              struct plan_site *s)
 {
     enum pf_rc rc;
     double *sum = NULL, cap_now, cap_wide;
-    struct stats_trend tr;
     size_t rec_now, n = 0;
     uint32_t min_now = UINT32_MAX, min_wide = UINT32_MAX;
 
@@ -191,15 +213,14 @@ static enum pf_rc build_site(const struct fleet *f, const struct fleet_params *p
     if (!rc)
         rc = stats_percentile(sum, f->nhours, 99, &s->p99);
     if (!rc)
-        rc = stats_trend(sum, f->nhours, STATS_DAY, &tr);
+        rc = stats_growth(sum, f->nhours, &s->growth);
     free(sum);
     if (rc)
         return rc;
     if (!stats_present(s->peak)) {
         s->peak = s->p95 = s->p99 = 0;
     }
-    s->growth_per_day = tr.rate * 24;
-    s->demand = s->p99 + s->growth_per_day * p->horizon_days;
+    site_growth(s);
     s->usable_per_host = min_now == UINT32_MAX ? 0 : min_now;
     s->usable_per_host_widened = min_wide == UINT32_MAX ? s->usable_per_host : min_wide;
 

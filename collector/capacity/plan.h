@@ -3,14 +3,18 @@
  * to widen first.
  *
  * Demand. A site's demand is the p99 over the window's hours of the sum
- * of its hosts' hourly peaks (ports in use), grown by the site's trend
- * over the horizon: demand = p99 + growth_per_day * horizon_days. Summing
+ * of its hosts' hourly peaks (ports in use), grown over the horizon by the
+ * growth of the sum's daily peaks (stats_growth(): quiet days such as a
+ * closed weekend left out): linear, demand = p99 + growth_per_day *
+ * horizon_days; compound (the troughs grow by the peaks' share, as a
+ * growing user base does), demand = p99 * (1 + rate)^horizon_days. The
+ * plan names the fit (growth_fit) and says it in a note. Summing
  * hourly maxima over-states the simultaneous peak a little (hosts need
  * not peak in the same minute), which errs on the safe side; p99 rather
  * than the maximum so one hour of a storm is not a need (at a week's
  * window the p99 ignores the two highest hours; a daily peak recurs seven
- * times and stays in). Growth is stats_trend()'s rate: 0 unless the sum
- * rises steadily and still rises in its last day. What a leaking process
+ * times and stays in). Growth is 0 unless the daily peaks rise steadily
+ * and still rise in the last days. What a leaking process
  * holds (findings_leak()) is left out of the sum: a leak is a defect to
  * fix, and sizing for it would buy hosts to feed it.
  *
@@ -44,6 +48,7 @@
 
 #include "error.h"
 #include "fleet.h"
+#include "stats.h"
 
 #define PLAN_TEXT_LEN 512
 #define PLAN_COMMANDS_MAX 6
@@ -82,7 +87,8 @@ struct plan_site {
     uint32_t usable_per_host;         /* smallest host's usable ports now */
     uint32_t usable_per_host_widened; /* ... after the vendor range */
     double target_utilization;
-    double growth_per_day;
+    double growth_per_day;      /* ports a day now (stats_growth's per_day) */
+    struct stats_growth growth; /* the fit behind it (growth_fit) */
     double horizon_days;
     double demand;            /* p99 + growth over the horizon */
     double capacity_per_host; /* target * usable used for sizing */

@@ -545,3 +545,169 @@ out:
     free(adj);
     return rc;
 }
+
+/* ---- growth over days ---- */
+
+const char *stats_growth_fit_name(enum stats_growth_fit fit)
+{
+    switch (fit) {
+    case STATS_GROWTH_LINEAR:
+        return "linear";
+    case STATS_GROWTH_COMPOUND:
+        return "compound";
+    default:
+        return "none";
+    }
+}
+
+double stats_growth_project(const struct stats_growth *g, double from, double days)
+{
+    switch (g->fit) {
+    case STATS_GROWTH_LINEAR:
+        return from + g->per_day * days;
+    case STATS_GROWTH_COMPOUND:
+        return from * pow(1 + g->rate, days);
+    default:
+        return from;
+    }
+}
+
+double stats_growth_days_to(const struct stats_growth *g, double limit)
+{
+    if (g->fit == STATS_GROWTH_NONE || !stats_present(g->level))
+        return NAN;
+    if (g->level >= limit)
+        return 0;
+    if (g->fit == STATS_GROWTH_LINEAR)
+        return g->per_day > 0 ? (limit - g->level) / g->per_day : NAN;
+    return g->rate > 0 && g->level > 0 ? log(limit / g->level) / log(1 + g->rate) : NAN;
+}
+
+/* Theil-Sen slope of log(v) (NaN where v <= 0 or absent). */
+static enum pf_rc log_slope(const double *v, size_t n, double *slope)
+{
+    double lv[STATS_GROWTH_DAYS_MAX];
+
+    for (size_t i = 0; i < n; i++)
+        lv[i] = stats_present(v[i]) && v[i] > 0 ? log(v[i]) : NAN;
+    return stats_theil_sen(lv, n, slope);
+}
+
+enum pf_rc stats_growth(const double *v, size_t n, struct stats_growth *out)
+{
+    double peak[STATS_GROWTH_DAYS_MAX], trough[STATS_GROWTH_DAYS_MAX], tmp[STATS_GROWTH_DAYS_MAX];
+    double mid, b_p, b_t, l_p, l_t, recent, g_p, g_t, lin_off, cmp_off, lvl[STATS_GROWTH_DAYS_MAX];
+    size_t nd = 0, k = 0, last = 0, recent_from, seen;
+    bool any = false, troughs_pos = true;
+    enum pf_rc rc;
+
+    memset(out, 0, sizeof(*out));
+    for (size_t i = n; i > 0 && !any; i--)
+        if (stats_present(v[i - 1])) {
+            last = i - 1;
+            any = true;
+        }
+    if (!any)
+        return PF_OK;
+    /* Blocks of 24 hours ending at `last`, oldest first. */
+    nd = (last + 1) / STATS_DAY;
+    if (nd > STATS_GROWTH_DAYS_MAX)
+        nd = STATS_GROWTH_DAYS_MAX;
+    for (size_t d = 0; d < nd; d++) {
+        size_t end = last + 1 - (nd - 1 - d) * STATS_DAY, cnt = 0;
+        double hi = NAN, lo = NAN;
+        for (size_t i = end - STATS_DAY; i < end; i++) {
+            if (!stats_present(v[i]))
+                continue;
+            cnt++;
+            hi = stats_present(hi) && hi >= v[i] ? hi : v[i];
+            lo = stats_present(lo) && lo <= v[i] ? lo : v[i];
+        }
+        peak[d] = cnt >= STATS_GROWTH_MIN_HOURS ? hi : NAN;
+        trough[d] = cnt >= STATS_GROWTH_MIN_HOURS ? lo : NAN;
+        if (stats_present(peak[d]))
+            tmp[k++] = peak[d];
+    }
+    if (k < STATS_GROWTH_MIN_DAYS)
+        return PF_OK;
+    mid = median_inplace(tmp, k);
+    for (size_t d = 0; d < nd; d++) {
+        if (stats_present(peak[d]) && peak[d] < STATS_GROWTH_QUIET * mid) {
+            peak[d] = trough[d] = NAN;
+            out->quiet_days++;
+        }
+        if (stats_present(peak[d])) {
+            out->days++;
+            troughs_pos = troughs_pos && trough[d] > 0;
+        }
+    }
+    if (out->days < STATS_GROWTH_MIN_DAYS || stats_kendall_tau(peak, nd) < STATS_STEADY_TAU)
+        return PF_OK;
+    rc = stats_theil_sen(peak, nd, &b_p);
+    if (!rc)
+        rc = stats_theil_sen(trough, nd, &b_t);
+    if (!rc)
+        rc = log_slope(peak, nd, &l_p);
+    if (!rc)
+        rc = log_slope(trough, nd, &l_t);
+    /* Still rising: the last days' slope. */
+    recent_from = nd;
+    seen = 0;
+    while (recent_from > 0 && seen < STATS_GROWTH_RECENT_DAYS) {
+        recent_from--;
+        seen += stats_present(peak[recent_from]);
+    }
+    if (!rc)
+        rc = stats_theil_sen(peak + recent_from, nd - recent_from, &recent);
+    if (rc)
+        return rc;
+    if (!(b_p > 0) || !(recent >= STATS_RECENT_SHARE * b_p))
+        return PF_OK;
+    /* Growth the noise could make is none: over the days it must lift the
+     * peaks by more than three times their median distance from the line,
+     * and by at least STATS_GROWTH_MIN_RATE of the level a day. */
+    {
+        double res[STATS_GROWTH_DAYS_MAX], lvl0[STATS_GROWTH_DAYS_MAX], c, spread;
+        size_t m = 0, first = nd, lastd = 0;
+        for (size_t d = 0; d < nd; d++)
+            if (stats_present(peak[d])) {
+                lvl0[m++] = peak[d] - b_p * (double)d;
+                first = d < first ? d : first;
+                lastd = d;
+            }
+        c = median_inplace(lvl0, m);
+        m = 0;
+        for (size_t d = 0; d < nd; d++)
+            if (stats_present(peak[d]))
+                res[m++] = fabs(peak[d] - c - b_p * (double)d);
+        spread = median_inplace(res, m);
+        if (b_p * (double)(lastd - first) <= 3 * spread ||
+            b_p < STATS_GROWTH_MIN_RATE * (c + b_p * (double)lastd))
+            return PF_OK;
+    }
+    g_p = exp(l_p) - 1;
+    g_t = exp(l_t) - 1;
+    /* How far the troughs are from each model's prediction. */
+    lin_off = stats_present(b_t) ? fabs(b_t / b_p - 1) : INFINITY;
+    cmp_off = troughs_pos && g_p > 0 && stats_present(g_t) ? fabs(g_t / g_p - 1) : INFINITY;
+    /* The fitted peak of the last day (median intercept, as Theil-Sen). */
+    k = 0;
+    if (cmp_off < 0.5 * lin_off) {
+        out->fit = STATS_GROWTH_COMPOUND;
+        out->rate = g_p;
+        for (size_t d = 0; d < nd; d++)
+            if (stats_present(peak[d]) && peak[d] > 0)
+                lvl[k++] = log(peak[d]) + l_p * (double)(nd - 1 - d);
+        out->level = k ? exp(median_inplace(lvl, k)) : NAN;
+        out->per_day = out->rate * out->level;
+    } else {
+        out->fit = STATS_GROWTH_LINEAR;
+        out->per_day = b_p;
+        for (size_t d = 0; d < nd; d++)
+            if (stats_present(peak[d]))
+                lvl[k++] = peak[d] + b_p * (double)(nd - 1 - d);
+        out->level = k ? median_inplace(lvl, k) : NAN;
+        out->rate = out->level > 0 ? b_p / out->level : 0;
+    }
+    return PF_OK;
+}

@@ -167,4 +167,61 @@ enum pf_rc stats_forecast(const double *v, size_t seg_start, size_t last, double
  * when rate <= 0 (never). */
 double stats_hours_to_limit(double level, double rate, double limit);
 
+/* Growth of a load over days: how fast its daily peaks rise, and whether
+ * they rise by a steady number of ports a day (linear) or a steady share
+ * (compound: a user base that grows 2% a day). stats_trend() is the wrong
+ * tool for it: its Theil-Sen slope is the median over all hour pairs, so
+ * under office hours it measures the growth of the typical hour, and when
+ * the load compounds the peak (office load x growth) grows faster than
+ * that (about 2.5 times at a 9,000 peak over a 3,000 night).
+ *
+ * Day peaks: the maximum of each 24-hour block ending at the last present
+ * hour (blocks with fewer than STATS_GROWTH_MIN_HOURS hours are left out).
+ * Quiet days, whose peak is under STATS_GROWTH_QUIET of the median day's
+ * (a weekend with the office closed), are left out too: a weekly cycle
+ * then neither hides growth nor fakes it. Theil-Sen over the days that
+ * are left, on the peaks (linear) and on their logarithm (compound), the
+ * same for the day troughs (minimum of the block). Compound load scales
+ * night and day alike, so the troughs grow by the peaks' share; linear
+ * growth adds the same ports to both. The fit whose troughs agree
+ * clearly better is used (a tie is linear: the cautious extrapolation).
+ * Steady as in stats_trend: Kendall tau of the peaks >= STATS_STEADY_TAU,
+ * at least STATS_GROWTH_MIN_DAYS days, and the last
+ * STATS_GROWTH_RECENT_DAYS still rise at half the slope (growth that
+ * levelled off is none); and the rise over the days is more than three
+ * times the peaks' median distance from the line and at least
+ * STATS_GROWTH_MIN_RATE of the level a day (else it is noise). */
+#define STATS_GROWTH_MIN_HOURS 18
+#define STATS_GROWTH_QUIET 0.6
+#define STATS_GROWTH_MIN_DAYS 4
+#define STATS_GROWTH_RECENT_DAYS 3
+#define STATS_GROWTH_DAYS_MAX 400
+#define STATS_GROWTH_MIN_RATE 0.001 /* 0.1% a day: 9% in 90 days, below it noise */
+
+enum stats_growth_fit { STATS_GROWTH_NONE = 0, STATS_GROWTH_LINEAR, STATS_GROWTH_COMPOUND };
+
+struct stats_growth {
+    enum stats_growth_fit fit;
+    size_t days;       /* day peaks used */
+    size_t quiet_days; /* left out as quiet */
+    double per_day;    /* ports a day at the last day (0 without growth) */
+    double rate;       /* compound: share a day (0.02); linear: per_day / level */
+    double level;      /* the fitted peak of the last day */
+};
+
+/* Fits v[0..n) (hourly, NaN = absent) as described above. PF_OK or
+ * PF_NOMEM. */
+enum pf_rc stats_growth(const double *v, size_t n, struct stats_growth *out);
+
+/* from grown by g over days: from + per_day * days (linear), from *
+ * (1 + rate)^days (compound), from (none). */
+double stats_growth_project(const struct stats_growth *g, double from, double days);
+
+/* Days after the last day until g's fitted peak reaches limit: 0 when it
+ * is there, NaN without growth. */
+double stats_growth_days_to(const struct stats_growth *g, double limit);
+
+/* "none", "linear" or "compound". */
+const char *stats_growth_fit_name(enum stats_growth_fit fit);
+
 #endif

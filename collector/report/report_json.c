@@ -117,6 +117,8 @@ static cJSON *plan_json(const struct plan_site *s)
          cJSON_AddNumberToObject(o, "usable_ports_per_host_widened", s->usable_per_host_widened);
     ok = ok && cJSON_AddNumberToObject(o, "target_utilization", s->target_utilization);
     ok = ok && add_num(o, "growth_per_day", s->growth_per_day, 10);
+    ok = ok && cJSON_AddStringToObject(o, "growth_fit", stats_growth_fit_name(s->growth.fit));
+    ok = ok && add_num(o, "growth_rate_per_day", s->growth.rate, 10000);
     ok = ok && cJSON_AddNumberToObject(o, "horizon_days", s->horizon_days);
     ok = ok && add_num(o, "demand_ports", s->demand, 1);
     ok = ok && add_num(o, "capacity_per_host", s->capacity_per_host, 1);
