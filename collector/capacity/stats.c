@@ -433,7 +433,7 @@ enum pf_rc stats_level(const double *v, size_t from, size_t last, double rate, d
 
 /* Growth that has stopped: over the last STATS_PLATEAU_HOURS present
  * hours of x[0..n) the Theil-Sen slope is under STATS_PLATEAU_SHARE of
- * slope, and at slope those hours would have risen more than twice the
+ * slope, and at slope those hours would have risen more than four times the
  * series' hour-to-hour noise (the median absolute change around the
  * slope), so flat hours are a fact, not noise hiding a slow rise. */
 static enum pf_rc plateau(const double *x, size_t n, double slope, bool *out)
@@ -464,7 +464,7 @@ static enum pf_rc plateau(const double *x, size_t n, double slope, bool *out)
     rc = stats_theil_sen(x + from, n - from, &last_slope);
     if (rc)
         return rc;
-    *out = slope * (STATS_PLATEAU_HOURS - 1) > 2 * noise &&
+    *out = slope * (STATS_PLATEAU_HOURS - 1) > 4 * noise &&
            last_slope < STATS_PLATEAU_SHARE * slope;
     return PF_OK;
 }
@@ -685,6 +685,22 @@ enum pf_rc stats_growth(const double *v, size_t n, struct stats_growth *out)
             b_p < STATS_GROWTH_MIN_RATE * (c + b_p * (double)lastd))
             return PF_OK;
     }
+    /* Steps are not growth: without quiet days the hourly trend must see a
+     * steady rise too (its step and plateau tests: a few ramps that
+     * stopped lift the day peaks as well); with them (the hourly series
+     * is bent by the weekly cycle) the day peaks must not be one step. */
+    if (out->quiet_days == 0) {
+        struct stats_trend t;
+        rc = stats_trend(v, n, STATS_DAY, &t);
+        /* Not its recent-slope test: a compounding peak bends the
+         * deseasonalized last day; the day peaks' own recent test holds. */
+        if (rc || !(t.slope > 0) || t.step || t.plateau) {
+            out->days = 0;
+            return rc;
+        }
+    } else if (stats_is_step(peak, nd)) {
+        return PF_OK;
+    }
     g_p = exp(l_p) - 1;
     g_t = exp(l_t) - 1;
     /* How far the troughs are from each model's prediction. */
@@ -692,7 +708,7 @@ enum pf_rc stats_growth(const double *v, size_t n, struct stats_growth *out)
     cmp_off = troughs_pos && g_p > 0 && stats_present(g_t) ? fabs(g_t / g_p - 1) : INFINITY;
     /* The fitted peak of the last day (median intercept, as Theil-Sen). */
     k = 0;
-    if (cmp_off < 0.5 * lin_off) {
+    if (cmp_off < 0.5 * lin_off && g_p <= STATS_GROWTH_MAX_COMPOUND) {
         out->fit = STATS_GROWTH_COMPOUND;
         out->rate = g_p;
         for (size_t d = 0; d < nd; d++)

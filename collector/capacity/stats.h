@@ -31,7 +31,7 @@
  *     pairs) >= 0.5; the last 24 hours still rise at least half as fast
  *     as the whole segment (growth that levels off is not a trend); the
  *     last STATS_PLATEAU_HOURS rise at least STATS_PLATEAU_SHARE of it when
- *     the slope would lift them clearly above the noise (a ramp of a few
+ *     the slope would lift them far above the noise (a ramp of a few
  *     hours that has stopped is a plateau, not a trend to the limit,
  *     even while the last day still holds the ramp); and a
  *     single step does not explain the data better than a line (a one-off
@@ -184,7 +184,11 @@ double stats_hours_to_limit(double level, double rate, double limit);
  * same for the day troughs (minimum of the block). Compound load scales
  * night and day alike, so the troughs grow by the peaks' share; linear
  * growth adds the same ports to both. The fit whose troughs agree
- * clearly better is used (a tie is linear: the cautious extrapolation).
+ * clearly better is used (a tie is linear: the cautious extrapolation;
+ * so is a share above STATS_GROWTH_MAX_COMPOUND, which no load keeps up).
+ * Without quiet days stats_trend() must also find the hourly rise steady
+ * (its step and plateau tests); with them the day peaks must not be one
+ * step.
  * Steady as in stats_trend: Kendall tau of the peaks >= STATS_STEADY_TAU,
  * at least STATS_GROWTH_MIN_DAYS days, and the last
  * STATS_GROWTH_RECENT_DAYS still rise at half the slope (growth that
@@ -197,6 +201,7 @@ double stats_hours_to_limit(double level, double rate, double limit);
 #define STATS_GROWTH_RECENT_DAYS 3
 #define STATS_GROWTH_DAYS_MAX 400
 #define STATS_GROWTH_MIN_RATE 0.001 /* 0.1% a day: 9% in 90 days, below it noise */
+#define STATS_GROWTH_MAX_COMPOUND 0.05 /* 5% a day is x80 in 90 days: no steady load does it */
 
 enum stats_growth_fit { STATS_GROWTH_NONE = 0, STATS_GROWTH_LINEAR, STATS_GROWTH_COMPOUND };
 
