@@ -8,6 +8,7 @@ pf_unit_test(test_spool pfagent)
 pf_unit_test(test_state pfagent)
 pf_unit_test(test_backoff pfagent)
 pf_unit_test(test_transport pfagent)
+pf_unit_test(test_service pfagent)
 
 if(NOT WIN32)
   # pf_agent_it(<name> <timeout s>): tests/integration/<name>.sh BUILD_DIR

@@ -28,6 +28,12 @@
 
 /* Joins dir and name with the platform separator into out. Returns
  * PF_TOOBIG when the result does not fit in outlen. */
+/* Translates an OS error code (errno on Linux, GetLastError() on Windows)
+ * into the agent's one error enum, the same way on both OSes: missing ->
+ * PF_NOTFOUND, denied -> PF_PERM, out of memory -> PF_NOMEM, name too long ->
+ * PF_TOOBIG, busy or locked by another -> PF_AGAIN, anything else PF_IO. */
+enum pf_rc osutil_rc_from_os(unsigned long e);
+
 enum pf_rc osutil_path_join(char *out, size_t outlen, const char *dir, const char *name);
 
 /* Creates dir and its missing parents, private to the owner (0700 on

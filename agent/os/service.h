@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "buf.h"
 #include "error.h"
 
 /* Installs (or updates) and starts the service so that it runs
@@ -21,6 +22,16 @@ enum pf_rc service_install(int nargs, char **args, char *err, size_t errlen);
  * option is not of that form. The outputs point into args. */
 enum pf_rc service_scan_args(int nargs, char **args, const char **config, const char **state,
                              char *err, size_t errlen);
+
+/* Appends to conf the config file install writes for both service kinds:
+ * a header line, then "key = value" per option of args (each "--key=value")
+ * except --config, a value quoted when it has outer blanks or starts with a
+ * quote, each line ended by eol ("\n" or "\r\n"). state_dir, when not
+ * NULL, is written instead of the --state-dir value (the Linux unit keeps
+ * its state under systemd's StateDirectory). PF_INVALID with a message in
+ * err for a value that spans lines; PF_TOOBIG when conf is full. */
+enum pf_rc service_config_text(struct pf_buf *conf, int nargs, char **args, const char *state_dir,
+                               const char *eol, char *err, size_t errlen);
 
 /* Stops and removes the service; the state directory is removed too when
  * purge is set. Removing a service that is not installed is not an error. */

@@ -88,9 +88,12 @@ pf_check '[ ! -e "$root/var/lib/private/portfleet" ] && [ ! -L "$root/var/lib/po
 
 # the capabilities of the unit: enough, and both needed
 if command -v setpriv >/dev/null && [ "$(id -u)" -eq 0 ]; then
-  python3 -c 'import socket,time; s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(); time.sleep(30)' &
+  # the holder says when it listens: a fixed sleep loses the race on a busy machine
+  exec 9< <(python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen()
+print("listening", flush=True); time.sleep(30)')
   holder=$!
-  sleep 0.5
+  read -r -t 20 ready <&9 || true
+  pf_check '[ "${ready:-}" = listening ]' "the socket holder did not start"
   owners() {
     "$@" "$agent" snapshot | python3 -c 'import json,sys; d=json.load(sys.stdin)
 print(sum(p["tcp_ports"] for p in d.get("processes", [])), "unmeasured" if "processes" in d["unmeasured"] else "")'
@@ -102,7 +105,7 @@ print(sum(p["tcp_ports"] for p in d.get("processes", [])), "unmeasured" if "proc
     --bounding-set=-all,+dac_read_search)
   ptrace=$(owners $as_nobody --inh-caps=+sys_ptrace --ambient-caps=+sys_ptrace \
     --bounding-set=-all,+sys_ptrace)
-  kill "$holder"; wait "$holder" 2>/dev/null || true
+  kill "$holder" 2>/dev/null; exec 9<&-
   echo "root's listening socket seen by nobody with both capabilities: '$both'; DAC_READ_SEARCH only: '$dac'; SYS_PTRACE only: '$ptrace'"
   pf_check '[ "$both" = "1 " ]' "the unit's two capabilities do not reveal another user's socket owner"
   pf_check '[ "$dac" != "1 " ] && [ "$ptrace" != "1 " ]' "one capability alone was enough: drop the other"

@@ -16,9 +16,16 @@
 #include <time.h>
 #include <unistd.h>
 
-static enum pf_rc from_errno(int e)
+enum pf_rc osutil_rc_from_os(unsigned long e)
 {
     switch (e) {
+    case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+    case EWOULDBLOCK:
+#endif
+    case EBUSY:
+    case EINTR:
+        return PF_AGAIN;
     case ENOENT:
         return PF_NOTFOUND;
     case EACCES:
@@ -54,7 +61,7 @@ enum pf_rc osutil_mkdirs(const char *dir)
             continue;
         path[i] = '\0';
         if (mkdir(path, 0700) != 0 && errno != EEXIST)
-            return from_errno(errno);
+            return osutil_rc_from_os((unsigned long)errno);
         if (i < len)
             path[i] = '/';
     }
@@ -69,7 +76,7 @@ static enum pf_rc write_all(int fd, const char *p, size_t len)
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            return from_errno(errno);
+            return osutil_rc_from_os((unsigned long)errno);
         }
         p += n;
         len -= (size_t)n;
@@ -83,9 +90,9 @@ enum pf_rc osutil_sync_dir(const char *dir)
     enum pf_rc rc = PF_OK;
 
     if (fd < 0)
-        return from_errno(errno);
+        return osutil_rc_from_os((unsigned long)errno);
     if (fsync(fd) != 0)
-        rc = from_errno(errno);
+        rc = osutil_rc_from_os((unsigned long)errno);
     close(fd);
     return rc;
 }
@@ -107,14 +114,14 @@ enum pf_rc osutil_write_atomic(const char *dir, const char *name, const void *da
 
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
-        return from_errno(errno);
+        return osutil_rc_from_os((unsigned long)errno);
     rc = write_all(fd, data, len);
     if (!rc && fsync(fd) != 0)
-        rc = from_errno(errno);
+        rc = osutil_rc_from_os((unsigned long)errno);
     if (close(fd) != 0 && !rc)
-        rc = from_errno(errno);
+        rc = osutil_rc_from_os((unsigned long)errno);
     if (!rc && rename(tmp, dst) != 0)
-        rc = from_errno(errno);
+        rc = osutil_rc_from_os((unsigned long)errno);
     if (rc) {
         unlink(tmp);
         return rc;
@@ -129,14 +136,14 @@ enum pf_rc osutil_read_file(const char *path, struct pf_buf *out)
     enum pf_rc rc = PF_OK;
 
     if (fd < 0)
-        return from_errno(errno);
+        return osutil_rc_from_os((unsigned long)errno);
     while (!rc) {
         ssize_t n = read(fd, chunk, sizeof(chunk));
 
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
-            rc = from_errno(errno);
+            rc = osutil_rc_from_os((unsigned long)errno);
         else if (n == 0)
             break;
         else
@@ -149,13 +156,13 @@ enum pf_rc osutil_read_file(const char *path, struct pf_buf *out)
 enum pf_rc osutil_remove(const char *path)
 {
     if (unlink(path) != 0 && errno != ENOENT)
-        return from_errno(errno);
+        return osutil_rc_from_os((unsigned long)errno);
     return PF_OK;
 }
 
 enum pf_rc osutil_rename(const char *from, const char *to)
 {
-    return rename(from, to) == 0 ? PF_OK : from_errno(errno);
+    return rename(from, to) == 0 ? PF_OK : osutil_rc_from_os((unsigned long)errno);
 }
 
 enum pf_rc osutil_list_dir(const char *dir, osutil_dir_fn fn, void *ud)
@@ -165,7 +172,7 @@ enum pf_rc osutil_list_dir(const char *dir, osutil_dir_fn fn, void *ud)
     int dfd;
 
     if (!d)
-        return from_errno(errno);
+        return osutil_rc_from_os((unsigned long)errno);
     dfd = dirfd(d);
     while ((de = readdir(d)) != NULL) {
         struct stat st;
@@ -193,13 +200,13 @@ static enum pf_rc remove_tree_at(int parent, const char *name)
         if (errno == ENOENT)
             return PF_OK;
         if (errno == ENOTDIR || errno == ELOOP)
-            return unlinkat(parent, name, 0) == 0 ? PF_OK : from_errno(errno);
-        return from_errno(errno);
+            return unlinkat(parent, name, 0) == 0 ? PF_OK : osutil_rc_from_os((unsigned long)errno);
+        return osutil_rc_from_os((unsigned long)errno);
     }
     d = fdopendir(fd);
     if (!d) {
         close(fd);
-        return from_errno(errno);
+        return osutil_rc_from_os((unsigned long)errno);
     }
     while (!rc && (de = readdir(d)) != NULL) {
         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
@@ -209,11 +216,11 @@ static enum pf_rc remove_tree_at(int parent, const char *name)
         if (errno == EISDIR || errno == EPERM)
             rc = remove_tree_at(fd, de->d_name);
         else if (errno != ENOENT)
-            rc = from_errno(errno);
+            rc = osutil_rc_from_os((unsigned long)errno);
     }
     closedir(d);
     if (!rc && unlinkat(parent, name, AT_REMOVEDIR) != 0 && errno != ENOENT)
-        rc = from_errno(errno);
+        rc = osutil_rc_from_os((unsigned long)errno);
     return rc;
 }
 
@@ -227,12 +234,12 @@ enum pf_rc osutil_lock(const char *path, intptr_t *handle)
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 
     if (fd < 0)
-        return from_errno(errno);
+        return osutil_rc_from_os((unsigned long)errno);
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         int e = errno;
 
         close(fd);
-        return e == EWOULDBLOCK ? PF_AGAIN : from_errno(e);
+        return osutil_rc_from_os((unsigned long)e);
     }
     *handle = fd;
     return PF_OK;

@@ -243,26 +243,13 @@ enum pf_rc service_install(int nargs, char **args, char *err, size_t errlen)
         goto out;
     }
 
-    rc = pf_buf_puts(&conf, "# portfleet-agent options, written by `portfleet-agent install`\n");
-    for (int i = 0; !rc && i < nargs; i++) {
-        const char *eq = strchr(args[i], '='), *v = eq + 1;
-        size_t vlen = strlen(v);
-        bool quote = vlen > 0 && (v[0] == ' ' || v[0] == '\t' || v[vlen - 1] == ' ' ||
-                                  v[vlen - 1] == '\t' || v[0] == '"');
+    {
+        char state_dir[OSUTIL_PATH_MAX];
 
-        if (strncmp(args[i], "--config=", 9) == 0)
-            continue;
-        if (strchr(v, '\n') || strchr(v, '\r')) {
-            snprintf(err, errlen, "option %.*s: a value cannot span lines", (int)(eq - args[i]),
-                     args[i]);
-            rc = PF_INVALID;
+        snprintf(state_dir, sizeof(state_dir), STATE_ROOT "%s", state);
+        rc = service_config_text(&conf, nargs, args, state_dir, "\n", err, errlen);
+        if (rc == PF_INVALID)
             goto out;
-        }
-        if (strncmp(args[i], "--state-dir=", 12) == 0)
-            rc = pf_buf_printf(&conf, "state-dir = " STATE_ROOT "%s\n", state);
-        else
-            rc = pf_buf_printf(&conf, "%.*s = %s%s%s\n", (int)(eq - args[i] - 2), args[i] + 2,
-                               quote ? "\"" : "", v, quote ? "\"" : "");
     }
     {
         const char *keys[] = {"@BINDIR@", "@STATE@", "@CONFIG@"};

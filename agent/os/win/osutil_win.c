@@ -12,7 +12,7 @@
 #include <windows.h>
 #include <bcrypt.h>
 
-static enum pf_rc from_win(DWORD e)
+enum pf_rc osutil_rc_from_os(unsigned long e)
 {
     switch (e) {
     case ERROR_FILE_NOT_FOUND:
@@ -28,6 +28,7 @@ static enum pf_rc from_win(DWORD e)
         return PF_TOOBIG;
     case ERROR_LOCK_VIOLATION:
     case ERROR_SHARING_VIOLATION:
+    case ERROR_BUSY:
         return PF_AGAIN;
     default:
         return PF_IO;
@@ -71,7 +72,7 @@ enum pf_rc osutil_mkdirs(const char *dir)
         if (rc)
             return rc;
         if (!CreateDirectoryW(w, NULL) && GetLastError() != ERROR_ALREADY_EXISTS)
-            return from_win(GetLastError());
+            return osutil_rc_from_os(GetLastError());
         path[i] = c;
     }
     return PF_OK;
@@ -107,20 +108,20 @@ enum pf_rc osutil_write_atomic(const char *dir, const char *name, const void *da
 
     h = CreateFileW(wtmp, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
     if (h == INVALID_HANDLE_VALUE)
-        return from_win(GetLastError());
+        return osutil_rc_from_os(GetLastError());
     while (!rc && len > 0) {
         DWORD chunk = len > 0x40000000 ? 0x40000000 : (DWORD)len, done = 0;
 
         if (!WriteFile(h, p, chunk, &done, NULL))
-            rc = from_win(GetLastError());
+            rc = osutil_rc_from_os(GetLastError());
         p += done;
         len -= done;
     }
     if (!rc && !FlushFileBuffers(h))
-        rc = from_win(GetLastError());
+        rc = osutil_rc_from_os(GetLastError());
     CloseHandle(h);
     if (!rc && !MoveFileExW(wtmp, wdst, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
-        rc = from_win(GetLastError());
+        rc = osutil_rc_from_os(GetLastError());
     if (rc)
         DeleteFileW(wtmp);
     return rc;
@@ -138,12 +139,12 @@ enum pf_rc osutil_read_file(const char *path, struct pf_buf *out)
     h = CreateFileW(w, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
                     OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
     if (h == INVALID_HANDLE_VALUE)
-        return from_win(GetLastError());
+        return osutil_rc_from_os(GetLastError());
     while (!rc) {
         DWORD n = 0;
 
         if (!ReadFile(h, chunk, sizeof(chunk), &n, NULL))
-            rc = from_win(GetLastError());
+            rc = osutil_rc_from_os(GetLastError());
         else if (n == 0)
             break;
         else
@@ -164,7 +165,7 @@ enum pf_rc osutil_remove(const char *path)
     if (DeleteFileW(w))
         return PF_OK;
     e = GetLastError();
-    return e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND ? PF_OK : from_win(e);
+    return e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND ? PF_OK : osutil_rc_from_os(e);
 }
 
 enum pf_rc osutil_rename(const char *from, const char *to)
@@ -177,7 +178,7 @@ enum pf_rc osutil_rename(const char *from, const char *to)
     if (rc)
         return rc;
     if (!MoveFileExW(wf, wt, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
-        return from_win(GetLastError());
+        return osutil_rc_from_os(GetLastError());
     return PF_OK;
 }
 
@@ -197,7 +198,7 @@ enum pf_rc osutil_list_dir(const char *dir, osutil_dir_fn fn, void *ud)
     if (h == INVALID_HANDLE_VALUE) {
         DWORD e = GetLastError();
 
-        return e == ERROR_FILE_NOT_FOUND ? PF_OK : from_win(e);
+        return e == ERROR_FILE_NOT_FOUND ? PF_OK : osutil_rc_from_os(e);
     }
     do {
         uint64_t size;
@@ -232,7 +233,7 @@ enum pf_rc osutil_remove_tree(const char *dir)
 
         if (e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND)
             return PF_OK;
-        return from_win(e);
+        return osutil_rc_from_os(e);
     }
     do {
         if (wcscmp(fd.cFileName, L".") == 0 || wcscmp(fd.cFileName, L"..") == 0)
@@ -252,7 +253,7 @@ enum pf_rc osutil_remove_tree(const char *dir)
     if (!rc) {
         rc = widen(dir, w);
         if (!rc && !RemoveDirectoryW(w) && GetLastError() != ERROR_FILE_NOT_FOUND)
-            rc = from_win(GetLastError());
+            rc = osutil_rc_from_os(GetLastError());
     }
     return rc;
 }
@@ -270,7 +271,7 @@ enum pf_rc osutil_lock(const char *path, intptr_t *handle)
     h = CreateFileW(w, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL,
                     NULL);
     if (h == INVALID_HANDLE_VALUE)
-        return from_win(GetLastError());
+        return osutil_rc_from_os(GetLastError());
     *handle = (intptr_t)h;
     return PF_OK;
 }

@@ -168,7 +168,7 @@ static enum pf_rc private_dir(const char *dir, char *err, size_t errlen)
         char what[OSUTIL_PATH_MAX + 32];
         snprintf(what, sizeof(what), "cannot restrict access to %s", dir);
         win_error(err, errlen, what, e);
-        rc = e == ERROR_ACCESS_DENIED ? PF_PERM : PF_IO;
+        rc = osutil_rc_from_os(e);
     }
 out:
     if (sd)
@@ -398,24 +398,10 @@ enum pf_rc service_install(int nargs, char **args, char *err, size_t errlen)
     }
     narrow(exe, exe_utf8, sizeof(exe_utf8));
 
-    /* The options, one "key = value" line each, as service_linux.c. */
-    rc = pf_buf_puts(&conf, "# portfleet-agent options, written by `portfleet-agent install`\r\n");
-    for (int i = 0; !rc && i < nargs; i++) {
-        const char *eq = strchr(args[i], '='), *v = eq + 1;
-        size_t vlen = strlen(v);
-        bool quote = vlen > 0 && (v[0] == ' ' || v[0] == '\t' || v[vlen - 1] == ' ' ||
-                                  v[vlen - 1] == '\t' || v[0] == '"');
-        if (strncmp(args[i], "--config=", 9) == 0)
-            continue;
-        if (strchr(v, '\n') || strchr(v, '\r')) {
-            snprintf(err, errlen, "option %.*s: a value cannot span lines", (int)(eq - args[i]),
-                     args[i]);
-            rc = PF_INVALID;
-            goto out;
-        }
-        rc = pf_buf_printf(&conf, "%.*s = %s%s%s\r\n", (int)(eq - args[i] - 2), args[i] + 2,
-                           quote ? "\"" : "", v, quote ? "\"" : "");
-    }
+    /* The options, one "key = value" line each (service.h). */
+    rc = service_config_text(&conf, nargs, args, NULL, "\r\n", err, errlen);
+    if (rc == PF_INVALID)
+        goto out;
     /* "<exe>" run --config=<file> --state-dir=<dir>: no secret in here. */
     if (!rc)
         rc = append_arg(&cmd, exe_utf8);
@@ -459,7 +445,7 @@ enum pf_rc service_install(int nargs, char **args, char *err, size_t errlen)
     if (!scm) {
         e = GetLastError();
         win_error(err, errlen, "cannot open the service manager (run as Administrator)", e);
-        rc = e == ERROR_ACCESS_DENIED ? PF_PERM : PF_IO;
+        rc = osutil_rc_from_os(e);
         goto out;
     }
     svc = OpenServiceW(scm, SERVICE_NAME, SERVICE_ALL_ACCESS);
@@ -575,7 +561,7 @@ enum pf_rc service_uninstall(bool purge, const char *state_dir, char *err, size_
     if (!scm) {
         e = GetLastError();
         win_error(err, errlen, "cannot open the service manager (run as Administrator)", e);
-        return e == ERROR_ACCESS_DENIED ? PF_PERM : PF_IO;
+        return osutil_rc_from_os(e);
     }
     svc = OpenServiceW(scm, SERVICE_NAME, SERVICE_STOP | SERVICE_QUERY_STATUS |
                                               SERVICE_QUERY_CONFIG | DELETE);
