@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "buf.h"
 #include "log.h"
 #include "osutil.h"
@@ -175,15 +176,8 @@ static enum pf_rc index_add(struct spool *sp, uint64_t seq, uint64_t cost, bool 
 {
     size_t at;
 
-    if (sp->n == sp->cap) {
-        size_t ncap = sp->cap ? sp->cap * 2 : 64;
-        struct entry *nv = realloc(sp->v, ncap * sizeof(*nv));
-
-        if (!nv)
-            return PF_NOMEM;
-        sp->v = nv;
-        sp->cap = ncap;
-    }
+    if (PF_ARRAY_RESERVE(sp->v, sp->cap, sp->n + 1, 64))
+        return PF_NOMEM;
     at = !sorted || (sp->n && sp->v[sp->n - 1].seq < seq) ? sp->n : lower_bound(sp, seq);
     memmove(sp->v + at + 1, sp->v + at, (sp->n - at) * sizeof(*sp->v));
     sp->v[at].seq = seq;

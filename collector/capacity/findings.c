@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "compat.h"
 #include "stats.h"
 #include "timeutil.h"
@@ -53,14 +54,8 @@ static struct finding *add(struct findings *fs, enum finding_kind kind, enum fin
 {
     struct finding *f;
 
-    if (fs->n == fs->cap) {
-        size_t ncap = fs->cap ? fs->cap * 2 : 16;
-        struct finding *nv = realloc(fs->v, ncap * sizeof(*nv));
-        if (!nv)
-            return NULL;
-        fs->v = nv;
-        fs->cap = ncap;
-    }
+    if (PF_ARRAY_RESERVE(fs->v, fs->cap, fs->n + 1, 16))
+        return NULL;
     f = &fs->v[fs->n++];
     memset(f, 0, sizeof(*f));
     f->kind = kind;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "stats.h"
 #include "timeutil.h"
 
@@ -138,14 +139,8 @@ struct fleet_host *fleet_host_get(struct fleet *f, const char *agent_id)
         return x;
     if (strlen(agent_id) >= PF_ID_LEN)
         return NULL;
-    if (f->nhosts == f->cap) {
-        size_t ncap = f->cap ? f->cap * 2 : 16;
-        struct fleet_host *nh = realloc(f->hosts, ncap * sizeof(*nh));
-        if (!nh)
-            return NULL;
-        f->hosts = nh;
-        f->cap = ncap;
-    }
+    if (PF_ARRAY_RESERVE(f->hosts, f->cap, f->nhosts + 1, 16))
+        return NULL;
     if ((f->nhosts + 1) * 2 > f->index_cap && index_grow(f) != PF_OK)
         return NULL;
     x = &f->hosts[f->nhosts];
