@@ -12,12 +12,14 @@
 
 #include <libpq-fe.h>
 
+#include "access.h"
 #include "analysis_db.h"
 #include "capacity.h"
 #include "log.h"
 #include "report.h"
 #include "routes.h"
 #include "server.h"
+#include "signin.h"
 #include "timeutil.h"
 
 #define REPORT_OUT_MAX EXCHANGE_OUT_MAX
@@ -26,6 +28,7 @@ enum what { W_FINDINGS, W_PLAN, W_HOSTS, W_REPORT, W_CSV, W_METRICS };
 
 struct request {
     struct fleet_params p;
+    char tenant[PF_TENANT_LEN]; /* "" = every tenant (operators only) */
     char site[PF_ID_LEN];
     char host[PF_NAME_LEN];
     char format[16];
@@ -73,8 +76,8 @@ static int parse_request(get_fn get, void *ud, struct request *r, char *err, siz
     memset(r, 0, sizeof(*r));
     fleet_params_default(&r->p);
     snprintf(r->format, sizeof(r->format), "html");
-    static const char *const names[] = {"site", "host",        "format",
-                                        "now",  "window_days", "horizon_days"};
+    static const char *const names[] = {"site", "host",        "format",       "now",
+                                        "window_days", "horizon_days", "tenant"};
     for (size_t i = 0; i < PF_ARRAY_LEN(names); i++) {
         rc = get(ud, names[i], v, sizeof(v));
         if (rc == PF_NOTFOUND)
@@ -110,6 +113,11 @@ static int parse_request(get_fn get, void *ud, struct request *r, char *err, siz
             if (parse_days(v, 1, 730, &r->p.horizon_days))
                 goto bad;
             break;
+        case 6:
+            if (!access_tenant_valid(v)) /* so it fits r->tenant */
+                goto bad;
+            memcpy(r->tenant, v, strlen(v) + 1);
+            break;
         }
         continue;
     bad:
@@ -134,7 +142,7 @@ static size_t queue_copy;
 static bool db_up_copy;
 
 static enum pf_rc render(const struct capacity *c, enum what w, const struct request *r,
-                         struct pf_buf *out, const char **type)
+                         bool own_counters, struct pf_buf *out, const char **type)
 {
     *type = "application/json";
     switch (w) {
@@ -173,7 +181,9 @@ static enum pf_rc render(const struct capacity *c, enum what w, const struct req
 #undef M
         pthread_mutex_unlock(&stats_lock);
         *type = "text/plain; version=0.0.4; charset=utf-8";
-        return report_metrics(c, m, n, out);
+        /* The collector's own counters are every tenant's traffic: for
+         * operators only. */
+        return report_metrics(c, m, own_counters ? n : 0, out);
     }
     case W_REPORT:
     default:
@@ -193,8 +203,8 @@ static enum pf_rc render(const struct capacity *c, enum what w, const struct req
 }
 
 /* Loads, analyses, renders. PF_AGAIN: database (err says why). */
-static enum pf_rc analyse(PGconn *pg, enum what w, const struct request *r, struct pf_buf *out,
-                          const char **type, char *err, size_t errlen)
+static enum pf_rc analyse(PGconn *pg, enum what w, const struct request *r, bool own_counters,
+                          struct pf_buf *out, const char **type, char *err, size_t errlen)
 {
     struct fleet *f = NULL;
     struct capacity *c = NULL;
@@ -202,13 +212,13 @@ static enum pf_rc analyse(PGconn *pg, enum what w, const struct request *r, stru
     long long t0 = pf_mono_ms(), t1, t2;
 
     /* /metrics covers every site; the report filters when rendering. */
-    rc = analysis_db_load(pg, &r->p, w == W_METRICS ? "" : r->site, &f, err, errlen);
+    rc = analysis_db_load(pg, &r->p, r->tenant, w == W_METRICS ? "" : r->site, &f, err, errlen);
     t1 = pf_mono_ms();
     if (!rc)
         rc = capacity_analyze(f, &r->p, &c);
     t2 = pf_mono_ms();
     if (!rc)
-        rc = render(c, w, r, out, type);
+        rc = render(c, w, r, own_counters, out, type);
     if (!rc)
         pf_debug("capacity: %zu hosts: load %lld ms, analysis %lld ms, render %lld ms",
                  c->fleet->nhosts, t1 - t0, t2 - t1, pf_mono_ms() - t2);
@@ -249,20 +259,33 @@ static void run(struct db_conn *dc, struct db_job **jobs, size_t n)
             exchange_error(x, 400, "invalid", "%s", err);
             continue;
         }
+        /* A tenant's token sees its own tenant; naming another answers as
+         * a tenant that does not exist would. */
+        if (x->who.role != ACCESS_OPERATOR) {
+            if (r.tenant[0] && strcmp(r.tenant, x->who.tenant) != 0) {
+                exchange_error(x, 404, "not_found", "no such tenant");
+                continue;
+            }
+            snprintf(r.tenant, sizeof(r.tenant), "%s", x->who.tenant);
+        }
         pg = db_pg(dc);
         if (!pg) {
             exchange_error(x, 503, "unavailable", "the database does not answer");
             continue;
         }
         pf_buf_reset(&x->out);
-        rc = analyse(pg, job_what(x), &r, &x->out, &type, err, sizeof(err));
+        rc = analyse(pg, job_what(x), &r, x->who.role == ACCESS_OPERATOR, &x->out, &type, err,
+                     sizeof(err));
+        if (rc == PF_OK && x->who.by_session && strncmp(type, "text/html", 9) == 0)
+            rc = signin_add_signout(&x->out);
         if (rc == PF_OK) {
             x->status = 200;
             x->content_type = type;
             if (strncmp(type, "text/html", 9) == 0)
                 snprintf(x->extra, sizeof(x->extra),
                          "Content-Security-Policy: default-src 'none'; style-src "
-                         "'unsafe-inline'\r\n");
+                         "'unsafe-inline'; form-action 'self'; frame-ancestors 'none'\r\n"
+                         "Cache-Control: no-store\r\n");
         } else if (rc == PF_AGAIN) {
             db_check(dc);
             pf_warn("capacity: %s", err);
@@ -320,7 +343,7 @@ static enum pf_rc argv_get(void *ud, const char *name, char *out, size_t outlen)
 
 static void report_usage(FILE *f)
 {
-    fprintf(f, "usage: portfleet-collector report --db CONNINFO [--site S] "
+    fprintf(f, "usage: portfleet-collector report --db CONNINFO [--tenant T] [--site S] "
                "[--format text|json|csv|html] [--out FILE]\n"
                "                                  [--now T] [--window-days N] "
                "[--horizon-days N]\n");
@@ -328,8 +351,9 @@ static void report_usage(FILE *f)
 
 int capacity_report_main(int argc, char **argv)
 {
-    static const char *const known[] = {"--db",  "--site",        "--format",      "--out",
-                                        "--now", "--window-days", "--horizon-days"};
+    static const char *const known[] = {"--db",          "--site",         "--format",
+                                        "--out",         "--now",          "--window-days",
+                                        "--horizon-days", "--tenant"};
     struct argv_lookup a = {argc, argv};
     struct request r;
     char err[512], db[4096] = "", out_path[4096] = "";
@@ -374,7 +398,7 @@ int capacity_report_main(int argc, char **argv)
         return 1;
     }
     pf_buf_init(&out, REPORT_OUT_MAX);
-    rc = analyse(pg, W_REPORT, &r, &out, &type, err, sizeof(err));
+    rc = analyse(pg, W_REPORT, &r, false, &out, &type, err, sizeof(err));
     PQfinish(pg);
     if (rc) {
         fprintf(stderr, "portfleet-collector report: %s\n", rc == PF_AGAIN ? err : pf_strerror(rc));

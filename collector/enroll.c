@@ -13,6 +13,7 @@
 #include "snapshot.h"
 #include "snapshot_json.h"
 #include "store.h"
+#include "tenants.h"
 
 static void enroll_run(struct db_conn *dc, struct db_job **jobs, size_t n);
 
@@ -54,7 +55,7 @@ static bool get_str(struct exchange *x, const cJSON *obj, const char *key, const
 static void enroll_one(struct db_conn *dc, struct exchange *x)
 {
     char err[PF_ERRMSG_LEN], name[PF_NAME_LEN], site[PF_ID_LEN], machine_id[PF_MACHINE_ID_LEN];
-    char agent_id[AUTH_UUID_LEN], key[AUTH_KEY_LEN], json[160];
+    char agent_id[AUTH_UUID_LEN], key[AUTH_KEY_LEN], json[160], tenant[PF_TENANT_LEN];
     const cJSON *secret, *host;
     cJSON *root;
     enum pf_rc rc;
@@ -72,10 +73,24 @@ static void enroll_one(struct db_conn *dc, struct exchange *x)
         exchange_error(x, 400, "invalid", "enroll_secret: required, a string");
         goto out;
     }
-    if (!auth_equal(secret->valuestring, server_opts(x->srv)->enroll_secret)) {
-        pf_warn("enrollment from %s refused: wrong enroll secret", x->peer);
-        exchange_error(x, 401, "bad_secret", "wrong enroll secret");
-        goto out;
+    /* The secret decides the tenant: the --enroll-secret option is the
+     * default tenant's, every other one is looked up by its hash. */
+    if (auth_equal(secret->valuestring, server_opts(x->srv)->enroll_secret)) {
+        snprintf(tenant, sizeof(tenant), "default");
+    } else {
+        PGconn *pg = db_pg(dc);
+        rc = pg ? tenants_of_secret(pg, secret->valuestring, tenant) : PF_AGAIN;
+        if (rc == PF_AGAIN) {
+            if (pg)
+                db_check(dc);
+            exchange_error(x, 503, "unavailable", "the database is unavailable; retry later");
+            goto out;
+        }
+        if (rc) {
+            pf_warn("enrollment from %s refused: wrong enroll secret", x->peer);
+            exchange_error(x, 401, "bad_secret", "wrong enroll secret");
+            goto out;
+        }
     }
     host = cJSON_GetObjectItemCaseSensitive(root, "host");
     if (!cJSON_IsObject(host)) {
@@ -94,7 +109,7 @@ static void enroll_one(struct db_conn *dc, struct exchange *x)
         exchange_error(x, 500, "internal", "no randomness available");
         goto out;
     }
-    rc = store_enroll(dc, agent_id, key, name, site, machine_id);
+    rc = store_enroll(dc, agent_id, key, tenant, name, site, machine_id);
     if (rc == PF_AGAIN) {
         exchange_error(x, 503, "unavailable", "the database is unavailable; retry later");
         goto out;
@@ -108,8 +123,9 @@ static void enroll_one(struct db_conn *dc, struct exchange *x)
         log_sanitize(name, n, sizeof(n));
         log_sanitize(site, si, sizeof(si));
         log_sanitize(machine_id, m, sizeof(m));
-        pf_info("enrolled agent %s: host \"%s\", site \"%s\", machine id \"%s\", from %s",
-                agent_id, n, si, m, x->peer);
+        pf_info("enrolled agent %s: tenant %s, host \"%s\", site \"%s\", machine id \"%s\", "
+                "from %s",
+                agent_id, tenant, n, si, m, x->peer);
     }
     snprintf(json, sizeof(json), "{\"agent_id\":\"%s\",\"node_key\":\"%s\"}", agent_id, key);
     exchange_json(x, 200, json);

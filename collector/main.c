@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* main.c: portfleet-collector's commands (docs/cli.md): serve, migrate,
- * version. Exit codes: 0 ok, 1 runtime failure, 2 bad usage or config. */
+ * tenant, token, secret, version. Exit codes: 0 ok, 1 runtime failure,
+ * 2 bad usage or config. */
 #include <stdio.h>
 #include <string.h>
 
@@ -9,6 +10,7 @@
 #include "migrate.h"
 #include "options.h"
 #include "server.h"
+#include "tenants.h"
 
 static void usage(FILE *f)
 {
@@ -18,6 +20,12 @@ static void usage(FILE *f)
                "       portfleet-collector migrate --db CONNINFO   create or upgrade the schema\n"
                "       portfleet-collector report --db CONNINFO [--site S] [--format "
                "text|json|csv|html] [--out FILE]\n"
+               "       portfleet-collector tenant add NAME | tenant list\n"
+               "       portfleet-collector token add --tenant NAME --role read|admin | token list "
+               "| token revoke TOKEN\n"
+               "       portfleet-collector secret add --tenant NAME | secret list | secret revoke "
+               "ID\n"
+               "         (each with --db CONNINFO)\n"
                "       portfleet-collector version\n\nserve options:\n");
     pf_buf_init(&b, 16384);
     if (copts_usage("serve", &b) == PF_OK && b.data)
@@ -77,6 +85,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "report") == 0) /* capacity_api.h */
         return capacity_report_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "tenant") == 0 || strcmp(cmd, "token") == 0 || strcmp(cmd, "secret") == 0)
+        return tenants_cli_main(argc - 1, argv + 1); /* tenants.h */
     if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0) {
         if (cmd[0])
             fprintf(stderr, "portfleet-collector: unknown command \"%s\"\n", cmd);

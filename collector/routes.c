@@ -10,7 +10,9 @@
 #include "enroll.h"
 #include "ingest.h"
 #include "server.h"
+#include "signin.h"
 #include "store.h"
+#include "tenants.h"
 
 #define KIB 1024
 
@@ -19,20 +21,42 @@ static void readyz(struct exchange *x);
 static void status(struct exchange *x);
 
 static const struct route table[] = {
-    /* method  path             auth          query  max body        handler */
+    /* method  path             auth          form   max body        handler */
     {"GET", "/healthz", ROUTE_PUBLIC, false, 0, healthz},
     {"GET", "/readyz", ROUTE_PUBLIC, false, 0, readyz},
     {"POST", "/v1/enroll", ROUTE_PUBLIC, false, 16 * KIB, enroll_handle},
     {"POST", "/v1/snapshots", ROUTE_NODE, false, HTTP_BODY_MAX, ingest_handle},
-    {"GET", "/v1/status", ROUTE_ADMIN, false, 0, status},
-    /* the capacity engine (capacity_api.h) */
-    {"GET", "/v1/findings", ROUTE_ADMIN, false, 0, capacity_api_handle},
-    {"GET", "/v1/plan", ROUTE_ADMIN, false, 0, capacity_api_handle},
-    {"GET", "/v1/hosts", ROUTE_ADMIN, false, 0, capacity_api_handle},
-    {"GET", "/report", ROUTE_ADMIN, true, 0, capacity_api_handle},
-    {"GET", "/report.csv", ROUTE_ADMIN, true, 0, capacity_api_handle},
-    {"GET", "/metrics", ROUTE_ADMIN, true, 0, capacity_api_handle},
+    {"GET", "/v1/status", ROUTE_OPERATOR, false, 0, status},
+    /* the capacity engine (capacity_api.h), each tenant's own */
+    {"GET", "/v1/findings", ROUTE_READ, false, 0, capacity_api_handle},
+    {"GET", "/v1/plan", ROUTE_READ, false, 0, capacity_api_handle},
+    {"GET", "/v1/hosts", ROUTE_READ, false, 0, capacity_api_handle},
+    {"GET", "/report", ROUTE_READ, true, 0, capacity_api_handle},
+    {"GET", "/report.csv", ROUTE_READ, false, 0, capacity_api_handle},
+    {"GET", "/metrics", ROUTE_READ, false, 0, capacity_api_handle},
+    /* the report in a browser (signin.h) */
+    {"POST", "/report/signin", ROUTE_PUBLIC, false, 4 * KIB, signin_handle},
+    {"POST", "/report/signout", ROUTE_READ, false, 0, signout_handle},
+    /* tenants, tokens, enrollment secrets (tenants.h) */
+    {"GET", "/v1/tenants", ROUTE_OPERATOR, false, 0, tenants_handle},
+    {"POST", "/v1/tenants", ROUTE_OPERATOR, false, 4 * KIB, tenants_handle},
+    {"GET", "/v1/tokens", ROUTE_ADMIN, false, 0, tenants_handle},
+    {"POST", "/v1/tokens", ROUTE_ADMIN, false, 4 * KIB, tenants_handle},
+    {"POST", "/v1/tokens/revoke", ROUTE_ADMIN, false, 4 * KIB, tenants_handle},
+    {"GET", "/v1/secrets", ROUTE_ADMIN, false, 0, tenants_handle},
+    {"POST", "/v1/secrets", ROUTE_ADMIN, false, 4 * KIB, tenants_handle},
+    {"POST", "/v1/secrets/revoke", ROUTE_ADMIN, false, 4 * KIB, tenants_handle},
 };
+
+enum access_role route_min_role(const struct route *r)
+{
+    switch (r->auth) {
+    case ROUTE_READ: return ACCESS_READ;
+    case ROUTE_ADMIN: return ACCESS_ADMIN;
+    case ROUTE_OPERATOR: return ACCESS_OPERATOR;
+    default: return ACCESS_NONE;
+    }
+}
 
 const struct route *routes_find(const char *method, const char *path, bool *path_known,
                                 char *allow, size_t allowlen)
@@ -78,7 +102,7 @@ static void readyz(struct exchange *x)
     exchange_defer(x, &ping_ops);
 }
 
-/* The collector's own counters, for operators (admin token). */
+/* The collector's own counters, for operators. */
 static void status(struct exchange *x)
 {
     const struct server_stats *st = server_stats(x->srv);

@@ -10,25 +10,35 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "access.h"
+
 struct exchange;
 
 enum route_auth {
-    ROUTE_PUBLIC, /* anyone (health, enrollment: it checks its own secret) */
-    ROUTE_ADMIN,  /* Authorization: Bearer <admin token>, else 401 unauthorized */
-    ROUTE_NODE    /* Authorization: Bearer <node key> present, else 401 node_invalid;
-                     the handler resolves the key */
+    ROUTE_PUBLIC,  /* anyone (health, enrollment: it checks its own secret) */
+    ROUTE_NODE,    /* Authorization: Bearer <node key> present, else 401 node_invalid;
+                      the handler resolves the key */
+    /* A token (bearer) or a session cookie with at least this role
+     * (access.h); the server decides before the handler runs and hands
+     * it exchange.who, whose tenant the handler filters by. */
+    ROUTE_READ,
+    ROUTE_ADMIN,
+    ROUTE_OPERATOR
 };
 
 struct route {
     const char *method; /* "GET", "POST" */
     const char *path;   /* exact, e.g. "/v1/snapshots" */
     enum route_auth auth;
-    bool token_in_query; /* ROUTE_ADMIN: ?token=<admin token> is accepted too */
+    bool signin_form;    /* a browser page: without credentials, answer the sign-in form */
     size_t max_body;     /* bytes; 0 refuses any body (413) */
     /* Runs on the loop thread once the body is in: answers with
      * exchange_error/exchange_json, or defers with exchange_defer. */
     void (*handle)(struct exchange *x);
 };
+
+/* The role a route needs (ACCESS_NONE for public and node routes). */
+enum access_role route_min_role(const struct route *r);
 
 /* The route for method and path, or NULL; *path_known says whether some
  * route has this path (405 rather than 404), and *allow lists its methods

@@ -26,6 +26,7 @@
 #define PF_NAME_LEN 256       /* host and process names, services, text */
 #define PF_ID_LEN 64          /* agent_id, site, roles, short strings */
 #define PF_MACHINE_ID_LEN 128
+#define PF_TENANT_LEN 65      /* collector side: a tenant name, [a-z0-9-]{1,64} */
 
 enum pf_proto { PF_PROTO_TCP = 0, PF_PROTO_UDP = 1 };
 enum pf_family { PF_FAMILY_IPV4 = 0, PF_FAMILY_IPV6 = 1 };

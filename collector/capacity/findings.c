@@ -50,7 +50,7 @@ void findings_free(struct findings *fs)
 /* Appends a zeroed finding for host x (NULL: a site finding). NULL when
  * out of memory. */
 static struct finding *add(struct findings *fs, enum finding_kind kind, enum finding_severity sev,
-                           const char *site, const struct fleet_host *x)
+                           const char *tenant, const char *site, const struct fleet_host *x)
 {
     struct finding *f;
 
@@ -60,6 +60,7 @@ static struct finding *add(struct findings *fs, enum finding_kind kind, enum fin
     memset(f, 0, sizeof(*f));
     f->kind = kind;
     f->severity = sev;
+    snprintf(f->tenant, sizeof(f->tenant), "%s", tenant);
     snprintf(f->site, sizeof(f->site), "%s", site);
     if (x) {
         snprintf(f->host, sizeof(f->host), "%s", x->name);
@@ -405,7 +406,7 @@ static enum pf_rc port_leak(struct findings *fs, const struct fleet *f,
             continue;
         hours = lk.hours;
         fi = add(fs, FINDING_PORT_LEAK,
-                 hours <= CRITICAL_DAYS * 24 ? SEVERITY_CRITICAL : SEVERITY_WARNING, x->site, x);
+                 hours <= CRITICAL_DAYS * 24 ? SEVERITY_CRITICAL : SEVERITY_WARNING, x->tenant, x->site, x);
         if (!fi)
             return PF_NOMEM;
         fi->has_process = true;
@@ -478,7 +479,7 @@ static enum pf_rc exhaustion_forecast(struct findings *fs, const struct fleet *f
         return PF_OK;
     hours = (double)(hp->exhaustion_at - p->now) / FLEET_HOUR;
     fi = add(fs, FINDING_EXHAUSTION_FORECAST,
-             hours <= CRITICAL_DAYS * 24 ? SEVERITY_CRITICAL : SEVERITY_WARNING, x->site, x);
+             hours <= CRITICAL_DAYS * 24 ? SEVERITY_CRITICAL : SEVERITY_WARNING, x->tenant, x->site, x);
     if (!fi)
         return PF_NOMEM;
     fi->has_rate = true;
@@ -560,7 +561,7 @@ static enum pf_rc exhaustion_events(struct findings *fs, const struct fleet *f,
     if (last_any < 0)
         return PF_OK;
     fi = add(fs, FINDING_EXHAUSTION_EVENTS, last_fail >= 0 ? SEVERITY_CRITICAL : SEVERITY_WARNING,
-             x->site, x);
+             x->tenant, x->site, x);
     if (!fi)
         return PF_NOMEM;
     if (last_fail >= 0) {
@@ -619,7 +620,7 @@ static enum pf_rc range_too_small(struct findings *fs, const struct fleet *f,
         sev = SEVERITY_INFO;
     else
         return PF_OK;
-    fi = add(fs, FINDING_RANGE_TOO_SMALL, sev, x->site, x);
+    fi = add(fs, FINDING_RANGE_TOO_SMALL, sev, x->tenant, x->site, x);
     if (!fi)
         return PF_NOMEM;
     fi->has_utilization = true;
@@ -660,11 +661,11 @@ static enum pf_rc range_too_small(struct findings *fs, const struct fleet *f,
 }
 
 /* The vendor's word for the hosts of a site, from its roles. */
-static const char *site_hosts_word(const struct fleet *f, const char *site)
+static const char *site_hosts_word(const struct fleet *f, const char *tenant, const char *site)
 {
     for (size_t i = 0; i < f->nhosts; i++) {
         const struct fleet_host *x = &f->hosts[i];
-        if (strcmp(x->site, site) != 0)
+        if (!fleet_host_in_site(x, tenant, site))
             continue;
         if (fleet_host_has_role(x, "cloudflared"))
             return "cloudflared hosts (>= 4 cores, >= 4 GB RAM, 50,000 ports each)";
@@ -685,7 +686,7 @@ static enum pf_rc add_hosts(struct findings *fs, const struct fleet *f, const st
     if (s->add_hosts == 0)
         return PF_OK;
     fi = add(fs, FINDING_ADD_HOSTS, s->overloaded_now ? SEVERITY_CRITICAL : SEVERITY_WARNING,
-             s->site, NULL);
+             s->tenant, s->site, NULL);
     if (!fi)
         return PF_NOMEM;
     fi->has_utilization = true;
@@ -702,7 +703,7 @@ static enum pf_rc add_hosts(struct findings *fs, const struct fleet *f, const st
             num(b3, sizeof(b3), s->capacity_per_host), s->target_utilization * 100,
             num(b4, sizeof(b4), s->capacity_per_host / s->target_utilization),
             s->nchanges ? ", after widening the ranges" : "");
-    remedy(fi, "Add %zu %s to site %s", s->add_hosts, site_hosts_word(f, s->site), s->site);
+    remedy(fi, "Add %zu %s to site %s", s->add_hosts, site_hosts_word(f, s->tenant, s->site), s->site);
     if (s->nchanges)
         remedy(fi, "Widen the ranges first (free): see range_changes in the plan");
     return PF_OK;
@@ -715,7 +716,7 @@ static enum pf_rc redundancy(struct findings *fs, const struct fleet *f, const s
     if (s->reporting_hosts >= PLAN_MIN_HOSTS)
         return PF_OK;
     fi = add(fs, FINDING_REDUNDANCY, s->reporting_hosts == 0 ? SEVERITY_CRITICAL : SEVERITY_WARNING,
-             s->site, NULL);
+             s->tenant, s->site, NULL);
     if (!fi)
         return PF_NOMEM;
     summary(fi,
@@ -724,7 +725,7 @@ static enum pf_rc redundancy(struct findings *fs, const struct fleet *f, const s
             "connectors per group",
             s->site, s->reporting_hosts, s->reporting_hosts == 1 ? "" : "s", s->hosts);
     remedy(fi, "Add %zu %s to site %s", PLAN_MIN_HOSTS - s->reporting_hosts,
-           site_hosts_word(f, s->site), s->site);
+           site_hosts_word(f, s->tenant, s->site), s->site);
     return PF_OK;
 }
 
@@ -742,7 +743,7 @@ static enum pf_rc snat_ikev2(struct findings *fs, const struct fleet *f,
     if (v->distinct_clients > SNAT_MAX_DISTINCT && share < SNAT_TOP_SHARE)
         return PF_OK;
     raised = x->has_ike_value && x->ike_value > 0;
-    fi = add(fs, FINDING_SNAT_IKEV2, raised ? SEVERITY_WARNING : SEVERITY_CRITICAL, x->site, x);
+    fi = add(fs, FINDING_SNAT_IKEV2, raised ? SEVERITY_WARNING : SEVERITY_CRITICAL, x->tenant, x->site, x);
     if (!fi)
         return PF_NOMEM;
     if (v->top.addr[0]) {
@@ -807,18 +808,18 @@ static enum pf_rc load_imbalance(struct findings *fs, const struct fleet *f,
         struct finding *fi;
         char b1[32], b2[32], b3[32];
 
-        if (strcmp(x->site, s->site) != 0 || plan_host_silent(x, p))
+        if (!fleet_host_in_site(x, s->tenant, s->site) || plan_host_silent(x, p))
             continue;
         for (size_t j = 0; j < i && first; j++)
             first =
-                !(strcmp(f->hosts[j].site, s->site) == 0 && !plan_host_silent(&f->hosts[j], p) &&
+                !(fleet_host_in_site(&f->hosts[j], s->tenant, s->site) && !plan_host_silent(&f->hosts[j], p) &&
                   strcmp(load_group(&f->hosts[j]), g) == 0);
         if (!first)
             continue;
         for (size_t j = i; j < f->nhosts; j++) {
             const struct fleet_host *y = &f->hosts[j];
             double m;
-            if (strcmp(y->site, s->site) != 0 || plan_host_silent(y, p) ||
+            if (!fleet_host_in_site(y, s->tenant, s->site) || plan_host_silent(y, p) ||
                 strcmp(load_group(y), g) != 0)
                 continue;
             m = vpn ? mean_present(y->vpn_conn, f->nhours) : hp[j].demand_mean;
@@ -836,7 +837,7 @@ static enum pf_rc load_imbalance(struct findings *fs, const struct fleet *f,
             continue;
         if (vpn ? top < IMBALANCE_MIN_VPN : top < IMBALANCE_MIN_UTIL * busiest->tcp_usable)
             continue;
-        fi = add(fs, FINDING_LOAD_IMBALANCE, SEVERITY_WARNING, s->site, busiest);
+        fi = add(fs, FINDING_LOAD_IMBALANCE, SEVERITY_WARNING, s->tenant, s->site, busiest);
         if (!fi)
             return PF_NOMEM;
         fi->has_utilization = true;
@@ -872,7 +873,7 @@ static enum pf_rc host_silent(struct findings *fs, const struct fleet *f,
         return PF_OK;
     util = ratio((double)x->last_tcp_in_use, x->tcp_usable);
     fi = add(fs, FINDING_HOST_SILENT, util >= CRITICAL_UTIL ? SEVERITY_CRITICAL : SEVERITY_WARNING,
-             x->site, x);
+             x->tenant, x->site, x);
     if (!fi)
         return PF_NOMEM;
     fi->has_utilization = true;
@@ -908,6 +909,8 @@ static int cmp_finding(const void *a, const void *b)
 
     if (x->severity != y->severity)
         return x->severity > y->severity ? -1 : 1;
+    if ((c = strcmp(x->tenant, y->tenant)) != 0)
+        return c;
     if ((c = strcmp(x->site, y->site)) != 0)
         return c;
     if ((c = strcmp(x->host, y->host)) != 0)

@@ -120,6 +120,7 @@ enum finding_severity { SEVERITY_INFO = 0, SEVERITY_WARNING, SEVERITY_CRITICAL }
 struct finding {
     enum finding_kind kind;
     enum finding_severity severity;
+    char tenant[PF_TENANT_LEN];
     char site[PF_ID_LEN];
     char host[PF_NAME_LEN]; /* "" for site findings */
     char agent_id[PF_ID_LEN];
@@ -140,7 +141,7 @@ struct finding {
 };
 
 struct findings {
-    struct finding *v; /* sorted: severity (critical first), site, host, kind */
+    struct finding *v; /* sorted: severity (critical first), tenant, site, host, kind */
     size_t n, cap;
 };
 

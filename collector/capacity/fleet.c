@@ -146,6 +146,7 @@ struct fleet_host *fleet_host_get(struct fleet *f, const char *agent_id)
     x = &f->hosts[f->nhosts];
     memset(x, 0, sizeof(*x));
     snprintf(x->agent_id, sizeof(x->agent_id), "%s", agent_id);
+    snprintf(x->tenant, sizeof(x->tenant), "default");
     x->tcp = nan_series(f->nhours);
     x->udp = nan_series(f->nhours);
     x->top_dest = nan_series(f->nhours);
@@ -345,6 +346,11 @@ int64_t fleet_hour_time(const struct fleet *f, const struct fleet_host *x, size_
     int64_t end = f->start + (int64_t)(h + 1) * FLEET_HOUR;
 
     return x->last_seen && x->last_seen < end ? x->last_seen : end;
+}
+
+bool fleet_host_in_site(const struct fleet_host *x, const char *tenant, const char *site)
+{
+    return strcmp(x->site, site) == 0 && strcmp(x->tenant, tenant) == 0;
 }
 
 bool fleet_host_has_role(const struct fleet_host *x, const char *word)

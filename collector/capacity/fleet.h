@@ -72,6 +72,10 @@ struct fleet_vpn {
 
 struct fleet_host {
     char agent_id[PF_ID_LEN];
+    /* The tenant owning the agent (decided at enrollment, agents.tenant):
+     * a site is (tenant, site), so the same site name in two tenants is
+     * two sites. "default" when folded from snapshots alone. */
+    char tenant[PF_TENANT_LEN];
     /* As of the latest snapshot (by taken_at). */
     char name[PF_NAME_LEN];
     char site[PF_ID_LEN];
@@ -166,6 +170,9 @@ void fleet_fold_vpn(struct fleet_host *x, const struct fleet_vpn *v);
 /* Time reference of hour h's maximum: the end of the hour, or the host's
  * last snapshot when that is earlier (the current, partial hour). */
 int64_t fleet_hour_time(const struct fleet *f, const struct fleet_host *x, size_t h);
+
+/* True when host x belongs to site (tenant, site). */
+bool fleet_host_in_site(const struct fleet_host *x, const char *tenant, const char *site);
 
 /* True when any of the host's roles contains word ("cloudflared"). */
 bool fleet_host_has_role(const struct fleet_host *x, const char *word);

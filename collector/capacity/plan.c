@@ -82,10 +82,10 @@ bool plan_host_silent(const struct fleet_host *x, const struct fleet_params *p)
     return x->last_seen == 0 || p->now - x->last_seen > (int64_t)p->silent_intervals * interval;
 }
 
-const struct plan_site *plan_find(const struct plan *pl, const char *site)
+const struct plan_site *plan_find(const struct plan *pl, const char *tenant, const char *site)
 {
     for (size_t i = 0; i < pl->nsites; i++)
-        if (strcmp(pl->sites[i].site, site) == 0)
+        if (strcmp(pl->sites[i].site, site) == 0 && strcmp(pl->sites[i].tenant, tenant) == 0)
             return &pl->sites[i];
     return NULL;
 }
@@ -102,7 +102,10 @@ void plan_free(struct plan *pl)
 
 static int cmp_site(const void *a, const void *b)
 {
-    return strcmp(((const struct plan_site *)a)->site, ((const struct plan_site *)b)->site);
+    const struct plan_site *x = a, *y = b;
+    int c = strcmp(x->tenant, y->tenant);
+
+    return c ? c : strcmp(x->site, y->site);
 }
 
 static void note(struct plan_site *s, const char *fmt, ...) PF_PRINTF(2, 3);
@@ -189,7 +192,7 @@ static enum pf_rc build_site(const struct fleet *f, const struct fleet_params *p
     for (size_t i = 0; i < f->nhosts; i++) {
         const struct fleet_host *x = &f->hosts[i];
         struct plan_widen w;
-        if (strcmp(x->site, s->site) != 0)
+        if (!fleet_host_in_site(x, s->tenant, s->site))
             continue;
         n++;
         s->reporting_hosts += !plan_host_silent(x, p);
@@ -244,7 +247,7 @@ static enum pf_rc build_site(const struct fleet *f, const struct fleet_params *p
         for (size_t i = 0; i < f->nhosts; i++) {
             const struct fleet_host *x = &f->hosts[i];
             struct plan_range_change *c = &s->changes[s->nchanges];
-            if (strcmp(x->site, s->site) != 0)
+            if (!fleet_host_in_site(x, s->tenant, s->site))
                 continue;
             plan_widen_host(x, &c->widen);
             if (!c->widen.needed)
@@ -277,9 +280,12 @@ enum pf_rc plan_build(const struct fleet *f, const struct fleet_params *p, struc
     for (size_t i = 0; i < f->nhosts; i++) {
         bool seen = false;
         for (size_t j = 0; j < pl->nsites && !seen; j++)
-            seen = strcmp(pl->sites[j].site, f->hosts[i].site) == 0;
-        if (!seen)
-            snprintf(pl->sites[pl->nsites++].site, PF_ID_LEN, "%s", f->hosts[i].site);
+            seen = fleet_host_in_site(&f->hosts[i], pl->sites[j].tenant, pl->sites[j].site);
+        if (!seen) {
+            struct plan_site *s = &pl->sites[pl->nsites++];
+            snprintf(s->tenant, sizeof(s->tenant), "%s", f->hosts[i].tenant);
+            snprintf(s->site, sizeof(s->site), "%s", f->hosts[i].site);
+        }
     }
     qsort(pl->sites, pl->nsites, sizeof(*pl->sites), cmp_site);
     for (size_t j = 0; j < pl->nsites && !rc; j++)

@@ -79,6 +79,7 @@ struct plan_range_change {
 };
 
 struct plan_site {
+    char tenant[PF_TENANT_LEN]; /* a site is (tenant, site) */
     char site[PF_ID_LEN];
     size_t hosts;                     /* hosts known in the site */
     size_t reporting_hosts;           /* of them, not silent */
@@ -102,7 +103,7 @@ struct plan_site {
 };
 
 struct plan {
-    struct plan_site *sites; /* sorted by site name */
+    struct plan_site *sites; /* sorted by tenant, then site name */
     size_t nsites;
 };
 
@@ -115,7 +116,7 @@ void plan_free(struct plan *pl);
 /* True when host x has not reported for params' silent_intervals. */
 bool plan_host_silent(const struct fleet_host *x, const struct fleet_params *p);
 
-/* Returns the site's plan, or NULL. */
-const struct plan_site *plan_find(const struct plan *pl, const char *site);
+/* Returns the plan of site (tenant, site), or NULL. */
+const struct plan_site *plan_find(const struct plan *pl, const char *tenant, const char *site);
 
 #endif

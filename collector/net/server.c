@@ -29,7 +29,9 @@
 #include "loop.h"
 #include "offload.h"
 #include "routes.h"
+#include "signin.h"
 #include "store.h"
+#include "timeutil.h"
 #include "tls.h"
 
 #define ACCEPT_BATCH 256
@@ -105,7 +107,8 @@ struct server {
     struct loop *loop;
     struct tls_server *tls;
     struct db *db;
-    struct offload *hs; /* TLS handshakes */
+    struct access *access; /* tokens and sessions */
+    struct offload *hs;    /* TLS handshakes */
     int lfd, sfd;
     struct loop_watch lw, sw, dbw, hsw;
     bool accepting;
@@ -246,15 +249,9 @@ void exchange_error(struct exchange *x, int status, const char *code, const char
         snprintf(x->extra, sizeof(x->extra), "Retry-After: 1\r\n");
 }
 
-bool exchange_admin_ok(const struct exchange *x)
+struct access *server_access(const struct server *s)
 {
-    const char *token = http_bearer(x->req);
-    char q[256];
-
-    if (!token && x->route && x->route->token_in_query &&
-        http_query_get(x->req->query, "token", q, sizeof(q)) == PF_OK)
-        token = q;
-    return auth_equal(token, x->srv->o->admin_token);
+    return s->access;
 }
 
 struct exchange *exchange_of(struct db_job *j)
@@ -509,11 +506,26 @@ static void dispatch(struct conn *c)
         return;
     }
     x->route = route;
-    if (route->auth == ROUTE_ADMIN && !exchange_admin_ok(x)) {
-        pf_warn("%s: %s %s without a valid admin token; answering 401", c->peer, c->req.method,
-                c->req.path);
-        respond_early(c, 401, "unauthorized", "a valid admin token is required", NULL);
-        return;
+    memset(&x->who, 0, sizeof(x->who));
+    if (route->auth >= ROUTE_READ) {
+        const char *code, *msg;
+        int verdict = access_decide(s->access, &c->req, route_min_role(route), pf_time_now(),
+                                    &x->who, &code, &msg);
+        if (verdict) {
+            /* The path only: no query string, header or body (a token
+             * may be in any of them) reaches the log. */
+            pf_warn("%s: %s %s refused: %s; answering %d", c->peer, c->req.method, c->req.path,
+                    code, verdict);
+            if (route->signin_form && verdict == 401 && strcmp(c->req.method, "GET") == 0) {
+                signin_form(x, code);
+                if (c->req.content_length > c->body_have)
+                    x->close = true;
+                respond(c);
+            } else {
+                respond_early(c, verdict, code, msg, NULL);
+            }
+            return;
+        }
     }
     if (route->auth == ROUTE_NODE && !http_bearer(&c->req)) {
         respond_early(c, 401, "node_invalid", "Authorization: Bearer <node key> is required",
@@ -1135,6 +1147,10 @@ enum pf_rc server_new(const struct copts *o, struct server **out, char *err, siz
         snprintf(err, errlen, "cannot start the database workers: %s", pf_strerror(rc));
         goto bad;
     }
+    if ((rc = access_new(o->db, o->admin_token, &s->access))) {
+        snprintf(err, errlen, "cannot start the token cache: %s", pf_strerror(rc));
+        goto bad;
+    }
     if ((rc = offload_new((int)o->tls_threads, &s->hs))) {
         snprintf(err, errlen, "cannot start the TLS threads: %s", pf_strerror(rc));
         goto bad;
@@ -1199,6 +1215,7 @@ void server_free(struct server *s)
      * or frees the connections those jobs still held. */
     offload_free(s->hs);
     db_free(s->db);
+    access_free(s->access);
     bury(s);
     loop_free(s->loop);
     if (s->lfd >= 0)

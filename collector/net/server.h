@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "access.h"
 #include "buf.h"
 #include "compat.h"
 #include "db.h"
@@ -39,11 +40,15 @@ struct exchange {
     const char *body;
     size_t body_len;
     const char *peer; /* "203.0.113.7:50123" */
+    /* Who asks (access.h), decided before the route runs: its role and
+     * tenant. Routes filter by it; ROUTE_PUBLIC and ROUTE_NODE leave it
+     * zeroed (ACCESS_NONE). */
+    struct access_who who;
     /* The answer. */
     int status;
     const char *content_type; /* static string */
     struct pf_buf out;        /* body, capped at EXCHANGE_OUT_MAX */
-    char extra[192];          /* extra "Name: value\r\n" header lines */
+    char extra[512];          /* extra "Name: value\r\n" header lines */
     bool close;               /* close the connection after answering */
     /* Set by the ingest route for the server's counters. */
     uint64_t accepted, duplicates;
@@ -86,9 +91,8 @@ void exchange_json(struct exchange *x, int status, const char *json);
 void exchange_defer(struct exchange *x, const struct db_job_ops *ops);
 /* The exchange a database job belongs to. */
 struct exchange *exchange_of(struct db_job *j);
-/* True when the request carries the admin token as bearer (or, for routes
- * that allow it, as ?token=); constant-time (auth_equal). */
-bool exchange_admin_ok(const struct exchange *x);
+/* The token and session table of this collector (access.h). */
+struct access *server_access(const struct server *s);
 
 /* Copies in to out (outlen bytes) with control characters replaced by
  * '?', so untrusted text cannot forge log lines. */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* report_csv.c: the CSV export: one row per host with its numbers, its
- * site's plan and the kinds of its findings, for a spreadsheet. */
+ * site's plan and the kinds of its findings, for a spreadsheet. The
+ * first column is the tenant: a site is (tenant, site). */
 #include "report.h"
 
 #include <stdio.h>
@@ -38,7 +39,7 @@ enum pf_rc report_csv(const struct capacity *c, const char *site, struct pf_buf 
 {
     enum pf_rc rc;
 
-    rc = pf_buf_puts(out, "site,host,agent_id,os,roles,last_snapshot_at,silent,range_start,"
+    rc = pf_buf_puts(out, "tenant,site,host,agent_id,os,roles,last_snapshot_at,silent,range_start,"
                           "range_count,usable_ports,usable_ports_widened,ports_in_use,"
                           "peak_p99,peak_max,p95,utilization,trend_per_hour,exhaustion_at,"
                           "site_hosts,site_recommended_hosts,site_add_hosts,findings,"
@@ -46,7 +47,7 @@ enum pf_rc report_csv(const struct capacity *c, const char *site, struct pf_buf 
     for (size_t i = 0; !rc && i < c->fleet->nhosts; i++) {
         const struct fleet_host *x = &c->fleet->hosts[i];
         const struct host_pressure *hp = &c->pressure[i];
-        const struct plan_site *ps = plan_find(c->plan, x->site);
+        const struct plan_site *ps = plan_find(c->plan, x->tenant, x->site);
         struct plan_widen w;
         char roles[PF_ROLES_MAX * PF_ID_LEN] = "", kinds[FINDING_NKINDS * 24] = "";
         char seen[PF_TIME_LEN] = "", exh[PF_TIME_LEN] = "";
@@ -73,7 +74,9 @@ enum pf_rc report_csv(const struct capacity *c, const char *site, struct pf_buf 
         if (hp->has_forecast)
             pf_time_format(hp->exhaustion_at, exh);
         plan_widen_host(x, &w);
-        rc = cell(out, x->site, false);
+        rc = cell(out, x->tenant, false);
+        if (!rc)
+            rc = cell(out, x->site, false);
         if (!rc)
             rc = cell(out, x->name, false);
         if (!rc)

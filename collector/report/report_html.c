@@ -242,7 +242,8 @@ static enum pf_rc chart(const struct capacity *c, size_t i, struct pf_buf *out)
 
 /* ---- the page ---- */
 
-static enum pf_rc summary_table(const struct capacity *c, const char *site, struct pf_buf *out)
+static enum pf_rc summary_table(const struct capacity *c, const struct plan_site *s,
+                                struct pf_buf *out)
 {
     enum pf_rc rc;
     char tb[PF_TIME_LEN];
@@ -254,7 +255,7 @@ static enum pf_rc summary_table(const struct capacity *c, const char *site, stru
     for (size_t i = 0; !rc && i < c->fleet->nhosts; i++) {
         const struct fleet_host *x = &c->fleet->hosts[i];
         const struct host_pressure *hp = &c->pressure[i];
-        if (strcmp(x->site, site) != 0)
+        if (!fleet_host_in_site(x, s->tenant, s->site))
             continue;
         rc = pf_buf_puts(out, "<tr class=\"host\"><td>");
         if (!rc)
@@ -343,7 +344,13 @@ static enum pf_rc plan_section(const struct plan_site *s, struct pf_buf *out)
     return rc;
 }
 
-static enum pf_rc findings_section(const struct capacity *c, const char *site, struct pf_buf *out)
+static bool in_site(const struct finding *f, const struct plan_site *s)
+{
+    return strcmp(f->site, s->site) == 0 && strcmp(f->tenant, s->tenant) == 0;
+}
+
+static enum pf_rc findings_section(const struct capacity *c, const struct plan_site *s,
+                                   struct pf_buf *out)
 {
     enum pf_rc rc;
     size_t n = 0;
@@ -351,7 +358,7 @@ static enum pf_rc findings_section(const struct capacity *c, const char *site, s
 
     rc = pf_buf_puts(out, "<h3>Findings</h3>");
     for (size_t i = 0; i < c->findings->n; i++)
-        n += strcmp(c->findings->v[i].site, site) == 0;
+        n += in_site(&c->findings->v[i], s);
     if (!rc && n == 0)
         return pf_buf_puts(out, "<p class=\"ok\">No findings.</p>");
     if (!rc)
@@ -361,7 +368,7 @@ static enum pf_rc findings_section(const struct capacity *c, const char *site, s
     for (size_t i = 0; !rc && i < c->findings->n; i++) {
         const struct finding *f = &c->findings->v[i];
         const char *sev = finding_severity_name(f->severity);
-        if (strcmp(f->site, site) != 0)
+        if (!in_site(f, s))
             continue;
         rc = pf_buf_printf(out,
                            "<tr class=\"finding %s\" data-kind=\"%s\" data-severity=\"%s\"><td "
@@ -398,25 +405,37 @@ static enum pf_rc site_section(const struct capacity *c, const struct plan_site 
 {
     enum pf_rc rc;
 
-    rc = pf_buf_puts(out, "<section class=\"site\" data-site=\"");
+    rc = pf_buf_puts(out, "<section class=\"site\" data-tenant=\"");
+    if (!rc)
+        rc = esc(out, s->tenant);
+    if (!rc)
+        rc = pf_buf_puts(out, "\" data-site=\"");
     if (!rc)
         rc = esc(out, s->site);
     if (!rc)
         rc = pf_buf_puts(out, "\"><h2>Site ");
     if (!rc)
         rc = esc(out, s->site);
+    /* The same site name in two tenants is two sites: say whose. */
+    if (!rc && strcmp(s->tenant, "default") != 0) {
+        rc = pf_buf_puts(out, " <small>(tenant ");
+        if (!rc)
+            rc = esc(out, s->tenant);
+        if (!rc)
+            rc = pf_buf_puts(out, ")</small>");
+    }
     if (!rc)
         rc = pf_buf_puts(out, "</h2>");
     if (!rc)
-        rc = summary_table(c, s->site, out);
+        rc = summary_table(c, s, out);
     if (!rc)
         rc = plan_section(s, out);
     if (!rc)
-        rc = findings_section(c, s->site, out);
+        rc = findings_section(c, s, out);
     if (!rc)
         rc = pf_buf_puts(out, "<h3>Ports in use</h3><div class=\"charts\">");
     for (size_t i = 0; !rc && i < c->fleet->nhosts; i++) {
-        if (strcmp(c->fleet->hosts[i].site, s->site) != 0)
+        if (!fleet_host_in_site(&c->fleet->hosts[i], s->tenant, s->site))
             continue;
         rc = pf_buf_puts(out, "<figure class=\"host-chart\"><figcaption>");
         if (!rc)
@@ -432,12 +451,12 @@ static enum pf_rc site_section(const struct capacity *c, const struct plan_site 
 }
 
 /* The worst severity among the site's findings, -1 when none. */
-static int worst(const struct capacity *c, const char *site)
+static int worst(const struct capacity *c, const struct plan_site *s)
 {
     int w = -1;
 
     for (size_t i = 0; i < c->findings->n; i++)
-        if (strcmp(c->findings->v[i].site, site) == 0 && (int)c->findings->v[i].severity > w)
+        if (in_site(&c->findings->v[i], s) && (int)c->findings->v[i].severity > w)
             w = (int)c->findings->v[i].severity;
     return w;
 }
@@ -466,7 +485,7 @@ enum pf_rc report_html(const struct capacity *c, const char *site, struct pf_buf
     for (int level = SEVERITY_CRITICAL; !rc && level >= -1; level--) {
         for (size_t i = 0; !rc && i < c->plan->nsites; i++) {
             const struct plan_site *s = &c->plan->sites[i];
-            if ((site && site[0] && strcmp(s->site, site) != 0) || worst(c, s->site) != level)
+            if ((site && site[0] && strcmp(s->site, site) != 0) || worst(c, s) != level)
                 continue;
             rc = site_section(c, s, out);
         }

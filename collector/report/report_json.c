@@ -50,7 +50,7 @@ static bool finding_ok(const struct capacity *c, const struct finding *f, const 
     for (size_t i = 0; i < c->fleet->nhosts; i++) {
         const struct fleet_host *x = &c->fleet->hosts[i];
         if ((strcmp(x->name, host) == 0 || strcmp(x->agent_id, host) == 0) &&
-            strcmp(x->site, f->site) == 0)
+            fleet_host_in_site(x, f->tenant, f->site))
             return true;
     }
     return false;
@@ -63,6 +63,7 @@ static cJSON *finding_json(const struct finding *f)
 
     ok = ok && cJSON_AddStringToObject(o, "kind", finding_kind_name(f->kind));
     ok = ok && cJSON_AddStringToObject(o, "severity", finding_severity_name(f->severity));
+    ok = ok && cJSON_AddStringToObject(o, "tenant", f->tenant);
     ok = ok && cJSON_AddStringToObject(o, "site", f->site);
     if (f->host[0]) {
         ok = ok && cJSON_AddStringToObject(o, "host", f->host);
@@ -106,6 +107,7 @@ static cJSON *plan_json(const struct plan_site *s)
     cJSON *o = cJSON_CreateObject(), *a;
     bool ok = o != NULL;
 
+    ok = ok && cJSON_AddStringToObject(o, "tenant", s->tenant);
     ok = ok && cJSON_AddStringToObject(o, "site", s->site);
     ok = ok && cJSON_AddNumberToObject(o, "hosts", (double)s->hosts);
     ok = ok && cJSON_AddNumberToObject(o, "reporting_hosts", (double)s->reporting_hosts);
@@ -162,6 +164,7 @@ static cJSON *host_json(const struct capacity *c, size_t i)
 
     ok = ok && cJSON_AddStringToObject(o, "agent_id", x->agent_id);
     ok = ok && cJSON_AddStringToObject(o, "name", x->name);
+    ok = ok && cJSON_AddStringToObject(o, "tenant", x->tenant);
     ok = ok && cJSON_AddStringToObject(o, "site", x->site);
     ok = ok && cJSON_AddStringToObject(o, "os", x->os);
     a = ok ? cJSON_AddArrayToObject(o, "roles") : NULL;

@@ -36,8 +36,12 @@ static enum pf_rc head(struct pf_buf *out, const char *name, const char *help, c
 static enum pf_rc host_sample(struct pf_buf *out, const char *name, const struct fleet_host *x,
                               double v)
 {
-    enum pf_rc rc = pf_buf_printf(out, "%s{site=\"", name);
+    enum pf_rc rc = pf_buf_printf(out, "%s{tenant=\"", name);
 
+    if (!rc)
+        rc = label(out, x->tenant);
+    if (!rc)
+        rc = pf_buf_puts(out, "\",site=\"");
     if (!rc)
         rc = label(out, x->site);
     if (!rc)
@@ -116,21 +120,39 @@ enum pf_rc report_metrics(const struct capacity *c, const struct report_metric *
         }
     }
 
-    memset(count, 0, sizeof(count));
-    for (size_t i = 0; i < c->findings->n; i++)
-        count[c->findings->v[i].kind][c->findings->v[i].severity]++;
+    /* Per tenant (in the plan's order, which is by tenant): the same kind
+     * in two tenants is two customers' problems. */
     if (!rc)
         rc = head(out, "portfleet_findings", "Current findings by kind and severity", "gauge");
-    for (int k = 0; !rc && k < FINDING_NKINDS; k++)
-        for (int s = 0; !rc && s < 3; s++)
-            rc = pf_buf_printf(out, "portfleet_findings{kind=\"%s\",severity=\"%s\"} %zu\n",
-                               finding_kind_name((enum finding_kind)k),
-                               finding_severity_name((enum finding_severity)s), count[k][s]);
+    for (size_t i = 0; !rc && i < c->plan->nsites; i++) {
+        const char *t = c->plan->sites[i].tenant;
+        if (i > 0 && strcmp(c->plan->sites[i - 1].tenant, t) == 0)
+            continue;
+        memset(count, 0, sizeof(count));
+        for (size_t j = 0; j < c->findings->n; j++)
+            if (strcmp(c->findings->v[j].tenant, t) == 0)
+                count[c->findings->v[j].kind][c->findings->v[j].severity]++;
+        for (int k = 0; !rc && k < FINDING_NKINDS; k++)
+            for (int sv = 0; !rc && sv < 3; sv++) {
+                rc = pf_buf_puts(out, "portfleet_findings{tenant=\"");
+                if (!rc)
+                    rc = label(out, t);
+                if (!rc)
+                    rc = pf_buf_printf(out, "\",kind=\"%s\",severity=\"%s\"} %zu\n",
+                                       finding_kind_name((enum finding_kind)k),
+                                       finding_severity_name((enum finding_severity)sv),
+                                       count[k][sv]);
+            }
+    }
 
     if (!rc)
         rc = head(out, "portfleet_site_hosts", "Hosts known in the site", "gauge");
     for (size_t i = 0; !rc && i < c->plan->nsites; i++) {
-        rc = pf_buf_puts(out, "portfleet_site_hosts{site=\"");
+        rc = pf_buf_puts(out, "portfleet_site_hosts{tenant=\"");
+        if (!rc)
+            rc = label(out, c->plan->sites[i].tenant);
+        if (!rc)
+            rc = pf_buf_puts(out, "\",site=\"");
         if (!rc)
             rc = label(out, c->plan->sites[i].site);
         if (!rc)
@@ -140,7 +162,11 @@ enum pf_rc report_metrics(const struct capacity *c, const struct report_metric *
         rc = head(out, "portfleet_site_recommended_hosts",
                   "Hosts the site plan recommends (demand / capacity + 1, at least 2)", "gauge");
     for (size_t i = 0; !rc && i < c->plan->nsites; i++) {
-        rc = pf_buf_puts(out, "portfleet_site_recommended_hosts{site=\"");
+        rc = pf_buf_puts(out, "portfleet_site_recommended_hosts{tenant=\"");
+        if (!rc)
+            rc = label(out, c->plan->sites[i].tenant);
+        if (!rc)
+            rc = pf_buf_puts(out, "\",site=\"");
         if (!rc)
             rc = label(out, c->plan->sites[i].site);
         if (!rc)

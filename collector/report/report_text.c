@@ -23,12 +23,13 @@ static enum pf_rc site_text(const struct capacity *c, const struct plan_site *s,
     char t[PF_TIME_LEN];
 
     rc = pf_buf_printf(out,
-                       "\n== site %s ==\n"
+                       "\n== site %s%s%s ==\n"
                        "hosts %zu (%zu reporting), recommended %zu, add %zu\n"
                        "peak %.0f ports (p95 %.0f, p99 %.0f) of the site's hourly sum; growth "
                        "%.1f/day; demand in %.0f days %.0f\n"
                        "per host: %u usable now, %u after widening; capacity %.0f at %.0f%%\n",
-                       s->site, s->hosts, s->reporting_hosts, s->recommended_hosts, s->add_hosts,
+                       s->site, strcmp(s->tenant, "default") ? " of tenant " : "",
+                       strcmp(s->tenant, "default") ? s->tenant : "", s->hosts, s->reporting_hosts, s->recommended_hosts, s->add_hosts,
                        s->peak, s->p95, s->p99, s->growth_per_day, s->horizon_days, s->demand,
                        (unsigned)s->usable_per_host, (unsigned)s->usable_per_host_widened,
                        s->capacity_per_host, s->target_utilization * 100);
@@ -44,7 +45,7 @@ static enum pf_rc site_text(const struct capacity *c, const struct plan_site *s,
         rc = pf_buf_puts(out, "\nfindings:\n");
     for (size_t i = 0; !rc && i < c->findings->n; i++) {
         const struct finding *f = &c->findings->v[i];
-        if (strcmp(f->site, s->site) != 0)
+        if (strcmp(f->site, s->site) != 0 || strcmp(f->tenant, s->tenant) != 0)
             continue;
         rc = pf_buf_printf(out, "  [%s] %s%s%s: %s\n", finding_severity_name(f->severity),
                            finding_kind_name(f->kind), f->host[0] ? " " : "", f->host, f->summary);
@@ -60,7 +61,7 @@ static enum pf_rc site_text(const struct capacity *c, const struct plan_site *s,
     for (size_t i = 0; !rc && i < c->fleet->nhosts; i++) {
         const struct fleet_host *x = &c->fleet->hosts[i];
         const struct host_pressure *hp = &c->pressure[i];
-        if (strcmp(x->site, s->site) != 0)
+        if (!fleet_host_in_site(x, s->tenant, s->site))
             continue;
         rc = pf_buf_printf(out, "  %-24.24s %-8.8s %7u %7llu %7.0f %5.0f%% %8.1f  %s%s\n", x->name,
                            x->os, (unsigned)x->tcp_usable, (unsigned long long)x->last_tcp_in_use,

@@ -22,12 +22,13 @@ static const char hosts_sql[] =
     "l.site, l.os, array_to_json(l.roles)::text, l.cpus, l.memory_mb, l.interval_s, "
     "l.tcp_start, l.tcp_count, l.udp_start, l.udp_count, l.usable_tcp4, l.usable_udp4, "
     "l.excluded_tcp4::text, l.tcp_in_use, l.udp_in_use, l.top_dest_addr, l.top_dest_port, "
-    "l.ike_value "
+    "l.ike_value, a.tenant "
     "FROM agents a LEFT JOIN host_latest l ON l.agent_id = a.agent_id "
     "WHERE a.revoked_at IS NULL AND ($1 = '' OR coalesce(l.site, a.site) = $1) "
+    "AND ($3 = '' OR a.tenant = $3) "
     "AND (l.taken_at >= $2::timestamptz OR (l.taken_at IS NULL AND a.enrolled_at >= "
     "$2::timestamptz)) "
-    "ORDER BY coalesce(l.site, a.site), coalesce(l.name, a.name), a.agent_id";
+    "ORDER BY a.tenant, coalesce(l.site, a.site), coalesce(l.name, a.name), a.agent_id";
 
 /* The two big queries answer in binary (no number formatting on the
  * server, no parsing here): agent ids and names as text, counts as int8,
@@ -38,7 +39,8 @@ static const char hours_sql[] =
     "h.vpn_connections, h.vpn_distinct, h.vpn_top_addr, h.vpn_top_count, h.vpn_at "
     "FROM host_hours h "
     "WHERE h.hour >= $1::timestamptz AND h.hour < $2::timestamptz "
-    "AND ($3 = '' OR h.agent_id IN (SELECT agent_id FROM host_latest WHERE site = $3))";
+    "AND ($3 = '' OR h.agent_id IN (SELECT agent_id FROM host_latest WHERE site = $3)) "
+    "AND ($4 = '' OR h.agent_id IN (SELECT agent_id FROM agents WHERE tenant = $4))";
 
 /* The last day of every process of the given hosts (their last hour with
  * data and the LEAK_MIN_HOURS - 1 before it), read along the primary key
@@ -149,6 +151,7 @@ static enum pf_rc host_config(const PGresult *r, int i, struct fleet_host *x)
 
     snprintf(x->name, sizeof(x->name), "%s", PQgetvalue(r, i, 1));
     snprintf(x->site, sizeof(x->site), "%s", PQgetvalue(r, i, 2));
+    snprintf(x->tenant, sizeof(x->tenant), "%s", PQgetvalue(r, i, 23));
     if (null(r, i, 3))
         return PF_OK; /* enrolled, never reported */
     x->last_seen = i64(r, i, 3);
@@ -341,19 +344,21 @@ static enum pf_rc load_processes(PGconn *pg, struct fleet *f, const char *from, 
     return rc;
 }
 
-enum pf_rc analysis_db_load(PGconn *pg, const struct fleet_params *p, const char *site,
-                            struct fleet **out, char *err, size_t errlen)
+enum pf_rc analysis_db_load(PGconn *pg, const struct fleet_params *p, const char *tenant,
+                            const char *site, struct fleet **out, char *err, size_t errlen)
 {
     struct fleet *f;
     PGresult *r = NULL;
     char from[PF_TIME_LEN], to[PF_TIME_LEN], forget[PF_TIME_LEN];
-    const char *vals[3];
+    const char *vals[4];
     enum pf_rc rc = PF_OK;
     int64_t forget_t = p->now - (int64_t)ANALYSIS_DB_FORGET_DAYS * 86400;
 
     *out = NULL;
     if (!site)
         site = "";
+    if (!tenant)
+        tenant = "";
     f = fleet_new(p);
     if (!f) {
         snprintf(err, errlen, "unusable analysis window");
@@ -389,7 +394,8 @@ enum pf_rc analysis_db_load(PGconn *pg, const struct fleet_params *p, const char
     }
     vals[0] = site;
     vals[1] = forget;
-    r = query(pg, hosts_sql, 2, vals, 0, err, errlen, "loading hosts");
+    vals[2] = tenant;
+    r = query(pg, hosts_sql, 3, vals, 0, err, errlen, "loading hosts");
     if (!r) {
         rc = PF_AGAIN;
         goto fail;
@@ -405,7 +411,8 @@ enum pf_rc analysis_db_load(PGconn *pg, const struct fleet_params *p, const char
     vals[0] = from;
     vals[1] = to;
     vals[2] = site;
-    r = query(pg, hours_sql, 3, vals, 1, err, errlen, "loading host hours");
+    vals[3] = tenant;
+    r = query(pg, hours_sql, 4, vals, 1, err, errlen, "loading host hours");
     if (!r) {
         rc = PF_AGAIN;
         goto fail;

@@ -20,11 +20,14 @@
 
 #define ANALYSIS_DB_FORGET_DAYS 30
 
-/* Loads the fleet of window p (ending at p->now) from pg; site NULL or ""
- * loads every site. Returns PF_OK and *out (free with fleet_free);
+/* Loads the fleet of window p (ending at p->now) from pg: the hosts of
+ * tenant (NULL or "": of every tenant) in site (NULL or "": every site),
+ * each with its tenant. The tenant filter is applied to the hosts, and
+ * every other row is reached through a loaded host's agent_id, so no row
+ * of another tenant's agent gets into the fleet. Returns PF_OK and *out (free with fleet_free);
  * PF_AGAIN when the database failed (the reason in err); PF_NOMEM;
  * PF_INVALID when p's window is unusable. *out is NULL on error. */
-enum pf_rc analysis_db_load(PGconn *pg, const struct fleet_params *p, const char *site,
-                            struct fleet **out, char *err, size_t errlen);
+enum pf_rc analysis_db_load(PGconn *pg, const struct fleet_params *p, const char *tenant,
+                            const char *site, struct fleet **out, char *err, size_t errlen);
 
 #endif

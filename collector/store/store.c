@@ -50,8 +50,8 @@ static const struct {
     const char *name, *sql;
 } statements[] = {
     {"key", "SELECT agent_id::text FROM agents WHERE node_key_hash = $1 AND revoked_at IS NULL"},
-    {"enroll", "INSERT INTO agents (agent_id, node_key_hash, name, site, machine_id) "
-               "VALUES ($1::uuid, $2, $3, $4, $5)"},
+    {"enroll", "INSERT INTO agents (agent_id, node_key_hash, name, site, machine_id, tenant) "
+               "VALUES ($1::uuid, $2, $3, $4, $5, $6)"},
     /* The keys stored for the first time, also queued for process_hours
      * (proc_rollup.h); and the agents' last contact, duplicates or not. */
     {"seqs", "WITH ins AS (INSERT INTO snapshot_seqs (agent_id, seq, taken_at) "
@@ -633,11 +633,12 @@ enum pf_rc store_agent_by_hash(struct db_conn *dc, const uint8_t hash[AUTH_HASH_
 }
 
 enum pf_rc store_enroll(struct db_conn *dc, const char *agent_id, const char *node_key,
-                        const char *name, const char *site, const char *machine_id)
+                        const char *tenant, const char *name, const char *site,
+                        const char *machine_id)
 {
     uint8_t hash[AUTH_HASH_LEN];
-    const char *vals[5] = {agent_id, (const char *)hash, name, site, machine_id};
-    int lens[5] = {0, AUTH_HASH_LEN, 0, 0, 0}, fmts[5] = {0, 1, 0, 0, 0};
+    const char *vals[6] = {agent_id, (const char *)hash, name, site, machine_id, tenant};
+    int lens[6] = {0, AUTH_HASH_LEN, 0, 0, 0, 0}, fmts[6] = {0, 1, 0, 0, 0, 0};
     PGconn *pg = db_pg(dc);
     PGresult *r;
     enum pf_rc rc = PF_OK;
@@ -645,7 +646,7 @@ enum pf_rc store_enroll(struct db_conn *dc, const char *agent_id, const char *no
     if (!pg)
         return PF_AGAIN;
     auth_hash(node_key, strlen(node_key), hash);
-    r = PQexecPrepared(pg, "enroll", 5, vals, lens, fmts, 0);
+    r = PQexecPrepared(pg, "enroll", 6, vals, lens, fmts, 0);
     if (PQresultStatus(r) != PGRES_COMMAND_OK)
         rc = fault_rc(classify(dc, r, "enrolling an agent"));
     PQclear(r);

@@ -50,7 +50,8 @@ enum pf_rc store_agent_by_hash(struct db_conn *dc, const uint8_t hash[AUTH_HASH_
 /* Records a new agent with the hash of its node key. PF_OK, PF_AGAIN
  * (database unavailable), PF_INTERNAL (logged). */
 enum pf_rc store_enroll(struct db_conn *dc, const char *agent_id, const char *node_key,
-                        const char *name, const char *site, const char *machine_id);
+                        const char *tenant, const char *name, const char *site,
+                        const char *machine_id);
 
 struct store_item {
     const struct pf_snapshot *s; /* agent_id is a valid UUID */

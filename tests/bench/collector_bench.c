@@ -266,7 +266,7 @@ static void store_job(struct db_conn *dc, struct db_job **jobs, size_t njobs)
         auth_new_uuid(agents[a]);
         snprintf(name, sizeof(name), "STORE-%d", a);
         snprintf(key, sizeof(key), "bench-key-%d-%s", a, agents[a]);
-        if (store_enroll(dc, agents[a], key, name, "site-store", agents[a]) != PF_OK)
+        if (store_enroll(dc, agents[a], key, "default", name, "site-store", agents[a]) != PF_OK)
             die("enrolling the bench agents");
     }
     /* Agent a sends seq 1, 2, ...; consecutive snapshots are different

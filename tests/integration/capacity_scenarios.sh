@@ -110,7 +110,7 @@ get_ok "/v1/hosts?now=$now" "$d/hosts.json"
 pf_check '[ "$(python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))[\"hosts\"]))" "$d/hosts.json")" = "$nh" ]' \
   "/v1/hosts lists every host"
 get_ok "/metrics?now=$now" "$d/metrics.txt"
-pf_check 'grep -q "^portfleet_host_utilization{site=" "$d/metrics.txt"' "/metrics has per-host utilization"
+pf_check 'grep -q "^portfleet_host_utilization{tenant=\"default\",site=" "$d/metrics.txt"' "/metrics has per-host utilization"
 pf_check 'grep -q "^portfleet_snapshots_accepted_total [1-9]" "$d/metrics.txt"' "/metrics has ingest counters"
 code=$(pf_curl -o "$d/report.html2" -w '%{http_code}' "$PF_COLLECTOR_URL/report?token=$PF_ADMIN_TOKEN&now=$now")
 pf_check '[ "$code" = 200 ] && grep -q "<svg class=\"chart\"" "$d/report.html2"' "/report with ?token="
@@ -123,5 +123,5 @@ get_ok "/v1/plan?now=$now&site=$site" "$d/plan_site.json"
 pf_check '[ "$(python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(len(d[\"sites\"]), d[\"sites\"][0][\"site\"])" "$d/plan_site.json")" = "1 $site" ]' \
   "?site= keeps one site"
 get_ok "/report.csv?now=$now" "$d/export.csv"
-pf_check 'head -n 1 "$d/export.csv" | grep -q "^site,host,agent_id,"' "/report.csv is the CSV export"
+pf_check 'head -n 1 "$d/export.csv" | grep -q "^tenant,site,host,agent_id,"' "/report.csv is the CSV export"
 pf_log "all capacity scenarios passed"

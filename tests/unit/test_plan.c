@@ -5,6 +5,7 @@
  * the demand. Expected numbers are worked out in the comments. */
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "capacity_fixture.h"
@@ -55,7 +56,7 @@ TEST(widen_before_adding_hosts)
     mk_host(f, "E-1", "nyc", "windows", "entra-connector", 49152, 16384, 10000, 0);
     mk_host(f, "E-2", "nyc", "windows", "entra-connector", 49152, 16384, 10000, 0);
     T_EQ_INT(plan_build(f, &p, &pl), PF_OK);
-    s = plan_find(pl, "nyc");
+    s = plan_find(pl, "default", "nyc");
     T_ASSERT(s);
     /* Sum 20,006 at its p99; now: 0.7 * 16,384 = 11,468.8 per host ->
      * ceil(20006 / 11468.8) + 1 = 3 > 2 hosts: widen. Widened: 0.7 * 55,535
@@ -95,7 +96,7 @@ TEST(no_widening_when_current_ranges_suffice)
         mk_host(f, id, "ams", "windows", NULL, 49152, 16384, 2000, 0);
     }
     T_EQ_INT(plan_build(f, &p, &pl), PF_OK);
-    s = plan_find(pl, "ams");
+    s = plan_find(pl, "default", "ams");
     T_EQ_INT(s->recommended_hosts, 2);
     T_EQ_INT(s->add_hosts, 0);
     T_EQ_INT(s->nchanges, 0);
@@ -119,7 +120,7 @@ TEST(seed000_add_hosts_when_widened)
     mk_host(f, "E-1", "chi", "windows", "entra-connector", 10000, 55535, 45000, 0);
     mk_host(f, "E-2", "chi", "windows", "entra-connector", 10000, 55535, 45000, 0);
     T_EQ_INT(plan_build(f, &p, &pl), PF_OK);
-    s = plan_find(pl, "chi");
+    s = plan_find(pl, "default", "chi");
     /* 90,006 / 38,874.5 = 2.3 -> 3, + 1 = 4: add 2; 90,006 > 2 * 38,874.5
      * today: overloaded now. */
     T_EQ_INT(s->recommended_hosts, 4);
@@ -152,7 +153,7 @@ TEST(growth_over_horizon)
     mk_host(f, "G-1", "sea", "linux", "cloudflared", 11000, 50000, 8000, 5);
     mk_host(f, "G-2", "sea", "linux", "cloudflared", 11000, 50000, 8000, 5);
     T_EQ_INT(plan_build(f, &p, &pl), PF_OK);
-    s = plan_find(pl, "sea");
+    s = plan_find(pl, "default", "sea");
     T_ASSERT(fabs(s->growth_per_day - 240) < 24);
     T_ASSERT(fabs(s->demand - (s->p99 + s->growth_per_day * 30)) < 1e-6);
     /* 16,000 + 7,200 = 23,200 / 35,000 -> 1 + 1 = 2. */
@@ -220,7 +221,7 @@ TEST(seed003_single_host_site)
     x->cpus = 2;
     x->memory_mb = 2048;
     T_EQ_INT(plan_build(f, &p, &pl), PF_OK);
-    s = plan_find(pl, "osa");
+    s = plan_find(pl, "default", "osa");
     T_EQ_INT(s->recommended_hosts, 2);
     T_EQ_INT(s->add_hosts, 1);
     T_EQ_INT(s->nnotes, 1);
@@ -259,9 +260,50 @@ TEST(leak_left_out_of_demand)
     }
     mk_host(f, "L-2", "dal", "windows", NULL, 49152, 16384, 1500, 0);
     T_EQ_INT(plan_build(f, &p, &pl), PF_OK);
-    s = plan_find(pl, "dal");
+    s = plan_find(pl, "default", "dal");
     T_ASSERT(fabs(s->growth_per_day) < 1e-9);
     T_ASSERT(s->p99 < 3100); /* the two bases, not the leak */
+    plan_free(pl);
+    fleet_free(f);
+}
+
+/* The same site name in two tenants is two sites: each has its own plan
+ * (two hosts each, not four), its own redundancy finding, and each finding
+ * names its tenant. */
+TEST(same_site_name_in_two_tenants)
+{
+    struct fleet_params p;
+    struct fleet *f;
+    struct plan *pl = NULL;
+    struct findings *fs = NULL;
+    const struct plan_site *a, *b;
+    size_t red_a = 0, red_b = 0;
+
+    params(&p);
+    f = fleet_new(&p);
+    mk_host(f, "T-A1", "hq", "windows", NULL, 49152, 16384, 1000, 0);
+    snprintf(f->hosts[f->nhosts - 1].tenant, PF_TENANT_LEN, "acme");
+    mk_host(f, "T-B1", "hq", "windows", NULL, 49152, 16384, 9000, 0);
+    snprintf(f->hosts[f->nhosts - 1].tenant, PF_TENANT_LEN, "globex");
+    T_EQ_INT(plan_build(f, &p, &pl), PF_OK);
+    T_EQ_INT(pl->nsites, 2);
+    a = plan_find(pl, "acme", "hq");
+    b = plan_find(pl, "globex", "hq");
+    T_ASSERT(a && b && a != b);
+    T_ASSERT(!plan_find(pl, "default", "hq"));
+    T_EQ_INT(a->hosts, 1);
+    T_EQ_INT(b->hosts, 1);
+    T_ASSERT(a->peak < 1100 && b->peak > 8900); /* not one summed site */
+    T_EQ_INT(findings_build(f, pl, &p, NULL, &fs), PF_OK);
+    for (size_t i = 0; i < fs->n; i++) {
+        if (fs->v[i].kind != FINDING_REDUNDANCY)
+            continue;
+        red_a += strcmp(fs->v[i].tenant, "acme") == 0;
+        red_b += strcmp(fs->v[i].tenant, "globex") == 0;
+    }
+    T_EQ_INT(red_a, 1);
+    T_EQ_INT(red_b, 1);
+    findings_free(fs);
     plan_free(pl);
     fleet_free(f);
 }
@@ -276,5 +318,6 @@ int main(void)
     RUN(linux_widening_commands);
     RUN(seed003_single_host_site);
     RUN(leak_left_out_of_demand);
+    RUN(same_site_name_in_two_tenants);
     return T_DONE();
 }

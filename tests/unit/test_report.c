@@ -231,7 +231,7 @@ TEST(csv_quotes_and_defuses_formulas)
     pf_buf_init(&b, 1 << 20);
     T_EQ_INT(report_csv(c, NULL, &b), PF_OK);
     T_EQ_INT(count(b.data, "\r\n"), 4); /* header + 3 hosts */
-    T_ASSERT(strncmp(b.data, "site,host,agent_id,", 19) == 0);
+    T_ASSERT(strncmp(b.data, "tenant,site,host,agent_id,", 26) == 0);
     T_CONTAINS(b.data, "\"nyc\",\"CONN-NYC-01\",");
     T_CONTAINS(b.data, "\"port_leak;exhaustion_forecast\",\"critical\"\r\n");
     /* The hostile name: quotes doubled; it starts with '<', not a formula. */
@@ -251,12 +251,12 @@ TEST(metrics_exposition)
     pf_buf_init(&b, 1 << 20);
     T_EQ_INT(report_metrics(c, extra, 1, &b), PF_OK);
     T_CONTAINS(b.data, "# TYPE portfleet_host_utilization gauge\n");
-    T_CONTAINS(b.data, "portfleet_host_range_size{site=\"nyc\",host=\"CONN-NYC-01\",agent_id="
+    T_CONTAINS(b.data, "portfleet_host_range_size{tenant=\"default\",site=\"nyc\",host=\"CONN-NYC-01\",agent_id="
                        "\"11111111-0000-0000-0000-000000000001\"} 16384\n");
     T_CONTAINS(b.data, "host=\"<script>alert(1)</script>\\\"=cmd\"");
-    T_CONTAINS(b.data, "portfleet_findings{kind=\"port_leak\",severity=\"critical\"} 1\n");
-    T_CONTAINS(b.data, "portfleet_findings{kind=\"snat_ikev2\",severity=\"info\"} 0\n");
-    T_CONTAINS(b.data, "portfleet_site_recommended_hosts{site=\"lab\"} 2\n");
+    T_CONTAINS(b.data, "portfleet_findings{tenant=\"default\",kind=\"port_leak\",severity=\"critical\"} 1\n");
+    T_CONTAINS(b.data, "portfleet_findings{tenant=\"default\",kind=\"snat_ikev2\",severity=\"info\"} 0\n");
+    T_CONTAINS(b.data, "portfleet_site_recommended_hosts{tenant=\"default\",site=\"lab\"} 2\n");
     T_CONTAINS(b.data, "portfleet_snapshots_accepted_total 12345\n");
     T_EQ_INT(count(b.data, "portfleet_host_exhaustion_seconds{"), 1);
     pf_buf_free(&b);
