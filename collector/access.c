@@ -42,7 +42,8 @@ struct access {
     struct entry dropped[LOCAL_MAX];
     size_t ndropped;
     long long epoch;
-    PGconn *pg; /* the refresh thread's */
+    PGconn *pg;   /* the refresh thread's */
+    bool failing; /* the last tick failed: said once in the log, not every second */
 };
 
 static const char *const role_names[] = {"none", "read", "admin", "operator"};
@@ -166,12 +167,15 @@ static bool row_entry(const PGresult *r, int i, struct entry *e, bool session)
     return e->who.role != ACCESS_NONE;
 }
 
-static PGresult *select_rows(PGconn *pg, const char *sql)
+static PGresult *select_rows(PGconn *pg, const char *sql, bool quiet)
 {
     PGresult *r = PQexecParams(pg, sql, 0, NULL, NULL, NULL, NULL, 0);
 
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        pf_warn("access: %s", PQresultErrorMessage(r));
+        if (!quiet)
+            pf_warn("tokens and sessions cannot be read (only --admin-token works until they "
+                    "can): %s",
+                    PQresultErrorMessage(r));
         PQclear(r);
         return NULL;
     }
@@ -180,7 +184,7 @@ static PGresult *select_rows(PGconn *pg, const char *sql)
 
 static struct entry *load_entries(PGconn *pg, const char *sql, bool session, size_t *n)
 {
-    PGresult *r = select_rows(pg, sql);
+    PGresult *r = select_rows(pg, sql, false);
     struct entry *v;
     size_t k = 0;
 
@@ -253,8 +257,9 @@ static void tick(struct access *a)
             return;
         }
     }
-    r = select_rows(a->pg, "SELECT n FROM auth_epoch");
-    if (!r || PQntuples(r) != 1) {
+    r = select_rows(a->pg, "SELECT n FROM auth_epoch", a->failing);
+    a->failing = !r || PQntuples(r) != 1;
+    if (a->failing) {
         PQclear(r);
         PQfinish(a->pg); /* reconnect next time: the database may be back */
         a->pg = NULL;

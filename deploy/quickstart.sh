@@ -372,6 +372,11 @@ for i in $(seq 1 60); do
 done
 "$agent" status --config "$qs/agent.conf" >"$qs/agent_status.txt" 2>&1 || true
 
+# -- a read token for the browser (the admin token is an operator's) --
+read_token=$("$collector" token add --db "$db" --tenant default --role read |
+  sed -n 's/^[[:space:]]*"token":[[:space:]]*"\([^"]*\)".*/\1/p')
+[ -n "$read_token" ] || die "token add gave no token"
+
 # -- the report --
 "$collector" report --db "$db" --format html --out "$qs/report.html"
 "$collector" report --db "$db" --format text >"$qs/findings.txt"
@@ -382,8 +387,9 @@ cat >"$qs/summary.txt" <<EOF
   portfleet quickstart: running
   -----------------------------
   HTML report (file):  $qs/report.html
-  HTML report (live):  $url/report?token=$admin_token
-  admin token:         $admin_token
+  HTML report (live):  $url/report  (sign in with the read token; no token in the URL)
+  read token:          $read_token
+  admin token:         $admin_token  (operator: every tenant, tenants and tokens)
   enrollment secret:   $enroll_secret
   collector CA:        $certs/ca.pem
   API, e.g.:           curl --cacert $certs/ca.pem -H "Authorization: Bearer $admin_token" $url/v1/findings

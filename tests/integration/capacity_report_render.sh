@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # capacity_report_render.sh: the HTML capacity report in a real browser.
 # Two scenarios (seed 004's leaking site and seed 001's VPN site) go
-# through the real collector; GET /report (with ?token=) is saved and
+# through the real collector; GET /report (bearer token) is saved and
 # opened by headless Chromium (Debian's chromium, no network: this runs in
 # a private network namespace) twice: --dump-dom and --screenshot.
 # capacity_dom_check.py then checks that the page the browser built has a
@@ -32,8 +32,8 @@ done
 auth=(-H "Authorization: Bearer $PF_ADMIN_TOKEN")
 pf_curl -f "${auth[@]}" "$PF_COLLECTOR_URL/v1/findings?now=$now" >"$PF_TMP/findings.json"
 pf_curl -f "${auth[@]}" "$PF_COLLECTOR_URL/v1/hosts?now=$now" >"$PF_TMP/hosts.json"
-code=$(pf_curl -o "$PF_TMP/report.html" -D "$PF_TMP/report.head" -w '%{http_code}' \
-  "$PF_COLLECTOR_URL/report?token=$PF_ADMIN_TOKEN&now=$now")
+code=$(pf_curl -o "$PF_TMP/report.html" -D "$PF_TMP/report.head" -w '%{http_code}' "${auth[@]}" \
+  "$PF_COLLECTOR_URL/report?now=$now")
 pf_check '[ "$code" = 200 ]' "GET /report"
 pf_check 'grep -qi "^content-type: text/html" "$PF_TMP/report.head"' "/report is HTML"
 pf_check 'grep -qi "^content-security-policy: default-src .none." "$PF_TMP/report.head"' \

@@ -13,7 +13,8 @@
 # then, on the last data set: a resend of every snapshot is all duplicates
 # and changes no answer (rollups count a snapshot once), `report` prints
 # the same findings as the API in every format, /v1/hosts, /metrics, the
-# ?site= / ?host= filters, 400 on a bad ?now=, 401 without the token.
+# ?site= / ?host= filters, 400 on a bad ?now=, 401 without the token or
+# with it in the URL.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
@@ -112,8 +113,12 @@ pf_check '[ "$(python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]
 get_ok "/metrics?now=$now" "$d/metrics.txt"
 pf_check 'grep -q "^portfleet_host_utilization{tenant=\"default\",site=" "$d/metrics.txt"' "/metrics has per-host utilization"
 pf_check 'grep -q "^portfleet_snapshots_accepted_total [1-9]" "$d/metrics.txt"' "/metrics has ingest counters"
-code=$(pf_curl -o "$d/report.html2" -w '%{http_code}' "$PF_COLLECTOR_URL/report?token=$PF_ADMIN_TOKEN&now=$now")
-pf_check '[ "$code" = 200 ] && grep -q "<svg class=\"chart\"" "$d/report.html2"' "/report with ?token="
+code=$(pf_curl -o "$d/report.html2" -w '%{http_code}' -H "Authorization: Bearer $PF_ADMIN_TOKEN" \
+  "$PF_COLLECTOR_URL/report?now=$now")
+pf_check '[ "$code" = 200 ] && grep -q "<svg class=\"chart\"" "$d/report.html2"' "/report with the bearer token"
+code=$(pf_curl -o "$d/report.html3" -w '%{http_code}' "$PF_COLLECTOR_URL/report?token=$PF_ADMIN_TOKEN&now=$now")
+pf_check '[ "$code" = 401 ] && grep -q "action=\"/report/signin\"" "$d/report.html3"' \
+  "/report?token= is refused with the sign-in form"
 code=$(pf_curl -o /dev/null -w '%{http_code}' "$PF_COLLECTOR_URL/v1/findings")
 pf_check '[ "$code" = 401 ]' "/v1/findings without the admin token is 401"
 get "/v1/findings?now=yesterday" "$d/bad.json"

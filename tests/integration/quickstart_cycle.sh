@@ -7,7 +7,8 @@
 #  - start: the text report has the simulated sites with plans and
 #    findings (seed 004's port_leak on DC-APP-01 among them) and this
 #    host's site "quickstart"; the HTML report file is written; the live
-#    /report answers 200 with the printed admin token and 401 without it;
+#    /report answers the sign-in form without a token, 200 after signing in
+#    with the printed read token, 401 with a token in the URL;
 #    the agent of this host enrolled and pushed;
 #  - start again (without stop): works, from an empty database again;
 #  - stop: no process whose command line names the state directory, no
@@ -54,13 +55,22 @@ pf_log "first start: $((SECONDS - t0)) s"
 mv "$qs.out1" "$qs/out1"
 check_report "$qs/out1"
 
-token=$(sed -n 's/^  admin token: *//p' "$qs/out1")
+token=$(sed -n 's/^  admin token: *\([^ ]*\).*/\1/p' "$qs/out1")
+read_token=$(sed -n 's/^  read token: *//p' "$qs/out1")
 url=$(sed -n 's|^  HTML report (live): *\(https://[^/]*\)/report.*|\1|p' "$qs/out1")
-code=$(curl -s -o "$qs/live.html" -w '%{http_code}' --cacert "$qs/certs/ca.pem" \
-  "$url/report?token=$token")
-pf_check '[ "$code" = 200 ] && grep -q "Site dal" "$qs/live.html"' "GET /report with the token: 200"
-code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$qs/certs/ca.pem" "$url/report")
-pf_check '[ "$code" = 401 ]' "GET /report without the token: 401 (got $code)"
+pf_check '! grep -q "token=" "$qs/out1"' "no token in a printed URL"
+# the browser's way: the sign-in form, then the session cookie
+code=$(curl -s -o "$qs/form.html" -w '%{http_code}' --cacert "$qs/certs/ca.pem" "$url/report")
+pf_check '[ "$code" = 401 ] && grep -q "action=\"/report/signin\"" "$qs/form.html"' \
+  "GET /report without a token: the sign-in form (got $code)"
+code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$qs/certs/ca.pem" -c "$qs/jar" \
+  --data-urlencode "token=$read_token" "$url/report/signin")
+pf_check '[ "$code" = 303 ]' "sign-in with the printed read token: 303 (got $code)"
+code=$(curl -s -o "$qs/live.html" -w '%{http_code}' --cacert "$qs/certs/ca.pem" -b "$qs/jar" \
+  "$url/report")
+pf_check '[ "$code" = 200 ] && grep -q "Site dal" "$qs/live.html"' "GET /report with the session: 200"
+code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$qs/certs/ca.pem" "$url/report?token=$token")
+pf_check '[ "$code" = 401 ]' "GET /report?token=: refused (got $code)"
 curl -s --cacert "$qs/certs/ca.pem" -H "Authorization: Bearer $token" "$url/v1/hosts" >"$qs/hosts.json"
 pf_check 'grep -q "\"site\": *\"quickstart\"" "$qs/hosts.json"' "this host's agent reported"
 
@@ -68,7 +78,7 @@ t0=$SECONDS
 "$src/deploy/quickstart.sh" >"$qs/out2" 2>&1 || { cat "$qs/out2" >&2; pf_fail "second start"; }
 pf_log "second start: $((SECONDS - t0)) s"
 check_report "$qs/out2"
-pf_check '[ "$(sed -n "s/^  admin token: *//p" "$qs/out2")" = "$token" ]' \
+pf_check '[ "$(sed -n "s/^  admin token: *\([^ ]*\).*/\1/p" "$qs/out2")" = "$token" ]' \
   "the second start keeps the secrets"
 
 "$src/deploy/quickstart.sh" stop >"$qs/stop1" 2>&1 || { cat "$qs/stop1" >&2; pf_fail "stop"; }
