@@ -5,6 +5,7 @@
 pf_unit_test(test_http pfcollector)
 pf_unit_test(test_store pfcollector)
 pf_unit_test(test_auth pfcollector)
+pf_unit_test(test_access pfcollector)
 pf_unit_test(test_options pfcollector)
 pf_fuzz_target(fuzz_http fuzz_http.c pfcollector)
 
