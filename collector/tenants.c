@@ -434,7 +434,7 @@ static void http_one(struct db_conn *dc, struct exchange *x)
     struct result r;
     cJSON *body = NULL;
     char err[PF_ERRMSG_LEN], want[PF_TENANT_LEN + 1];
-    const char *tenant = NULL, *role = NULL;
+    const char *tenant = NULL, *role = NULL, *name = NULL;
     bool bad = false, get = strcmp(method, "GET") == 0;
     long long id = 0;
     PGconn *pg;
@@ -462,6 +462,7 @@ static void http_one(struct db_conn *dc, struct exchange *x)
         }
         tenant = str_member(body, "tenant", &bad);
         role = str_member(body, "role", &bad);
+        name = str_member(body, "name", &bad);
         idv = cJSON_GetObjectItemCaseSensitive(body, "id");
         if (idv && (!cJSON_IsNumber(idv) || idv->valuedouble < 1 || idv->valuedouble > 9e15))
             bad = true;
@@ -481,7 +482,7 @@ static void http_one(struct db_conn *dc, struct exchange *x)
         return;
     }
     if (strcmp(path, "/v1/tenants") == 0)
-        get ? tenant_list(pg, &x->who, tenant, &r) : tenant_add(pg, tenant, &r);
+        get ? tenant_list(pg, &x->who, tenant, &r) : tenant_add(pg, name, &r);
     else if (strcmp(path, "/v1/tokens") == 0)
         get ? token_list(pg, &x->who, tenant, &r) : token_add(pg, &x->who, tenant, role, &r);
     else if (strcmp(path, "/v1/secrets") == 0)

@@ -103,7 +103,7 @@ pf_check '[ "$n" -ge 30 ]' "the run handed out secrets to look for ($n)"
 # one answer that hands a new token, secret or node key out.
 for f in "$PF_TMP"/out/answers/*; do tail -n +2 "$f"; echo; done |
   grep -v -i '^set-cookie:' |
-  sed -E 's/"(token|enroll_secret|node_key)":"[^"]*"//g' >"$PF_TMP/answers.txt"
+  sed -E 's/"(token|admin_token|read_token|enroll_secret|node_key)":"[^"]*"//g' >"$PF_TMP/answers.txt"
 found=0
 while read -r s; do
   for f in "$PF_TMP"/collector.log "$PF_TMP"/collector2.log "$PF_TMP"/postgres.log \

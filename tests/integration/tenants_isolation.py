@@ -217,6 +217,8 @@ TABLE = [
     ("POST", "/v1/secrets/revoke", {"id": "@secret:other"}, 403, 404, 200),
     ("GET", "/v1/tenants", None, 403, 403, 200),
     ("POST", "/v1/tenants", {"name": "Bad_Name!"}, 403, 403, 400),
+    ("POST", "/v1/tenants", {"name": "@newtenant"}, 403, 403, 201),
+    ("POST", "/v1/tenants", {"name": "acme"}, 403, 403, 409),
     ("GET", "/v1/status", None, 403, 403, 200),
 ]
 
@@ -261,10 +263,16 @@ def leak_check(label, tenant, body):
     return True
 
 
+NEW = [0]
+
+
 def substitute(v, own, other, token):
     if isinstance(v, dict):
         return {k: substitute(x, own, other, token) for k, x in v.items()}
     if isinstance(v, str):
+        if v == "@newtenant":
+            NEW[0] += 1
+            return "initech-%d" % NEW[0]
         if v.startswith("@token:") or v.startswith("@secret:"):
             kind, whose = v[1:].split(":")
             return fresh(kind, own if whose == "own" else other)
@@ -301,8 +309,9 @@ for method, path, body, e_read, e_admin, e_op in TABLE:
                        "%s %s as operator: not every tenant's agents" % (method, p)) and ok
         if st < 300 and (b or {}).get("role") and "token" in text:
             SECRETS.append(json.loads(text)["token"])
-        if st < 300 and "enroll_secret" in text and method == "POST":
-            SECRETS.append(json.loads(text)["enroll_secret"])
+        if st < 300 and method == "POST":
+            d = json.loads(text)
+            SECRETS += [d.get(k) for k in ("enroll_secret", "admin_token", "read_token") if d.get(k)]
         results.append((method, path, label, want, st, ok))
 
 # The table with its results, as the test's record.
