@@ -46,6 +46,7 @@ static const struct route table[] = {
     {"GET", "/v1/secrets", ROUTE_ADMIN, false, 0, tenants_handle},
     {"POST", "/v1/secrets", ROUTE_ADMIN, false, 4 * KIB, tenants_handle},
     {"POST", "/v1/secrets/revoke", ROUTE_ADMIN, false, 4 * KIB, tenants_handle},
+    {"POST", "/v1/agents/revoke", ROUTE_ADMIN, false, 4 * KIB, tenants_handle},
 };
 
 enum access_role route_min_role(const struct route *r)

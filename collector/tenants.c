@@ -391,6 +391,39 @@ static int revoke(PGconn *pg, const struct access_who *who, bool is_token, long 
     return ok(r, 200, o);
 }
 
+/* Revokes agent agent_id of who's tenant: its node key is refused from
+ * then on and it drops out of the analysis. Another tenant's agent is 404. */
+static int agent_revoke(PGconn *pg, const struct access_who *who, const char *agent_id,
+                        struct result *r)
+{
+    char t[PF_TENANT_LEN];
+    const char *vals[2] = {agent_id, t};
+    PGresult *res;
+    cJSON *o;
+
+    if (!agent_id || !auth_uuid_valid(agent_id))
+        return fail(r, 400, "invalid", "agent_id: required, an agent id as /v1/hosts lists it");
+    snprintf(t, sizeof(t), "%s", who->role == ACCESS_OPERATOR ? "" : who->tenant);
+    res = run(pg,
+              "UPDATE agents SET revoked_at = now() WHERE agent_id = $1::uuid AND ($2 = '' OR "
+              "tenant = $2) AND revoked_at IS NULL RETURNING tenant",
+              2, vals, NULL);
+    if (!good(res))
+        return db_fail(r, res, "revoking an agent");
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return fail(r, 404, "not_found", "no such agent (or revoked already)");
+    }
+    o = cJSON_CreateObject();
+    if (o && (!cJSON_AddStringToObject(o, "revoked", agent_id) ||
+              !cJSON_AddStringToObject(o, "tenant", PQgetvalue(res, 0, 0)))) {
+        cJSON_Delete(o);
+        o = NULL;
+    }
+    PQclear(res);
+    return ok(r, 200, o);
+}
+
 enum pf_rc tenants_of_secret(PGconn *pg, const char *secret, char tenant[PF_TENANT_LEN])
 {
     uint8_t hash[AUTH_HASH_LEN];
@@ -434,7 +467,7 @@ static void http_one(struct db_conn *dc, struct exchange *x)
     struct result r;
     cJSON *body = NULL;
     char err[PF_ERRMSG_LEN], want[PF_TENANT_LEN + 1];
-    const char *tenant = NULL, *role = NULL, *name = NULL;
+    const char *tenant = NULL, *role = NULL, *name = NULL, *agent = NULL;
     bool bad = false, get = strcmp(method, "GET") == 0;
     long long id = 0;
     PGconn *pg;
@@ -463,6 +496,7 @@ static void http_one(struct db_conn *dc, struct exchange *x)
         tenant = str_member(body, "tenant", &bad);
         role = str_member(body, "role", &bad);
         name = str_member(body, "name", &bad);
+        agent = str_member(body, "agent_id", &bad);
         idv = cJSON_GetObjectItemCaseSensitive(body, "id");
         if (idv && (!cJSON_IsNumber(idv) || idv->valuedouble < 1 || idv->valuedouble > 9e15))
             bad = true;
@@ -487,6 +521,8 @@ static void http_one(struct db_conn *dc, struct exchange *x)
         get ? token_list(pg, &x->who, tenant, &r) : token_add(pg, &x->who, tenant, role, &r);
     else if (strcmp(path, "/v1/secrets") == 0)
         get ? secret_list(pg, &x->who, tenant, &r) : secret_add(pg, &x->who, tenant, &r);
+    else if (strcmp(path, "/v1/agents/revoke") == 0)
+        agent_revoke(pg, &x->who, agent, &r);
     else if (!id)
         fail(&r, 400, "invalid", "id: required, the number a list shows");
     else

@@ -13,6 +13,7 @@
  *   GET/POST /v1/tenants              operator
  *   GET/POST /v1/tokens, POST /v1/tokens/revoke     admin of the tenant
  *   GET/POST /v1/secrets, POST /v1/secrets/revoke   admin of the tenant
+ *   POST /v1/agents/revoke {"agent_id"}             admin of the tenant
  *
  * A new token or secret is printed (answered) once and stored as its
  * SHA-256. Another tenant's token or secret answers 404, like one that
@@ -31,7 +32,8 @@ struct exchange;
  * tenant. PF_OK, PF_NOTFOUND, or PF_AGAIN when the database failed. */
 enum pf_rc tenants_of_secret(PGconn *pg, const char *secret, char tenant[PF_TENANT_LEN]);
 
-/* Route handler of /v1/tenants, /v1/tokens[/revoke], /v1/secrets[/revoke]. */
+/* Route handler of /v1/tenants, /v1/tokens[/revoke], /v1/secrets[/revoke],
+ * /v1/agents/revoke. */
 void tenants_handle(struct exchange *x);
 
 /* `portfleet-collector tenant|token|secret ...`; argv[0] is the command
