@@ -326,7 +326,6 @@ enum pf_rc access_new(const char *conninfo, const char *operator_token, struct a
         access_free(a);
         return PF_NOMEM;
     }
-    tick(a); /* the first load before the first request, when the database answers */
     if (pthread_create(&a->thread, NULL, refresh_thread, a) != 0) {
         access_free(a);
         return PF_IO;

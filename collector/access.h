@@ -66,9 +66,10 @@ struct access;
 
 /* Starts the token cache on database conninfo (its own connection, made
  * and remade by its thread). operator_token (may be NULL) is the
- * --admin-token option, checked in memory and never stored. The first
- * load is tried at once; while the database is down only operator_token
- * works, and the thread keeps trying. Returns PF_OK and *out (free with
+ * --admin-token option, checked in memory and never stored. The thread
+ * loads at once (so it never holds up start-up when the database does not
+ * answer); until a load succeeded only operator_token works, and
+ * access_loaded() says false (/readyz answers 503). Returns PF_OK and *out (free with
  * access_free), PF_NOMEM or PF_IO (thread). */
 enum pf_rc access_new(const char *conninfo, const char *operator_token, struct access **out);
 /* Stops the thread and frees a; NULL does nothing. */

@@ -98,8 +98,14 @@ static void ping_run(struct db_conn *dc, struct db_job **jobs, size_t n)
 
 static const struct db_job_ops ping_ops = {"ping", 1, 0, ping_run};
 
+/* Ready when the database answers and the tokens are known (a collector
+ * that cannot tell a valid token from a revoked one yet is not ready). */
 static void readyz(struct exchange *x)
 {
+    if (!access_loaded(server_access(x->srv))) {
+        exchange_error(x, 503, "unavailable", "tokens not loaded from the database yet");
+        return;
+    }
     exchange_defer(x, &ping_ops);
 }
 
