@@ -233,6 +233,19 @@ TABLE = [
     ("GET", "/v1/status", None, 403, 403, 200),
 ]
 
+# Acknowledging findings (docs/protocol.md section 4) when this build has
+# it: the finding's tenant's admin only; another tenant's finding is 404.
+UNTIL = (now + datetime.timedelta(hours=4)).strftime("%Y-%m-%dT%H:%M:%SZ")
+if request("POST", "/v1/findings/ack", token=OPERATOR, body={})[0] != 404:
+    TABLE += [
+        ("POST", "/v1/findings/ack", {"id": "host_silent/@agentid:own", "until": UNTIL},
+         403, 200, 200),
+        ("POST", "/v1/findings/ack", {"id": "host_silent/@agentid:other", "until": UNTIL},
+         403, 404, 200),
+        ("POST", "/v1/findings/ack", {"id": "host_silent/@agentid:own", "until": "soon"},
+         403, 400, 400),
+    ]
+
 TOKENS = [("acme read", "acme", "read", T["acme"]["read"]),
           ("acme admin", "acme", "admin", T["acme"]["admin"]),
           ("globex read", "globex", "read", T["globex"]["read"]),
@@ -284,6 +297,9 @@ def substitute(v, own, other, token):
         if v == "@newtenant":
             NEW[0] += 1
             return "initech-%d" % NEW[0]
+        if "@agentid:" in v:
+            head, whose = v.split("@agentid:")
+            return head + sorted(ids_of(own if whose == "own" else other))[0]
         if v.startswith("@token:") or v.startswith("@secret:") or v.startswith("@agent:"):
             kind, whose = v[1:].split(":")
             return fresh(kind, own if whose == "own" else other)
