@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "auth_cache.h"
 #include "log.h"
 #include "server.h"
 #include "snapshot_json.h"
@@ -29,8 +30,6 @@
 #define SECOND_WRITER_MIN 4
 #define FUTURE_MAX_S 86400            /* taken_at may be this far ahead of our clock */
 #define KEY_LEN_MAX 128
-#define KC_SLOTS 4096
-#define KC_TTL_MS 60000
 
 static void ingest_run(struct db_conn *dc, struct db_job **jobs, size_t n);
 
@@ -41,41 +40,26 @@ void ingest_handle(struct exchange *x)
     exchange_defer(x, &ingest_ops);
 }
 
-/* ---- node key cache, shared by the workers ---- */
+/* ---- node keys ---- */
 
-static struct {
-    uint8_t hash[AUTH_HASH_LEN];
-    char agent_id[AUTH_UUID_LEN];
-    long long expires; /* pf_mono_ms */
-} kc[KC_SLOTS];
-static pthread_mutex_t kc_mu = PTHREAD_MUTEX_INITIALIZER;
-
-static enum pf_rc resolve_key(struct db_conn *dc, const char *key, char agent_id[AUTH_UUID_LEN])
+/* Resolves a node key to its agent through the server's cache
+ * (auth_cache.h: a revoked key stops working within AUTH_STALE_MS). */
+static enum pf_rc resolve_key(struct db_conn *dc, struct auth_cache *cache, const char *key,
+                              char agent_id[AUTH_UUID_LEN])
 {
     uint8_t h[AUTH_HASH_LEN];
-    size_t slot;
-    long long now = pf_mono_ms();
+    uint64_t ticket;
     enum pf_rc rc;
 
     if (strlen(key) > KEY_LEN_MAX)
         return PF_NOTFOUND;
     auth_hash(key, strlen(key), h);
-    slot = ((size_t)h[0] | (size_t)h[1] << 8) % KC_SLOTS;
-    pthread_mutex_lock(&kc_mu);
-    if (kc[slot].expires > now && memcmp(kc[slot].hash, h, sizeof(h)) == 0) {
-        memcpy(agent_id, kc[slot].agent_id, AUTH_UUID_LEN);
-        pthread_mutex_unlock(&kc_mu);
+    if (auth_cache_get(cache, h, agent_id, AUTH_UUID_LEN))
         return PF_OK;
-    }
-    pthread_mutex_unlock(&kc_mu);
+    ticket = auth_cache_ticket(cache);
     rc = store_agent_by_hash(dc, h, agent_id);
-    if (rc == PF_OK) {
-        pthread_mutex_lock(&kc_mu);
-        memcpy(kc[slot].hash, h, sizeof(h));
-        memcpy(kc[slot].agent_id, agent_id, AUTH_UUID_LEN);
-        kc[slot].expires = now + KC_TTL_MS;
-        pthread_mutex_unlock(&kc_mu);
-    }
+    if (rc == PF_OK)
+        auth_cache_put(cache, h, agent_id, ticket);
     return rc;
 }
 
@@ -149,7 +133,7 @@ static void check_request(struct db_conn *dc, struct req *q, int64_t now)
     char err[PF_ERRMSG_LEN];
     enum pf_rc rc;
 
-    rc = key ? resolve_key(dc, key, q->agent_id) : PF_NOTFOUND;
+    rc = key ? resolve_key(dc, server_node_keys(x->srv), key, q->agent_id) : PF_NOTFOUND;
     if (rc == PF_NOTFOUND) {
         pf_warn("snapshots from %s: unknown or revoked node key; answering 401", x->peer);
         exchange_error(x, 401, "node_invalid", "unknown or revoked node key: enroll again");

@@ -12,8 +12,9 @@
  * Snapshots older than the retention window are answered as "expired"
  * (counted, not stored: their partition is gone).
  *
- * Node keys are looked up through a small cache (4096 slots, 60 s): a
- * revoked key stops working within a minute. */
+ * Node keys are looked up through the server's credential cache
+ * (auth_cache.h): no database round trip for a known key, and a revoked
+ * key stops working within AUTH_STALE_MS on every collector. */
 #ifndef PF_INGEST_H
 #define PF_INGEST_H
 

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* main.c: portfleet-collector's commands (docs/cli.md): serve, migrate,
- * tenant, token, secret, version. Exit codes: 0 ok, 1 runtime failure,
- * 2 bad usage or config. */
+ * report, tenant, token, secret, agent revoke, version. Exit codes: 0 ok,
+ * 1 runtime failure, 2 bad usage or config. */
 #include <stdio.h>
 #include <string.h>
 
+#include "agent_admin.h"
 #include "capacity_api.h"
 #include "log.h"
 #include "migrate.h"
@@ -26,6 +27,7 @@ static void usage(FILE *f)
                "       portfleet-collector secret add --tenant NAME | secret list | secret revoke "
                "ID\n"
                "         (each with --db CONNINFO)\n"
+               "       portfleet-collector agent revoke AGENT_ID --db CONNINFO\n"
                "       portfleet-collector version\n\nserve options:\n");
     pf_buf_init(&b, 16384);
     if (copts_usage("serve", &b) == PF_OK && b.data)
@@ -87,6 +89,8 @@ int main(int argc, char **argv)
         return capacity_report_main(argc - 1, argv + 1);
     if (strcmp(cmd, "tenant") == 0 || strcmp(cmd, "token") == 0 || strcmp(cmd, "secret") == 0)
         return tenants_cli_main(argc - 1, argv + 1); /* tenants.h */
+    if (strcmp(cmd, "agent") == 0)
+        return agent_admin_main(argc - 1, argv + 1);
     if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0) {
         if (cmd[0])
             fprintf(stderr, "portfleet-collector: unknown command \"%s\"\n", cmd);

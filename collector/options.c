@@ -3,6 +3,7 @@
 #include "options.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,12 +36,18 @@ static const struct pf_option_spec serve_specs[] = {
     LOGLEVEL_SPEC,
 };
 
-/* migrate reads the same config file as serve (one
- * /etc/portfleet/collector.conf for both), so it knows serve's options and
- * uses only db; a table of its own would refuse that file's "cert = ...". */
+/* migrate and the administration commands (agent ...) read the same
+ * config file as serve (one /etc/portfleet/collector.conf for all), so
+ * they know serve's options and use only db; a table of their own would
+ * refuse that file's "cert = ...". */
+static bool db_only(const char *command)
+{
+    return strcmp(command, "migrate") == 0 || strcmp(command, "agent") == 0;
+}
+
 static const struct pf_option_spec *specs_of(const char *command, size_t *n)
 {
-    if (strcmp(command, "serve") == 0 || strcmp(command, "migrate") == 0) {
+    if (strcmp(command, "serve") == 0 || db_only(command)) {
         *n = PF_ARRAY_LEN(serve_specs);
         return serve_specs;
     }
@@ -151,7 +158,9 @@ enum pf_rc copts_load(const char *command, int argc, char **argv, struct copts *
         snprintf(err, errlen, "%s", cerr);
         return PF_INVALID;
     }
-    if (pf_config_args(o->cfg, &pos) > 0) {
+    o->nargs = pf_config_args(o->cfg, &pos);
+    o->args = pos;
+    if (o->nargs > 0 && strcmp(command, "agent") != 0) {
         snprintf(err, errlen, "unexpected argument \"%s\"", pos[0]);
         return PF_INVALID;
     }
@@ -165,7 +174,7 @@ enum pf_rc copts_load(const char *command, int argc, char **argv, struct copts *
     }
     if ((rc = require(o, "db", &o->db, err, errlen)))
         return rc;
-    if (strcmp(command, "migrate") == 0)
+    if (db_only(command))
         return PF_OK;
 
     o->listen = pf_config_get(o->cfg, "listen");

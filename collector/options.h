@@ -34,9 +34,13 @@ struct copts {
     uint64_t retention_days;
     uint64_t retry_after_s;    /* Retry-After of 503 answers */
     const char *log_level;
+    /* Positional arguments (commands that take them: agent). */
+    const char *const *args;
+    size_t nargs;
 };
 
-/* Parses the options of command ("serve" or "migrate") from argv (after
+/* Parses the options of command ("serve", "migrate" or "agent": the
+ * latter two use only db of serve's options) from argv (after
  * the command), the environment and the config file, checks them and
  * fills o. Returns PF_OK, or PF_INVALID with a message naming the option
  * and why in err (exit code 2). Free with copts_free() in both cases. */

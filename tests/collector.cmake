@@ -6,6 +6,7 @@ pf_unit_test(test_http pfcollector)
 pf_unit_test(test_store pfcollector)
 pf_unit_test(test_auth pfcollector)
 pf_unit_test(test_access pfcollector)
+pf_unit_test(test_auth_cache pfcollector)
 pf_unit_test(test_options pfcollector)
 pf_fuzz_target(fuzz_http fuzz_http.c pfcollector)
 
@@ -20,6 +21,7 @@ pf_collector_it(collector_dbdown 300)
 pf_collector_it(collector_slowloris 300)
 pf_collector_it(collector_rollup 300)
 pf_collector_it(tenants 300)
+pf_collector_it(collector_revoke 300)
 
 # The benchmark's load generator and raw-COPY reference (run by
 # tests/bench/collector_bench.sh; built here so it keeps compiling).

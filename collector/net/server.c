@@ -25,6 +25,7 @@
 #include <cjson/cJSON.h>
 
 #include "auth.h"
+#include "auth_cache.h"
 #include "log.h"
 #include "loop.h"
 #include "offload.h"
@@ -42,6 +43,7 @@
 #define ROLLUP_MS 1000            /* process_hours (proc_rollup.h) */
 #define FD_RESERVE 64             /* descriptors kept for the database, logs, files */
 #define OUT_KEEP (64 * 1024)      /* answer buffers larger than this are freed after use */
+#define NODE_KEY_SLOTS 4096       /* node keys cached (auth_cache.h) */
 
 enum cstate {
     ST_HANDSHAKE, /* TLS handshake */
@@ -107,8 +109,11 @@ struct server {
     struct loop *loop;
     struct tls_server *tls;
     struct db *db;
-    struct access *access; /* tokens and sessions */
-    struct offload *hs;    /* TLS handshakes */
+    struct access *access;         /* tokens and sessions */
+    struct auth_gen *auth_gen;     /* revocation generation (auth_cache.h) */
+    struct auth_watch *auth_watch; /* keeps it fresh */
+    struct auth_cache *node_keys;  /* node key hash -> agent id */
+    struct offload *hs;            /* TLS handshakes */
     int lfd, sfd;
     struct loop_watch lw, sw, dbw, hsw;
     bool accepting;
@@ -267,6 +272,16 @@ const struct copts *server_opts(const struct server *s)
 struct db *server_db(const struct server *s)
 {
     return s->db;
+}
+
+struct auth_gen *server_auth_gen(const struct server *s)
+{
+    return s->auth_gen;
+}
+
+struct auth_cache *server_node_keys(const struct server *s)
+{
+    return s->node_keys;
 }
 
 const struct server_stats *server_stats(const struct server *s)
@@ -1151,6 +1166,17 @@ enum pf_rc server_new(const struct copts *o, struct server **out, char *err, siz
         snprintf(err, errlen, "cannot start the token cache: %s", pf_strerror(rc));
         goto bad;
     }
+    s->auth_gen = auth_gen_new();
+    s->node_keys = s->auth_gen ? auth_cache_new(s->auth_gen, NODE_KEY_SLOTS) : NULL;
+    if (!s->node_keys) {
+        snprintf(err, errlen, "out of memory");
+        rc = PF_NOMEM;
+        goto bad;
+    }
+    if ((rc = auth_watch_start(s->auth_gen, o->db, &s->auth_watch))) {
+        snprintf(err, errlen, "cannot start the credential watcher: %s", pf_strerror(rc));
+        goto bad;
+    }
     if ((rc = offload_new((int)o->tls_threads, &s->hs))) {
         snprintf(err, errlen, "cannot start the TLS threads: %s", pf_strerror(rc));
         goto bad;
@@ -1217,6 +1243,9 @@ void server_free(struct server *s)
     db_free(s->db);
     access_free(s->access);
     bury(s);
+    auth_watch_stop(s->auth_watch);
+    auth_cache_free(s->node_keys);
+    auth_gen_free(s->auth_gen);
     loop_free(s->loop);
     if (s->lfd >= 0)
         close(s->lfd);

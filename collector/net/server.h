@@ -31,6 +31,8 @@
 #define EXCHANGE_OUT_MAX (64u * 1024 * 1024) /* largest answer body (reports) */
 
 struct server;
+struct auth_gen;
+struct auth_cache;
 
 struct exchange {
     struct server *srv;
@@ -78,6 +80,11 @@ void server_free(struct server *s);
 const struct copts *server_opts(const struct server *s);
 struct db *server_db(const struct server *s);
 const struct server_stats *server_stats(const struct server *s);
+/* The process's revocation generation (kept fresh by the server's watcher)
+ * for credential caches of other routes, and the node key cache of
+ * ingest (auth_cache.h). */
+struct auth_gen *server_auth_gen(const struct server *s);
+struct auth_cache *server_node_keys(const struct server *s);
 
 /* Answers {"error": code, "message": <formatted>}; for 503 and 429 it adds
  * Retry-After. Usable on any thread until the exchange is answered. */

@@ -225,8 +225,8 @@ post /v1/snapshots "$PF_TMP/mixed.json" "$K1"
 expect 403 'snapshots[1].agent_id' "batch with another agent's snapshot"
 pf_check '[ "$(pf_psql -c "select count(*) from snapshot_seqs where seq in (10, 11)")" = 0 ]' \
   "nothing of a refused batch stored"
-# a revoked key (the collector caches good keys for up to 60 s; this one was
-# never used before its revocation)
+# a revoked key never used before its revocation (a cached one:
+# collector_revoke.sh)
 read -r A3 K3 < <(pf_enroll CONN-NYC-03 nyc machine-3)
 pf_psql -c "update agents set revoked_at = now() where agent_id = '$A3'" >/dev/null
 $client make "$A3" 1 >"$PF_TMP/a3.json"

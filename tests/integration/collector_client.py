@@ -17,6 +17,11 @@ thousand slow connections, post in a loop while the database goes away.
   slowloris URL CA N TIMEOUT  N TLS connections sending one byte per second, and a
                               client making a new TLS connection every second
   ingest-loop URL CA KEY AGENT SECONDS OUT   post snapshots one by one
+  revoke-race CA KEY AGENT SEQ0 URL... -- CMD...   post with KEY to every URL
+                              (200 each), run CMD (a revocation), then post to
+                              each URL every 0.1 s until it answers 401
+                              node_invalid; prints the seconds per URL; fails
+                              when one takes over 5 s or answers 200 after 401
 """
 import argparse
 import asyncio
@@ -27,6 +32,7 @@ import json
 import os
 import socket
 import ssl
+import subprocess
 import sys
 import time
 import urllib.parse
@@ -385,6 +391,65 @@ def cmd_ingest_loop(a):
         conn.close()
 
 
+def post_one(conn, key, body):
+    conn.request("POST", "/v1/snapshots", body=body,
+                 headers={"Authorization": "Bearer " + key, "Content-Type": "application/json"})
+    r = conn.getresponse()
+    return r.status, r.read().decode(errors="replace")
+
+
+def cmd_revoke_race(a):
+    """A revoked key must stop working within 5 s on every collector, each
+    of which has just accepted it (so it is in their caches)."""
+    if "--" not in a.rest:
+        print("revoke-race: expected URL... -- CMD...")
+        sys.exit(2)
+    cut = a.rest.index("--")
+    a.urls, a.command = a.rest[:cut], a.rest[cut + 1:]
+    ctx = tls_ctx(a.ca)
+    conns = [http.client.HTTPSConnection(*split(u), context=ctx, timeout=10) for u in a.urls]
+    seq = a.seq0
+    for u, c in zip(a.urls, conns):
+        st, body = post_one(c, a.key, json.dumps(snapshot(a.agent, seq)).encode())
+        seq += 1
+        if st != 200:
+            print("%s: warm-up post answered %d %s" % (u, st, body))
+            sys.exit(1)
+    t0 = time.monotonic()
+    done = subprocess.run(a.command, capture_output=True, text=True, check=False)
+    print("revocation command exited %d: %s%s" % (done.returncode, done.stdout.strip(),
+                                                  done.stderr.strip()))
+    if done.returncode != 0:
+        sys.exit(1)
+    first_401 = [None] * len(conns)
+    ok = True
+    while time.monotonic() - t0 < 15 and None in first_401:
+        for i, c in enumerate(conns):
+            st, body = post_one(c, a.key, json.dumps(snapshot(a.agent, seq)).encode())
+            seq += 1
+            t = time.monotonic() - t0
+            if st == 401 and "node_invalid" in body:
+                if first_401[i] is None:
+                    first_401[i] = t
+            elif st == 200 and first_401[i] is not None:
+                print("%s: 200 at %.2f s after a 401 at %.2f s" % (a.urls[i], t, first_401[i]))
+                ok = False
+            elif st != 200:
+                print("%s: unexpected %d %s" % (a.urls[i], st, body))
+                ok = False
+        time.sleep(0.1)
+    for u, t in zip(a.urls, first_401):
+        if t is None:
+            print("%s: still accepting the revoked key after 15 s" % u)
+            ok = False
+        else:
+            print("%s: 401 node_invalid %.2f s after the revocation" % (u, t))
+            ok = ok and t <= 5.0
+    for c in conns:
+        c.close()
+    sys.exit(0 if ok else 1)
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -416,6 +481,13 @@ def main():
     s.add_argument("n", type=int)
     s.add_argument("timeout", type=int)
     s.set_defaults(fn=cmd_slowloris)
+    rr = sub.add_parser("revoke-race")
+    rr.add_argument("ca")
+    rr.add_argument("key")
+    rr.add_argument("agent")
+    rr.add_argument("seq0", type=int)
+    rr.add_argument("rest", nargs=argparse.REMAINDER, help="URL... -- CMD...")
+    rr.set_defaults(fn=cmd_revoke_race)
     i = sub.add_parser("ingest-loop")
     i.add_argument("url")
     i.add_argument("ca")

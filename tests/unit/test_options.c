@@ -100,6 +100,25 @@ TEST(migrate_needs_only_db)
     copts_free(&o);
 }
 
+TEST(agent_takes_an_argument)
+{
+    struct copts o;
+    char err[256];
+    char *argv[] = {"0b8e4c1a-5d2f-4e6b-9a47-3c1d2e5f6a7b", "--db=dbname=y"};
+    char *extra[] = {"--db", "dbname=x", "stray"};
+
+    unsetenv("PORTFLEET_DB");
+    T_EQ_INT(load("agent", 2, argv, &o, err), PF_OK);
+    T_EQ_STR(o.db, "dbname=y");
+    T_EQ_INT(o.nargs, 1);
+    T_EQ_STR(o.args[0], "0b8e4c1a-5d2f-4e6b-9a47-3c1d2e5f6a7b");
+    copts_free(&o);
+    /* serve and migrate still refuse a stray argument */
+    T_EQ_INT(load("migrate", 3, extra, &o, err), PF_INVALID);
+    T_CONTAINS(err, "unexpected argument \"stray\"");
+    copts_free(&o);
+}
+
 int main(void)
 {
     /* the default config file must not leak into the test */
@@ -107,5 +126,6 @@ int main(void)
     RUN(precedence);
     RUN(required_and_bad_values);
     RUN(migrate_needs_only_db);
+    RUN(agent_takes_an_argument);
     return T_DONE();
 }
