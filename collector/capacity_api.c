@@ -15,6 +15,7 @@
 #include "access.h"
 #include "analysis_db.h"
 #include "capacity.h"
+#include "config.h"
 #include "log.h"
 #include "report.h"
 #include "routes.h"
@@ -315,30 +316,38 @@ void capacity_api_handle(struct exchange *x)
 
 /* ---- portfleet-collector report ---- */
 
-struct argv_lookup {
-    int argc;
-    char **argv;
+/* The command's options, read with common/config.h as serve's are:
+ * "--opt value" and "--opt=value", the last one wins. Flags only: the
+ * command reads no config file, and of the environment only PORTFLEET_DB. */
+static const struct pf_option_spec report_specs[] = {
+    {"db", 1, 0, "CONNINFO", NULL, "libpq connection string or URI (or PORTFLEET_DB)"},
+    {"tenant", 1, 0, "T", NULL, "one tenant only"},
+    {"site", 1, 0, "S", NULL, "one site only"},
+    {"format", 1, 0, "FORMAT", NULL, "text, json, csv or html (default text)"},
+    {"out", 1, 0, "FILE", NULL, "write here instead of stdout"},
+    {"now", 1, 0, "T", NULL, "analyse as of T (RFC 3339 or epoch seconds)"},
+    {"window-days", 1, 0, "N", NULL, "days of history to analyse (1-60, default 7)"},
+    {"horizon-days", 1, 0, "N", NULL, "days ahead to forecast (1-730, default 90)"},
 };
 
-/* Finds --name (underscores as dashes) in argv. */
+/* Finds option name (underscores as dashes) in the parsed flags. */
 static enum pf_rc argv_get(void *ud, const char *name, char *out, size_t outlen)
 {
-    const struct argv_lookup *a = ud;
+    const struct pf_config *c = ud;
     char flag[64];
+    const char *v;
 
-    snprintf(flag, sizeof(flag), "--%s", name);
+    snprintf(flag, sizeof(flag), "%s", name);
     for (char *p = flag; *p; p++)
         if (*p == '_')
             *p = '-';
-    for (int i = 1; i + 1 < a->argc; i++) {
-        if (strcmp(a->argv[i], flag) != 0)
-            continue;
-        if (strlen(a->argv[i + 1]) >= outlen)
-            return PF_TOOBIG;
-        snprintf(out, outlen, "%s", a->argv[i + 1]);
-        return PF_OK;
-    }
-    return PF_NOTFOUND;
+    v = pf_config_get(c, flag);
+    if (!v)
+        return PF_NOTFOUND;
+    if (strlen(v) >= outlen)
+        return PF_TOOBIG;
+    snprintf(out, outlen, "%s", v);
+    return PF_OK;
 }
 
 static void report_usage(FILE *f)
@@ -351,44 +360,50 @@ static void report_usage(FILE *f)
 
 int capacity_report_main(int argc, char **argv)
 {
-    static const char *const known[] = {"--db",          "--site",         "--format",
-                                        "--out",         "--now",          "--window-days",
-                                        "--horizon-days", "--tenant"};
-    struct argv_lookup a = {argc, argv};
+    struct pf_config *a = pf_config_new(report_specs, PF_ARRAY_LEN(report_specs));
     struct request r;
-    char err[512], db[4096] = "", out_path[4096] = "";
+    char err[512], cerr[PF_CONFIG_ERR_LEN], db[4096] = "", out_path[4096] = "";
+    const char *const *pos;
     const char *type;
     struct pf_buf out;
     PGconn *pg;
     enum pf_rc rc;
     FILE *f = stdout;
 
-    for (int i = 1; i < argc; i += 2) {
-        bool ok = false;
-        for (size_t k = 0; k < PF_ARRAY_LEN(known) && !ok; k++)
-            ok = strcmp(argv[i], known[k]) == 0 && i + 1 < argc;
-        if (!ok) {
-            fprintf(stderr, "portfleet-collector report: unknown or incomplete option \"%s\"\n",
-                    argv[i]);
-            report_usage(stderr);
-            return 2;
-        }
+    if (!a) {
+        fprintf(stderr, "portfleet-collector report: out of memory\n");
+        return 1;
     }
-    if (parse_request(argv_get, &a, &r, err, sizeof(err))) {
-        fprintf(stderr, "portfleet-collector report: --%s\n", err);
+    if (pf_config_parse_args(a, argc - 1, argv + 1, cerr)) {
+        fprintf(stderr, "portfleet-collector report: %s\n", cerr);
+        report_usage(stderr);
+        pf_config_free(a);
         return 2;
     }
-    if (argv_get(&a, "format", out_path, sizeof(out_path)) == PF_NOTFOUND)
+    if (pf_config_args(a, &pos) > 0) {
+        fprintf(stderr, "portfleet-collector report: unexpected argument \"%s\"\n", pos[0]);
+        report_usage(stderr);
+        pf_config_free(a);
+        return 2;
+    }
+    if (parse_request(argv_get, a, &r, err, sizeof(err))) {
+        fprintf(stderr, "portfleet-collector report: --%s\n", err);
+        pf_config_free(a);
+        return 2;
+    }
+    if (argv_get(a, "format", out_path, sizeof(out_path)) == PF_NOTFOUND)
         snprintf(r.format, sizeof(r.format), "text"); /* a terminal's default */
     out_path[0] = '\0';
-    if (argv_get(&a, "db", db, sizeof(db)) != PF_OK && getenv("PORTFLEET_DB"))
+    if (argv_get(a, "db", db, sizeof(db)) != PF_OK && getenv("PORTFLEET_DB"))
         snprintf(db, sizeof(db), "%s", getenv("PORTFLEET_DB"));
     if (!db[0]) {
         fprintf(stderr, "portfleet-collector report: --db is required (or PORTFLEET_DB)\n");
         report_usage(stderr);
+        pf_config_free(a);
         return 2;
     }
-    argv_get(&a, "out", out_path, sizeof(out_path));
+    argv_get(a, "out", out_path, sizeof(out_path));
+    pf_config_free(a);
     if (getenv("PORTFLEET_LOG_LEVEL") && pf_log_level_parse(getenv("PORTFLEET_LOG_LEVEL")) >= 0)
         pf_log_set_level((enum pf_log_level)pf_log_level_parse(getenv("PORTFLEET_LOG_LEVEL")));
     pg = PQconnectdb(db);

@@ -11,6 +11,7 @@ pf_unit_test(test_findings pfcapacity)
 pf_unit_test(test_plan pfcapacity)
 pf_unit_test(test_fleet pfcapacity)
 pf_unit_test(test_report pfcapacity)
+pf_unit_test(test_report_cli pfcollector pfcapacity)
 
 # fleetsim: generates a fleet's snapshots and posts them through the API.
 pkg_check_modules(PF_SIM_CURL REQUIRED IMPORTED_TARGET libcurl)
