@@ -103,6 +103,10 @@ uint32_t pf_snapshot_usable_ports(const struct pf_snapshot *s, int proto, int fa
 
     if (!r)
         return 0;
+    /* Exclusions not measured: the blocks in the array (if any) are not
+     * this snapshot's, so nothing is taken off the range. */
+    if (!s->has_excluded)
+        return r->count;
     lo = r->start;
     hi = r->start + r->count; /* exclusive */
     memset(seen, 0, sizeof(seen));

@@ -167,8 +167,10 @@ bool pf_snapshot_is_unmeasured(const struct pf_snapshot *s, const char *path);
 /* Adds a role (no duplicates). PF_TOOBIG when full. */
 enum pf_rc pf_snapshot_add_role(struct pf_snapshot *s, const char *role);
 
-/* Ports of the TCP/IPv4 range minus the excluded ports inside it (the
- * "usable" ports of the capacity model); 0 when no such range. */
+/* Ports of the proto/family range minus the excluded ports inside it (the
+ * "usable" ports of the capacity model; each port once, blocks of the same
+ * proto/family only, none when has_excluded is false); 0 when no such
+ * range. */
 uint32_t pf_snapshot_usable_ports(const struct pf_snapshot *s, int proto, int family);
 /* The range for proto/family, or NULL. */
 const struct pf_range *pf_snapshot_range(const struct pf_snapshot *s, int proto, int family);

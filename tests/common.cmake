@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 # tests/common.cmake: unit tests and fuzzers of the common/ library.
 pf_unit_test(test_snapshot_json pfcommon)
+pf_unit_test(test_snapshot pfcommon)
 pf_unit_test(test_config pfcommon)
 pf_fuzz_target(fuzz_snapshot fuzz_snapshot.c pfcommon)
 pf_fuzz_target(fuzz_json_tree fuzz_json_tree.c pfcommon)
