@@ -1163,15 +1163,17 @@ static int find(struct dec *d, const cJSON *obj, const char *key, bool nullable,
     return 0;
 }
 
-/* Reads an integer in min..max. Absent: an error when required, else *out
- * is left alone (zero from the cleared snapshot). */
+/* Reads an integer in min..max. Absent (or null when optional: the same,
+ * PROTOCOL.md section 2): an error when required, else *out is left alone
+ * (zero from the cleared snapshot). A null required one is refused as not
+ * an integer. */
 static int get_int(struct dec *d, const cJSON *obj, const char *key, bool required, uint64_t min,
                    uint64_t max, uint64_t *out)
 {
     const cJSON *it;
     double v;
 
-    if (find(d, obj, key, false, &it))
+    if (find(d, obj, key, !required, &it))
         return -1;
     if (!it)
         return required ? dfail(d, key, "required") : 0;
@@ -1233,12 +1235,13 @@ static int str_value(struct dec *d, const cJSON *it, const char *key, char *dst,
     return 0;
 }
 
+/* A string member; an optional one may be null (= absent: dst untouched). */
 static int get_str(struct dec *d, const cJSON *obj, const char *key, bool required, char *dst,
                    size_t size)
 {
     const cJSON *it;
 
-    if (find(d, obj, key, false, &it))
+    if (find(d, obj, key, !required, &it))
         return -1;
     if (!it)
         return required ? dfail(d, key, "required") : 0;

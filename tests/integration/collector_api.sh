@@ -271,6 +271,12 @@ empty batch|out = {"snapshots": []}|snapshots:
 future taken_at|d["taken_at"] = "2099-01-01T00:00:00Z"|taken_at:
 batch future taken_at|b["snapshots"][1]["taken_at"] = "2099-01-01T00:00:00Z"; out = b|snapshots[1].taken_at:
 not an object|out = [1, 2]|body:
+null seq (required)|d["seq"] = None|seq:
+null host name (required)|d["host"]["name"] = None|host.name:
+null tcp (required section)|d["tcp"] = None|tcp:
+null process pid (required)|d["processes"][0]["pid"] = None|processes[0].pid:
+null batch element|b["snapshots"][1] = None; out = b|snapshots[1]:
+null role|d["host"]["roles"] = ["a", None]|host.roles[1]:
 CASES
 printf '{"schema": "portfleet.snapshot.v1", ' >"$PF_TMP/bad.json"
 post /v1/snapshots "$PF_TMP/bad.json" "$K1"
@@ -280,6 +286,43 @@ post /v1/snapshots "$PF_TMP/bad.json" "$K1"
 expect 400 '"invalid"' "nesting 100 deep"
 pf_check '[ "$(pf_psql -c "select count(*) from snapshot_seqs where seq >= 100")" = 0 ]' \
   "no rejected snapshot stored"
+
+# ---- JSON null: an optional field or section sent as null is absent ----
+# (PROTOCOL.md section 2), at any depth, in a single snapshot and a batch.
+python3 - "$A1" >"$PF_TMP/nulls.json" <<EOF
+import json, sys
+sys.path.insert(0, "$here")
+from collector_client import snapshot
+d = snapshot(sys.argv[1], 90)
+h = d["host"]
+h["machine_id"] = h["os_version"] = h["cpus"] = h["memory_mb"] = None
+d["excluded"] = None
+d["tcp"]["top_destination"] = None
+p = d["processes"][0]
+p["service"] = p["top_remote"] = None
+p["states"] = {"established": None, "bound": 3}
+d["remotes"] = d["events"] = d["unmeasured"] = None
+d["vpn"]["ike_num_established_for_initial_query"] = None
+d["agent_stats"]["last_push_error"] = None
+d["resources"] = d["sessions"] = None
+e = snapshot(sys.argv[1], 91)
+e["vpn"] = e["agent_stats"] = e["processes"] = None
+print(json.dumps(d))
+open("$PF_TMP/nulls_batch.json", "w").write(json.dumps({"snapshots": [e]}))
+EOF
+post /v1/snapshots "$PF_TMP/nulls.json" "$K1"
+expect 200 '"accepted":1' "snapshot with optional fields null at every depth"
+post /v1/snapshots "$PF_TMP/nulls_batch.json" "$K1"
+expect 200 '"accepted":1' "batch with null sections"
+row=$(pf_psql -c "select excluded is null, usable_tcp4, cpus, memory_mb, machine_id from snapshots where agent_id = '$A1' and seq = 90")
+pf_check '[ "$row" = "t|16384|0|0|" ]' "null host fields and excluded stored as absent (got $row)"
+row=$(pf_psql -c "select service, st_established, st_bound, tcp_ports from snapshot_processes where agent_id = '$A1' and seq = 90")
+pf_check '[ "$row" = "|0|3|0" ]' "null service and state stored as absent (got $row)"
+pf_check '[ "$(pf_psql -c "select count(*) from snapshot_remotes where agent_id = '"'"'$A1'"'"' and seq = 90")" = 0 ]' \
+  "null remotes: none stored"
+pf_check '[ "$(pf_psql -c "select count(*) from snapshot_processes where agent_id = '"'"'$A1'"'"' and seq = 91")" = 0 ]' \
+  "null processes in a batch: none stored"
+pf_log "ok: nulls read back as absent"
 
 # ---- HTTP-level refusals ----
 head -c 1100000 /dev/zero | tr '\0' 'x' >"$PF_TMP/big.json"

@@ -776,6 +776,215 @@ TEST(optional_and_unknown)
     pf_snapshot_clear(&s);
 }
 
+/* PROTOCOL.md: an optional field or section sent as JSON null means the
+ * same as leaving it out, at any depth. Each row edits the example twice,
+ * the field set to null and the field removed; both must decode, to the
+ * same snapshot. */
+TEST(null_means_absent)
+{
+    static const char *const rows[][3] = {
+        /* from, as null, as absent */
+        {"\"service\": \"DnsFilterSvc\",", "\"service\": null,", ""},
+        {"\"machine_id\": \"…\",", "\"machine_id\": null,", ""},
+        {"\"os_version\": \"10.0.20348\",", "\"os_version\": null,", ""},
+        {"\"cpus\": 4, ", "\"cpus\": null, ", ""},
+        {"\"memory_mb\": 8192, ", "\"memory_mb\": null, ", ""},
+        {"\"excluded\": [", "\"excluded\": null, \"x\": [", "\"x\": ["},
+        {"\"top_destination\": {", "\"top_destination\": null, \"x\": {", "\"x\": {"},
+        {"\"processes\": [", "\"processes\": null, \"x\": [", "\"x\": ["},
+        {"\"top_remote\": {", "\"top_remote\": null, \"x\": {", "\"x\": {"},
+        {"\"states\": {\"established\"", "\"states\": null, \"x\": {\"established\"",
+         "\"x\": {\"established\""},
+        {"\"established\": 0, \"bound\": 0, \"syn_sent\": 0",
+         "\"established\": null, \"bound\": 0, \"syn_sent\": null", "\"bound\": 0"},
+        {"\"remotes\": [", "\"remotes\": null, \"x\": [", "\"x\": ["},
+        {"\"events\": {", "\"events\": null, \"x\": {", "\"x\": {"},
+        {"\"vpn\": {", "\"vpn\": null, \"x\": {", "\"x\": {"},
+        {",\n    \"ike_num_established_for_initial_query\": null",
+         ",\n    \"ike_num_established_for_initial_query\": null", ""},
+        {"\"unmeasured\": [],", "\"unmeasured\": null,", ""},
+        {"\"agent_stats\": {", "\"agent_stats\": null, \"x\": {", "\"x\": {"},
+        {", \"last_push_error\": null", ", \"last_push_error\": null", ""},
+        /* sections a later version of the protocol adds; unknown to this
+         * decoder, null must not trip it either */
+        {"\"truncated\"", "\"resources\": null, \"sessions\": null, \"truncated\"",
+         "\"truncated\""},
+    };
+
+    for (size_t i = 0; i < PF_ARRAY_LEN(rows); i++) {
+        struct pf_snapshot a = {0}, b = {0};
+        char ea[PF_ERRMSG_LEN] = "", eb[PF_ERRMSG_LEN] = "", where[128] = "";
+        int ra = decode_edit(rows[i][0], rows[i][1], &a, ea);
+        int rb = decode_edit(rows[i][0], rows[i][2], &b, eb);
+
+        if (ra != PF_OK || rb != PF_OK) {
+            T_FAIL_("row %zu (%s): null -> %d \"%s\", absent -> %d \"%s\"", i, rows[i][1], ra, ea,
+                    rb, eb);
+        } else if (pf_snapshot_compare(&a, &b, where, sizeof(where)) != 0) {
+            T_FAIL_("row %zu (%s): null and absent differ at %s", i, rows[i][1], where);
+        }
+        pf_snapshot_clear(&a);
+        pf_snapshot_clear(&b);
+    }
+    /* every optional section null at once (the old values parked under
+     * unknown keys, which the decoder ignores) */
+    {
+        /* in the order they appear in the example */
+        static const char *const keys[] = {"\"excluded\": ", "\"top_destination\": ",
+                                           "\"processes\": ", "\"remotes\": ",
+                                           "\"events\": ",   "\"vpn\": ",
+                                           "\"unmeasured\": ", "\"agent_stats\": "};
+        struct pf_buf t[2];
+        struct pf_snapshot v[2];
+        char e[2][PF_ERRMSG_LEN], where[128] = "";
+
+        memset(v, 0, sizeof(v));
+
+        for (int k = 0; k < 2; k++) {
+            const char *from = example;
+            pf_buf_init(&t[k], BIG);
+            for (size_t i = 0; i < PF_ARRAY_LEN(keys); i++) {
+                const char *at = strstr(example, keys[i]);
+                T_ASSERT(at != NULL && at >= from);
+                pf_buf_append(&t[k], from, (size_t)(at - from));
+                if (k == 0)
+                    pf_buf_printf(&t[k], "%snull, ", keys[i]);
+                pf_buf_printf(&t[k], "\"old%zu\": ", i);
+                from = at + strlen(keys[i]);
+            }
+            pf_buf_puts(&t[k], from);
+            e[k][0] = '\0';
+            T_EQ_INT(pf_snapshot_decode(t[k].data, t[k].len, &v[k], e[k]), PF_OK);
+        }
+        T_ASSERT(!v[0].has_excluded && !v[0].has_processes && !v[0].has_remotes &&
+                 !v[0].has_events && !v[0].has_vpn && !v[0].has_agent_stats &&
+                 !v[0].tcp.has_top_destination);
+        T_EQ_INT(pf_snapshot_compare(&v[0], &v[1], where, sizeof(where)), 0);
+        for (int k = 0; k < 2; k++) {
+            pf_snapshot_clear(&v[k]);
+            pf_buf_free(&t[k]);
+        }
+    }
+}
+
+/* A state the agent listed as unmeasured may be null like any optional
+ * field; a null required one is refused, naming it. */
+TEST(null_unmeasured_state)
+{
+    struct pf_snapshot s = {0};
+    char err[PF_ERRMSG_LEN] = "";
+    struct pf_buf b;
+    const char *um = strstr(example, "\"unmeasured\": []");
+    const char *bound = strstr(example, "\"bound\": 0 }");
+
+    T_ASSERT(um && bound && bound < um);
+    pf_buf_init(&b, BIG);
+    pf_buf_append(&b, example, (size_t)(bound - example));
+    pf_buf_puts(&b, "\"bound\": null }");
+    pf_buf_append(&b, bound + strlen("\"bound\": 0 }"), (size_t)(um - bound) - strlen("\"bound\": 0 }"));
+    pf_buf_puts(&b, "\"unmeasured\": [\"tcp.states.bound\"]");
+    pf_buf_puts(&b, um + strlen("\"unmeasured\": []"));
+    T_EQ_INT(pf_snapshot_decode(b.data, b.len, &s, err), PF_OK);
+    T_EQ_INT(s.tcp.states[PF_TCP_BOUND], 0);
+    T_ASSERT(pf_snapshot_is_unmeasured(&s, "tcp.states.bound"));
+    pf_snapshot_clear(&s);
+    pf_buf_free(&b);
+    REJECT("\"bound\": 0 }", "\"bound\": null }", "tcp.states.bound: must be an integer >= 0");
+}
+
+/* Strict on everything else: a null required field or list element is a
+ * 400 naming it. */
+TEST(null_required_refused)
+{
+    REJECT("\"seq\": 1042,", "\"seq\": null,", "seq: must be an integer >= 0");
+    REJECT("\"schema\": \"portfleet.snapshot.v1\",", "\"schema\": null,",
+           "schema: must be a string");
+    REJECT("\"agent_id\": \"9b2c...\",", "\"agent_id\": null,", "agent_id: must be a string");
+    REJECT("\"taken_at\": \"2026-11-22T10:00:00Z\",", "\"taken_at\": null,",
+           "taken_at: must be an RFC 3339 time (2026-11-22T10:00:00Z)");
+    REJECT("\"interval_s\": 60,", "\"interval_s\": null,",
+           "interval_s: must be an integer 1..4294967295");
+    REJECT("\"host\": {", "\"host\": null, \"x\": {", "host: must be an object");
+    REJECT("\"name\": \"CONN-NYC-01\",", "\"name\": null,", "host.name: must be a string");
+    REJECT("\"site\": \"nyc\",", "\"site\": null,", "host.site: must be a string");
+    REJECT("\"os\": \"windows\",", "\"os\": null,", "host.os: must be a string");
+    REJECT("\"roles\": [\"entra-connector\"],", "\"roles\": null,", "host.roles: must be an array");
+    REJECT("[\"entra-connector\"]", "[\"entra-connector\", null]",
+           "host.roles[1]: must be a string");
+    REJECT("\"agent_version\": \"0.1.0\"", "\"agent_version\": null",
+           "host.agent_version: must be a string");
+    REJECT("\"ranges\": [", "\"ranges\": null, \"x\": [", "ranges: must be an array");
+    REJECT("\"start\": 50000", "\"start\": null", "excluded[0].start: must be an integer 1..65535");
+    REJECT("\"states\": { \"listen\"", "\"states\": null, \"x\": { \"listen\"",
+           "tcp.states: must be an object");
+    REJECT("\"listen\": 0,", "\"listen\": null,", "tcp.states.listen: must be an integer >= 0");
+    REJECT("\"ephemeral_in_use\": 0,\n", "\"ephemeral_in_use\": null,\n",
+           "tcp.ephemeral_in_use: must be an integer >= 0");
+    REJECT("\"10.0.0.5\"", "null", "tcp.top_destination.addr: must be a numeric IPv4 or IPv6 address");
+    REJECT("\"udp\": {", "\"udp\": null, \"x\": {", "udp: must be an object");
+    REJECT("\"endpoints\": 0,", "\"endpoints\": null,", "udp.endpoints: must be an integer >= 0");
+    REJECT("\"pid\": 4242,", "\"pid\": null,", "processes[0].pid: must be an integer 0..4294967295");
+    REJECT("\"tcp_ports\": 0,", "\"tcp_ports\": null,",
+           "processes[0].tcp_ports: must be an integer >= 0");
+    REJECT("\"port\": 80, \"count\": 0} }", "\"port\": null, \"count\": 0} }",
+           "processes[0].top_remote.port: must be an integer 1..65535");
+    REJECT("\"processes\": [", "\"processes\": [null, ", "processes[0]: must be an object");
+    REJECT("\"remotes\": [ {", "\"remotes\": [ null, {", "remotes[0]: must be an object");
+    REJECT("\"tcpip_4227\": 0,", "\"tcpip_4227\": null,",
+           "events.tcpip_4227: must be an integer >= 0");
+    REJECT("\"connections\": 0,", "\"connections\": null,",
+           "vpn.connections: must be an integer >= 0");
+    REJECT("\"by_protocol\": {", "\"by_protocol\": null, \"x\": {",
+           "vpn.by_protocol: must be an object");
+    REJECT("\"client_addresses\": {", "\"client_addresses\": null, \"x\": {",
+           "vpn.client_addresses: must be an object");
+    REJECT("\"distinct\": 0,", "\"distinct\": null,",
+           "vpn.client_addresses.distinct: must be an integer >= 0");
+    REJECT("\"spool_depth\": 0,", "\"spool_depth\": null,",
+           "agent_stats.spool_depth: must be an integer >= 0");
+    REJECT("\"unmeasured\": []", "\"unmeasured\": [null]", "unmeasured[0]: must be a string");
+    REJECT("\"truncated\": false", "\"truncated\": null", "truncated: must be true or false");
+}
+
+/* The batch form: a null entry is refused with its index; an optional
+ * null inside an entry is absent there too. */
+TEST(null_in_batch)
+{
+    struct pf_buf b;
+    struct pf_snapshot *arr = NULL;
+    size_t n = 0;
+    char err[PF_ERRMSG_LEN] = "";
+    const char *svc = strstr(example, "\"DnsFilterSvc\"");
+
+    T_ASSERT(svc != NULL);
+    pf_buf_init(&b, BIG);
+    pf_buf_puts(&b, "{\"snapshots\": [");
+    pf_buf_append(&b, example, example_len);
+    pf_buf_puts(&b, ", ");
+    pf_buf_append(&b, example, (size_t)(svc - example));
+    pf_buf_puts(&b, "null");
+    pf_buf_puts(&b, svc + strlen("\"DnsFilterSvc\""));
+    pf_buf_puts(&b, "]}");
+    T_EQ_INT(pf_snapshot_decode_body(b.data, b.len, &arr, &n, err), PF_OK);
+    T_EQ_INT(n, 2);
+    T_EQ_STR(arr[0].processes[0].service, "DnsFilterSvc");
+    T_EQ_STR(arr[1].processes[0].service, "");
+    pf_snapshot_array_free(arr, n);
+    arr = NULL;
+    pf_buf_reset(&b);
+    pf_buf_puts(&b, "{\"snapshots\": [");
+    pf_buf_append(&b, example, example_len);
+    pf_buf_puts(&b, ", null]}");
+    T_EQ_INT(pf_snapshot_decode_body(b.data, b.len, &arr, &n, err), PF_INVALID);
+    T_EQ_STR(err, "snapshots[1]: must be an object");
+    T_ASSERT(arr == NULL);
+    pf_buf_reset(&b);
+    pf_buf_puts(&b, "{\"snapshots\": null}");
+    T_EQ_INT(pf_snapshot_decode_body(b.data, b.len, &arr, &n, err), PF_INVALID);
+    T_ASSERT(arr == NULL);
+    pf_buf_free(&b);
+}
+
 /* A JSON list of n copies of item, as "key": [ ... ]. */
 static void list_of(struct pf_buf *b, const char *key, const char *item, size_t n)
 {
@@ -1090,6 +1299,10 @@ int main(void)
     RUN(reject_addresses);
     RUN(reject_types);
     RUN(optional_and_unknown);
+    RUN(null_means_absent);
+    RUN(null_unmeasured_state);
+    RUN(null_required_refused);
+    RUN(null_in_batch);
     RUN(reject_list_caps);
     RUN(reject_bad_json);
     RUN(reject_depth);
