@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* agent_admin.h: `portfleet-collector agent ...`, the administrator's
- * commands on enrolled agents (CLI.md). Today: `agent revoke AGENT_ID`,
+ * commands on enrolled agents (docs/cli.md). Today: `agent revoke AGENT_ID`,
  * which sets the agent's revoked_at; the trigger of sql/060 bumps the
  * revocation generation, so its node key stops working within
  * AUTH_STALE_MS on every collector (auth_cache.h). Options as for migrate

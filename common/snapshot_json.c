@@ -1164,9 +1164,9 @@ static int find(struct dec *d, const cJSON *obj, const char *key, bool nullable,
 }
 
 /* Reads an integer in min..max. Absent (or null when optional: the same,
- * PROTOCOL.md section 2): an error when required, else *out is left alone
- * (zero from the cleared snapshot). A null required one is refused as not
- * an integer. */
+ * docs/protocol.md section 2): an error when required, else *out is left
+ * alone (zero from the cleared snapshot). A null required one is refused
+ * as not an integer. */
 static int get_int(struct dec *d, const cJSON *obj, const char *key, bool required, uint64_t min,
                    uint64_t max, uint64_t *out)
 {

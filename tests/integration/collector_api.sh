@@ -288,7 +288,7 @@ pf_check '[ "$(pf_psql -c "select count(*) from snapshot_seqs where seq >= 100")
   "no rejected snapshot stored"
 
 # ---- JSON null: an optional field or section sent as null is absent ----
-# (PROTOCOL.md section 2), at any depth, in a single snapshot and a batch.
+# (docs/protocol.md section 2), at any depth, in a single snapshot and a batch.
 python3 - "$A1" >"$PF_TMP/nulls.json" <<EOF
 import json, sys
 sys.path.insert(0, "$here")

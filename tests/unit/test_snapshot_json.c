@@ -776,7 +776,7 @@ TEST(optional_and_unknown)
     pf_snapshot_clear(&s);
 }
 
-/* PROTOCOL.md: an optional field or section sent as JSON null means the
+/* docs/protocol.md: an optional field or section sent as JSON null means the
  * same as leaving it out, at any depth. Each row edits the example twice,
  * the field set to null and the field removed; both must decode, to the
  * same snapshot. */
