@@ -188,6 +188,7 @@ TEST(excluded_and_vpn_peak)
     base(&s, "c4", NOW - 60, 100);
     s.excluded = ex;
     s.nexcluded = 2;
+    s.has_excluded = true; /* without it the blocks are not this snapshot's */
     T_EQ_INT(fleet_add_snapshot(f, &s), PF_OK);
     x = fleet_host_get(f, "c4");
     T_EQ_INT(x->tcp_usable, 16384 - 100);
