@@ -16,7 +16,7 @@ function(pf_collector_it name timeout)
   set_tests_properties(${name} PROPERTIES LABELS integration TIMEOUT ${timeout}
     ENVIRONMENT "PF_COLLECTOR_BIN=$<TARGET_FILE:portfleet-collector>")
 endfunction()
-pf_collector_it(collector_api 300)
+pf_collector_it(collector_api 600)
 pf_collector_it(collector_dbdown 300)
 pf_collector_it(collector_slowloris 300)
 pf_collector_it(collector_rollup 300)
