@@ -120,7 +120,7 @@ check(stored == "1", "a token is stored as its SHA-256")
 check(psql("select count(*) from tokens where encode(token_hash, 'escape') like '%%pft_%%'") == "0",
       "no token in clear text in the database")
 
-HOSTS = {"acme": [("CONN-HQ-01", "hq"), ("CONN-HQ-02", "hq")],
+HOSTS = {"acme": [("CONN-HQ-01", "hq"), ("CONN-HQ-02", "hq"), ("ACME-DOCK-01", "dock")],
          "globex": [("CONN-HQ-01", "hq"), ("GX-LAB-01", "lab")],
          "default": [("CONN-HQ-01", "hq")]}
 now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
@@ -144,7 +144,8 @@ for tenant, hosts in HOSTS.items():
 for tenant in T:
     got = psql("select string_agg(agent_id::text, ',' order by agent_id) from agents "
                "where tenant = '%s'" % tenant).split(",")
-    check(set(T[tenant]["agents"]) <= set(got) and (tenant == "default" or len(got) == 2),
+    check(set(T[tenant]["agents"]) <= set(got) and
+          (tenant == "default" or len(got) == len(HOSTS[tenant])),
           "each agent is in the tenant of its enrollment secret (%s)" % tenant)
 
 # An operator token made with the command line, and the tokens that must fail.
@@ -246,6 +247,17 @@ if request("POST", "/v1/findings/ack", token=OPERATOR, body={})[0] != 404:
          403, 400, 400),
     ]
 
+# The report's pages of one site and one host, when this build has them.
+if request("GET", "/report/site/hq", token=OPERATOR)[0] != 404:
+    TABLE += [
+        ("GET", "/report/site/hq", None, 200, 200, 200),
+        ("GET", "/report/site/{ownsite}", None, 200, 200, 200),
+        ("GET", "/report/site/{othersite}", None, 404, 404, 200),
+        ("GET", "/report/site/nosuchsite", None, 404, 404, 404),
+        ("GET", "/report/host/@agentid:own", None, 200, 200, 200),
+        ("GET", "/report/host/@agentid:other", None, 404, 404, 200),
+    ]
+
 TOKENS = [("acme read", "acme", "read", T["acme"]["read"]),
           ("acme admin", "acme", "admin", T["acme"]["admin"]),
           ("globex read", "globex", "read", T["globex"]["read"]),
@@ -264,7 +276,9 @@ def ids_of(tenant):
 # Host names only one tenant has (tenants.sh enrolled OLD-01 and NEW-01
 # in the default tenant before): pages that show names, not ids, must not
 # show these of another tenant.
-UNIQUE = {"acme": ["CONN-HQ-02"], "globex": ["GX-LAB-01"], "default": ["OLD-01", "NEW-01"]}
+UNIQUE = {"acme": ["CONN-HQ-02", "ACME-DOCK-01"], "globex": ["GX-LAB-01"],
+          "default": ["OLD-01", "NEW-01"]}
+SITE = {"acme": "dock", "globex": "lab"}  # a site only that tenant has
 
 
 def leak_check(label, tenant, body):
@@ -314,6 +328,9 @@ for method, path, body, e_read, e_admin, e_op in TABLE:
         other = other_of(own)
         want = {"read": e_read, "admin": e_admin, "operator": e_op}.get(role, 401)
         p = path.replace("{own}", own).replace("{other}", other)
+        p = p.replace("{ownsite}", SITE[own]).replace("{othersite}", SITE[other])
+        if "@agentid:" in p:
+            p = substitute(p, own, other, token)
         p = p.replace("@self", urllib.parse.quote(token or OPERATOR))
         b = substitute(body, own, other, token) if body is not None else None
         st, hdrs, text = request(method, p, token=token, body=b)
@@ -326,8 +343,10 @@ for method, path, body, e_read, e_admin, e_op in TABLE:
                 missing = [a for a in ids_of(tenant) if a not in text]
                 ok = check(not missing, "%s %s as %s: own agents missing %s" %
                            (method, p, label, missing)) and ok
-            if p in ("/report", "/report?format=text"):
-                missing = [n for n in UNIQUE[tenant] if n not in text]
+            if p in ("/report", "/report?format=text", "/report/site/" + SITE[tenant]):
+                names = UNIQUE[tenant] if p.startswith("/report?") or p == "/report" else \
+                    [h for h, site in HOSTS[tenant] if site == SITE[tenant]]
+                missing = [n for n in names if n not in text]
                 ok = check(not missing, "%s %s as %s: own agents missing %s" %
                            (method, p, label, missing)) and ok
         if st < 300 and role == "operator" and p in ("/v1/hosts", "/report.csv", "/metrics"):
