@@ -13,6 +13,8 @@
 #include <libpq-fe.h>
 
 #include "access.h"
+#include "alert.h"
+#include "alert_api.h"
 #include "analysis_db.h"
 #include "capacity.h"
 #include "config.h"
@@ -142,6 +144,57 @@ static struct server_stats stats_copy;
 static size_t queue_copy;
 static bool db_up_copy;
 
+/* Fills m (12 entries) with the collector's own counters; db_up >= 0
+ * overrides portfleet_db_up. Returns how many. */
+static size_t own_metrics(struct report_metric *m, int db_up)
+{
+    size_t n = 0;
+
+    pthread_mutex_lock(&stats_lock);
+#define M(name_, help_, type_, v_)                                                                 \
+    m[n++] = (struct report_metric){name_, help_, type_, (double)(v_)}
+    M("portfleet_snapshots_accepted_total", "Snapshots stored (first time)", "counter",
+      stats_copy.snapshots_accepted);
+    M("portfleet_snapshots_duplicate_total", "Snapshots received again (already stored)",
+      "counter", stats_copy.snapshots_duplicate);
+    M("portfleet_http_requests_total", "HTTP requests answered", "counter", stats_copy.requests);
+    M("portfleet_http_answers_4xx_total", "Answers 4xx", "counter", stats_copy.answers_4xx);
+    M("portfleet_http_answers_5xx_total", "Answers 5xx", "counter", stats_copy.answers_5xx);
+    M("portfleet_http_answers_429_total", "Answers 429 (overloaded)", "counter",
+      stats_copy.answers_429);
+    M("portfleet_connections_open", "TLS connections open", "gauge", stats_copy.connections_open);
+    M("portfleet_connections_accepted_total", "TLS connections accepted", "counter",
+      stats_copy.connections_accepted);
+    M("portfleet_db_queue_depth", "Requests waiting for a database worker", "gauge", queue_copy);
+    M("portfleet_db_up", "1 when the database answered last time", "gauge",
+      db_up >= 0 ? db_up : db_up_copy);
+#undef M
+    pthread_mutex_unlock(&stats_lock);
+    return n;
+}
+
+/* /metrics while the database is away: the collector's own counters with
+ * portfleet_db_up 0 (what an alert on it needs), no host series; for an
+ * operator (a tenant's token gets the 503). */
+static void metrics_without_db(struct exchange *x)
+{
+    struct report_metric m[12];
+    size_t n = own_metrics(m, 0);
+    enum pf_rc rc = x->who.role == ACCESS_OPERATOR ? PF_OK : PF_AGAIN;
+
+    pf_buf_reset(&x->out);
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = pf_buf_printf(&x->out, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", m[i].name, m[i].help,
+                           m[i].name, m[i].type, m[i].name, m[i].value);
+    rc = rc ? rc : alert_metrics_append(&x->out);
+    if (rc) {
+        exchange_error(x, 503, "unavailable", "the database does not answer");
+        return;
+    }
+    x->status = 200;
+    x->content_type = "text/plain; version=0.0.4; charset=utf-8";
+}
+
 static enum pf_rc render(const struct capacity *c, enum what w, const struct request *r,
                          bool own_counters, struct pf_buf *out, const char **type)
 {
@@ -158,33 +211,13 @@ static enum pf_rc render(const struct capacity *c, enum what w, const struct req
         return report_csv(c, r->site, out);
     case W_METRICS: {
         struct report_metric m[12];
-        size_t n = 0;
-        pthread_mutex_lock(&stats_lock);
-#define M(name_, help_, type_, v_)                                                                 \
-    m[n++] = (struct report_metric){name_, help_, type_, (double)(v_)}
-        M("portfleet_snapshots_accepted_total", "Snapshots stored (first time)", "counter",
-          stats_copy.snapshots_accepted);
-        M("portfleet_snapshots_duplicate_total", "Snapshots received again (already stored)",
-          "counter", stats_copy.snapshots_duplicate);
-        M("portfleet_http_requests_total", "HTTP requests answered", "counter",
-          stats_copy.requests);
-        M("portfleet_http_answers_4xx_total", "Answers 4xx", "counter", stats_copy.answers_4xx);
-        M("portfleet_http_answers_5xx_total", "Answers 5xx", "counter", stats_copy.answers_5xx);
-        M("portfleet_http_answers_429_total", "Answers 429 (overloaded)", "counter",
-          stats_copy.answers_429);
-        M("portfleet_connections_open", "TLS connections open", "gauge",
-          stats_copy.connections_open);
-        M("portfleet_connections_accepted_total", "TLS connections accepted", "counter",
-          stats_copy.connections_accepted);
-        M("portfleet_db_queue_depth", "Requests waiting for a database worker", "gauge",
-          queue_copy);
-        M("portfleet_db_up", "1 when the database answered last time", "gauge", db_up_copy);
-#undef M
-        pthread_mutex_unlock(&stats_lock);
+        size_t n = own_metrics(m, -1);
         *type = "text/plain; version=0.0.4; charset=utf-8";
-        /* The collector's own counters are every tenant's traffic: for
+        /* The collector's own counters are every tenant's traffic (the
+         * notification counters too: destinations of all tenants): for
          * operators only. */
-        return report_metrics(c, m, own_counters ? n : 0, out);
+        enum pf_rc rc = report_metrics(c, m, own_counters ? n : 0, out);
+        return rc || !own_counters ? rc : alert_metrics_append(out);
     }
     case W_REPORT:
     default:
@@ -218,6 +251,9 @@ static enum pf_rc analyse(PGconn *pg, enum what w, const struct request *r, bool
     if (!rc)
         rc = capacity_analyze(f, &r->p, &c);
     t2 = pf_mono_ms();
+    if (!rc && (w == W_FINDINGS || w == W_REPORT) &&
+        alert_acks_load(pg, r->tenant, &c->acks, &c->nacks) != PF_OK)
+        pf_warn("capacity: acknowledgements could not be read; shown without them");
     if (!rc)
         rc = render(c, w, r, own_counters, out, type);
     if (!rc)
@@ -270,6 +306,10 @@ static void run(struct db_conn *dc, struct db_job **jobs, size_t n)
             snprintf(r.tenant, sizeof(r.tenant), "%s", x->who.tenant);
         }
         pg = db_pg(dc);
+        if (!pg && job_what(x) == W_METRICS) {
+            metrics_without_db(x);
+            continue;
+        }
         if (!pg) {
             exchange_error(x, 503, "unavailable", "the database does not answer");
             continue;
@@ -290,7 +330,10 @@ static void run(struct db_conn *dc, struct db_job **jobs, size_t n)
         } else if (rc == PF_AGAIN) {
             db_check(dc);
             pf_warn("capacity: %s", err);
-            exchange_error(x, 503, "unavailable", "the database failed: try again");
+            if (job_what(x) == W_METRICS)
+                metrics_without_db(x);
+            else
+                exchange_error(x, 503, "unavailable", "the database failed: try again");
         } else if (rc == PF_TOOBIG) {
             exchange_error(x, 500, "too_big", "the answer is over %u bytes: ask for one site",
                            (unsigned)REPORT_OUT_MAX);

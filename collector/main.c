@@ -5,7 +5,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <curl/curl.h>
+
 #include "agent_admin.h"
+#include "alert_cmd.h"
 #include "capacity_api.h"
 #include "log.h"
 #include "migrate.h"
@@ -28,6 +31,8 @@ static void usage(FILE *f)
                "ID\n"
                "         (each with --db CONNINFO)\n"
                "       portfleet-collector agent revoke AGENT_ID --db CONNINFO\n"
+               "       portfleet-collector alert add|list|remove --db CONNINFO [--tenant NAME] "
+               "[URL | --email ADDR]\n"
                "       portfleet-collector version\n\nserve options:\n");
     pf_buf_init(&b, 16384);
     if (copts_usage("serve", &b) == PF_OK && b.data)
@@ -77,6 +82,11 @@ int main(int argc, char **argv)
     int code;
 
     pf_log_set_ident("collector");
+    /* Before any thread: libcurl's global state (notifications). */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "portfleet-collector: libcurl failed to initialise\n");
+        return 1;
+    }
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("portfleet-collector %s\n", PF_VERSION);
         return 0;
@@ -91,6 +101,8 @@ int main(int argc, char **argv)
         return tenants_cli_main(argc - 1, argv + 1); /* tenants.h */
     if (strcmp(cmd, "agent") == 0)
         return agent_admin_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "alert") == 0) /* a tenant's notification destinations */
+        return alert_cmd_main(argc - 1, argv + 1);
     if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0) {
         if (cmd[0])
             fprintf(stderr, "portfleet-collector: unknown command \"%s\"\n", cmd);

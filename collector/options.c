@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "alert_dest.h"
 #include "log.h"
 
 #define CONFIG_SPEC {"config", 1, 0, "FILE", NULL, "config file (default " COPTS_DEFAULT_CONFIG ")"}
@@ -33,6 +34,20 @@ static const struct pf_option_spec serve_specs[] = {
     {"body-budget-mb", 1, 0, "MB", "512", "request bodies held in memory at once; 429 beyond"},
     {"retention-days", 1, 0, "DAYS", "30", "snapshots older than this are dropped (by day)"},
     {"retry-after", 1, 0, "SECONDS", "5", "Retry-After sent with 503 when the database is down"},
+    {"alert-webhook", 1, 1, "[slack:|teams:]URL", NULL,
+     "where notifications go (https only); repeat for several"},
+    {"alert-ca-file", 1, 0, "PEM", NULL, "CA for the webhooks' and SMTP server's certificates"},
+    {"alert-min-severity", 1, 0, "S", "warning", "info, warning or critical"},
+    {"alert-interval", 1, 0, "SECONDS", "60", "how often findings are evaluated for notifications"},
+    {"alert-repeat-hours", 1, 0, "H", "24", "re-send a still-firing critical finding (0: never)"},
+    {"alert-timeout", 1, 0, "SECONDS", "10", "one delivery attempt may take at most"},
+    {"alert-retry-max", 1, 0, "SECONDS", "300", "longest wait between delivery attempts"},
+    {"alert-smtp-url", 1, 0, "URL", NULL,
+     "smtp://HOST[:PORT] (STARTTLS) or smtps://HOST[:PORT] for email notifications"},
+    {"alert-email-from", 1, 0, "ADDR", NULL, "sender address of email notifications"},
+    {"alert-email-to", 1, 1, "ADDR", NULL, "email recipient of every notification; repeatable"},
+    {"alert-report-url", 1, 0, "URL", NULL,
+     "base of the report links in notifications (default https://HOSTNAME:PORT)"},
     LOGLEVEL_SPEC,
 };
 
@@ -130,6 +145,89 @@ static enum pf_rc require(struct copts *o, const char *name, const char **out, c
     return PF_INVALID;
 }
 
+/* The --alert-* options: each bad one named with why. */
+static enum pf_rc alert_options(struct copts *o, char *err, size_t errlen)
+{
+    const char *sev = pf_config_get(o->cfg, "alert-min-severity");
+    char why[256];
+    enum pf_rc rc;
+    bool loop = false;
+
+    o->alert_interval_s = 60;
+    o->alert_repeat_hours = 24;
+    o->alert_timeout_s = 10;
+    o->alert_retry_max_s = 300;
+    if ((rc = get_uint(o, "alert-interval", 1, 86400, &o->alert_interval_s, err, errlen)) ||
+        (rc = get_uint(o, "alert-repeat-hours", 0, 8760, &o->alert_repeat_hours, err, errlen)) ||
+        (rc = get_uint(o, "alert-timeout", 1, 300, &o->alert_timeout_s, err, errlen)) ||
+        (rc = get_uint(o, "alert-retry-max", 1, 86400, &o->alert_retry_max_s, err, errlen)))
+        return rc;
+    if (strcmp(sev, "info") == 0)
+        o->alert_min_severity = 0;
+    else if (strcmp(sev, "warning") == 0)
+        o->alert_min_severity = 1;
+    else if (strcmp(sev, "critical") == 0)
+        o->alert_min_severity = 2;
+    else {
+        snprintf(err, errlen,
+                 "option --alert-min-severity: must be info, warning or critical, not \"%.40s\"",
+                 sev);
+        return PF_INVALID;
+    }
+    o->nalert_webhooks = pf_config_get_all(o->cfg, "alert-webhook", &o->alert_webhooks);
+    for (size_t i = 0; i < o->nalert_webhooks; i++) {
+        enum alert_dest_kind kind;
+        const char *target;
+        if (strncmp(o->alert_webhooks[i], "email:", 6) == 0 ||
+            alert_dest_parse(o->alert_webhooks[i], &kind, &target, why, sizeof(why))) {
+            if (strncmp(o->alert_webhooks[i], "email:", 6) == 0)
+                snprintf(why, sizeof(why), "an email recipient goes in --alert-email-to");
+            snprintf(err, errlen, "option --alert-webhook (value %zu): %s", i + 1, why);
+            return PF_INVALID;
+        }
+    }
+    o->alert_ca_file = pf_config_get(o->cfg, "alert-ca-file");
+    if (o->alert_ca_file && access(o->alert_ca_file, R_OK) != 0) {
+        snprintf(err, errlen, "option --alert-ca-file: cannot read %s: %s", o->alert_ca_file,
+                 strerror(errno));
+        return PF_INVALID;
+    }
+    o->alert_smtp_url = pf_config_get(o->cfg, "alert-smtp-url");
+    o->alert_email_from = pf_config_get(o->cfg, "alert-email-from");
+    o->nalert_email_to = pf_config_get_all(o->cfg, "alert-email-to", &o->alert_email_to);
+    if (o->alert_smtp_url) {
+        if (alert_check_smtp_url(o->alert_smtp_url, &loop, why, sizeof(why))) {
+            snprintf(err, errlen, "option --alert-smtp-url: %s", why);
+            return PF_INVALID;
+        }
+        o->alert_smtp_loopback = loop;
+        if (!o->alert_email_from) {
+            snprintf(err, errlen, "option --alert-email-from is required with --alert-smtp-url");
+            return PF_INVALID;
+        }
+    } else if (o->nalert_email_to || o->alert_email_from) {
+        snprintf(err, errlen, "option --%s needs --alert-smtp-url",
+                 o->nalert_email_to ? "alert-email-to" : "alert-email-from");
+        return PF_INVALID;
+    }
+    if (o->alert_email_from && alert_check_email(o->alert_email_from, why, sizeof(why))) {
+        snprintf(err, errlen, "option --alert-email-from: %s", why);
+        return PF_INVALID;
+    }
+    for (size_t i = 0; i < o->nalert_email_to; i++) {
+        if (alert_check_email(o->alert_email_to[i], why, sizeof(why))) {
+            snprintf(err, errlen, "option --alert-email-to (value %zu): %s", i + 1, why);
+            return PF_INVALID;
+        }
+    }
+    o->alert_report_url = pf_config_get(o->cfg, "alert-report-url");
+    if (o->alert_report_url && alert_check_https(o->alert_report_url, why, sizeof(why))) {
+        snprintf(err, errlen, "option --alert-report-url: %s", why);
+        return PF_INVALID;
+    }
+    return PF_OK;
+}
+
 enum pf_rc copts_load(const char *command, int argc, char **argv, struct copts *o, char *err,
                       size_t errlen)
 {
@@ -195,6 +293,8 @@ enum pf_rc copts_load(const char *command, int argc, char **argv, struct copts *
         (rc = get_uint(o, "body-budget-mb", 1, 1 << 20, &o->body_budget_mb, err, errlen)) ||
         (rc = get_uint(o, "retention-days", 1, 36500, &o->retention_days, err, errlen)) ||
         (rc = get_uint(o, "retry-after", 1, 3600, &o->retry_after_s, err, errlen)))
+        return rc;
+    if ((rc = alert_options(o, err, errlen)))
         return rc;
     if (strlen(o->admin_token) < 16 || strlen(o->enroll_secret) < 16) {
         snprintf(err, errlen, "option --%s: must be at least 16 characters",

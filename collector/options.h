@@ -37,6 +37,21 @@ struct copts {
     /* Positional arguments (commands that take them: agent). */
     const char *const *args;
     size_t nargs;
+    /* Notifications (collector/alert/alert.h). */
+    const char *const *alert_webhooks; /* "[slack:|teams:]https://..." */
+    size_t nalert_webhooks;
+    const char *alert_ca_file;
+    int alert_min_severity; /* enum finding_severity: 0 info, 1 warning, 2 critical */
+    uint64_t alert_interval_s;
+    uint64_t alert_repeat_hours; /* 0: never */
+    uint64_t alert_timeout_s;    /* one delivery attempt, connection included */
+    uint64_t alert_retry_max_s;  /* backoff cap */
+    const char *alert_smtp_url;  /* NULL: no email */
+    int alert_smtp_loopback;     /* its host is loopback: STARTTLS optional */
+    const char *alert_email_from;
+    const char *const *alert_email_to;
+    size_t nalert_email_to;
+    const char *alert_report_url; /* base of report links; NULL: https://HOSTNAME:PORT */
 };
 
 /* Parses the options of command ("serve", "migrate" or "agent": the

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "alert_api.h"
 #include "capacity_api.h"
 #include "enroll.h"
 #include "ingest.h"
@@ -47,6 +48,8 @@ static const struct route table[] = {
     {"POST", "/v1/secrets", ROUTE_ADMIN, false, 4 * KIB, tenants_handle},
     {"POST", "/v1/secrets/revoke", ROUTE_ADMIN, false, 4 * KIB, tenants_handle},
     {"POST", "/v1/agents/revoke", ROUTE_ADMIN, false, 4 * KIB, tenants_handle},
+    /* notifications: acknowledge a finding (alert_api.h); its tenant's admin */
+    {"POST", "/v1/findings/ack", ROUTE_ADMIN, false, 16 * KIB, alert_ack_handle},
 };
 
 enum access_role route_min_role(const struct route *r)

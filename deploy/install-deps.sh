@@ -11,10 +11,13 @@ set -euo pipefail
 mode=${1:-build}
 build_pkgs=(build-essential cmake pkg-config git libmbedtls-dev libcjson-dev
             libcurl4-openssl-dev libssl-dev libpq-dev libuv1-dev)
-run_pkgs=(postgresql postgresql-contrib openssl curl iproute2 procps util-linux)
+run_pkgs=(postgresql postgresql-contrib openssl curl iproute2 procps util-linux python3)
 # debootstrap, qemu-system-x86, e2fsprogs: the Debian 12 VM of
 # tests/integration/package_systemd.sh (systemd as PID 1 for the .debs).
+# python3-aiosmtpd: the SMTP server of tests/integration/alert_smtp.sh;
+# prometheus: promtool, which checks deploy/prometheus/portfleet-rules.yml.
 test_pkgs=(clang libclang-rt-dev valgrind hyperfine python3 chromium systemd dpkg-dev adduser
+           python3-aiosmtpd prometheus
            debootstrap qemu-system-x86 e2fsprogs)
 windows_pkgs=(gcc-mingw-w64-x86-64 wine wine64 dpkg-dev xz-utils iproute2 util-linux python3)
 

@@ -8,8 +8,10 @@
 # collector on 127.0.0.1, enrolls and runs an agent on this machine, puts
 # some load on it (a few thousand loopback sockets), posts a simulated
 # fleet of 21 hosts (tests/fleetsim: the five field stories, a week each,
-# backdated) through the real API, and prints where the report is, the
-# admin token, the findings and how to stop.
+# backdated) through the real API, starts a local HTTPS webhook receiver
+# that the collector sends its notifications to (docs/protocol.md section
+# 4), and prints where the report is, the admin token, the findings, the
+# notifications received and how to stop.
 #
 #   ./deploy/quickstart.sh          start, or start again from an empty database
 #   ./deploy/quickstart.sh status   what runs, and the addresses
@@ -95,7 +97,7 @@ our_listeners() {
   [ -f "$qs/ports" ] || return 0
   # shellcheck disable=SC1091
   . "$qs/ports"
-  for p in "$collector_port" "$pg_port" $(seq "$load_port" $((load_port + 1))); do
+  for p in "$collector_port" "$pg_port" $(seq "$load_port" $((load_port + 1))) ${receiver_port:-}; do
     out+=$(ss -ltnH "sport = :$p" 2>/dev/null)
   done
   printf '%s' "$out"
@@ -105,6 +107,7 @@ stop_all() {
   stop_one agent
   stop_one load
   stop_one collector
+  stop_one receiver
   if pg_running; then
     as_pg "$pg_bin/pg_ctl" -D "$(pg_data)" -m fast -w -t 60 stop >/dev/null
     say "stopped PostgreSQL ($(pg_data))"
@@ -142,7 +145,7 @@ clean)
   exit 0
   ;;
 status)
-  for n in collector agent load; do
+  for n in collector agent load receiver; do
     if pid=$(alive $n); then say "$n runs (pid $pid)"; else say "$n: not running"; fi
   done
   if pg_running; then say "PostgreSQL runs ($(pg_data))"; else say "PostgreSQL: not running"; fi
@@ -196,14 +199,15 @@ pick_port() { # pick_port PREFERRED [COUNT]: first port p >= PREFERRED with p..p
   done
   die "no free port found from $1"
 }
-collector_port=8443 pg_port=55432 load_port=55480
+collector_port=8443 pg_port=55432 load_port=55480 receiver_port=55490
 # shellcheck disable=SC1091
 [ -f "$qs/ports" ] && . "$qs/ports"
 collector_port=$(pick_port "$collector_port")
 pg_port=$(pick_port "$pg_port")
 load_port=$(pick_port "$load_port" 2)
-printf 'collector_port=%s\npg_port=%s\nload_port=%s\n' "$collector_port" "$pg_port" \
-  "$load_port" >"$qs/ports"
+receiver_port=$(pick_port "$receiver_port")
+printf 'collector_port=%s\npg_port=%s\nload_port=%s\nreceiver_port=%s\n' "$collector_port" \
+  "$pg_port" "$load_port" "$receiver_port" >"$qs/ports"
 
 # -- secrets, made once --
 secret() { openssl rand -hex 24; }
@@ -300,8 +304,20 @@ key = $certs/collector.key
 db = $db
 enroll-secret = $enroll_secret
 admin-token = $admin_token
+# notifications to the local receiver below (a real one: Slack, Teams, ...)
+alert-webhook = https://127.0.0.1:$receiver_port/quickstart
+alert-ca-file = $certs/ca.pem
+alert-interval = 5
+alert-report-url = https://127.0.0.1:$collector_port
 EOF
 )
+# -- a webhook receiver on loopback: what a chat or an on-call tool would get --
+: >"$qs/notifications.jsonl"
+echo ok >"$run/receiver.mode"
+start_bg receiver "$qs/receiver.log" python3 "$root/tests/integration/alert_receiver.py" \
+  "$receiver_port" "$certs/collector.pem" "$certs/collector.key" "$qs/notifications.jsonl" \
+  "$run/receiver.mode"
+say "webhook receiver on https://127.0.0.1:$receiver_port (log $qs/notifications.jsonl)"
 "$collector" migrate --config "$qs/collector.conf" >"$qs/migrate.log" 2>&1 || {
   cat "$qs/migrate.log" >&2
   die "migrate failed"
@@ -376,6 +392,28 @@ done
 read_token=$("$collector" token add --db "$db" --tenant default --role read |
   sed -n 's/^[[:space:]]*"token":[[:space:]]*"\([^"]*\)".*/\1/p')
 [ -n "$read_token" ] || die "token add gave no token"
+# -- notifications: the collector evaluates every 5 s and sends what fired --
+for i in $(seq 1 60); do
+  [ "$(wc -l <"$qs/notifications.jsonl")" -gt 0 ] && sleep 5 && break
+  sleep 1
+done
+notes=$(wc -l <"$qs/notifications.jsonl")
+# What is firing now, by the last notification of each id (the simulated
+# week arrives backdated, so some findings fire and resolve while it posts).
+python3 - "$qs/notifications.jsonl" >"$qs/notifications.txt" <<'PY'
+import json, sys
+last = {}
+for line in open(sys.argv[1]):
+    b = json.loads(line)["body"]
+    last[b["id"]] = b
+rank = {"critical": 0, "warning": 1, "info": 2}
+firing = [b for b in last.values() if b["status"] != "resolved"]
+firing.sort(key=lambda b: (rank.get(b["finding"]["severity"], 3), b["id"]))
+for b in firing:
+    f = b["finding"]
+    print("  %-8s %-20s %-14s %s" % (f["severity"], f["kind"], f.get("host") or "site " + f["site"],
+                                     b["report_url"]))
+PY
 
 # -- the report --
 "$collector" report --db "$db" --format html --out "$qs/report.html"
@@ -396,7 +434,9 @@ cat >"$qs/summary.txt" <<EOF
   this host, live:     $agent snapshot --text
   agent status:        $agent status --config $qs/agent.conf
   findings again:      PGPASSFILE=$qs/pgpass $collector report --db "$db" --format text
-  logs:                $qs/{collector,agent,fleetsim,load}.log, $(pg_dir)/postgres.log
+  notifications:       $notes received by the local webhook receiver: $qs/notifications.jsonl
+                       (firing now: $qs/notifications.txt)
+  logs:                $qs/{collector,agent,fleetsim,load,receiver}.log, $(pg_dir)/postgres.log
   stop everything:     ./deploy/quickstart.sh stop
 
   The simulated hosts were posted up to $(date -u -d "@$now" +%FT%TZ); after 15 minutes
@@ -408,5 +448,8 @@ echo
 say "findings and site plans (portfleet-collector report --format text):"
 echo
 cat "$qs/findings.txt"
+echo
+say "$notes notifications sent to the local webhook receiver; firing now (first 15 of $(wc -l <"$qs/notifications.txt")):"
+head -n 15 "$qs/notifications.txt"
 cat "$qs/summary.txt"
 say "done in $((SECONDS - t_start)) s"

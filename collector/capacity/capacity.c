@@ -40,6 +40,7 @@ void capacity_free(struct capacity *c)
     if (!c)
         return;
     findings_free(c->findings);
+    free(c->acks);
     plan_free(c->plan);
     free(c->pressure);
     fleet_free(c->fleet);

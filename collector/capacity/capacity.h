@@ -19,6 +19,10 @@ struct capacity {
     struct plan *plan;
     struct findings *findings;
     struct host_pressure *pressure; /* [fleet->nhosts] */
+    /* Acknowledgements in force (GET /v1/findings shows them); filled by
+     * the caller after capacity_analyze(), freed with the result. */
+    struct finding_ack *acks;
+    size_t nacks;
 };
 
 /* Analyses f with p. Takes ownership of f (freed with the result, or on

@@ -37,6 +37,20 @@ const char *finding_severity_name(enum finding_severity s)
     }
 }
 
+void finding_id(const struct finding *f, char out[FINDING_ID_LEN])
+{
+    const char *kind = finding_kind_name(f->kind);
+    const char *where = f->host[0] ? f->agent_id : f->site;
+
+    if (f->has_process)
+        snprintf(out, FINDING_ID_LEN, "%s/%s/%s", kind, where, f->process_name);
+    else if (f->has_remote)
+        snprintf(out, FINDING_ID_LEN, "%s/%s/%s:%u", kind, where, f->remote.addr,
+                 (unsigned)f->remote.port);
+    else
+        snprintf(out, FINDING_ID_LEN, "%s/%s", kind, where);
+}
+
 void findings_free(struct findings *fs)
 {
     if (!fs)

@@ -145,6 +145,24 @@ struct findings {
     size_t n, cap;
 };
 
+#define FINDING_ID_LEN 640 /* kind/agent_id/process name, or kind/site */
+
+/* Writes the stable id of f into out (FINDING_ID_LEN bytes): kind, then
+ * the host's agent id (or the site, for site findings), then the process
+ * name or the remote "addr:port" where the kind has one, joined by '/'.
+ * It names the problem, not its numbers, so the same leak keeps its id as
+ * its rate changes; notifications and acknowledgements key on it. */
+void finding_id(const struct finding *f, char out[FINDING_ID_LEN]);
+
+/* An acknowledgement (POST /v1/findings/ack): notifications of that id are
+ * muted until `until`. */
+struct finding_ack {
+    char tenant[PF_TENANT_LEN];
+    char id[FINDING_ID_LEN];
+    int64_t until, acked_at;
+    char comment[FINDING_TEXT_LEN];
+};
+
 /* Returns the wire name of kind ("port_leak"), or "?". */
 const char *finding_kind_name(enum finding_kind kind);
 /* Returns "critical", "warning" or "info". */

@@ -24,6 +24,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "alert.h"
 #include "auth.h"
 #include "auth_cache.h"
 #include "log.h"
@@ -114,6 +115,7 @@ struct server {
     struct auth_watch *auth_watch; /* keeps it fresh */
     struct auth_cache *node_keys;  /* node key hash -> agent id */
     struct offload *hs;            /* TLS handshakes */
+    struct alert *alert;           /* notifications: threads of their own */
     int lfd, sfd;
     struct loop_watch lw, sw, dbw, hsw;
     bool accepting;
@@ -1181,6 +1183,8 @@ enum pf_rc server_new(const struct copts *o, struct server **out, char *err, siz
         snprintf(err, errlen, "cannot start the TLS threads: %s", pf_strerror(rc));
         goto bad;
     }
+    if ((rc = alert_new(o, &s->alert, err, errlen)))
+        goto bad;
     s->lw = (struct loop_watch){.fd = s->lfd, .fn = on_accept, .ud = s};
     s->sw = (struct loop_watch){.fd = s->sfd, .fn = on_signal, .ud = s};
     s->dbw = (struct loop_watch){.fd = db_event_fd(s->db), .fn = on_db, .ud = s};
@@ -1236,6 +1240,7 @@ void server_free(struct server *s)
 {
     if (!s)
         return;
+    alert_free(s->alert);
     close_all(s, "collector stopped");
     /* Joining the pools runs the done() of their last jobs, which closes
      * or frees the connections those jobs still held. */

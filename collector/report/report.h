@@ -23,7 +23,14 @@
 #include "capacity.h"
 #include "error.h"
 
-/* {"generated_at": ..., "findings": [...]} */
+/* One finding as PROTOCOL.md section 3 has it, with its "id"
+ * (finding_id()); NULL when out of memory. The caller cJSON_Delete()s it.
+ * Notifications embed it. */
+struct cJSON;
+struct cJSON *report_finding_json(const struct finding *f);
+
+/* {"generated_at": ..., "findings": [...]}; each finding also carries its
+ * "acknowledgement" (c->acks) or null. */
 enum pf_rc report_findings_json(const struct capacity *c, const char *site, const char *host,
                                 struct pf_buf *out);
 /* {"generated_at": ..., "sites": [...]} */

@@ -56,11 +56,14 @@ static bool finding_ok(const struct capacity *c, const struct finding *f, const 
     return false;
 }
 
-static cJSON *finding_json(const struct finding *f)
+cJSON *report_finding_json(const struct finding *f)
 {
     cJSON *o = cJSON_CreateObject(), *a, *r;
     bool ok = o != NULL;
+    char id[FINDING_ID_LEN];
 
+    finding_id(f, id);
+    ok = ok && cJSON_AddStringToObject(o, "id", id);
     ok = ok && cJSON_AddStringToObject(o, "kind", finding_kind_name(f->kind));
     ok = ok && cJSON_AddStringToObject(o, "severity", finding_severity_name(f->severity));
     ok = ok && cJSON_AddStringToObject(o, "tenant", f->tenant);
@@ -219,6 +222,25 @@ static enum pf_rc emit(cJSON *root, struct pf_buf *out)
     return rc;
 }
 
+/* Adds "acknowledgement": the one in force for f (same tenant and id), or
+ * null. */
+static bool add_ack(const struct capacity *c, const struct finding *f, cJSON *o)
+{
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
+    cJSON *a;
+
+    for (size_t i = 0; cJSON_IsString(id) && i < c->nacks; i++) {
+        const struct finding_ack *k = &c->acks[i];
+        if (strcmp(k->id, id->valuestring) != 0 || strcmp(k->tenant, f->tenant) != 0)
+            continue;
+        a = cJSON_AddObjectToObject(o, "acknowledgement");
+        return a && add_time(a, "until", true, k->until) &&
+               add_time(a, "acked_at", true, k->acked_at) &&
+               cJSON_AddStringToObject(a, "comment", k->comment);
+    }
+    return cJSON_AddNullToObject(o, "acknowledgement") != NULL;
+}
+
 /* Adds the findings array; false when out of memory. */
 static bool add_findings(const struct capacity *c, cJSON *root, const char *site, const char *host)
 {
@@ -229,8 +251,8 @@ static bool add_findings(const struct capacity *c, cJSON *root, const char *site
         cJSON *o;
         if (!finding_ok(c, f, site, host))
             continue;
-        o = finding_json(f);
-        if (!o || !cJSON_AddItemToArray(a, o)) {
+        o = report_finding_json(f);
+        if (!o || !add_ack(c, f, o) || !cJSON_AddItemToArray(a, o)) {
             cJSON_Delete(o);
             return false;
         }

@@ -6,7 +6,8 @@
 # temporary directory (PF_QUICKSTART_DIR):
 #  - start: the text report has the simulated sites with plans and
 #    findings (seed 004's port_leak on DC-APP-01 among them) and this
-#    host's site "quickstart"; the HTML report file is written; the live
+#    host's site "quickstart"; the HTML report file is written; the local
+#    webhook receiver got the notification of that leak; the live
 #    /report answers the sign-in form without a token, 200 after signing in
 #    with the printed read token, 401 with a token in the URL;
 #    the agent of this host enrolled and pushed;
@@ -47,6 +48,10 @@ check_report() { # the output of a start
   pf_check 'grep -q "Site dal" "$qs/report.html"' "the HTML report has the site"
   pf_check 'grep -q "^  admin token:" "$out" && grep -q "quickstart.sh stop" "$out"' \
     "the admin token and the stop command are printed"
+  pf_check 'grep -q "notifications sent to the local webhook receiver; firing now" "$out"' \
+    "the notifications that arrived are printed"
+  pf_check 'grep -q "\"kind\": \"port_leak\".*\"host\": \"DC-APP-01\"" "$qs/notifications.jsonl"' \
+    "the local receiver got the notification of seed 004's leak"
 }
 
 t0=$SECONDS
