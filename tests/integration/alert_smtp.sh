@@ -133,6 +133,36 @@ for want in ("<h2>", "Range full", "First step", 'href="https://'):
     assert want in html, want
 print("mail ok:", m["Subject"])
 PY
+# ---- tenants: a tenant's destination gets its tenant's only; acks are per tenant ----
+"$C" tenant add acme --db "$PF_DB" >"$PF_TMP/acme.json" || pf_fail "tenant add acme"
+acme_secret=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["enroll_secret"])' "$PF_TMP/acme.json")
+acme_admin=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["admin_token"])' "$PF_TMP/acme.json")
+PF_ENROLL_SECRET=$acme_secret pf_enroll ACME-1 mail machine-acme-1 >/dev/null # same site name as default's
+alert_wait_count "$PF_TMP/rx-T.jsonl" 'r["path"]=="/acme" and b["id"]=="redundancy/mail" and b["tenant"]=="acme"' 1 60 >/dev/null
+alert_wait_count "$PF_TMP/smtp-LO.jsonl" '"tenant acme" in r["data"]' 3 30 >/dev/null # the options' recipients get every tenant's
+leak=$(alert_count "$PF_TMP/rx-T.jsonl" 'r["path"]!="/acme" and "acme" in json.dumps(b)')
+pf_check '[ "$leak" = 0 ]' "the default tenant's webhook gets nothing of acme ($leak)"
+other=$(alert_count "$PF_TMP/rx-T.jsonl" 'r["path"]=="/acme" and b["tenant"]!="acme"')
+pf_check '[ "$other" = 0 ]' "acme's webhook gets nothing of the default tenant ($other)"
+until=$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)
+ack() { # TOKEN BODY -> status code
+  pf_curl -o "$PF_TMP/ack.out" -w '%{http_code}' -X POST -H "Authorization: Bearer $1" \
+    -H 'Content-Type: application/json' --data-binary "$2" "$PF_COLLECTOR_URL/v1/findings/ack"
+}
+code=$(ack "$acme_admin" '{"id":"redundancy/mail","until":"'"$until"'","comment":"acme only"}')
+pf_check '[ "$code" = 200 ] && grep -q "\"tenant\":\"acme\"" "$PF_TMP/ack.out"' "acme's admin acknowledges in acme ($code)"
+code=$(ack "$acme_admin" '{"id":"redundancy/mail","until":"'"$until"'","tenant":"default"}')
+pf_check '[ "$code" = 404 ]' "acme's admin cannot acknowledge for the default tenant ($code)"
+pf_curl -H "Authorization: Bearer $PF_ADMIN_TOKEN" "$PF_COLLECTOR_URL/v1/findings" >"$PF_TMP/findings-all.json"
+python3 - "$PF_TMP/findings-all.json" <<'PY' || pf_fail "the acknowledgement is acme's finding's only"
+import json, sys
+fs = [f for f in json.load(open(sys.argv[1]))["findings"] if f["id"] == "redundancy/mail"]
+by = {f["tenant"]: f["acknowledgement"] for f in fs}
+assert by["acme"] and by["acme"]["comment"] == "acme only", by
+assert by["default"] is None, by
+PY
+pf_log "ok: tenants: acme's webhook gets acme's, the options' recipients every tenant's; acks per tenant"
+
 pf_collector_stop
 python3 - "$PF_TMP/smtp-LO.jsonl" >"$PF_TMP/example-email.txt" <<'PY'
 import json, sys
@@ -141,6 +171,8 @@ for l in open(sys.argv[1]):
     if "redundancy" in r["data"]:
         print(r["data"]); break
 PY
+
+if [ -n "${PF_ALERT_EXAMPLES:-}" ]; then cp "$PF_TMP/example-email.txt" "$PF_ALERT_EXAMPLES"/; fi
 
 # no STARTTLS on a remote server: nothing sent in the clear
 pf_collector_start --alert-interval 1 --alert-ca-file "$PF_CA" --alert-timeout 4 --alert-retry-max 2 \

@@ -94,6 +94,9 @@ for l in open(sys.argv[1]):
 PY
 done
 
+# PF_ALERT_EXAMPLES=DIR keeps one message of each format there (for docs)
+if [ -n "${PF_ALERT_EXAMPLES:-}" ]; then cp "$PF_TMP"/example-*.json "$PF_ALERT_EXAMPLES"/; fi
+
 # ---- 2. refusals: severity rises while the receiver answers 503 ----
 echo "refuse 3" >"$PF_TMP/rx-A.mode"
 # no more snapshots: after 3 intervals (6 s) the host is silent
