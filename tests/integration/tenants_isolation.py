@@ -184,6 +184,8 @@ def fresh(kind, tenant):
 
 
 # ---- the table: endpoint x token -> expected answer ----
+ACK_UNTIL = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1)).strftime(
+    "%Y-%m-%dT%H:%M:%SZ")
 # {own}/{other}: the token's tenant and the other one (for an operator:
 # acme and globex). Bodies may name fresh things to revoke:
 # "@token:own", "@secret:other" ... are replaced by the id of a fresh one.
@@ -227,6 +229,11 @@ TABLE = [
     ("POST", "/v1/agents/revoke", {"agent_id": "@agent:own"}, 403, 200, 200),
     ("POST", "/v1/agents/revoke", {"agent_id": "@agent:other"}, 403, 404, 200),
     ("POST", "/v1/agents/revoke", {"agent_id": "not-an-id"}, 403, 400, 400),
+    # acknowledging a finding: its tenant's admin, or an operator naming it
+    ("POST", "/v1/findings/ack", {"id": "redundancy/hq", "until": ACK_UNTIL}, 403, 200, 200),
+    ("POST", "/v1/findings/ack", {"id": "redundancy/hq", "until": ACK_UNTIL, "tenant": "{other}"},
+     403, 404, 200),
+    ("POST", "/v1/findings/ack", {"id": "redundancy/hq", "until": "later"}, 403, 400, 400),
     ("GET", "/v1/tenants", None, 403, 403, 200),
     ("POST", "/v1/tenants", {"name": "Bad_Name!"}, 403, 403, 400),
     ("POST", "/v1/tenants", {"name": "@newtenant"}, 403, 403, 201),
