@@ -246,10 +246,12 @@ TABLE = [
 UNTIL = (now + datetime.timedelta(hours=4)).strftime("%Y-%m-%dT%H:%M:%SZ")
 if request("POST", "/v1/findings/ack", token=OPERATOR, body={})[0] != 404:
     TABLE += [
-        ("POST", "/v1/findings/ack", {"id": "host_silent/@agentid:own", "until": UNTIL},
-         403, 200, 200),
-        ("POST", "/v1/findings/ack", {"id": "host_silent/@agentid:other", "until": UNTIL},
-         403, 404, 200),
+        # a host finding's id names its agent: it exists in that agent's
+        # tenant only, whoever names another
+        ("POST", "/v1/findings/ack",
+         {"id": "host_silent/@agentid:own", "until": UNTIL, "tenant": "{own}"}, 403, 200, 200),
+        ("POST", "/v1/findings/ack",
+         {"id": "host_silent/@agentid:other", "until": UNTIL, "tenant": "{own}"}, 403, 404, 404),
         ("POST", "/v1/findings/ack", {"id": "host_silent/@agentid:own", "until": "soon"},
          403, 400, 400),
     ]
