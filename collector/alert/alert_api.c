@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "access.h"
+#include "auth.h"
 #include "server.h"
 #include "timeutil.h"
 
@@ -21,6 +22,33 @@ static bool plain_text(const char *s, bool allow_newline)
         if (((unsigned char)*s < 0x20 && !(allow_newline && *s == '\n')) || *s == 0x7f)
             return false;
     return true;
+}
+
+/* A host finding's id names its agent (kind/AGENT_ID[/...]): it exists
+ * only in that agent's tenant, so acknowledging it in another tenant
+ * answers 404, like anything of another tenant. Site findings (kind/SITE)
+ * are the named tenant's by their site name. False only when the id names
+ * an agent that is not tenant's (a failed query lets the INSERT report). */
+static bool agent_in_tenant(PGconn *pg, const char *id, const char *tenant)
+{
+    const char *s = strchr(id, '/');
+    char agent[AUTH_UUID_LEN];
+    const char *v[2] = {agent, tenant};
+    PGresult *r;
+    bool ok;
+
+    if (!s || strlen(s + 1) < AUTH_UUID_LEN - 1 ||
+        (s[AUTH_UUID_LEN] != '\0' && s[AUTH_UUID_LEN] != '/'))
+        return true;
+    memcpy(agent, s + 1, AUTH_UUID_LEN - 1);
+    agent[AUTH_UUID_LEN - 1] = '\0';
+    if (!auth_uuid_valid(agent))
+        return true;
+    r = PQexecParams(pg, "SELECT 1 FROM agents WHERE agent_id = $1::uuid AND tenant = $2", 2,
+                     NULL, v, NULL, NULL, 0);
+    ok = PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) == 1;
+    PQclear(r);
+    return ok;
 }
 
 static void ack_run(struct db_conn *dc, struct db_job **jobs, size_t n)
@@ -69,6 +97,8 @@ static void ack_run(struct db_conn *dc, struct db_job **jobs, size_t n)
                            FINDING_TEXT_LEN - 1);
         } else if (!(pg = db_pg(dc))) {
             exchange_error(x, 503, "unavailable", "the database does not answer");
+        } else if (!agent_in_tenant(pg, id->valuestring, tenant)) {
+            exchange_error(x, 404, "not_found", "no such finding");
         } else {
             pf_time_format(t, ts);
             const char *v[] = {tenant, id->valuestring, ts,
