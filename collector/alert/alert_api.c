@@ -44,8 +44,8 @@ static bool agent_in_tenant(PGconn *pg, const char *id, const char *tenant)
     agent[AUTH_UUID_LEN - 1] = '\0';
     if (!auth_uuid_valid(agent))
         return true;
-    r = PQexecParams(pg, "SELECT 1 FROM agents WHERE agent_id = $1::uuid AND tenant = $2", 2,
-                     NULL, v, NULL, NULL, 0);
+    r = PQexecParams(pg, "SELECT 1 FROM agents WHERE agent_id = $1::uuid AND tenant = $2", 2, NULL,
+                     v, NULL, NULL, 0);
     ok = PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) == 1;
     PQclear(r);
     return ok;
