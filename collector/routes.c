@@ -125,12 +125,15 @@ static void status(struct exchange *x)
              ",\"timeouts\":{\"header\":%" PRIu64 ",\"body\":%" PRIu64 ",\"idle\":%" PRIu64
              ",\"write\":%" PRIu64 "},\"requests\":%" PRIu64 ",\"answers\":{\"2xx\":%" PRIu64
              ",\"4xx\":%" PRIu64 ",\"5xx\":%" PRIu64 ",\"429\":%" PRIu64
-             "},\"snapshots_accepted\":%" PRIu64 ",\"snapshots_duplicate\":%" PRIu64 "}",
+             "},\"snapshots_accepted\":%" PRIu64 ",\"snapshots_duplicate\":%" PRIu64
+             ",\"drain\":{\"open\":%" PRIu64 ",\"started\":%" PRIu64 ",\"refused\":%" PRIu64
+             ",\"cut\":%" PRIu64 ",\"idle\":%" PRIu64 "}}",
              db_up(server_db(x->srv)) ? "true" : "false", db_queue_depth(server_db(x->srv)),
              st->connections_open, st->connections_accepted, st->connections_refused,
              st->handshakes_failed, st->handshakes_resumed, st->timeouts_header,
              st->timeouts_body, st->timeouts_idle, st->timeouts_write, st->requests,
              st->answers_2xx, st->answers_4xx, st->answers_5xx, st->answers_429,
-             st->snapshots_accepted, st->snapshots_duplicate);
+             st->snapshots_accepted, st->snapshots_duplicate, st->connections_draining,
+             st->drains_started, st->drains_refused, st->drains_cut, st->drains_idle);
     exchange_json(x, 200, json);
 }

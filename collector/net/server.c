@@ -45,6 +45,20 @@
 #define FD_RESERVE 64             /* descriptors kept for the database, logs, files */
 #define OUT_KEEP (64 * 1024)      /* answer buffers larger than this are freed after use */
 #define NODE_KEY_SLOTS 4096       /* node keys cached (auth_cache.h) */
+/* Lingering close (nginx's): after an answer given before the request's
+ * body was read (413, 401, 429 ...), the client may still be sending that
+ * body and reads nothing until it is done; closing at once would reset the
+ * connection and lose the answer. So the collector reads and discards what
+ * follows, up to the announced length, then closes; at most DRAIN_BYTES
+ * and DRAIN_TIME_MS in all, DRAIN_IDLE_MS without a byte, and at most a
+ * quarter of the connection limit (DRAIN_CONNS_MAX at most) drain at once:
+ * the others are closed right after their answer. A draining connection
+ * counts in --max-connections like any other. */
+#define DRAIN_BYTES (16u * 1024 * 1024)
+#define DRAIN_TIME_MS 10000
+#define DRAIN_IDLE_MS 2000
+#define DRAIN_CONNS_MAX 64
+#define DRAIN_UNKNOWN UINT64_MAX  /* a body of unknown length (chunked): until EOF or a limit */
 
 enum cstate {
     ST_HANDSHAKE, /* TLS handshake */
@@ -54,12 +68,13 @@ enum cstate {
     ST_CONTINUE,  /* writing "100 Continue", then ST_BODY */
     ST_WAIT,      /* the route (a database job) is working */
     ST_WRITE,     /* writing the answer */
+    ST_DRAIN,     /* answered early: discarding the rest of the body, then close */
     ST_CLOSED
 };
 
 /* Timeout lists: every entry of one has the same timeout, so appending on
  * entry keeps each list sorted by deadline. */
-enum tq { TQ_HEADER, TQ_BODY, TQ_IDLE, TQ_WRITE, TQ_N, TQ_NONE = -1 };
+enum tq { TQ_HEADER, TQ_BODY, TQ_IDLE, TQ_WRITE, TQ_DRAIN, TQ_N, TQ_NONE = -1 };
 
 struct conn {
     struct server *srv;
@@ -80,6 +95,10 @@ struct conn {
     struct pf_buf out; /* bytes of the answer being written */
     size_t out_off;
     bool keep;    /* keep the connection after this answer */
+    bool drain;   /* after this answer, drain before closing (see DRAIN_BYTES) */
+    uint64_t drain_left;  /* body bytes still announced (DRAIN_UNKNOWN: unknown) */
+    size_t drain_got;     /* discarded so far */
+    long long drain_end;  /* pf_mono_ms by which draining stops in any case */
     bool in_hs;   /* a handshake step runs on an offload thread */
     atomic_bool hs_cancel; /* closed meanwhile: the step need not run */
     int hs_rc;    /* its result */
@@ -128,6 +147,7 @@ struct server {
     } tqs[TQ_N];
     struct conn *conns;
     size_t nconns, max_conns;
+    size_t ndraining, max_draining;
     size_t body_used, body_budget;
     struct conn *graveyard;
     struct server_stats stats, last;
@@ -139,6 +159,7 @@ struct server {
 static void conn_read_head(struct conn *c);
 static void conn_read_body(struct conn *c);
 static void conn_write(struct conn *c);
+static void conn_drain(struct conn *c);
 static void conn_close(struct conn *c, const char *why);
 static void conn_event(void *ud, unsigned events);
 
@@ -340,6 +361,10 @@ static void respond_early(struct conn *c, int status, const char *code, const ch
         snprintf(x->extra, sizeof(x->extra), "%s", extra);
     if (c->req.content_length > c->body_have || !c->req.method)
         x->close = true;
+    if (c->req.method && c->req.content_length > c->body_have) {
+        c->drain = true;
+        c->drain_left = c->req.content_length;
+    }
     respond(c);
 }
 
@@ -396,6 +421,8 @@ static void conn_close(struct conn *c, const char *why)
         return;
     }
     pf_debug("%s: connection closed: %s", c->peer, why);
+    if (c->st == ST_DRAIN)
+        s->stats.connections_draining = --s->ndraining;
     tq_unlink(c);
     loop_del(s->loop, &c->w);
     close(c->fd);
@@ -417,6 +444,37 @@ static void conn_close(struct conn *c, const char *why)
     }
 }
 
+/* After an early answer (see DRAIN_BYTES): discards what the client still
+ * sends of its body, then closes. c->in holds what came after the head. */
+static void start_drain(struct conn *c)
+{
+    struct server *s = c->srv;
+    uint64_t have = c->in.len;
+
+    c->drain = false;
+    if (s->ndraining >= s->max_draining) {
+        s->stats.drains_refused++;
+        conn_close(c, "answered before its body; too many connections draining to wait for it");
+        return;
+    }
+    pf_buf_free(&c->in);
+    if (c->drain_left != DRAIN_UNKNOWN)
+        c->drain_left = c->drain_left > have ? c->drain_left - have : 0;
+    if (c->drain_left == 0) {
+        tls_close_notify(c->tls);
+        conn_close(c, "answered before its body; the body had arrived");
+        return;
+    }
+    s->stats.drains_started++;
+    s->stats.connections_draining = ++s->ndraining;
+    c->drain_got = 0;
+    c->drain_end = pf_mono_ms() + DRAIN_TIME_MS;
+    set_state(c, ST_DRAIN, TQ_DRAIN);
+    want(c, LOOP_READ);
+    if (c->st != ST_CLOSED)
+        conn_drain(c);
+}
+
 /* After an answer: drops this request's bytes and either closes or waits
  * for the next request (which may already be buffered). */
 static void finish_request(struct conn *c)
@@ -431,6 +489,10 @@ static void finish_request(struct conn *c)
     if (c->out.cap > OUT_KEEP)
         pf_buf_free(&c->out);
     if (!c->keep) {
+        if (c->drain) {
+            start_drain(c);
+            return;
+        }
         tls_close_notify(c->tls);
         conn_close(c, "answered, not keep-alive");
         return;
@@ -507,8 +569,16 @@ static void dispatch(struct conn *c)
     pf_buf_reset(&x->out);
     st = http_parse_head(c->in.data, c->head_len, HTTP_BODY_MAX, &c->req, &why);
     if (st) {
+        /* Framing the parser understood: a body over the limit (its length
+         * is known) or a chunked one (until the client stops): drain it
+         * after the answer. Anything else is closed at once. */
+        uint64_t announced = st == 413 ? c->req.content_length : st == 411 ? DRAIN_UNKNOWN : 0;
         pf_debug("%s: bad request head (%d): %s", c->peer, st, why);
         memset(&c->req, 0, sizeof(c->req));
+        if (announced) {
+            c->drain = true;
+            c->drain_left = announced;
+        }
         respond_early(c, st, code_of(st), why, NULL);
         return;
     }
@@ -693,6 +763,45 @@ static void conn_write(struct conn *c)
     finish_request(c);
 }
 
+static void conn_drain(struct conn *c)
+{
+    struct server *s = c->srv;
+    char sink[16384];
+    bool got = false;
+
+    for (;;) {
+        size_t ask = c->drain_left < sizeof(sink) ? (size_t)c->drain_left : sizeof(sink);
+        ssize_t n = tls_read(c->tls, sink, ask);
+        if (n == TLS_WANT_READ || n == TLS_WANT_WRITE) {
+            want(c, n == TLS_WANT_READ ? LOOP_READ : LOOP_WRITE);
+            break;
+        }
+        if (n <= 0) {
+            conn_close(c, n == TLS_EOF ? "client closed after its early answer"
+                                       : "TLS error while draining a refused body");
+            return;
+        }
+        got = true;
+        c->drain_got += (size_t)n;
+        if (c->drain_left != DRAIN_UNKNOWN)
+            c->drain_left -= (uint64_t)n;
+        if (c->drain_left == 0) {
+            /* All of it read: our FIN now comes after the client's last
+             * byte, so its kernel has no reason to reset. */
+            tls_close_notify(c->tls);
+            conn_close(c, "early answer given, the rest of the body drained");
+            return;
+        }
+        if (c->drain_got >= DRAIN_BYTES || pf_mono_ms() >= c->drain_end) {
+            s->stats.drains_cut++;
+            conn_close(c, "early answer given; stopped draining its body (size or time limit)");
+            return;
+        }
+    }
+    if (got)
+        set_state(c, ST_DRAIN, TQ_DRAIN); /* the idle deadline restarts */
+}
+
 /* What to do after a handshake step (loop thread). */
 static void handshake_result(struct conn *c, int r)
 {
@@ -773,6 +882,9 @@ static void conn_event(void *ud, unsigned events)
     case ST_CONTINUE:
     case ST_WRITE:
         conn_write(c);
+        break;
+    case ST_DRAIN:
+        conn_drain(c);
         break;
     case ST_WAIT:
         /* Nothing is asked for while a route works, so this is an error
@@ -958,16 +1070,18 @@ static long long expire(struct server *s, long long now, long long limit)
 {
     static const char *const why[TQ_N] = {"header timeout (handshake and head too slow)",
                                           "body timeout", "idle keep-alive timeout",
-                                          "write timeout"};
+                                          "write timeout",
+                                          "early answer given; the client stopped sending its body"};
     long long next = limit;
 
     for (int q = 0; q < TQ_N; q++) {
         struct conn *c;
         while ((c = s->tqs[q].head) && c->deadline <= now) {
-            uint64_t *counter = q == TQ_HEADER ? &s->stats.timeouts_header
-                                : q == TQ_BODY ? &s->stats.timeouts_body
-                                : q == TQ_IDLE ? &s->stats.timeouts_idle
-                                               : &s->stats.timeouts_write;
+            uint64_t *counter = q == TQ_HEADER  ? &s->stats.timeouts_header
+                                : q == TQ_BODY  ? &s->stats.timeouts_body
+                                : q == TQ_IDLE  ? &s->stats.timeouts_idle
+                                : q == TQ_WRITE ? &s->stats.timeouts_write
+                                                : &s->stats.drains_idle;
             (*counter)++;
             if (q == TQ_IDLE)
                 tls_close_notify(c->tls);
@@ -1003,7 +1117,7 @@ static void begin_stop(struct server *s)
     s->lfd = -1;
     for (struct conn *c = s->conns, *next; c; c = next) {
         next = c->next;
-        if (c->st == ST_IDLE || c->st == ST_HANDSHAKE || c->st == ST_HEAD)
+        if (c->st == ST_IDLE || c->st == ST_HANDSHAKE || c->st == ST_HEAD || c->st == ST_DRAIN)
             conn_close(c, "collector stopping");
     }
 }
@@ -1131,6 +1245,7 @@ enum pf_rc server_new(const struct copts *o, struct server **out, char *err, siz
     s->tqs[TQ_BODY].timeout_ms = (long long)o->body_timeout_s * 1000;
     s->tqs[TQ_IDLE].timeout_ms = (long long)o->idle_timeout_s * 1000;
     s->tqs[TQ_WRITE].timeout_ms = (long long)o->write_timeout_s * 1000;
+    s->tqs[TQ_DRAIN].timeout_ms = DRAIN_IDLE_MS;
     s->body_budget = (size_t)o->body_budget_mb * 1024 * 1024;
     signal(SIGPIPE, SIG_IGN);
     /* Blocked before the database threads start, so they inherit the mask
@@ -1140,6 +1255,9 @@ enum pf_rc server_new(const struct copts *o, struct server **out, char *err, siz
     sigaddset(&mask, SIGINT);
     pthread_sigmask(SIG_BLOCK, &mask, NULL);
     s->max_conns = raise_nofile((size_t)o->max_connections);
+    s->max_draining = s->max_conns / 4 < DRAIN_CONNS_MAX ? s->max_conns / 4 : DRAIN_CONNS_MAX;
+    if (s->max_draining == 0)
+        s->max_draining = 1;
 
     if ((rc = tls_server_new(o->cert, o->key, &s->tls, err, errlen)))
         goto bad;

@@ -65,6 +65,11 @@ struct server_stats {
     uint64_t requests, answers_2xx, answers_4xx, answers_5xx, answers_429;
     uint64_t snapshots_accepted, snapshots_duplicate;
     uint64_t connections_open;
+    /* Lingering close after early answers: connections that drained their
+     * refused body, were closed at once (too many draining), were cut at
+     * the byte or time limit, went quiet (idle timeout). */
+    uint64_t drains_started, drains_refused, drains_cut, drains_idle;
+    uint64_t connections_draining;
 };
 
 /* Builds the server (TLS context, listening socket, database pool) from

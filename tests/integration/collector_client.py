@@ -8,6 +8,10 @@ thousand slow connections, post in a loop while the database goes away.
 
   make AGENT SEQ [--age-days D] [--procs N] [--remotes N]   print a snapshot
   unread-body URL CA          a 2 MiB Content-Length: 413 before any body byte
+  oversize URL CA KEY ADMIN   bodies over the limit from clients that keep sending
+                              (http.client, urllib): they read the 413; an endless,
+                              a trickling and a silent body are cut at the drain's
+                              limits; many at once: only a bounded number drain
   garbage URL                 random bytes, then plain HTTP: the server must close
   abort-handshakes URL N      N times: a real ClientHello, then a TCP reset
   limits URL CA               against --body-budget-mb 1 --max-connections 4
@@ -109,6 +113,136 @@ def cmd_unread_body(a):
     print("status line: %s; connection closed by server: %s; body bytes sent: 0" % (head, closed))
     if not head.startswith("HTTP/1.1 413") or not closed:
         sys.exit(1)
+
+
+def cmd_oversize(a):
+    """A body over the limit: the client that keeps sending reads the 413
+    (the collector answers early, then drains what still comes, within
+    bounds), and the bounds hold."""
+    host, port = split(a.url)
+    ctx = tls_ctx(a.ca)
+    ok = True
+    limit = 1024 * 1024
+
+    # 1. http.client sends the whole 2 MiB body before it reads anything.
+    body = b"[" + b" " * (2 * limit) + b"]"
+    t0 = time.time()
+    try:
+        c = http.client.HTTPSConnection(host, port, context=ctx, timeout=30)
+        c.request("POST", "/v1/snapshots", body=body,
+                  headers={"Authorization": "Bearer " + a.key,
+                           "Content-Type": "application/json"})
+        r = c.getresponse()
+        payload = r.read().decode(errors="replace")
+        got = "%d %s" % (r.status, payload)
+        good = r.status == 413 and json.loads(payload).get("error") == "too_large"
+        c.close()
+    except (OSError, http.client.HTTPException, ValueError) as e:
+        got, good = "no answer: %r" % e, False
+    print("http.client, %d-byte body: %s (%.2f s)" % (len(body), got, time.time() - t0))
+    ok = ok and good
+
+    # 2. urllib, the client the protocol's users reach for, 3 MiB.
+    import urllib.error
+    import urllib.request
+    req = urllib.request.Request(a.url + "/v1/snapshots", data=b"x" * (3 * limit), method="POST",
+                                 headers={"Authorization": "Bearer " + a.key,
+                                          "Content-Type": "application/json"})
+    t0 = time.time()
+    try:
+        urllib.request.urlopen(req, context=ctx, timeout=30)
+        got, good = "200?", False
+    except urllib.error.HTTPError as e:
+        payload = e.read().decode(errors="replace")
+        got = "%d %s" % (e.code, payload)
+        good = e.code == 413 and "too_large" in payload
+    except (OSError, ValueError) as e:
+        got, good = "no answer: %r" % e, False
+    print("urllib, %d-byte body: %s (%.2f s)" % (3 * limit, got, time.time() - t0))
+    ok = ok and good
+
+    def tls():
+        return ctx.wrap_socket(socket.create_connection((host, port), timeout=30),
+                               server_hostname="localhost")
+
+    def head(length):
+        return ("POST /v1/snapshots HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer %s\r\n"
+                "Content-Length: %d\r\n\r\n" % (a.key, length)).encode()
+
+    # 3. A client that never stops: 256 MiB announced, sent as fast as it
+    #    goes. The collector stops draining after its byte cap.
+    s = tls()
+    s.sendall(head(256 * limit))
+    chunk = b"y" * 65536
+    sent = 0
+    t0 = time.time()
+    try:
+        while sent < 256 * limit and time.time() - t0 < 60:
+            s.sendall(chunk)
+            sent += len(chunk)
+    except (OSError, ssl.SSLError):
+        pass
+    took = time.time() - t0
+    s.close()
+    print("endless body: the collector closed after %.1f MiB, %.2f s" % (sent / limit, took))
+    ok = ok and sent < 256 * limit and sent <= a.drain_cap_mib * limit + 8 * limit
+
+    # 4. A client that trickles: one byte every second, after the 413. The
+    #    idle timeout never fires; the time cap does.
+    s = tls()
+    s.sendall(head(2 * limit))
+    t0 = time.time()
+    closed = None
+    try:
+        while time.time() - t0 < 60:
+            s.sendall(b"z")
+            time.sleep(1.0)
+    except (OSError, ssl.SSLError):
+        closed = time.time() - t0
+    s.close()
+    print("trickling body: closed after %s" % ("%.1f s" % closed if closed else "over 60 s"))
+    ok = ok and closed is not None and closed <= a.drain_time_s + 5
+
+    # 5. A silent client: announces 2 MiB, sends nothing; closed after the
+    #    drain's idle timeout, its 413 read.
+    s = tls()
+    s.sendall(head(2 * limit))
+    t0 = time.time()
+    data = read_response(s, t0 + 30)
+    took = time.time() - t0
+    s.close()
+    status = data.split(b"\r\n", 1)[0].decode(errors="replace")
+    print("silent client: %s, closed after %.1f s" % (status, took))
+    ok = ok and status.startswith("HTTP/1.1 413") and took < 10
+
+    # 6. Many at once: each drain holds a connection (it counts in
+    #    --max-connections) and at most a quarter of them drain together;
+    #    the others are closed right after their 413.
+    before = json.loads(admin_get(a, "/v1/status")).get("drain", {})
+    socks = [tls() for _ in range(a.many)]
+    for s in socks:
+        s.sendall(head(2 * limit))
+    statuses = [read_response(s, time.time() + 30).split(b"\r\n", 1)[0] for s in socks]
+    after = json.loads(admin_get(a, "/v1/status")).get("drain", {})
+    for s in socks:
+        s.close()
+    started = after.get("started", 0) - before.get("started", 0)
+    refused = after.get("refused", 0) - before.get("refused", 0)
+    print("%d over-limit clients at once: answers %s; drained %d, closed at once %d" %
+          (a.many, sorted(set(x.decode(errors="replace") for x in statuses)), started, refused))
+    ok = ok and all(x.startswith(b"HTTP/1.1 413") for x in statuses)
+    ok = ok and started <= a.drain_conns and started + refused == a.many
+    sys.exit(0 if ok else 1)
+
+
+def admin_get(a, path):
+    host, port = split(a.url)
+    c = http.client.HTTPSConnection(host, port, context=tls_ctx(a.ca), timeout=30)
+    c.request("GET", path, headers={"Authorization": "Bearer " + a.admin})
+    r = c.getresponse()
+    out = r.read().decode()
+    c.close()
+    return out
 
 
 def cmd_garbage(a):
@@ -464,6 +598,16 @@ def main():
     u.add_argument("url")
     u.add_argument("ca")
     u.set_defaults(fn=cmd_unread_body)
+    ov = sub.add_parser("oversize")
+    ov.add_argument("url")
+    ov.add_argument("ca")
+    ov.add_argument("key")
+    ov.add_argument("admin")
+    ov.add_argument("--drain-cap-mib", type=int, default=16)
+    ov.add_argument("--drain-time-s", type=float, default=10)
+    ov.add_argument("--drain-conns", type=int, default=1)
+    ov.add_argument("--many", type=int, default=3)
+    ov.set_defaults(fn=cmd_oversize)
     g = sub.add_parser("garbage")
     g.add_argument("url")
     g.set_defaults(fn=cmd_garbage)
