@@ -452,6 +452,10 @@ static void start_drain(struct conn *c)
     uint64_t have = c->in.len;
 
     c->drain = false;
+    if (s->stopping) {
+        conn_close(c, "answered before its body; collector stopping");
+        return;
+    }
     if (s->ndraining >= s->max_draining) {
         s->stats.drains_refused++;
         conn_close(c, "answered before its body; too many connections draining to wait for it");
@@ -1083,8 +1087,8 @@ static long long expire(struct server *s, long long now, long long limit)
                                 : q == TQ_WRITE ? &s->stats.timeouts_write
                                                 : &s->stats.drains_idle;
             (*counter)++;
-            if (q == TQ_IDLE)
-                tls_close_notify(c->tls);
+            if (q == TQ_IDLE || q == TQ_DRAIN)
+                tls_close_notify(c->tls); /* nothing unread: a clean end */
             conn_close(c, why[q]);
         }
         if (c && c->deadline - now < next)

@@ -76,6 +76,7 @@ TEST(refusals)
     T_EQ_INT(parse("POST /x HTTP/1.1\r\nHost: c\r\nContent-Length: 1,1\r\n\r\n"), 400);
     T_EQ_INT(parse("POST /x HTTP/1.1\r\nHost: c\r\nContent-Length: \r\n\r\n"), 400);
     T_EQ_INT(parse("POST /x HTTP/1.1\r\nHost: c\r\nContent-Length: 1048577\r\n\r\n"), 413);
+    T_EQ_INT(req.content_length, 1048577); /* what the server drains after its 413 */
     T_EQ_INT(parse("POST /x HTTP/1.1\r\nHost: c\r\nContent-Length: 1048576\r\n\r\n"), 0);
     T_EQ_INT(parse("POST /x HTTP/1.1\r\nHost: c\r\n"
                    "Content-Length: 99999999999999999999999999999999\r\n\r\n"),
