@@ -5,10 +5,12 @@
 #include "capacity_api.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <libpq-fe.h>
 
@@ -18,6 +20,8 @@
 #include "analysis_db.h"
 #include "capacity.h"
 #include "config.h"
+#include "host_detail_db.h"
+#include "http.h"
 #include "log.h"
 #include "report.h"
 #include "routes.h"
@@ -27,14 +31,14 @@
 
 #define REPORT_OUT_MAX EXCHANGE_OUT_MAX
 
-enum what { W_FINDINGS, W_PLAN, W_HOSTS, W_REPORT, W_CSV, W_METRICS };
-
 struct request {
     struct fleet_params p;
     char tenant[PF_TENANT_LEN]; /* "" = every tenant (operators only) */
     char site[PF_ID_LEN];
     char host[PF_NAME_LEN];
     char format[16];
+    char page[PF_ID_LEN]; /* /report/site/NAME, /report/host/ID: decoded */
+    char link_query[128]; /* the analysis parameters given, for the pages' links */
 };
 
 /* ---- parameters ---- */
@@ -66,6 +70,23 @@ static int parse_days(const char *s, double lo, double hi, double *out)
     return 0;
 }
 
+/* Appends one parameter to the pages' link query. Values are numbers, so
+ * they need no encoding. */
+static void link_param(struct request *r, const char *fmt, ...) PF_PRINTF(2, 3);
+static void link_param(struct request *r, const char *fmt, ...)
+{
+    size_t n = strlen(r->link_query);
+    va_list ap;
+
+    if (n + 2 >= sizeof(r->link_query))
+        return;
+    r->link_query[n] = n ? '&' : '?';
+    n++;
+    va_start(ap, fmt);
+    vsnprintf(r->link_query + n, sizeof(r->link_query) - n, fmt, ap);
+    va_end(ap);
+}
+
 /* Fills r from the named values get() finds; on a bad value writes which
  * and why into err and returns -1. */
 typedef enum pf_rc (*get_fn)(void *ud, const char *name, char *out, size_t outlen);
@@ -79,7 +100,7 @@ static int parse_request(get_fn get, void *ud, struct request *r, char *err, siz
     memset(r, 0, sizeof(*r));
     fleet_params_default(&r->p);
     snprintf(r->format, sizeof(r->format), "html");
-    static const char *const names[] = {"site", "host",        "format",       "now",
+    static const char *const names[] = {"site",        "host",         "format", "now",
                                         "window_days", "horizon_days", "tenant"};
     for (size_t i = 0; i < PF_ARRAY_LEN(names); i++) {
         rc = get(ud, names[i], v, sizeof(v));
@@ -106,15 +127,18 @@ static int parse_request(get_fn get, void *ud, struct request *r, char *err, siz
         case 3:
             if (parse_time(v, &r->p.now))
                 goto bad;
+            link_param(r, "now=%lld", (long long)r->p.now);
             break;
         case 4:
             if (parse_days(v, 1, 60, &days))
                 goto bad;
             r->p.window_s = (int64_t)(days * 86400);
+            link_param(r, "window_days=%.17g", days);
             break;
         case 5:
             if (parse_days(v, 1, 730, &r->p.horizon_days))
                 goto bad;
+            link_param(r, "horizon_days=%.17g", r->p.horizon_days);
             break;
         case 6:
             if (!access_tenant_valid(v)) /* so it fits r->tenant */
@@ -133,6 +157,70 @@ static int parse_request(get_fn get, void *ud, struct request *r, char *err, siz
 static enum pf_rc query_get(void *ud, const char *name, char *out, size_t outlen)
 {
     return http_query_get(ud, name, out, outlen);
+}
+
+/* ---- the data of every view ---- */
+
+void capacity_data_free(struct capacity_data *d)
+{
+    if (!d)
+        return;
+    capacity_free(d->c);
+    host_detail_clear(&d->detail);
+    memset(d, 0, sizeof(*d));
+}
+
+/* A UUID's text, as agent ids are: anything else is no host (and must not
+ * reach the ::uuid cast as a database error). */
+static bool is_uuid(const char *s)
+{
+    for (int i = 0; i < 36; i++) {
+        char ch = s[i];
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? ch != '-'
+                 : !((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') ||
+                     (ch >= 'A' && ch <= 'F')))
+            return false;
+    }
+    return s[36] == '\0';
+}
+
+enum pf_rc capacity_load(PGconn *pg, const struct fleet_params *p, const struct capacity_scope *s,
+                         struct capacity_data *out, char *err, size_t errlen)
+{
+    char site[PF_ID_LEN];
+    struct fleet *f = NULL;
+    enum pf_rc rc;
+    long long t0 = pf_mono_ms(), t1, t2;
+
+    memset(out, 0, sizeof(*out));
+    snprintf(site, sizeof(site), "%s", s->site ? s->site : "");
+    if (s->agent_id) {
+        if (!is_uuid(s->agent_id))
+            return PF_NOTFOUND;
+        rc = host_detail_site(pg, s->tenant, s->agent_id, site, sizeof(site), err, errlen);
+        if (rc)
+            return rc;
+    }
+    rc = analysis_db_load(pg, p, s->tenant, site, &f, err, errlen);
+    t1 = pf_mono_ms();
+    if (!rc)
+        rc = capacity_analyze(f, p, &out->c);
+    t2 = pf_mono_ms();
+    if (!rc && s->agent_id) {
+        if (!fleet_host_find(out->c->fleet, s->agent_id))
+            rc = PF_NOTFOUND; /* enrolled, but silent past the analysis's memory */
+        else
+            rc =
+                host_detail_load(pg, out->c->fleet, p->now, s->agent_id, &out->detail, err, errlen);
+        out->has_detail = rc == PF_OK;
+    }
+    if (!rc)
+        pf_debug("capacity: %zu hosts: load %lld ms, analysis %lld ms%s, detail %lld ms",
+                 out->c->fleet->nhosts, t1 - t0, t2 - t1, "", pf_mono_ms() - t2);
+    if (rc)
+        capacity_data_free(out);
+    return rc;
 }
 
 /* ---- one analysis ---- */
@@ -155,8 +243,8 @@ static size_t own_metrics(struct report_metric *m, int db_up)
     m[n++] = (struct report_metric){name_, help_, type_, (double)(v_)}
     M("portfleet_snapshots_accepted_total", "Snapshots stored (first time)", "counter",
       stats_copy.snapshots_accepted);
-    M("portfleet_snapshots_duplicate_total", "Snapshots received again (already stored)",
-      "counter", stats_copy.snapshots_duplicate);
+    M("portfleet_snapshots_duplicate_total", "Snapshots received again (already stored)", "counter",
+      stats_copy.snapshots_duplicate);
     M("portfleet_http_requests_total", "HTTP requests answered", "counter", stats_copy.requests);
     M("portfleet_http_answers_4xx_total", "Answers 4xx", "counter", stats_copy.answers_4xx);
     M("portfleet_http_answers_5xx_total", "Answers 5xx", "counter", stats_copy.answers_5xx);
@@ -195,32 +283,42 @@ static void metrics_without_db(struct exchange *x)
     x->content_type = "text/plain; version=0.0.4; charset=utf-8";
 }
 
-static enum pf_rc render(const struct capacity *c, enum what w, const struct request *r,
-                         bool own_counters, struct pf_buf *out, const char **type)
+static enum pf_rc render(const struct capacity_data *d, enum capacity_view v,
+                         const struct request *r, bool own_counters, struct pf_buf *out,
+                         const char **type)
 {
+    const struct capacity *c = d->c;
+    struct report_links links = {false, r->link_query, false};
+
     *type = "application/json";
-    switch (w) {
-    case W_FINDINGS:
+    switch (v) {
+    case CAPACITY_FINDINGS:
         return report_findings_json(c, r->site, r->host, out);
-    case W_PLAN:
+    case CAPACITY_PLAN:
         return report_plan_json(c, r->site, out);
-    case W_HOSTS:
+    case CAPACITY_HOSTS:
         return report_hosts_json(c, r->site, out);
-    case W_CSV:
+    case CAPACITY_REPORT_CSV:
         *type = "text/csv; charset=utf-8";
         return report_csv(c, r->site, out);
-    case W_METRICS: {
+    case CAPACITY_METRICS: {
         struct report_metric m[12];
         size_t n = own_metrics(m, -1);
+        enum pf_rc rc;
         *type = "text/plain; version=0.0.4; charset=utf-8";
         /* The collector's own counters are every tenant's traffic (the
          * notification counters too: destinations of all tenants): for
          * operators only. */
-        enum pf_rc rc = report_metrics(c, m, own_counters ? n : 0, out);
+        rc = report_metrics(c, m, own_counters ? n : 0, out);
         return rc || !own_counters ? rc : alert_metrics_append(out);
     }
-    case W_REPORT:
-    default:
+    case CAPACITY_SITE_PAGE:
+        *type = "text/html; charset=utf-8";
+        return report_html_site(c, r->tenant, r->page, &links, out);
+    case CAPACITY_HOST_PAGE:
+        *type = "text/html; charset=utf-8";
+        return report_html_host(c, r->page, d->has_detail ? &d->detail : NULL, &links, out);
+    case CAPACITY_REPORT:
         if (strcmp(r->format, "csv") == 0) {
             *type = "text/csv; charset=utf-8";
             return report_csv(c, r->site, out);
@@ -232,60 +330,55 @@ static enum pf_rc render(const struct capacity *c, enum what w, const struct req
             return report_text(c, r->site, out);
         }
         *type = "text/html; charset=utf-8";
-        return report_html(c, r->site, out);
+        if (r->site[0]) {
+            /* ?site= of the single page: that site's page now, its links
+             * made from where it is served. */
+            links.at_overview = true;
+            return report_html_site(c, r->tenant, r->site, &links, out);
+        }
+        return report_html_overview(c, &links, out);
     }
+    return PF_INVALID;
 }
 
-/* Loads, analyses, renders. PF_AGAIN: database (err says why). */
-static enum pf_rc analyse(PGconn *pg, enum what w, const struct request *r, bool own_counters,
-                          struct pf_buf *out, const char **type, char *err, size_t errlen)
+/* Loads, analyses, renders. PF_AGAIN: database (err says why);
+ * PF_NOTFOUND: no such site or host. own_counters: /metrics may show the
+ * collector's own counters (every tenant's traffic: operators only). */
+static enum pf_rc analyse(PGconn *pg, enum capacity_view v, const struct request *r,
+                          bool own_counters, struct pf_buf *out, const char **type, char *err,
+                          size_t errlen)
 {
-    struct fleet *f = NULL;
-    struct capacity *c = NULL;
+    struct capacity_scope sc = {r->tenant, r->site, NULL};
+    struct capacity_data d;
     enum pf_rc rc;
-    long long t0 = pf_mono_ms(), t1, t2;
+    long long t0;
 
-    /* /metrics covers every site; the report filters when rendering. */
-    rc = analysis_db_load(pg, &r->p, r->tenant, w == W_METRICS ? "" : r->site, &f, err, errlen);
-    t1 = pf_mono_ms();
-    if (!rc)
-        rc = capacity_analyze(f, &r->p, &c);
-    t2 = pf_mono_ms();
-    if (!rc && (w == W_FINDINGS || w == W_REPORT) &&
-        alert_acks_load(pg, r->tenant, &c->acks, &c->nacks) != PF_OK)
+    if (v == CAPACITY_METRICS)
+        sc.site = ""; /* /metrics covers every site */
+    else if (v == CAPACITY_SITE_PAGE)
+        sc.site = r->page;
+    else if (v == CAPACITY_HOST_PAGE)
+        sc.agent_id = r->page;
+    rc = capacity_load(pg, &r->p, &sc, &d, err, errlen);
+    if (rc)
+        return rc;
+    if (v != CAPACITY_PLAN && v != CAPACITY_HOSTS && v != CAPACITY_REPORT_CSV &&
+        v != CAPACITY_METRICS && alert_acks_load(pg, r->tenant, &d.c->acks, &d.c->nacks) != PF_OK)
         pf_warn("capacity: acknowledgements could not be read; shown without them");
-    if (!rc)
-        rc = render(c, w, r, own_counters, out, type);
-    if (!rc)
-        pf_debug("capacity: %zu hosts: load %lld ms, analysis %lld ms, render %lld ms",
-                 c->fleet->nhosts, t1 - t0, t2 - t1, pf_mono_ms() - t2);
-    capacity_free(c);
+    t0 = pf_mono_ms();
+    rc = render(&d, v, r, own_counters, out, type);
+    pf_debug("capacity: render %lld ms, %zu bytes", pf_mono_ms() - t0, out->len);
+    capacity_data_free(&d);
     return rc;
 }
 
 /* ---- HTTP ---- */
 
-static enum what job_what(const struct exchange *x)
-{
-    const char *path = x->route->path;
-
-    if (strcmp(path, "/v1/findings") == 0)
-        return W_FINDINGS;
-    if (strcmp(path, "/v1/plan") == 0)
-        return W_PLAN;
-    if (strcmp(path, "/v1/hosts") == 0)
-        return W_HOSTS;
-    if (strcmp(path, "/report.csv") == 0)
-        return W_CSV;
-    if (strcmp(path, "/metrics") == 0)
-        return W_METRICS;
-    return W_REPORT;
-}
-
 static void run(struct db_conn *dc, struct db_job **jobs, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         struct exchange *x = exchange_of(jobs[i]);
+        enum capacity_view v = (enum capacity_view)x->route->arg;
         struct request r;
         char err[512];
         const char *type = NULL;
@@ -305,8 +398,14 @@ static void run(struct db_conn *dc, struct db_job **jobs, size_t n)
             }
             snprintf(r.tenant, sizeof(r.tenant), "%s", x->who.tenant);
         }
+        if ((v == CAPACITY_SITE_PAGE || v == CAPACITY_HOST_PAGE) &&
+            http_path_decode(route_segment(x->route, x->req->path), r.page, sizeof(r.page))) {
+            exchange_error(x, 404, "not_found", "no such %s",
+                           v == CAPACITY_SITE_PAGE ? "site" : "host");
+            continue;
+        }
         pg = db_pg(dc);
-        if (!pg && job_what(x) == W_METRICS) {
+        if (!pg && v == CAPACITY_METRICS) {
             metrics_without_db(x);
             continue;
         }
@@ -315,8 +414,7 @@ static void run(struct db_conn *dc, struct db_job **jobs, size_t n)
             continue;
         }
         pf_buf_reset(&x->out);
-        rc = analyse(pg, job_what(x), &r, x->who.role == ACCESS_OPERATOR, &x->out, &type, err,
-                     sizeof(err));
+        rc = analyse(pg, v, &r, x->who.role == ACCESS_OPERATOR, &x->out, &type, err, sizeof(err));
         if (rc == PF_OK && x->who.by_session && strncmp(type, "text/html", 9) == 0)
             rc = signin_add_signout(&x->out);
         if (rc == PF_OK) {
@@ -327,13 +425,18 @@ static void run(struct db_conn *dc, struct db_job **jobs, size_t n)
                          "Content-Security-Policy: default-src 'none'; style-src "
                          "'unsafe-inline'; form-action 'self'; frame-ancestors 'none'\r\n"
                          "Cache-Control: no-store\r\n");
+        } else if (rc == PF_NOTFOUND) {
+            exchange_error(x, 404, "not_found", "no such %s",
+                           v == CAPACITY_HOST_PAGE ? "host" : "site");
         } else if (rc == PF_AGAIN) {
             db_check(dc);
             pf_warn("capacity: %s", err);
-            if (job_what(x) == W_METRICS)
+            if (v == CAPACITY_METRICS)
                 metrics_without_db(x);
             else
                 exchange_error(x, 503, "unavailable", "the database failed: try again");
+        } else if (rc == PF_INVALID) {
+            exchange_error(x, 400, "invalid", "%s", err);
         } else if (rc == PF_TOOBIG) {
             exchange_error(x, 500, "too_big", "the answer is over %u bytes: ask for one site",
                            (unsigned)REPORT_OUT_MAX);
@@ -347,7 +450,7 @@ static const struct db_job_ops capacity_ops = {"capacity", 1, 0, run};
 
 void capacity_api_handle(struct exchange *x)
 {
-    if (job_what(x) == W_METRICS) {
+    if (x->route->arg == CAPACITY_METRICS) {
         pthread_mutex_lock(&stats_lock);
         stats_copy = *server_stats(x->srv);
         queue_copy = db_queue_depth(server_db(x->srv));
@@ -367,7 +470,8 @@ static const struct pf_option_spec report_specs[] = {
     {"tenant", 1, 0, "T", NULL, "one tenant only"},
     {"site", 1, 0, "S", NULL, "one site only"},
     {"format", 1, 0, "FORMAT", NULL, "text, json, csv or html (default text)"},
-    {"out", 1, 0, "FILE", NULL, "write here instead of stdout"},
+    {"out", 1, 0, "FILE|DIR", NULL,
+     "write here instead of stdout; html into a DIR: the overview, site and host pages"},
     {"now", 1, 0, "T", NULL, "analyse as of T (RFC 3339 or epoch seconds)"},
     {"window-days", 1, 0, "N", NULL, "days of history to analyse (1-60, default 7)"},
     {"horizon-days", 1, 0, "N", NULL, "days ahead to forecast (1-730, default 90)"},
@@ -396,9 +500,130 @@ static enum pf_rc argv_get(void *ud, const char *name, char *out, size_t outlen)
 static void report_usage(FILE *f)
 {
     fprintf(f, "usage: portfleet-collector report --db CONNINFO [--tenant T] [--site S] "
-               "[--format text|json|csv|html] [--out FILE]\n"
+               "[--format text|json|csv|html] [--out FILE|DIR]\n"
                "                                  [--now T] [--window-days N] "
                "[--horizon-days N]\n");
+}
+
+/* --out names a directory of pages (see capacity_api.h). */
+static bool out_is_dir(const char *path)
+{
+    struct stat st;
+    size_t n = strlen(path);
+
+    if (stat(path, &st) == 0)
+        return S_ISDIR(st.st_mode);
+    if (n && path[n - 1] == '/')
+        return true;
+    return !(n > 5 && strcmp(path + n - 5, ".html") == 0) &&
+           !(n > 4 && strcmp(path + n - 4, ".htm") == 0);
+}
+
+static int write_file(const char *path, const struct pf_buf *b)
+{
+    FILE *f = fopen(path, "wb");
+
+    if (!f) {
+        fprintf(stderr, "portfleet-collector report: %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    bool ok = fwrite(b->data, 1, b->len, f) == b->len;
+    if (fclose(f) != 0)
+        ok = false;
+    if (!ok)
+        fprintf(stderr, "portfleet-collector report: writing %s failed\n", path);
+    return ok ? 0 : -1;
+}
+
+static int make_dir(const char *path)
+{
+    if (mkdir(path, 0755) == 0 || errno == EEXIST)
+        return 0;
+    fprintf(stderr, "portfleet-collector report: %s: %s\n", path, strerror(errno));
+    return -1;
+}
+
+/* One page into dir/name; -1 (said why) on failure. */
+static int write_page(const char *dir, const char *name, struct pf_buf *b, enum pf_rc rc)
+{
+    char path[8192];
+
+    if (rc) {
+        fprintf(stderr, "portfleet-collector report: %s: %s\n", name, pf_strerror(rc));
+        return -1;
+    }
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    return write_file(path, b);
+}
+
+/* The overview, a page per site and per host, as files under dir. */
+static int write_pages(PGconn *pg, const struct request *r, const char *dir)
+{
+    struct capacity_scope sc = {r->tenant, r->site, NULL};
+    struct capacity_data d;
+    struct report_links links = {true, NULL, false};
+    struct pf_buf b;
+    char err[512], sub[4200], name[1024];
+    size_t pages = 0;
+    int bad;
+    enum pf_rc rc;
+
+    snprintf(sub, sizeof(sub), "%s", dir);
+    for (size_t n = strlen(sub); n > 1 && sub[n - 1] == '/'; n--)
+        sub[n - 1] = '\0';
+    rc = capacity_load(pg, &r->p, &sc, &d, err, sizeof(err));
+    if (rc) {
+        fprintf(stderr, "portfleet-collector report: %s\n",
+                rc == PF_AGAIN || rc == PF_INVALID ? err : pf_strerror(rc));
+        return 1;
+    }
+    bad = make_dir(sub);
+    if (!bad) {
+        char s2[4300];
+        snprintf(s2, sizeof(s2), "%s/site", sub);
+        bad = make_dir(s2);
+        snprintf(s2, sizeof(s2), "%s/host", sub);
+        bad = bad || make_dir(s2);
+    }
+    pf_buf_init(&b, REPORT_OUT_MAX);
+    if (!bad) {
+        bad = write_page(sub, "index.html", &b, report_html_overview(d.c, &links, &b));
+        pages++;
+    }
+    for (size_t i = 0; !bad && i < d.c->plan->nsites; i++) {
+        const struct plan_site *s = &d.c->plan->sites[i];
+        pf_buf_reset(&b);
+        rc = report_page_path(false, s->tenant, s->site, name, sizeof(name));
+        if (!rc)
+            rc = report_html_site(d.c, s->tenant, s->site, &links, &b);
+        bad = write_page(sub, name, &b, rc);
+        pages++;
+    }
+    for (size_t i = 0; !bad && i < d.c->fleet->nhosts; i++) {
+        const char *id = d.c->fleet->hosts[i].agent_id;
+        struct host_detail hd;
+        pf_buf_reset(&b);
+        rc = host_detail_load(pg, d.c->fleet, r->p.now, id, &hd, err, sizeof(err));
+        if (rc) {
+            fprintf(stderr, "portfleet-collector report: host %s: %s\n", id,
+                    rc == PF_AGAIN ? err : pf_strerror(rc));
+            bad = 1;
+            break;
+        }
+        rc = report_page_path(true, NULL, id, name, sizeof(name));
+        if (!rc)
+            rc = report_html_host(d.c, id, &hd, &links, &b);
+        host_detail_clear(&hd);
+        bad = write_page(sub, name, &b, rc);
+        pages++;
+    }
+    pf_buf_free(&b);
+    capacity_data_free(&d);
+    if (bad)
+        return 1;
+    fprintf(stderr, "portfleet-collector report: %zu pages in %s (open %s/index.html)\n", pages,
+            sub, sub);
+    return 0;
 }
 
 int capacity_report_main(int argc, char **argv)
@@ -412,6 +637,7 @@ int capacity_report_main(int argc, char **argv)
     PGconn *pg;
     enum pf_rc rc;
     FILE *f = stdout;
+    int code;
 
     if (!a) {
         fprintf(stderr, "portfleet-collector report: out of memory\n");
@@ -455,11 +681,27 @@ int capacity_report_main(int argc, char **argv)
         PQfinish(pg);
         return 1;
     }
+    if (out_path[0] && strcmp(r.format, "html") == 0 && out_is_dir(out_path)) {
+        code = write_pages(pg, &r, out_path);
+        PQfinish(pg);
+        return code;
+    }
     pf_buf_init(&out, REPORT_OUT_MAX);
-    rc = analyse(pg, W_REPORT, &r, false, &out, &type, err, sizeof(err));
+    if (strcmp(r.format, "html") == 0) {
+        /* One page with every site, as a file to mail or archive. */
+        struct capacity_scope sc = {r.tenant, r.site, NULL};
+        struct capacity_data d;
+        rc = capacity_load(pg, &r.p, &sc, &d, err, sizeof(err));
+        if (!rc)
+            rc = report_html(d.c, r.site, &out);
+        capacity_data_free(&d);
+    } else {
+        rc = analyse(pg, CAPACITY_REPORT, &r, false, &out, &type, err, sizeof(err));
+    }
     PQfinish(pg);
     if (rc) {
-        fprintf(stderr, "portfleet-collector report: %s\n", rc == PF_AGAIN ? err : pf_strerror(rc));
+        fprintf(stderr, "portfleet-collector report: %s\n",
+                rc == PF_AGAIN || rc == PF_INVALID ? err : pf_strerror(rc));
         pf_buf_free(&out);
         return 1;
     }

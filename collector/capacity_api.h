@@ -5,7 +5,10 @@
  *   GET /v1/findings  ?site= &host=        findings JSON
  *   GET /v1/plan      ?site=               site plans JSON
  *   GET /v1/hosts     ?site=               hosts JSON
- *   GET /report       ?site= &format=html|csv|json|text (admin token or ?token=)
+ *   GET /report       ?format=html|csv|json|text &site= (admin token or ?token=):
+ *                     HTML: the fleet overview (with ?site=, that site's page)
+ *   GET /report/site/NAME                  one site's page (NAME percent-encoded)
+ *   GET /report/host/AGENT_ID              one host's page
  *   GET /report.csv   ?site=               the CSV export
  *   GET /metrics                           Prometheus text (admin token or ?token=)
  *
@@ -18,16 +21,65 @@
 #ifndef PF_CAPACITY_API_H
 #define PF_CAPACITY_API_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <libpq-fe.h>
+
+#include "capacity.h"
+#include "error.h"
+#include "host_detail.h"
+
 struct exchange;
 
-/* The route handler of all six paths (loop thread): defers to a database
- * worker, which answers by the route's path. */
+/* What a capacity route answers: the route's arg (routes.c). */
+enum capacity_view {
+    CAPACITY_FINDINGS,
+    CAPACITY_PLAN,
+    CAPACITY_HOSTS,
+    CAPACITY_REPORT,
+    CAPACITY_REPORT_CSV,
+    CAPACITY_METRICS,
+    CAPACITY_SITE_PAGE,
+    CAPACITY_HOST_PAGE
+};
+
+/* The route handler of the capacity routes (loop thread): defers to a
+ * database worker, which answers what the route's arg names. */
 void capacity_api_handle(struct exchange *x);
 
+/* What one answer shows, and where every view takes its data from: the
+ * analysis of a scope, and for a host page the host's stored detail. */
+struct capacity_scope {
+    /* The tenant filter: NULL or "" for every tenant (operators); else
+     * only that tenant's agents are read, a host of another is PF_NOTFOUND. */
+    const char *tenant;
+    const char *site;     /* NULL or "": every site */
+    const char *agent_id; /* a host: its whole site is analysed (site
+                             findings and the plan need the peers), and
+                             its detail loaded; site is then ignored */
+};
+struct capacity_data {
+    struct capacity *c;
+    bool has_detail; /* agent_id was given */
+    struct host_detail detail;
+};
+/* Loads and analyses scope s at p. PF_OK and *out (free with
+ * capacity_data_free); PF_NOTFOUND: no such host (a site with no host is
+ * an empty analysis, which its page turns into 404); PF_AGAIN: the
+ * database (why in err); PF_INVALID (why in err); PF_NOMEM. */
+enum pf_rc capacity_load(PGconn *pg, const struct fleet_params *p, const struct capacity_scope *s,
+                         struct capacity_data *out, char *err, size_t errlen);
+void capacity_data_free(struct capacity_data *d);
+
 /* `portfleet-collector report --db CONNINFO [--site S] [--format
- * text|json|csv|html] [--out FILE] [--now T] [--window-days N]
+ * text|json|csv|html] [--out FILE|DIR] [--now T] [--window-days N]
  * [--horizon-days N]`; argv[0] is "report". --db may come from
- * PORTFLEET_DB. Returns the exit code: 0, 1 runtime failure, 2 usage. */
+ * PORTFLEET_DB. HTML into a FILE (or stdout) is the single page with
+ * every site; into a DIR (an existing directory, a path ending in '/', or
+ * one not ending in .html or .htm) it is the overview (index.html), a
+ * page per site and per host, linked as the collector serves them.
+ * Returns the exit code: 0, 1 runtime failure, 2 usage. */
 int capacity_report_main(int argc, char **argv);
 
 #endif

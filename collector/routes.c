@@ -22,34 +22,36 @@ static void readyz(struct exchange *x);
 static void status(struct exchange *x);
 
 static const struct route table[] = {
-    /* method  path             auth          form   max body        handler */
-    {"GET", "/healthz", ROUTE_PUBLIC, false, 0, healthz},
-    {"GET", "/readyz", ROUTE_PUBLIC, false, 0, readyz},
-    {"POST", "/v1/enroll", ROUTE_PUBLIC, false, 16 * KIB, enroll_handle},
-    {"POST", "/v1/snapshots", ROUTE_NODE, false, HTTP_BODY_MAX, ingest_handle},
-    {"GET", "/v1/status", ROUTE_OPERATOR, false, 0, status},
+    /* method  path             auth          form   max body        handler  arg */
+    {"GET", "/healthz", ROUTE_PUBLIC, false, 0, healthz, 0},
+    {"GET", "/readyz", ROUTE_PUBLIC, false, 0, readyz, 0},
+    {"POST", "/v1/enroll", ROUTE_PUBLIC, false, 16 * KIB, enroll_handle, 0},
+    {"POST", "/v1/snapshots", ROUTE_NODE, false, HTTP_BODY_MAX, ingest_handle, 0},
+    {"GET", "/v1/status", ROUTE_OPERATOR, false, 0, status, 0},
     /* the capacity engine (capacity_api.h), each tenant's own */
-    {"GET", "/v1/findings", ROUTE_READ, false, 0, capacity_api_handle},
-    {"GET", "/v1/plan", ROUTE_READ, false, 0, capacity_api_handle},
-    {"GET", "/v1/hosts", ROUTE_READ, false, 0, capacity_api_handle},
-    {"GET", "/report", ROUTE_READ, true, 0, capacity_api_handle},
-    {"GET", "/report.csv", ROUTE_READ, false, 0, capacity_api_handle},
-    {"GET", "/metrics", ROUTE_READ, false, 0, capacity_api_handle},
+    {"GET", "/v1/findings", ROUTE_READ, false, 0, capacity_api_handle, CAPACITY_FINDINGS},
+    {"GET", "/v1/plan", ROUTE_READ, false, 0, capacity_api_handle, CAPACITY_PLAN},
+    {"GET", "/v1/hosts", ROUTE_READ, false, 0, capacity_api_handle, CAPACITY_HOSTS},
+    {"GET", "/report", ROUTE_READ, true, 0, capacity_api_handle, CAPACITY_REPORT},
+    {"GET", "/report/site/", ROUTE_READ, true, 0, capacity_api_handle, CAPACITY_SITE_PAGE},
+    {"GET", "/report/host/", ROUTE_READ, true, 0, capacity_api_handle, CAPACITY_HOST_PAGE},
+    {"GET", "/report.csv", ROUTE_READ, false, 0, capacity_api_handle, CAPACITY_REPORT_CSV},
+    {"GET", "/metrics", ROUTE_READ, false, 0, capacity_api_handle, CAPACITY_METRICS},
     /* the report in a browser (signin.h) */
-    {"POST", "/report/signin", ROUTE_PUBLIC, false, 4 * KIB, signin_handle},
-    {"POST", "/report/signout", ROUTE_READ, false, 0, signout_handle},
+    {"POST", "/report/signin", ROUTE_PUBLIC, false, 4 * KIB, signin_handle, 0},
+    {"POST", "/report/signout", ROUTE_READ, false, 0, signout_handle, 0},
     /* tenants, tokens, enrollment secrets (tenants.h) */
-    {"GET", "/v1/tenants", ROUTE_OPERATOR, false, 0, tenants_handle},
-    {"POST", "/v1/tenants", ROUTE_OPERATOR, false, 4 * KIB, tenants_handle},
-    {"GET", "/v1/tokens", ROUTE_ADMIN, false, 0, tenants_handle},
-    {"POST", "/v1/tokens", ROUTE_ADMIN, false, 4 * KIB, tenants_handle},
-    {"POST", "/v1/tokens/revoke", ROUTE_ADMIN, false, 4 * KIB, tenants_handle},
-    {"GET", "/v1/secrets", ROUTE_ADMIN, false, 0, tenants_handle},
-    {"POST", "/v1/secrets", ROUTE_ADMIN, false, 4 * KIB, tenants_handle},
-    {"POST", "/v1/secrets/revoke", ROUTE_ADMIN, false, 4 * KIB, tenants_handle},
-    {"POST", "/v1/agents/revoke", ROUTE_ADMIN, false, 4 * KIB, tenants_handle},
+    {"GET", "/v1/tenants", ROUTE_OPERATOR, false, 0, tenants_handle, 0},
+    {"POST", "/v1/tenants", ROUTE_OPERATOR, false, 4 * KIB, tenants_handle, 0},
+    {"GET", "/v1/tokens", ROUTE_ADMIN, false, 0, tenants_handle, 0},
+    {"POST", "/v1/tokens", ROUTE_ADMIN, false, 4 * KIB, tenants_handle, 0},
+    {"POST", "/v1/tokens/revoke", ROUTE_ADMIN, false, 4 * KIB, tenants_handle, 0},
+    {"GET", "/v1/secrets", ROUTE_ADMIN, false, 0, tenants_handle, 0},
+    {"POST", "/v1/secrets", ROUTE_ADMIN, false, 4 * KIB, tenants_handle, 0},
+    {"POST", "/v1/secrets/revoke", ROUTE_ADMIN, false, 4 * KIB, tenants_handle, 0},
+    {"POST", "/v1/agents/revoke", ROUTE_ADMIN, false, 4 * KIB, tenants_handle, 0},
     /* notifications: acknowledge a finding (alert_api.h); its tenant's admin */
-    {"POST", "/v1/findings/ack", ROUTE_ADMIN, false, 16 * KIB, alert_ack_handle},
+    {"POST", "/v1/findings/ack", ROUTE_ADMIN, false, 16 * KIB, alert_ack_handle, 0},
 };
 
 enum access_role route_min_role(const struct route *r)
@@ -62,6 +64,23 @@ enum access_role route_min_role(const struct route *r)
     }
 }
 
+/* Whether path is r's: equal, or r's prefix plus one non-empty segment. */
+static bool route_matches(const struct route *r, const char *path)
+{
+    size_t n = strlen(r->path);
+
+    if (n == 0 || r->path[n - 1] != '/')
+        return strcmp(r->path, path) == 0;
+    return strncmp(r->path, path, n) == 0 && path[n] && !strchr(path + n, '/');
+}
+
+const char *route_segment(const struct route *r, const char *path)
+{
+    size_t n = strlen(r->path);
+
+    return n && r->path[n - 1] == '/' && strncmp(r->path, path, n) == 0 ? path + n : "";
+}
+
 const struct route *routes_find(const char *method, const char *path, bool *path_known,
                                 char *allow, size_t allowlen)
 {
@@ -71,7 +90,7 @@ const struct route *routes_find(const char *method, const char *path, bool *path
     if (allowlen)
         allow[0] = '\0';
     for (size_t i = 0; i < PF_ARRAY_LEN(table); i++) {
-        if (strcmp(table[i].path, path) != 0)
+        if (!route_matches(&table[i], path))
             continue;
         if (strcmp(table[i].method, method) == 0)
             return &table[i];

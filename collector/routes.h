@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* routes.h: the collector's endpoints, method + exact path -> handler, in
- * one table (routes.c). To add an endpoint, add a line there and its
- * handler: the server already does the authentication a route asks for,
- * refuses bodies over max_body, answers 404/405 for unknown paths and
- * methods, and gives the handler the whole request. */
+/* routes.h: the collector's endpoints, method + path -> handler, in one
+ * table (routes.c). To add an endpoint, add a line there and its handler:
+ * the server already does the authentication a route asks for, refuses
+ * bodies over max_body, answers 404/405 for unknown paths and methods, and
+ * gives the handler the whole request. A path ending in '/' is a prefix
+ * followed by exactly one non-empty segment ("/report/host/" matches
+ * "/report/host/ID", not "/report/host/" nor "/report/host/ID/x"); the
+ * handler reads the segment with route_segment(). One handler may serve
+ * several routes: arg tells it which one, so it never compares paths. */
 #ifndef PF_ROUTES_H
 #define PF_ROUTES_H
 
@@ -28,13 +32,14 @@ enum route_auth {
 
 struct route {
     const char *method; /* "GET", "POST" */
-    const char *path;   /* exact, e.g. "/v1/snapshots" */
+    const char *path;   /* exact, e.g. "/v1/snapshots"; a prefix when it ends in '/' */
     enum route_auth auth;
     bool signin_form;    /* a browser page: without credentials, answer the sign-in form */
     size_t max_body;     /* bytes; 0 refuses any body (413) */
     /* Runs on the loop thread once the body is in: answers with
      * exchange_error/exchange_json, or defers with exchange_defer. */
     void (*handle)(struct exchange *x);
+    int arg; /* for handlers of several routes: which one (capacity_api.h's views) */
 };
 
 /* The role a route needs (ACCESS_NONE for public and node routes). */
@@ -45,5 +50,9 @@ enum access_role route_min_role(const struct route *r);
  * ("GET, POST") for the Allow header. */
 const struct route *routes_find(const char *method, const char *path, bool *path_known,
                                 char *allow, size_t allowlen);
+
+/* The segment after a prefix route's path, still percent-encoded (points
+ * into path); "" for an exact route. */
+const char *route_segment(const struct route *r, const char *path);
 
 #endif

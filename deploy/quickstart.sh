@@ -417,6 +417,8 @@ PY
 
 # -- the report --
 "$collector" report --db "$db" --format html --out "$qs/report.html"
+rm -rf "$qs/report" # the pages of an earlier run's hosts would linger
+"$collector" report --db "$db" --format html --out "$qs/report/" 2>/dev/null
 "$collector" report --db "$db" --format text >"$qs/findings.txt"
 
 umask 077 # the summary holds the admin token
@@ -425,6 +427,7 @@ cat >"$qs/summary.txt" <<EOF
   portfleet quickstart: running
   -----------------------------
   HTML report (file):  $qs/report.html
+  HTML pages (files):  $qs/report/index.html
   HTML report (live):  $url/report  (sign in with the read token; no token in the URL)
   read token:          $read_token
   admin token:         $admin_token  (operator: every tenant, tenants and tokens)

@@ -15,6 +15,8 @@ add_library(pfcapacity STATIC
   ${CMAKE_CURRENT_LIST_DIR}/../report/report_text.c
   ${CMAKE_CURRENT_LIST_DIR}/../report/report_csv.c
   ${CMAKE_CURRENT_LIST_DIR}/../report/report_html.c
+  ${CMAKE_CURRENT_LIST_DIR}/../report/report_pages.c
+  ${CMAKE_CURRENT_LIST_DIR}/../report/host_detail.c
   ${CMAKE_CURRENT_LIST_DIR}/../report/report_metrics.c
 )
 target_include_directories(pfcapacity PUBLIC ${CMAKE_CURRENT_LIST_DIR}

@@ -344,14 +344,15 @@ static int hexval(char c)
     return -1;
 }
 
-/* Decodes s[0..n) into out (outlen bytes with the NUL). */
-static enum pf_rc decode(const char *s, size_t n, char *out, size_t outlen)
+/* Decodes s[0..n) into out (outlen bytes with the NUL); plus_space: '+'
+ * is a space (query strings), else itself (paths). */
+static enum pf_rc decode_as(const char *s, size_t n, char *out, size_t outlen, bool plus_space)
 {
     size_t o = 0;
 
     for (size_t i = 0; i < n; i++) {
         int c = (unsigned char)s[i];
-        if (c == '+') {
+        if (c == '+' && plus_space) {
             c = ' ';
         } else if (c == '%') {
             int hi, lo;
@@ -372,6 +373,18 @@ static enum pf_rc decode(const char *s, size_t n, char *out, size_t outlen)
     }
     out[o] = '\0';
     return PF_OK;
+}
+
+static enum pf_rc decode(const char *s, size_t n, char *out, size_t outlen)
+{
+    return decode_as(s, n, out, outlen, true);
+}
+
+enum pf_rc http_path_decode(const char *s, char *out, size_t outlen)
+{
+    if (!outlen)
+        return PF_TOOBIG;
+    return decode_as(s, strlen(s), out, outlen, false);
 }
 
 enum pf_rc http_query_get(const char *query, const char *name, char *out, size_t outlen)

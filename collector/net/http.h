@@ -71,6 +71,11 @@ const char *http_bearer(const struct http_request *req);
  * PF_INVALID for a bad %-escape or a decoded NUL. */
 enum pf_rc http_query_get(const char *query, const char *name, char *out, size_t outlen);
 
+/* Percent-decodes a path segment s into out ('+' stays '+'). PF_OK,
+ * PF_TOOBIG when it does not fit in outlen, PF_INVALID for a bad %-escape
+ * or a decoded NUL. */
+enum pf_rc http_path_decode(const char *s, char *out, size_t outlen);
+
 /* The standard reason phrase of status ("Not Found"), "Unknown" otherwise. */
 const char *http_reason(int status);
 

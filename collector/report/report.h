@@ -17,6 +17,7 @@
 #ifndef PF_REPORT_H
 #define PF_REPORT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "buf.h"
@@ -54,6 +55,47 @@ enum pf_rc report_csv(const struct capacity *c, const char *site, struct pf_buf 
  * severity, and per host a chart of ports in use over the window with the
  * usable-range line and the forecast line. */
 enum pf_rc report_html(const struct capacity *c, const char *site, struct pf_buf *out);
+
+/* The report at fleet scale: an overview and a page per site and per
+ * host (report_pages.c), linked to each other. */
+struct host_detail;
+struct report_links {
+    /* false: the collector's pages /report, /report/site/NAME and
+     * /report/host/AGENT_ID; true: files written by `report --out DIR`
+     * (index.html, site/NAME.html, host/AGENT_ID.html, names made safe by
+     * report_page_path()). Links are relative either way. */
+    bool files;
+    /* Served pages: appended to every link ("?now=...&window_days=..."),
+     * so the pages one follows show the same analysis; NULL or "": none. */
+    const char *query;
+    /* A site page served at /report itself (?site=): its links are made
+     * as the overview's. */
+    bool at_overview;
+};
+/* The fleet in one screen: findings by severity and kind, the hosts
+ * nearest exhaustion (date and cause), the sites ranked by urgency with
+ * their binding resource and headroom; every host and site a link. */
+enum pf_rc report_html_overview(const struct capacity *c, const struct report_links *l,
+                                struct pf_buf *out);
+/* One site (tenant, site): its plan and the plan's arithmetic, its
+ * findings, its hosts with a small chart each. tenant NULL or "": the
+ * first site of that name. PF_NOTFOUND when c has no such site. */
+enum pf_rc report_html_site(const struct capacity *c, const char *tenant, const char *site,
+                            const struct report_links *l, struct pf_buf *out);
+/* One host (by agent id): its findings and forecast, ports in use, TCP
+ * sockets by state (BOUND apart), top processes over time, top remotes,
+ * events, and the agent's health. d (host_detail.h) may be NULL: the
+ * sections that need it say so. PF_NOTFOUND when c has no such host. */
+enum pf_rc report_html_host(const struct capacity *c, const char *agent_id,
+                            const struct host_detail *d, const struct report_links *l,
+                            struct pf_buf *out);
+/* The path of a site's (host false; of tenant) or host's page under the
+ * report's directory, "site/NAME.html" ("site/TENANT~~NAME.html" outside
+ * the default tenant): bytes other than letters, digits, '-', '_' and a
+ * '.' that is not first are written as ~XX, so any name is one safe file
+ * name and its own link. PF_TOOBIG when outlen is too small. */
+enum pf_rc report_page_path(bool host, const char *tenant, const char *name, char *out,
+                            size_t outlen);
 
 /* One counter or gauge of the collector itself for /metrics. */
 struct report_metric {

@@ -5,6 +5,7 @@
  * Content-Security-Policy meta tag forbids scripts and outside resources,
  * and every host-supplied string is escaped. */
 #include "report.h"
+#include "report_parts.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -13,15 +14,17 @@
 #include "stats.h"
 #include "timeutil.h"
 
-/* Chart geometry (SVG user units). */
-#define CW 640.0
-#define CH 210.0
-#define ML 62.0
-#define MR 14.0
-#define MT 14.0
-#define MB 26.0
+/* Chart geometry (SVG user units): the full chart and the small one. */
+struct geom {
+    double w, h, ml, mr, mt, mb;
+    bool labels; /* day ticks' dates, "now", the forecast's date */
+};
+static const struct geom geoms[] = {
+    [RPARTS_CHART_FULL] = {640, 210, 62, 14, 14, 26, true},
+    [RPARTS_CHART_SMALL] = {300, 96, 44, 6, 8, 8, false},
+};
 
-static enum pf_rc esc(struct pf_buf *out, const char *s)
+enum pf_rc rparts_esc(struct pf_buf *out, const char *s)
 {
     enum pf_rc rc = PF_OK;
 
@@ -49,14 +52,14 @@ static enum pf_rc esc(struct pf_buf *out, const char *s)
     return rc;
 }
 
-static const char *when(int64_t t, char buf[PF_TIME_LEN])
+const char *rparts_when(int64_t t, char buf[PF_TIME_LEN])
 {
     if (pf_time_format(t, buf) != PF_OK)
         snprintf(buf, PF_TIME_LEN, "?");
     return buf;
 }
 
-static const char *style =
+const char rparts_style[] =
     "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:24px;"
     "color:#1d2330;background:#fff}"
     "h1{font-size:22px;margin:0 0 4px}h2{font-size:19px;margin:28px 0 8px;border-bottom:2px "
@@ -82,11 +85,26 @@ static const char *style =
     "svg .axis{stroke:#9aa3b2;stroke-width:1}"
     "svg text{font-size:11px;fill:#5a6474;font-family:system-ui,sans-serif}"
     "svg text.rl{fill:#b3261e}svg text.fl{fill:#a15c00}"
-    ".ok{color:#1e7b34}";
+    ".ok{color:#1e7b34}"
+    "a{color:#2f5fa7}nav.crumbs{font-size:13px;margin-bottom:8px}"
+    ".counts{display:flex;gap:10px;margin:10px 0}"
+    ".count{border:1px solid #d8dde6;padding:6px 14px;min-width:90px}"
+    ".count b{display:block;font-size:24px}"
+    ".count.critical b{color:#b3261e}.count.warning b{color:#a15c00}.count.info b{color:#2f5fa7}"
+    ".cols{display:flex;flex-wrap:wrap;gap:24px}.cols>section{flex:1 1 440px;min-width:0}"
+    "tr.urgent td{background:#fdf0ef}"
+    ".culprit{margin-top:3px}"
+    "a.hostfig{text-decoration:none;color:inherit}"
+    "figure.host-chart.small figcaption{font-size:12px}"
+    ".legend{font-size:12px;display:flex;flex-wrap:wrap;gap:4px 14px;margin:2px 0 8px}"
+    ".sw{display:inline-block;width:10px;height:10px;margin-right:4px;vertical-align:-1px}"
+    "svg .eph{fill:none;stroke:#1d2330;stroke-width:1.2;stroke-dasharray:4 3}"
+    "svg .pline{fill:none;stroke-width:1.6}"
+    ".arith{font-size:13px;line-height:1.6}.muted{color:#5a6474}";
 
 /* Does command-looking remediation go into <code>? Lines that start
  * with a lower-case word or a PowerShell verb are commands. */
-static bool looks_like_command(const char *s)
+bool rparts_is_command(const char *s)
 {
     static const char *const prefixes[] = {
         "netsh ", "sysctl ",          "echo ",         "ss ",  "netstat ",         "systemctl ",
@@ -107,21 +125,27 @@ static enum pf_rc num_cell(struct pf_buf *out, double v)
 /* ---- the chart ---- */
 
 struct frame {
+    const struct geom *g;
     double t0, t1, ymax;
 };
 
 static double px(const struct frame *fr, double t)
 {
-    return ML + (t - fr->t0) / (fr->t1 - fr->t0) * (CW - ML - MR);
+    const struct geom *g = fr->g;
+    return g->ml + (t - fr->t0) / (fr->t1 - fr->t0) * (g->w - g->ml - g->mr);
 }
 
 static double py(const struct frame *fr, double y)
 {
-    return CH - MB - y / fr->ymax * (CH - MT - MB);
+    const struct geom *g = fr->g;
+    return g->h - g->mb - y / fr->ymax * (g->h - g->mt - g->mb);
 }
 
-static enum pf_rc chart(const struct capacity *c, size_t i, struct pf_buf *out)
+enum pf_rc rparts_chart(const struct capacity *c, size_t i, enum rparts_chart_size size,
+                        struct pf_buf *out)
 {
+    const struct geom *g = &geoms[size];
+    const double CW = g->w, CH = g->h, ML = g->ml, MR = g->mr, MT = g->mt, MB = g->mb;
     const struct fleet *f = c->fleet;
     const struct fleet_host *x = &f->hosts[i];
     const struct host_pressure *hp = &c->pressure[i];
@@ -142,6 +166,7 @@ static enum pf_rc chart(const struct capacity *c, size_t i, struct pf_buf *out)
     if (hp->has_forecast && hp->exhaustion_at - c->params.now < 14 * 86400 &&
         (double)(hp->exhaustion_at - c->params.now) * 1.1 > future)
         future = (double)(hp->exhaustion_at - c->params.now) * 1.1;
+    fr.g = g;
     fr.t0 = (double)f->start;
     fr.t1 = (double)c->params.now + future;
     fr.ymax = (stats_present(vmax) && vmax > limit ? vmax : limit) * 1.1;
@@ -149,15 +174,15 @@ static enum pf_rc chart(const struct capacity *c, size_t i, struct pf_buf *out)
         fr.ymax = 1;
 
     rc = pf_buf_printf(out,
-                       "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" "
+                       "<svg class=\"chart%s\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" "
                        "height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" role=\"img\" data-host=\"",
-                       CW, CH, CW, CH);
+                       size == RPARTS_CHART_SMALL ? " small" : "", CW, CH, CW, CH);
     if (!rc)
-        rc = esc(out, x->name);
+        rc = rparts_esc(out, x->name);
     if (!rc)
         rc = pf_buf_puts(out, "\"><title>");
     if (!rc)
-        rc = esc(out, x->name);
+        rc = rparts_esc(out, x->name);
     if (!rc)
         rc = pf_buf_puts(out, ": TCP ports in use per hour (maximum), usable range and forecast"
                               "</title>");
@@ -169,12 +194,14 @@ static enum pf_rc chart(const struct capacity *c, size_t i, struct pf_buf *out)
                            "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">0</text>",
                            ML, CH - MB, CW - MR, CH - MB, ML, MT, ML, CH - MB, ML - 4, CH - MB + 4);
     for (int64_t d = (f->start / 86400 + 1) * 86400; !rc && (double)d < fr.t1; d += 86400) {
-        when(d, tb);
+        rparts_when(d, tb);
         rc = pf_buf_printf(out,
-                           "<line class=\"axis\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
-                           "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%.5s</text>",
-                           px(&fr, (double)d), CH - MB, px(&fr, (double)d), CH - MB + 4,
-                           px(&fr, (double)d), CH - 8, tb + 5);
+                           "<line class=\"axis\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>",
+                           px(&fr, (double)d), CH - MB, px(&fr, (double)d), CH - MB + 4);
+        if (!rc && g->labels)
+            rc =
+                pf_buf_printf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%.5s</text>",
+                              px(&fr, (double)d), CH - 8, tb + 5);
     }
     /* The usable range line. */
     if (!rc && limit > 0)
@@ -200,11 +227,12 @@ static enum pf_rc chart(const struct capacity *c, size_t i, struct pf_buf *out)
         rc = pf_buf_puts(out, "\"/>");
     /* Now. */
     if (!rc)
-        rc = pf_buf_printf(out,
-                           "<line class=\"now\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
-                           "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">now</text>",
-                           px(&fr, (double)c->params.now), MT, px(&fr, (double)c->params.now),
-                           CH - MB, px(&fr, (double)c->params.now), MT - 3);
+        rc = pf_buf_printf(
+            out, "<line class=\"now\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>",
+            px(&fr, (double)c->params.now), MT, px(&fr, (double)c->params.now), CH - MB);
+    if (!rc && g->labels)
+        rc = pf_buf_printf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">now</text>",
+                           px(&fr, (double)c->params.now), MT - 3);
     /* The forecast: from the level the analysis starts from, along the
      * steady trend (flat when there is none), clipped at the range. */
     if (!rc && last >= 0) {
@@ -227,13 +255,13 @@ static enum pf_rc chart(const struct capacity *c, size_t i, struct pf_buf *out)
                            "<line class=\"forecast\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
                            "y2=\"%.1f\"><title>forecast: %.1f ports/hour</title></line>",
                            px(&fr, t_start), py(&fr, y0), px(&fr, t_end), py(&fr, y_end), rate);
-        if (!rc && full)
+        if (!rc && full && g->labels)
             rc = pf_buf_printf(out,
                                "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" fill=\"#a15c00\"/>"
                                "<text class=\"fl\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">full "
                                "%.16s</text>",
                                px(&fr, t_end), py(&fr, y_end), px(&fr, t_end) - 6,
-                               py(&fr, y_end) + 14, when((int64_t)t_end, tb));
+                               py(&fr, y_end) + 14, rparts_when((int64_t)t_end, tb));
     }
     if (!rc)
         rc = pf_buf_puts(out, "</svg>");
@@ -242,8 +270,8 @@ static enum pf_rc chart(const struct capacity *c, size_t i, struct pf_buf *out)
 
 /* ---- the page ---- */
 
-static enum pf_rc summary_table(const struct capacity *c, const struct plan_site *s,
-                                struct pf_buf *out)
+enum pf_rc rparts_hosts(const struct capacity *c, const struct plan_site *s, rparts_link_fn link,
+                        void *ud, struct pf_buf *out)
 {
     enum pf_rc rc;
     char tb[PF_TIME_LEN];
@@ -259,17 +287,17 @@ static enum pf_rc summary_table(const struct capacity *c, const struct plan_site
             continue;
         rc = pf_buf_puts(out, "<tr class=\"host\"><td>");
         if (!rc)
-            rc = esc(out, x->name);
+            rc = link ? link(ud, out, x->agent_id, x->name) : rparts_esc(out, x->name);
         if (!rc)
             rc = pf_buf_puts(out, "</td><td>");
         if (!rc)
-            rc = esc(out, x->os);
+            rc = rparts_esc(out, x->os);
         if (!rc)
             rc = pf_buf_puts(out, "</td><td>");
         for (size_t k = 0; !rc && k < x->nroles; k++) {
             rc = k ? pf_buf_puts(out, ", ") : PF_OK;
             if (!rc)
-                rc = esc(out, x->roles[k]);
+                rc = rparts_esc(out, x->roles[k]);
         }
         if (!rc)
             rc = pf_buf_printf(out,
@@ -287,16 +315,16 @@ static enum pf_rc summary_table(const struct capacity *c, const struct plan_site
                                "<td class=\"n\">%.0f%%</td><td class=\"n\">%.1f</td><td>%s"
                                "</td>",
                                hp->utilization * 100, hp->tcp_trend,
-                               hp->has_forecast ? when(hp->exhaustion_at, tb) : "-");
+                               hp->has_forecast ? rparts_when(hp->exhaustion_at, tb) : "-");
         if (!rc)
             rc = pf_buf_printf(out, "<td>%s%s</td></tr>",
-                               x->last_seen ? when(x->last_seen, tb) : "never",
+                               x->last_seen ? rparts_when(x->last_seen, tb) : "never",
                                plan_host_silent(x, &c->params) ? " (silent)" : "");
     }
     return rc ? rc : pf_buf_puts(out, "</table>");
 }
 
-static enum pf_rc plan_section(const struct plan_site *s, struct pf_buf *out)
+enum pf_rc rparts_plan(const struct plan_site *s, struct pf_buf *out)
 {
     enum pf_rc rc;
 
@@ -321,13 +349,13 @@ static enum pf_rc plan_section(const struct plan_site *s, struct pf_buf *out)
     for (size_t i = 0; !rc && i < s->nchanges; i++) {
         rc = pf_buf_puts(out, "<p>Widen the range of <b>");
         if (!rc)
-            rc = esc(out, s->changes[i].host);
+            rc = rparts_esc(out, s->changes[i].host);
         if (!rc)
             rc = pf_buf_puts(out, "</b>:</p><ul class=\"rem\">");
         for (size_t j = 0; !rc && j < s->changes[i].widen.ncommands; j++) {
             rc = pf_buf_puts(out, "<li><code>");
             if (!rc)
-                rc = esc(out, s->changes[i].widen.commands[j]);
+                rc = rparts_esc(out, s->changes[i].widen.commands[j]);
             if (!rc)
                 rc = pf_buf_puts(out, "</code></li>");
         }
@@ -337,7 +365,7 @@ static enum pf_rc plan_section(const struct plan_site *s, struct pf_buf *out)
     for (size_t i = 0; !rc && i < s->nnotes; i++) {
         rc = pf_buf_puts(out, "<p class=\"note\">");
         if (!rc)
-            rc = esc(out, s->notes[i]);
+            rc = rparts_esc(out, s->notes[i]);
         if (!rc)
             rc = pf_buf_puts(out, "</p>");
     }
@@ -349,8 +377,9 @@ static bool in_site(const struct finding *f, const struct plan_site *s)
     return strcmp(f->site, s->site) == 0 && strcmp(f->tenant, s->tenant) == 0;
 }
 
-static enum pf_rc findings_section(const struct capacity *c, const struct plan_site *s,
-                                   struct pf_buf *out)
+enum pf_rc rparts_findings(const struct capacity *c, const struct plan_site *s,
+                           const char *agent_id, rparts_link_fn link, void *ud,
+                           struct pf_buf *out)
 {
     enum pf_rc rc;
     size_t n = 0;
@@ -358,7 +387,8 @@ static enum pf_rc findings_section(const struct capacity *c, const struct plan_s
 
     rc = pf_buf_puts(out, "<h3>Findings</h3>");
     for (size_t i = 0; i < c->findings->n; i++)
-        n += in_site(&c->findings->v[i], s);
+        n += in_site(&c->findings->v[i], s) &&
+             (!agent_id || strcmp(c->findings->v[i].agent_id, agent_id) == 0);
     if (!rc && n == 0)
         return pf_buf_puts(out, "<p class=\"ok\">No findings.</p>");
     if (!rc)
@@ -368,27 +398,54 @@ static enum pf_rc findings_section(const struct capacity *c, const struct plan_s
     for (size_t i = 0; !rc && i < c->findings->n; i++) {
         const struct finding *f = &c->findings->v[i];
         const char *sev = finding_severity_name(f->severity);
-        if (!in_site(f, s))
+        if (!in_site(f, s) || (agent_id && strcmp(f->agent_id, agent_id) != 0))
             continue;
         rc = pf_buf_printf(out,
                            "<tr class=\"finding %s\" data-kind=\"%s\" data-severity=\"%s\"><td "
                            "class=\"sev\">%s</td><td>%s</td><td>",
                            sev, finding_kind_name(f->kind), sev, sev, finding_kind_name(f->kind));
-        if (!rc)
-            rc = esc(out, f->host[0] ? f->host : "(site)");
+        if (!rc && f->host[0] && link)
+            rc = link(ud, out, f->agent_id, f->host);
+        else if (!rc)
+            rc = rparts_esc(out, f->host[0] ? f->host : "(site)");
         if (!rc)
             rc = pf_buf_puts(out, "</td><td>");
         if (!rc)
-            rc = esc(out, f->summary);
+            rc = rparts_esc(out, f->summary);
         if (!rc && f->has_exhaustion)
-            rc = pf_buf_printf(out, " <b>(full at %s)</b>", when(f->exhaustion_at, tb));
+            rc = pf_buf_printf(out, " <b>(full at %s)</b>", rparts_when(f->exhaustion_at, tb));
+        if (!rc && f->has_process) {
+            rc = pf_buf_puts(out, "<div class=\"culprit\">culprit: <b class=\"process\">");
+            if (!rc)
+                rc = rparts_esc(out, f->process_name);
+            if (!rc && f->process_service[0]) {
+                rc = pf_buf_puts(out, "</b> (service <b class=\"service\">");
+                if (!rc)
+                    rc = rparts_esc(out, f->process_service);
+                if (!rc)
+                    rc = pf_buf_puts(out, "</b>)");
+            } else if (!rc) {
+                rc = pf_buf_puts(out, "</b>");
+            }
+            if (!rc && f->has_rate)
+                rc = pf_buf_printf(out, ", %.1f ports/hour", f->rate_per_hour);
+            if (!rc && f->has_remote) {
+                rc = pf_buf_puts(out, ", talking to ");
+                if (!rc)
+                    rc = rparts_esc(out, f->remote.addr);
+                if (!rc)
+                    rc = pf_buf_printf(out, ":%u", (unsigned)f->remote.port);
+            }
+            if (!rc)
+                rc = pf_buf_puts(out, "</div>");
+        }
         if (!rc && f->nremediation)
             rc = pf_buf_puts(out, "<ul class=\"rem\">");
         for (size_t j = 0; !rc && j < f->nremediation; j++) {
-            bool cmd = looks_like_command(f->remediation[j]);
+            bool cmd = rparts_is_command(f->remediation[j]);
             rc = pf_buf_puts(out, cmd ? "<li><code>" : "<li>");
             if (!rc)
-                rc = esc(out, f->remediation[j]);
+                rc = rparts_esc(out, f->remediation[j]);
             if (!rc)
                 rc = pf_buf_puts(out, cmd ? "</code></li>" : "</li>");
         }
@@ -407,31 +464,31 @@ static enum pf_rc site_section(const struct capacity *c, const struct plan_site 
 
     rc = pf_buf_puts(out, "<section class=\"site\" data-tenant=\"");
     if (!rc)
-        rc = esc(out, s->tenant);
+        rc = rparts_esc(out, s->tenant);
     if (!rc)
         rc = pf_buf_puts(out, "\" data-site=\"");
     if (!rc)
-        rc = esc(out, s->site);
+        rc = rparts_esc(out, s->site);
     if (!rc)
         rc = pf_buf_puts(out, "\"><h2>Site ");
     if (!rc)
-        rc = esc(out, s->site);
+        rc = rparts_esc(out, s->site);
     /* The same site name in two tenants is two sites: say whose. */
     if (!rc && strcmp(s->tenant, "default") != 0) {
         rc = pf_buf_puts(out, " <small>(tenant ");
         if (!rc)
-            rc = esc(out, s->tenant);
+            rc = rparts_esc(out, s->tenant);
         if (!rc)
             rc = pf_buf_puts(out, ")</small>");
     }
     if (!rc)
         rc = pf_buf_puts(out, "</h2>");
     if (!rc)
-        rc = summary_table(c, s, out);
+        rc = rparts_hosts(c, s, NULL, NULL, out);
     if (!rc)
-        rc = plan_section(s, out);
+        rc = rparts_plan(s, out);
     if (!rc)
-        rc = findings_section(c, s, out);
+        rc = rparts_findings(c, s, NULL, NULL, NULL, out);
     if (!rc)
         rc = pf_buf_puts(out, "<h3>Ports in use</h3><div class=\"charts\">");
     for (size_t i = 0; !rc && i < c->fleet->nhosts; i++) {
@@ -439,11 +496,11 @@ static enum pf_rc site_section(const struct capacity *c, const struct plan_site 
             continue;
         rc = pf_buf_puts(out, "<figure class=\"host-chart\"><figcaption>");
         if (!rc)
-            rc = esc(out, c->fleet->hosts[i].name);
+            rc = rparts_esc(out, c->fleet->hosts[i].name);
         if (!rc)
             rc = pf_buf_puts(out, "</figcaption>");
         if (!rc)
-            rc = chart(c, i, out);
+            rc = rparts_chart(c, i, RPARTS_CHART_FULL, out);
         if (!rc)
             rc = pf_buf_puts(out, "</figure>");
     }
@@ -478,9 +535,10 @@ enum pf_rc report_html(const struct capacity *c, const char *site, struct pf_buf
                        "<h1>portfleet capacity report</h1><p class=\"meta\">generated %s; window "
                        "from %s; horizon %.0f days; target utilization %.0f%%; findings: %zu "
                        "critical, %zu warning, %zu info</p>",
-                       style, when(c->params.now, now), when(c->fleet->start, from),
-                       c->params.horizon_days, c->params.target_utilization * 100,
-                       sev[SEVERITY_CRITICAL], sev[SEVERITY_WARNING], sev[SEVERITY_INFO]);
+                       rparts_style, rparts_when(c->params.now, now),
+                       rparts_when(c->fleet->start, from), c->params.horizon_days,
+                       c->params.target_utilization * 100, sev[SEVERITY_CRITICAL],
+                       sev[SEVERITY_WARNING], sev[SEVERITY_INFO]);
     /* Sites with the worst findings first, then by name. */
     for (int level = SEVERITY_CRITICAL; !rc && level >= -1; level--) {
         for (size_t i = 0; !rc && i < c->plan->nsites; i++) {

@@ -42,6 +42,18 @@ static const char hours_sql[] =
     "AND ($3 = '' OR h.agent_id IN (SELECT agent_id FROM host_latest WHERE site = $3)) "
     "AND ($4 = '' OR h.agent_id IN (SELECT agent_id FROM agents WHERE tenant = $4))";
 
+/* One site: its hosts' hours along the primary key, host by host (OFFSET
+ * 0 as below); the planner would rather scan every host's hours, which
+ * costs a 50-host site of a 1,000-host fleet 5 times as much. */
+static const char site_hours_sql[] =
+    "SELECT h.agent_id::text, h.hour, h.tcp_max, h.udp_max, h.top_dest_max, h.vpn_conn_max, "
+    "h.ev_tcpip_4227, h.ev_tcpip_4231, h.ev_tcpip_4266, h.ev_netlogon_5719, h.vpn_ikev2, "
+    "h.vpn_connections, h.vpn_distinct, h.vpn_top_addr, h.vpn_top_count, h.vpn_at "
+    "FROM (SELECT l.agent_id FROM host_latest l JOIN agents g ON g.agent_id = l.agent_id "
+    "WHERE l.site = $3 AND ($4 = '' OR g.tenant = $4)) a "
+    "CROSS JOIN LATERAL (SELECT * FROM host_hours q WHERE q.agent_id = a.agent_id "
+    "AND q.hour >= $1::timestamptz AND q.hour < $2::timestamptz OFFSET 0) h";
+
 /* The last day of every process of the given hosts (their last hour with
  * data and the LEAK_MIN_HOURS - 1 before it), read along the primary key
  * per host (OFFSET 0 keeps the planner from turning it into a scan of all
@@ -412,7 +424,8 @@ enum pf_rc analysis_db_load(PGconn *pg, const struct fleet_params *p, const char
     vals[1] = to;
     vals[2] = site;
     vals[3] = tenant;
-    r = query(pg, hours_sql, 4, vals, 1, err, errlen, "loading host hours");
+    r = query(pg, site[0] ? site_hours_sql : hours_sql, 4, vals, 1, err, errlen,
+              "loading host hours");
     if (!r) {
         rc = PF_AGAIN;
         goto fail;

@@ -2,9 +2,13 @@
 # SPDX-License-Identifier: MIT
 # capacity_report_render.sh: the HTML capacity report in a real browser.
 # Two scenarios (seed 004's leaking site and seed 001's VPN site) go
-# through the real collector; GET /report (bearer token) is saved and
-# opened by headless Chromium (Debian's chromium, no network: this runs in
-# a private network namespace) twice: --dump-dom and --screenshot.
+# through the real collector; GET /report (bearer token) answers the
+# overview as HTML under a Content-Security-Policy; the single page with
+# every site (`report --format html --out report.html`) is opened by
+# headless Chromium (Debian's chromium, no network: this runs in a private
+# network namespace) twice: --dump-dom and --screenshot. The pages of the
+# overview, sites and hosts are tested by capacity_report_pages.sh and
+# capacity_report_browse.sh.
 # capacity_dom_check.py then checks that the page the browser built has a
 # chart per host with its range and forecast lines and a row per finding
 # of /v1/findings, and that the PNG shows the charts' colours. The PNG is
@@ -38,6 +42,8 @@ pf_check '[ "$code" = 200 ]' "GET /report"
 pf_check 'grep -qi "^content-type: text/html" "$PF_TMP/report.head"' "/report is HTML"
 pf_check 'grep -qi "^content-security-policy: default-src .none." "$PF_TMP/report.head"' \
   "/report forbids scripts and outside resources"
+"$PF_COLLECTOR_BIN" report --db "$PF_DB" --now "$now" --format html --out "$PF_TMP/report.html" ||
+  pf_fail "report --format html --out report.html"
 
 run_browser() { # OUTPUT-FLAG...
   timeout 120 "$browser" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \

@@ -115,7 +115,8 @@ pf_check 'grep -q "^portfleet_host_utilization{tenant=\"default\",site=" "$d/met
 pf_check 'grep -q "^portfleet_snapshots_accepted_total [1-9]" "$d/metrics.txt"' "/metrics has ingest counters"
 code=$(pf_curl -o "$d/report.html2" -w '%{http_code}' -H "Authorization: Bearer $PF_ADMIN_TOKEN" \
   "$PF_COLLECTOR_URL/report?now=$now")
-pf_check '[ "$code" = 200 ] && grep -q "<svg class=\"chart\"" "$d/report.html2"' "/report with the bearer token"
+pf_check '[ "$code" = 200 ] && grep -q "<table class=\"sites\">" "$d/report.html2"' \
+  "/report with the bearer token is the overview"
 code=$(pf_curl -o "$d/report.html3" -w '%{http_code}' "$PF_COLLECTOR_URL/report?token=$PF_ADMIN_TOKEN&now=$now")
 pf_check '[ "$code" = 401 ] && grep -q "action=\"/report/signin\"" "$d/report.html3"' \
   "/report?token= is refused with the sign-in form"

@@ -46,6 +46,8 @@ check_report() { # the output of a start
     "ten or more sites with a plan"
   pf_check 'grep -q "^  HTML report (file):  $qs/report.html" "$out"' "the report file is named"
   pf_check 'grep -q "Site dal" "$qs/report.html"' "the HTML report has the site"
+  pf_check 'grep -q "href=\"site/dal.html\"" "$qs/report/index.html" && [ -f "$qs/report/site/dal.html" ]' \
+    "the HTML pages are written, the overview links the site's page"
   pf_check 'grep -q "^  admin token:" "$out" && grep -q "quickstart.sh stop" "$out"' \
     "the admin token and the stop command are printed"
   pf_check 'grep -q "notifications sent to the local webhook receiver; firing now" "$out"' \
@@ -73,7 +75,8 @@ code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$qs/certs/ca.pem" -c "$q
 pf_check '[ "$code" = 303 ]' "sign-in with the printed read token: 303 (got $code)"
 code=$(curl -s -o "$qs/live.html" -w '%{http_code}' --cacert "$qs/certs/ca.pem" -b "$qs/jar" \
   "$url/report")
-pf_check '[ "$code" = 200 ] && grep -q "Site dal" "$qs/live.html"' "GET /report with the session: 200"
+pf_check '[ "$code" = 200 ] && grep -q "data-site=\"dal\"" "$qs/live.html"' \
+  "GET /report with the session: 200, the overview lists site dal"
 code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$qs/certs/ca.pem" "$url/report?token=$token")
 pf_check '[ "$code" = 401 ]' "GET /report?token=: refused (got $code)"
 curl -s --cacert "$qs/certs/ca.pem" -H "Authorization: Bearer $token" "$url/v1/hosts" >"$qs/hosts.json"

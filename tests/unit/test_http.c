@@ -162,6 +162,17 @@ TEST(query_get)
     T_EQ_STR(v, "ok");
 }
 
+TEST(path_decode)
+{
+    char v[8];
+    T_EQ_INT(http_path_decode("a+b%2Fc", v, sizeof(v)), PF_OK);
+    T_EQ_STR(v, "a+b/c");
+    T_EQ_INT(http_path_decode("%zz", v, sizeof(v)), PF_INVALID);
+    T_EQ_INT(http_path_decode("a%00", v, sizeof(v)), PF_INVALID);
+    T_EQ_INT(http_path_decode("12345678", v, sizeof(v)), PF_TOOBIG);
+    T_EQ_INT(http_path_decode("1234567", v, sizeof(v)), PF_OK);
+}
+
 TEST(bearer)
 {
     T_EQ_INT(parse("GET / HTTP/1.1\r\nHost: c\r\nAuthorization: bearer   k\r\n\r\n"), 0);
@@ -194,6 +205,7 @@ int main(void)
     RUN(too_many_headers);
     RUN(head_end);
     RUN(query_get);
+    RUN(path_decode);
     RUN(bearer);
     RUN(write_head);
     return T_DONE();

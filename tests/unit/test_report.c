@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "capacity.h"
+#include "host_detail.h"
 #include "report.h"
 #include "test.h"
 
@@ -35,7 +36,7 @@ static void snap(struct pf_snapshot *s, const char *agent, const char *name, con
 
 /* Three hosts: a leaking one (nyc), its healthy partner, and a lone host
  * with a hostile name in site "lab". Every 5 minutes for 7 days. */
-static struct capacity *build(void)
+static struct capacity *build_lab(const char *lab)
 {
     struct fleet_params p;
     struct fleet *f;
@@ -65,12 +66,17 @@ static struct capacity *build(void)
         snap(&s, "11111111-0000-0000-0000-000000000002", "CONN-NYC-02", "nyc", t,
              1500 + (uint64_t)(t % 7) * 10);
         fleet_add_snapshot(f, &s);
-        snap(&s, "11111111-0000-0000-0000-000000000003", EVIL, "lab", t, 800);
+        snap(&s, "11111111-0000-0000-0000-000000000003", EVIL, lab, t, 800);
         fleet_add_snapshot(f, &s);
     }
     if (capacity_analyze(f, &p, &c) != PF_OK)
         return NULL;
     return c;
+}
+
+static struct capacity *build(void)
+{
+    return build_lab("lab");
 }
 
 static cJSON *parse(const struct pf_buf *b)
@@ -222,6 +228,136 @@ TEST(html_escapes_and_charts)
     capacity_free(c);
 }
 
+#define EVIL_SITE "z\xc3\xbc/r <b>&\"q\""
+
+TEST(overview_page)
+{
+    struct capacity *c = build_lab(EVIL_SITE);
+    struct report_links served = {false, "?now=1795343400&x=<y>", false};
+    struct report_links files = {true, NULL, false};
+    struct pf_buf b;
+    const char *nearest, *sites;
+
+    T_ASSERT(c);
+    pf_buf_init(&b, 1 << 20);
+    T_EQ_INT(report_html_overview(c, &served, &b), PF_OK);
+    T_EQ_INT(count(b.data, "<script"), 0);
+    T_CONTAINS(b.data, "Content-Security-Policy");
+    T_CONTAINS(b.data, "data-critical=\"2\"");
+    /* The leaking host is the one nearest exhaustion, with its culprit. */
+    nearest = strstr(b.data, "<table class=\"nearest\">");
+    T_ASSERT(nearest);
+    T_CONTAINS(nearest, "<a class=\"host-link\" href=\"report/host/"
+                        "11111111-0000-0000-0000-000000000001?now=1795343400&amp;x=&lt;y&gt;\">"
+                        "CONN-NYC-01</a>");
+    T_CONTAINS(nearest, "<span class=\"process\">DnsFilterService.exe</span>");
+    /* Sites by urgency: nyc (critical) before the quiet one, whose name is
+     * percent-encoded in the link and escaped in the text. */
+    sites = strstr(b.data, "<table class=\"sites\">");
+    T_ASSERT(sites && strstr(sites, "data-site=\"nyc\""));
+    T_ASSERT(strstr(sites, "data-site=\"nyc\"") < strstr(sites, "data-site=\"z"));
+    T_CONTAINS(sites, "href=\"report/site/z%C3%BC%2Fr%20%3Cb%3E%26%22q%22?now=");
+    T_CONTAINS(sites, ">z\xc3\xbc/r &lt;b&gt;&amp;&quot;q&quot;</a>");
+    T_CONTAINS(sites, "<td>ports</td>");
+    pf_buf_reset(&b);
+    T_EQ_INT(report_html_overview(c, &files, &b), PF_OK);
+    T_CONTAINS(b.data, "href=\"host/11111111-0000-0000-0000-000000000001.html\"");
+    T_CONTAINS(b.data, "href=\"site/z~C3~BC~2Fr~20~3Cb~3E~26~22q~22.html\"");
+    pf_buf_free(&b);
+    capacity_free(c);
+}
+
+TEST(site_and_host_pages)
+{
+    struct capacity *c = build_lab(EVIL_SITE);
+    struct report_links files = {true, NULL, false}, root = {false, NULL, true};
+    struct host_detail d;
+    struct pf_buf b;
+    char path[64];
+
+    T_ASSERT(c);
+    pf_buf_init(&b, 1 << 20);
+    T_EQ_INT(report_html_site(c, NULL, "nyc", &files, &b), PF_OK);
+    T_EQ_INT(count(b.data, "<svg class=\"chart small\""), 2);
+    T_EQ_INT(count(b.data, "<tr class=\"finding "), 2);
+    T_CONTAINS(b.data, "How the plan is computed");
+    T_CONTAINS(b.data, "href=\"../index.html\"");
+    T_CONTAINS(b.data, "href=\"../host/11111111-0000-0000-0000-000000000002.html\"");
+    pf_buf_reset(&b);
+    T_EQ_INT(report_html_site(c, NULL, "nowhere", &files, &b), PF_NOTFOUND);
+    pf_buf_reset(&b); /* served at /report?site=nyc: links as the overview's */
+    T_EQ_INT(report_html_site(c, NULL, "nyc", &root, &b), PF_OK);
+    T_CONTAINS(b.data, "href=\"report\">fleet overview</a>");
+    T_CONTAINS(b.data, "href=\"report/host/11111111-0000-0000-0000-000000000002\"");
+    pf_buf_reset(&b);
+    T_EQ_INT(report_html_site(c, NULL, EVIL_SITE, &files, &b), PF_OK);
+    T_EQ_INT(count(b.data, "<script"), 0);
+
+    /* A host page with a detail of two hours: BOUND drawn, the culprit
+     * marked, an unmeasured state said so. */
+    memset(&d, 0, sizeof(d));
+    d.start = c->fleet->start;
+    d.nhours = c->fleet->nhours;
+    d.hours = calloc(d.nhours, sizeof(*d.hours));
+    T_ASSERT(d.hours);
+    for (size_t h = 0; h < d.nhours; h++) {
+        for (int s = 0; s < PF_TCP_NSTATES; s++)
+            d.hours[h].states[s] = h + 2 >= d.nhours ? 10 : NAN;
+        d.hours[h].ephemeral = h + 2 >= d.nhours ? 100 : NAN;
+    }
+    d.hours[d.nhours - 1].states[PF_TCP_BOUND] = 500;
+    for (int s = 0; s < PF_TCP_NSTATES; s++)
+        d.states_measured[s] = s != PF_TCP_CLOSING;
+    d.nprocs = 1;
+    snprintf(d.procs[0].name, sizeof(d.procs[0].name), "DnsFilterService.exe");
+    snprintf(d.procs[0].service, sizeof(d.procs[0].service), "DnsFilterSvc");
+    d.procs[0].held = calloc(d.nhours, sizeof(double));
+    d.procs[0].bound = calloc(d.nhours, sizeof(double));
+    T_ASSERT(d.procs[0].held && d.procs[0].bound);
+    d.procs[0].peak = 500;
+    d.has_latest = true;
+    d.latest_at = NOW - 60;
+    d.spool_depth = 3;
+    d.spool_dropped = -1;
+    snprintf(d.last_error, sizeof(d.last_error), "<b>HTTP 503</b>");
+    d.nunmeasured = 1;
+    snprintf(d.unmeasured[0], sizeof(d.unmeasured[0]), "events");
+    pf_buf_reset(&b);
+    T_EQ_INT(report_html_host(c, "11111111-0000-0000-0000-000000000001", &d, &files, &b), PF_OK);
+    T_EQ_INT(count(b.data, "<svg class=\"chart\""), 1);
+    T_EQ_INT(count(b.data, "<svg class=\"states-chart\""), 1);
+    T_CONTAINS(b.data, "<path class=\"state bound\" fill=\"#c2185b\" d=\"M");
+    T_CONTAINS(b.data, "data-state=\"closing\"><i class=\"sw\" style=\"background:#bfa2db\"></i>"
+                       "closing: not measured");
+    T_CONTAINS(b.data, "<tr class=\"proc culprit\">");
+    T_CONTAINS(b.data, "culprit: <b class=\"process\">DnsFilterService.exe</b>");
+    T_CONTAINS(b.data, "&lt;b&gt;HTTP 503&lt;/b&gt;");
+    T_CONTAINS(b.data, "<tr><th>dropped by the spool cap</th><td>not sent</td></tr>");
+    T_CONTAINS(b.data, "Not measured on this host");
+    T_CONTAINS(b.data, "href=\"../site/nyc.html\"");
+    pf_buf_reset(&b);
+    T_EQ_INT(report_html_host(c, "11111111-0000-0000-0000-00000000dead", &d, &files, &b),
+             PF_NOTFOUND);
+    pf_buf_reset(&b);
+    T_EQ_INT(report_html_host(c, "11111111-0000-0000-0000-000000000003", NULL, &files, &b), PF_OK);
+    T_EQ_INT(count(b.data, "<script"), 0);
+    T_CONTAINS(b.data, "was not loaded");
+    T_CONTAINS(b.data, "href=\"../site/z~C3~BC~2Fr~20~3Cb~3E~26~22q~22.html\"");
+    host_detail_clear(&d);
+    pf_buf_free(&b);
+
+    T_EQ_INT(report_page_path(false, NULL, "..", path, sizeof(path)), PF_OK);
+    T_EQ_STR(path, "site/~2E..html");
+    T_EQ_INT(report_page_path(true, NULL, "a.b-c_D9", path, sizeof(path)), PF_OK);
+    T_EQ_STR(path, "host/a.b-c_D9.html");
+    T_EQ_INT(report_page_path(false, "acme", "d~l", path, sizeof(path)), PF_OK);
+    T_EQ_STR(path, "site/acme~~d~7El.html");
+    T_EQ_INT(report_page_path(false, "default", "dal", path, sizeof(path)), PF_OK);
+    T_EQ_STR(path, "site/dal.html");
+    T_EQ_INT(report_page_path(false, NULL, "abc", path, 12), PF_TOOBIG);
+    capacity_free(c);
+}
+
 TEST(csv_quotes_and_defuses_formulas)
 {
     struct capacity *c = build();
@@ -301,6 +437,8 @@ int main(void)
     RUN(findings_json);
     RUN(plan_and_hosts_json);
     RUN(html_escapes_and_charts);
+    RUN(overview_page);
+    RUN(site_and_host_pages);
     RUN(csv_quotes_and_defuses_formulas);
     RUN(metrics_exposition);
     RUN(text_report);

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# report_bench.sh: the report's pages at fleet scale. 1,000 hosts x 7 days
+# at 5-minute snapshots (tests/bench/capacity_fleet.json, 2,016,000
+# snapshots, the fleet of capacity_bench.sh) go through the real API into
+# a throwaway PostgreSQL; then, in one hyperfine run, the time to answer
+#   - GET /v1/findings for the whole fleet (the reference: the same
+#     analysis, rendered as JSON),
+#   - GET /report, the overview (targets: under 1 MB, within 1 s),
+#   - GET /report/site/apps, the fleet's 50-host site (target 300 ms),
+#   - GET /report/host/ID, the most urgent host of the overview (300 ms),
+# and prints each next to /v1/findings with the pages' sizes. Not a
+# pass/fail test. Posting takes about 15 minutes on 2 cores.
+#
+#   tests/bench/report_bench.sh BUILD_DIR        (default build)
+# PF_BENCH_JOBS=N posting processes (default 3), PF_BENCH_RUNS=N timed runs
+# (default 10), PF_BENCH_HOLD=FILE keeps everything running until FILE is
+# removed; PF_BENCH_REUSE_DB=CONNINFO PF_BENCH_NOW=T measures again on a
+# database a previous run held (this one's or capacity_bench.sh's).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+build=$(cd "${1:-$root/build}" && pwd)
+export PF_COLLECTOR_BIN=$build/collector/portfleet-collector
+sim=$build/tests/fleetsim
+source "$root/tests/integration/lib.sh"
+pf_netns_reexec "$@"
+pf_tmpdir
+runs=${PF_BENCH_RUNS:-10}
+
+pf_make_certs
+if [ -n "${PF_BENCH_REUSE_DB:-}" ]; then
+  PF_DB=$PF_BENCH_REUSE_DB
+  now=$PF_BENCH_NOW
+  pf_migrate
+  pf_collector_start --log-level debug
+else
+  pf_pg_init
+  pf_migrate
+  pf_collector_start --log-level debug
+  now=$(($(date -u +%s) / 300 * 300))
+  pf_log "posting the fleet (now=$now)"
+  t0=$SECONDS
+  "$sim" post --scenario "$here/capacity_fleet.json" --collector "$PF_COLLECTOR_URL" \
+    --ca-file "$PF_CA" --enroll-secret "$PF_ENROLL_SECRET" --now "$now" \
+    --jobs "${PF_BENCH_JOBS:-3}" 2>"$PF_TMP/post.log" || { cat "$PF_TMP/post.log"; pf_fail "post"; }
+  pf_log "posted in $((SECONDS - t0)) s"
+  pf_psql -c "VACUUM ANALYZE" >/dev/null
+fi
+printf 'stored: %s hosts, %s snapshots, %s host-hours, %s process-hours\n' \
+  "$(pf_psql -c "select count(*) from agents")" "$(pf_psql -c "select count(*) from snapshots")" \
+  "$(pf_psql -c "select count(*) from host_hours")" "$(pf_psql -c "select count(*) from process_hours")"
+
+auth="Authorization: Bearer $PF_ADMIN_TOKEN"
+get() { # PATH OUT
+  curl -sS -f --cacert "$PF_CA" -H "$auth" -o "$2" "$PF_COLLECTOR_URL$1"
+}
+get "/report?now=$now" "$PF_TMP/overview.html" || pf_fail "GET /report"
+# The most urgent host: the overview's first of "Hosts nearest exhaustion".
+agent=$(python3 - "$PF_TMP/overview.html" <<'PY'
+import re, sys
+m = re.search(r'<table class="nearest">.*?<tr class="[^"]*" data-agent="([0-9a-f-]{36})"',
+              open(sys.argv[1]).read(), re.S)
+print(m.group(1) if m else "")
+PY
+)
+[ -n "$agent" ] || pf_fail "the overview names no host nearest exhaustion"
+site=apps
+get "/report/site/$site?now=$now" "$PF_TMP/site.html" || pf_fail "GET /report/site/$site"
+get "/report/host/$agent?now=$now" "$PF_TMP/host.html" || pf_fail "GET /report/host/$agent"
+get "/v1/findings?now=$now" "$PF_TMP/findings.json" || pf_fail "GET /v1/findings"
+
+c() { # the curl command hyperfine runs for PATH
+  printf "curl -sS -f --cacert %q -H %q -o /dev/null %q" "$PF_CA" "$auth" "$PF_COLLECTOR_URL$1?now=$now"
+}
+hyperfine -N --warmup 1 --runs "$runs" --export-json "$PF_TMP/times.json" \
+  -n findings "$(c /v1/findings)" -n overview "$(c /report)" \
+  -n site_page "$(c "/report/site/$site")" -n host_page "$(c "/report/host/$agent")" >&2
+python3 - "$PF_TMP" "$site" <<'PY'
+import json, os, re, sys
+d, site = sys.argv[1], sys.argv[2]
+t = {r["command"]: r for r in json.load(open(os.path.join(d, "times.json")))["results"]}
+ref = t["findings"]["mean"]
+size = {"findings": os.path.getsize(os.path.join(d, "findings.json")),
+        "overview": os.path.getsize(os.path.join(d, "overview.html")),
+        "site_page": os.path.getsize(os.path.join(d, "site.html")),
+        "host_page": os.path.getsize(os.path.join(d, "host.html"))}
+hosts = len(re.findall(r'<figure class="host-chart small">', open(os.path.join(d, "site.html")).read()))
+target = {"findings": None, "overview": 1.0, "site_page": 0.3, "host_page": 0.3}
+print("%-10s %9s %9s %9s %10s %11s %s" % ("answer", "mean", "min", "max", "bytes", "x findings", "target"))
+for name in ("findings", "overview", "site_page", "host_page"):
+    r = t[name]
+    tg = target[name]
+    print("%-10s %7.0f ms %6.0f ms %6.0f ms %10d %10.2fx %s"
+          % (name, r["mean"] * 1000, r["min"] * 1000, r["max"] * 1000, size[name], r["mean"] / ref,
+             "-" if tg is None else "%s %.0f ms" % ("met" if r["mean"] <= tg else "MISSED", tg * 1000)))
+print("overview %.0f KB (target under 1024 KB: %s); site page of %s: %d hosts"
+      % (size["overview"] / 1024, "met" if size["overview"] < 1 << 20 else "MISSED", site, hosts))
+PY
+grep "capacity:" "$PF_TMP/collector.log" | tail -n 4 || true
+if [ -n "${PF_BENCH_HOLD:-}" ]; then
+  echo "holding: PF_DB='$PF_DB' now=$now" >"$PF_BENCH_HOLD"
+  while [ -e "$PF_BENCH_HOLD" ]; do sleep 5; done
+fi
