@@ -378,8 +378,7 @@ static bool in_site(const struct finding *f, const struct plan_site *s)
 }
 
 enum pf_rc rparts_findings(const struct capacity *c, const struct plan_site *s,
-                           const char *agent_id, rparts_link_fn link, void *ud,
-                           struct pf_buf *out)
+                           const char *agent_id, rparts_link_fn link, void *ud, struct pf_buf *out)
 {
     enum pf_rc rc;
     size_t n = 0;
