@@ -9,9 +9,12 @@
 #include <string.h>
 
 #include "aggregate.h"
+#include "compat.h"
 #include "log.h"
+#include "osutil.h"
 #include "probes.h"
 #include "procinfo.h"
+#include "resources.h"
 #include "sockets.h"
 #include "sysinfo.h"
 #include "timeutil.h"
@@ -35,12 +38,77 @@ static void add_roles_from_processes(struct pf_snapshot *s)
                 pf_snapshot_add_role(s, known[k].role);
 }
 
+#define PEAK_MIN_MS 200 /* a shorter last sample is too coarse for the peak (10 ms ticks) */
+
+void collect_resmon_start(struct resmon *m, uint32_t interval_s)
+{
+    struct cpustat r;
+
+    memset(m, 0, sizeof(*m));
+    m->sample_ms = resmon_sample_ms(interval_s);
+    if (resources_cpu_read(&r) == PF_OK)
+        resmon_start(m, m->sample_ms, pf_mono_ms(), &r);
+}
+
+void collect_tick(struct resmon *m)
+{
+    struct cpustat r;
+
+    if (resources_cpu_read(&r) == PF_OK)
+        resmon_feed(m, pf_mono_ms(), &r);
+}
+
+/* The resources section: CPU from the monitor (the one-shot's own when m
+ * is local), memory now. What cannot be read is listed in unmeasured. */
+static void collect_resources(struct pf_snapshot *s, struct resmon *m, bool one_shot,
+                              uint32_t sample_ms)
+{
+    struct pf_resources *r = &s->resources;
+    struct cpustat now;
+    uint64_t used, total;
+    double avg, peak;
+
+    if (m && m->started) {
+        if (one_shot) {
+            long long left = m->start_ms + (long long)sample_ms - pf_mono_ms();
+            if (left > 0)
+                osutil_sleep_ms((unsigned)left);
+        }
+        if (resources_cpu_read(&now) == PF_OK &&
+            resmon_end(m, pf_mono_ms(), &now, PEAK_MIN_MS, &avg, &peak)) {
+            r->has_cpu = r->has_cpu_peak = true;
+            r->cpu_pct = avg;
+            r->cpu_pct_peak = peak;
+        }
+    }
+    if (!r->has_cpu) {
+        pf_snapshot_add_unmeasured(s, "resources.cpu_pct");
+        pf_snapshot_add_unmeasured(s, "resources.cpu_pct_peak");
+    }
+    if (resources_memory_read(&used, &total) == PF_OK) {
+        r->has_memory = true;
+        /* host.memory_mb came from another call (or rounding): never above it */
+        r->memory_used_mb = s->host.memory_mb && used > s->host.memory_mb ? s->host.memory_mb : used;
+    } else {
+        pf_snapshot_add_unmeasured(s, "resources.memory_used_mb");
+    }
+    s->has_resources = r->has_cpu || r->has_memory;
+}
+
 enum pf_rc collect_snapshot(struct pf_snapshot *s, const struct collect_opts *opts)
 {
     struct sockrec_vec vec;
     struct sockets_info info;
+    struct resmon local, *m = opts ? opts->resmon : NULL;
+    bool one_shot = !m;
+    uint32_t sample_ms = opts ? opts->cpu_sample_ms : 0;
     enum pf_rc rc;
 
+    if (one_shot && sample_ms) {
+        collect_resmon_start(&local, 1);
+        local.sample_ms = sample_ms;
+        m = &local;
+    }
     s->taken_at = pf_time_now();
     s->interval_s = opts && opts->interval_s ? opts->interval_s : 60;
     snprintf(s->host.site, sizeof(s->host.site), "%s",
@@ -71,5 +139,6 @@ enum pf_rc collect_snapshot(struct pf_snapshot *s, const struct collect_opts *op
     add_roles_from_processes(s);
     probes_events(s);
     probes_vpn(s);
+    collect_resources(s, m, one_shot, sample_ms);
     return PF_OK;
 }

@@ -3,6 +3,7 @@
  * the command functions of commands.h. `snapshot` lives here: take one
  * snapshot, print it, needs no collector. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
@@ -18,9 +19,11 @@ static void usage(FILE *f)
     fprintf(f, "usage: portfleet-agent <command> [options]\n"
                "\n"
                "commands:\n"
-               "  snapshot [--pretty|--text] [--site NAME]\n"
+               "  snapshot [--pretty|--text] [--site NAME] [--cpu-sample-ms MS]\n"
                "                                     take one snapshot now, print its JSON\n"
-               "                                     (--text: a table for people)\n"
+               "                                     (--text: a table for people); CPU is\n"
+               "                                     measured over MS (0: not measured;\n"
+               "                                     default 0, with --text 1000)\n"
                "  run [options]                      snapshot every interval and push\n"
                "  install [options]                  install and start as a service\n"
                "  uninstall [--purge]                stop and remove the service\n"
@@ -34,6 +37,8 @@ int cmd_snapshot(int argc, char **argv)
     struct collect_opts opts = {.site = NULL, .interval_s = 60};
     struct pf_buf out;
     int pretty = 0, text = 0, code = 1;
+    long cpu_ms = -1;
+    char *end;
     enum pf_rc rc;
 
     for (int i = 1; i < argc; i++) {
@@ -45,6 +50,12 @@ int cmd_snapshot(int argc, char **argv)
             opts.site = argv[++i];
         } else if (strncmp(argv[i], "--site=", 7) == 0) {
             opts.site = argv[i] + 7;
+        } else if (strcmp(argv[i], "--cpu-sample-ms") == 0 && i + 1 < argc) {
+            cpu_ms = strtol(argv[++i], &end, 10);
+            if (*end || end == argv[i] || cpu_ms < 0 || cpu_ms > 60000) {
+                fprintf(stderr, "portfleet-agent snapshot: --cpu-sample-ms: must be 0..60000\n");
+                return 2;
+            }
         } else {
             fprintf(stderr, "portfleet-agent snapshot: unknown option '%s'\n", argv[i]);
             return 2;
@@ -56,6 +67,7 @@ int cmd_snapshot(int argc, char **argv)
         return 1;
     }
     pf_buf_init(&out, 64 * 1024 * 1024);
+    opts.cpu_sample_ms = (uint32_t)(cpu_ms >= 0 ? cpu_ms : text ? 1000 : 0);
     rc = collect_snapshot(s, &opts);
     if (!rc)
         rc = text ? textview_render(s, &out) : pf_snapshot_encode(s, pretty, &out);

@@ -247,6 +247,7 @@ struct agent {
     struct backoff_rng rng;
     struct pf_host host; /* for enrollment */
     bool have_host;
+    struct resmon resmon; /* CPU over the interval since the last snapshot */
     size_t batch_limit;  /* lowered by 413, back to BATCH_MAX after a success */
     unsigned auth_fails; /* consecutive 401s */
     int current;         /* collector of the last success; -1 none yet */
@@ -301,7 +302,8 @@ static void read_host(struct agent *a)
 /* Takes a snapshot, gives it the next seq and spools it. */
 static void take_snapshot(struct agent *a)
 {
-    struct collect_opts co = {.site = a->o.site, .interval_s = a->o.interval_s};
+    struct collect_opts co = {
+        .site = a->o.site, .interval_s = a->o.interval_s, .resmon = &a->resmon};
     struct pf_snapshot *s = pf_snapshot_new();
     struct spool_stats ss;
     struct pf_buf out;
@@ -590,6 +592,7 @@ static int run_loop(struct agent *a)
      * drain what an earlier run spooled) wait a random part of the
      * interval: a fleet restarted at once spreads out. */
     next_tick = start_at = now + backoff_startup_ms(interval_ms, &a->rng);
+    collect_resmon_start(&a->resmon, a->o.interval_s);
     pf_info("first snapshot in %lld ms, then every %u s", (long long)(next_tick - now),
             a->o.interval_s);
     while (!service_stop_requested()) {
@@ -598,6 +601,7 @@ static int run_loop(struct agent *a)
         bool busy = false;
         int idx;
 
+        collect_tick(&a->resmon); /* the loop wakes at least every SLEEP_SLICE_MS */
         now = pf_mono_ms();
         if (now >= next_tick) {
             take_snapshot(a);

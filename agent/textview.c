@@ -57,6 +57,50 @@ static enum pf_rc render_processes(const struct pf_snapshot *s, struct pf_buf *b
     return rc;
 }
 
+/* CPU, memory, sessions, RRAS ports and address pool: what the vendors
+ * size hosts by besides ports. */
+static enum pf_rc render_sizing(const struct pf_snapshot *s, struct pf_buf *b)
+{
+    const struct pf_resources *r = &s->resources;
+    const struct pf_sessions *se = &s->sessions;
+    enum pf_rc rc = PF_OK;
+
+    if (s->has_resources) {
+        rc = pf_buf_puts(b, "\nresources:");
+        if (!rc && r->has_cpu)
+            rc = pf_buf_printf(b, " CPU %.1f%% (peak %.1f%%)", r->cpu_pct,
+                               r->has_cpu_peak ? r->cpu_pct_peak : r->cpu_pct);
+        if (!rc && r->has_memory)
+            rc = pf_buf_printf(b, " memory in use %" PRIu64 " of %" PRIu64 " MB (%.1f%%)",
+                               r->memory_used_mb, s->host.memory_mb,
+                               pct(r->memory_used_mb, s->host.memory_mb));
+        if (!rc)
+            rc = pf_buf_puts(b, "\n");
+    }
+    if (!rc && s->has_sessions) {
+        rc = pf_buf_printf(b, "sessions (%s):", se->source);
+        if (!rc && se->has_tcp_active)
+            rc = pf_buf_printf(b, " TCP %" PRIu64, se->tcp_active);
+        if (!rc && se->has_udp_active)
+            rc = pf_buf_printf(b, " UDP %" PRIu64, se->udp_active);
+        if (!rc && se->has_users)
+            rc = pf_buf_printf(b, " users %" PRIu64, se->users);
+        if (!rc && se->has_requests_per_s)
+            rc = pf_buf_printf(b, " %.1f requests/s", se->requests_per_s);
+        if (!rc)
+            rc = pf_buf_puts(b, "\n");
+    }
+    if (!rc && s->has_vpn && s->vpn.has_ports)
+        for (size_t i = 0; i < s->vpn.nports && !rc; i++)
+            rc = pf_buf_printf(b, "RRAS %s ports: %" PRIu64 " of %" PRIu64 " in use\n",
+                               pf_vpn_proto_name(s->vpn.ports[i].proto), s->vpn.ports[i].in_use,
+                               s->vpn.ports[i].configured);
+    if (!rc && s->has_vpn && s->vpn.has_address_pool)
+        rc = pf_buf_printf(b, "RRAS address pool: %" PRIu64 " of %" PRIu64 " addresses in use\n",
+                           s->vpn.pool_in_use, s->vpn.pool_size);
+    return rc;
+}
+
 enum pf_rc textview_render(const struct pf_snapshot *s, struct pf_buf *b)
 {
     char when[PF_TIME_LEN] = "?";
@@ -122,6 +166,8 @@ enum pf_rc textview_render(const struct pf_snapshot *s, struct pf_buf *b)
         rc = pf_buf_printf(b, "\nRRAS: %" PRIu64 " VPN connections from %" PRIu64
                               " distinct client addresses\n",
                            s->vpn.connections, s->vpn.distinct_clients);
+    if (!rc)
+        rc = render_sizing(s, b);
     if (!rc && s->nunmeasured) {
         rc = pf_buf_puts(b, "\nnot measured on this host:");
         for (size_t i = 0; i < s->nunmeasured && !rc; i++)

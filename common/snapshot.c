@@ -35,6 +35,21 @@ int pf_family_from_name(const char *s)
     return -1;
 }
 
+static const char *const vpn_proto_names[PF_VPN_NPROTO] = {"ikev2", "sstp", "l2tp", "pptp"};
+
+const char *pf_vpn_proto_name(int proto)
+{
+    return proto >= 0 && proto < PF_VPN_NPROTO ? vpn_proto_names[proto] : "?";
+}
+
+int pf_vpn_proto_from_name(const char *s)
+{
+    for (int i = 0; i < PF_VPN_NPROTO; i++)
+        if (strcmp(s, vpn_proto_names[i]) == 0)
+            return i;
+    return -1;
+}
+
 struct pf_snapshot *pf_snapshot_new(void)
 {
     return calloc(1, sizeof(struct pf_snapshot));
@@ -239,6 +254,46 @@ int pf_snapshot_compare(const struct pf_snapshot *a, const struct pf_snapshot *b
         for (size_t i = 0; i < va->ntop; i++)
             if (strcmp(va->top[i].addr, vb->top[i].addr) || va->top[i].count != vb->top[i].count)
                 DIFFI("vpn.client_addresses.top[%zu]", i);
+        if (va->has_ports != vb->has_ports || va->nports != vb->nports)
+            DIFF("vpn.ports");
+        for (size_t i = 0; i < va->nports; i++)
+            if (va->ports[i].proto != vb->ports[i].proto ||
+                va->ports[i].configured != vb->ports[i].configured ||
+                va->ports[i].in_use != vb->ports[i].in_use)
+                DIFFI("vpn.ports[%zu]", i);
+        if (va->has_address_pool != vb->has_address_pool ||
+            (va->has_address_pool &&
+             (va->pool_size != vb->pool_size || va->pool_in_use != vb->pool_in_use)))
+            DIFF("vpn.address_pool");
+    }
+    if (a->has_resources != b->has_resources)
+        DIFF("resources");
+    if (a->has_resources) {
+        const struct pf_resources *ra = &a->resources, *rb = &b->resources;
+        if (ra->has_cpu != rb->has_cpu || (ra->has_cpu && ra->cpu_pct != rb->cpu_pct))
+            DIFF("resources.cpu_pct");
+        if (ra->has_cpu_peak != rb->has_cpu_peak ||
+            (ra->has_cpu_peak && ra->cpu_pct_peak != rb->cpu_pct_peak))
+            DIFF("resources.cpu_pct_peak");
+        if (ra->has_memory != rb->has_memory ||
+            (ra->has_memory && ra->memory_used_mb != rb->memory_used_mb))
+            DIFF("resources.memory_used_mb");
+    }
+    if (a->has_sessions != b->has_sessions)
+        DIFF("sessions");
+    if (a->has_sessions) {
+        const struct pf_sessions *sa = &a->sessions, *sb = &b->sessions;
+        if (strcmp(sa->source, sb->source))
+            DIFF("sessions.source");
+        if (sa->has_tcp_active != sb->has_tcp_active || sa->tcp_active != sb->tcp_active)
+            DIFF("sessions.tcp_active");
+        if (sa->has_udp_active != sb->has_udp_active || sa->udp_active != sb->udp_active)
+            DIFF("sessions.udp_active");
+        if (sa->has_users != sb->has_users || sa->users != sb->users)
+            DIFF("sessions.users");
+        if (sa->has_requests_per_s != sb->has_requests_per_s ||
+            (sa->has_requests_per_s && sa->requests_per_s != sb->requests_per_s))
+            DIFF("sessions.requests_per_s");
     }
     if (a->nunmeasured != b->nunmeasured)
         DIFF("unmeasured");

@@ -89,6 +89,13 @@ struct pf_client_addr {
     uint64_t count;
 };
 
+/* One RRAS protocol's WAN miniport ports (vpn.ports). */
+struct pf_vpn_port {
+    uint8_t proto;       /* enum pf_vpn_proto */
+    uint64_t configured; /* ports of that device type */
+    uint64_t in_use;     /* of them, carrying a connection; <= configured */
+};
+
 struct pf_vpn {
     uint64_t connections;
     uint64_t by_protocol[PF_VPN_NPROTO];
@@ -97,6 +104,38 @@ struct pf_vpn {
     size_t ntop;
     bool has_ike_value; /* false: JSON null (registry value not set) */
     uint32_t ike_num_established_for_initial_query;
+    bool has_ports; /* vpn.ports, at most one entry per protocol */
+    struct pf_vpn_port ports[PF_VPN_NPROTO];
+    size_t nports;
+    bool has_address_pool; /* vpn.address_pool: static pool or DHCP block */
+    uint64_t pool_size;
+    uint64_t pool_in_use; /* <= pool_size */
+};
+
+/* Host CPU and memory (resources). Each figure may be missing on its own
+ * (null or absent): its has_* flag is false then. CPU figures are
+ * percentages of all cores, 0..100, kept to hundredths (the codec rounds
+ * to them so a value survives encode and decode unchanged). */
+struct pf_resources {
+    bool has_cpu;
+    double cpu_pct; /* average over the interval */
+    bool has_cpu_peak;
+    double cpu_pct_peak; /* highest short sample within the interval */
+    bool has_memory;
+    uint64_t memory_used_mb; /* in use, not cache; <= host.memory_mb when known */
+};
+
+/* What the connector software itself reports (sessions). */
+struct pf_sessions {
+    char source[PF_ID_LEN]; /* "cloudflared", "entra-connector" */
+    bool has_tcp_active;
+    uint64_t tcp_active;
+    bool has_udp_active;
+    uint64_t udp_active;
+    bool has_users;
+    uint64_t users;
+    bool has_requests_per_s; /* added field: Entra connector requests/s */
+    double requests_per_s;   /* >= 0, kept to hundredths */
 };
 
 struct pf_agent_stats {
@@ -142,6 +181,10 @@ struct pf_snapshot {
     struct pf_events events;
     bool has_vpn;
     struct pf_vpn vpn;
+    bool has_resources;
+    struct pf_resources resources;
+    bool has_sessions;
+    struct pf_sessions sessions;
 
     /* Paths this agent could not measure, e.g. "tcp.states.bound". */
     char unmeasured[PF_UNMEASURED_MAX][PF_ID_LEN];
@@ -151,6 +194,10 @@ struct pf_snapshot {
     struct pf_agent_stats agent_stats;
     bool truncated;
 };
+
+/* "ikev2", "sstp", "l2tp", "pptp"; and back (-1 when unknown). */
+const char *pf_vpn_proto_name(int proto);
+int pf_vpn_proto_from_name(const char *s);
 
 /* Returns a zeroed snapshot (all optional sections absent), or NULL when out
  * of memory. Free with pf_snapshot_free(). */

@@ -233,6 +233,74 @@ static enum pf_rc vendpoint(struct vctx *v, const struct pf_endpoint *e, const c
     return PF_OK;
 }
 
+/* A percentage of all cores: 0..100 (NaN fails both comparisons). */
+static bool pct_valid(double x)
+{
+    return x >= 0 && x <= 100;
+}
+
+static enum pf_rc vvpn_sizing(struct vctx *v, const struct pf_vpn *vp)
+{
+    if (vp->has_ports) {
+        if (vp->nports > PF_VPN_NPROTO)
+            return vfail(v, "vpn.ports: more than %d entries", PF_VPN_NPROTO);
+        for (size_t i = 0; i < vp->nports; i++) {
+            const struct pf_vpn_port *p = &vp->ports[i];
+            if (p->proto >= PF_VPN_NPROTO)
+                return vfail(v, "vpn.ports[%zu].protocol: must be ikev2, sstp, l2tp or pptp", i);
+            for (size_t j = 0; j < i; j++)
+                if (vp->ports[j].proto == p->proto)
+                    return vfail(v, "vpn.ports[%zu].protocol: a second %s entry", i,
+                                 pf_vpn_proto_name(p->proto));
+            if (p->configured > JSON_INT_MAX)
+                return vfail(v, "vpn.ports[%zu].configured: must be at most %llu", i,
+                             JSON_INT_MAX);
+            if (p->in_use > p->configured)
+                return vfail(v, "vpn.ports[%zu].in_use: above configured (%llu)", i,
+                             (unsigned long long)p->configured);
+        }
+    }
+    if (vp->has_address_pool) {
+        if (vp->pool_size > JSON_INT_MAX)
+            return vfail(v, "vpn.address_pool.size: must be at most %llu", JSON_INT_MAX);
+        if (vp->pool_in_use > vp->pool_size)
+            return vfail(v, "vpn.address_pool.in_use: above size (%llu)",
+                         (unsigned long long)vp->pool_size);
+    }
+    return PF_OK;
+}
+
+static enum pf_rc vresources(struct vctx *v, const struct pf_resources *r,
+                             const struct pf_host *h)
+{
+    if (r->has_cpu && !pct_valid(r->cpu_pct))
+        return vfail(v, "resources.cpu_pct: must be a number 0..100");
+    if (r->has_cpu_peak && !pct_valid(r->cpu_pct_peak))
+        return vfail(v, "resources.cpu_pct_peak: must be a number 0..100");
+    if (r->has_memory) {
+        if (r->memory_used_mb > JSON_INT_MAX)
+            return vfail(v, "resources.memory_used_mb: must be at most %llu", JSON_INT_MAX);
+        if (h->memory_mb && r->memory_used_mb > h->memory_mb)
+            return vfail(v, "resources.memory_used_mb: above host.memory_mb (%llu)",
+                         (unsigned long long)h->memory_mb);
+    }
+    return PF_OK;
+}
+
+static enum pf_rc vsessions(struct vctx *v, const struct pf_sessions *se)
+{
+    if (bounded_len(se->source, sizeof(se->source)) >= sizeof(se->source))
+        return vfail(v, "sessions.source: not NUL-terminated");
+    if (!se->source[0])
+        return vfail(v, "sessions.source: must not be empty");
+    if (se->tcp_active > JSON_INT_MAX || se->udp_active > JSON_INT_MAX || se->users > JSON_INT_MAX)
+        return vfail(v, "sessions: a count above %llu", JSON_INT_MAX);
+    if (se->has_requests_per_s &&
+        !(se->requests_per_s >= 0 && se->requests_per_s <= (double)JSON_INT_MAX))
+        return vfail(v, "sessions.requests_per_s: must be a number >= 0");
+    return PF_OK;
+}
+
 enum pf_rc pf_snapshot_validate(const struct pf_snapshot *s, char err[PF_ERRMSG_LEN])
 {
     struct vctx v = {err};
@@ -345,6 +413,12 @@ enum pf_rc pf_snapshot_validate(const struct pf_snapshot *s, char err[PF_ERRMSG_
                              JSON_INT_MAX);
         }
     }
+    if (s->has_vpn && (rc = vvpn_sizing(&v, &s->vpn)))
+        return rc;
+    if (s->has_resources && (rc = vresources(&v, &s->resources, h)))
+        return rc;
+    if (s->has_sessions && (rc = vsessions(&v, &s->sessions)))
+        return rc;
     if (s->nunmeasured > PF_UNMEASURED_MAX)
         return vfail(&v, "unmeasured: more than %d entries", PF_UNMEASURED_MAX);
     for (size_t i = 0; i < s->nunmeasured; i++)
@@ -528,6 +602,93 @@ static void w_states(struct writer *w, const uint64_t states[PF_TCP_NSTATES])
 
 static const char *const vpn_proto_names[PF_VPN_NPROTO] = {"ikev2", "sstp", "l2tp", "pptp"};
 
+/* x >= 0 in hundredths, rounded (no libm: common links none). */
+static uint64_t to_hundredths(double x)
+{
+    return x > 0 ? (uint64_t)(x * 100 + 0.5) : 0;
+}
+
+/* Hundredths: the precision the model keeps for percentages and rates. */
+static double hundredths(double x)
+{
+    return (double)to_hundredths(x) / 100;
+}
+
+/* A number >= 0 to hundredths, as exact decimal text ("63.5", "7"). */
+static void w_dec(struct writer *w, const char *key, double x)
+{
+    uint64_t c = to_hundredths(x);
+    char tmp[32];
+    size_t i = sizeof(tmp);
+
+    member(w, key);
+    if (c % 100) {
+        if (c % 10)
+            tmp[--i] = (char)('0' + c % 10);
+        tmp[--i] = (char)('0' + c / 10 % 10);
+        tmp[--i] = '.';
+    }
+    c /= 100;
+    do {
+        tmp[--i] = (char)('0' + c % 10);
+        c /= 10;
+    } while (c);
+    put(w, tmp + i, sizeof(tmp) - i);
+}
+
+static void w_opt_count(struct writer *w, const char *key, bool has, uint64_t v)
+{
+    if (has)
+        w_u64(w, key, v);
+}
+
+static void w_vpn_sizing(struct writer *w, const struct pf_vpn *v)
+{
+    if (v->has_ports) {
+        open_(w, "ports", '[');
+        for (size_t i = 0; i < v->nports; i++) {
+            open_(w, NULL, '{');
+            w_str(w, "protocol", pf_vpn_proto_name(v->ports[i].proto));
+            w_u64(w, "configured", v->ports[i].configured);
+            w_u64(w, "in_use", v->ports[i].in_use);
+            close_(w, '}');
+        }
+        close_(w, ']');
+    }
+    if (v->has_address_pool) {
+        open_(w, "address_pool", '{');
+        w_u64(w, "size", v->pool_size);
+        w_u64(w, "in_use", v->pool_in_use);
+        close_(w, '}');
+    }
+}
+
+static void w_resources_sessions(struct writer *w, const struct pf_snapshot *s)
+{
+    if (s->has_resources) {
+        const struct pf_resources *r = &s->resources;
+        open_(w, "resources", '{');
+        if (r->has_cpu)
+            w_dec(w, "cpu_pct", r->cpu_pct);
+        if (r->has_memory)
+            w_u64(w, "memory_used_mb", r->memory_used_mb);
+        if (r->has_cpu_peak)
+            w_dec(w, "cpu_pct_peak", r->cpu_pct_peak);
+        close_(w, '}');
+    }
+    if (s->has_sessions) {
+        const struct pf_sessions *se = &s->sessions;
+        open_(w, "sessions", '{');
+        w_str(w, "source", se->source);
+        w_opt_count(w, "tcp_active", se->has_tcp_active, se->tcp_active);
+        w_opt_count(w, "udp_active", se->has_udp_active, se->udp_active);
+        w_opt_count(w, "users", se->has_users, se->users);
+        if (se->has_requests_per_s)
+            w_dec(w, "requests_per_s", se->requests_per_s);
+        close_(w, '}');
+    }
+}
+
 static void w_snapshot(struct writer *w, const struct pf_snapshot *s, const char *taken_at)
 {
     const struct pf_host *h = &s->host;
@@ -631,8 +792,10 @@ static void w_snapshot(struct writer *w, const struct pf_snapshot *s, const char
                   v->ike_num_established_for_initial_query);
         else
             w_lit(w, "ike_num_established_for_initial_query", "null");
+        w_vpn_sizing(w, v);
         close_(w, '}');
     }
+    w_resources_sessions(w, s);
     open_(w, "unmeasured", '[');
     for (size_t i = 0; i < s->nunmeasured; i++)
         w_str(w, NULL, s->unmeasured[i]);
@@ -1578,6 +1741,98 @@ static int dec_events(struct dec *d, const cJSON *root, struct pf_snapshot *s)
     return rc ? -1 : 0;
 }
 
+/* An optional count that may also be null (= absent): *has says which. */
+static int opt_count(struct dec *d, const cJSON *obj, const char *key, bool *has, uint64_t *out)
+{
+    const cJSON *it;
+
+    if (find(d, obj, key, true, &it))
+        return -1;
+    if (!it)
+        return 0;
+    if (get_count(d, obj, key, true, out))
+        return -1;
+    *has = true;
+    return 0;
+}
+
+/* An optional number in min..max that may be null, rounded to hundredths
+ * (the model's precision, so a decoded value encodes back unchanged). */
+static int opt_number(struct dec *d, const cJSON *obj, const char *key, double min, double max,
+                      const char *what, bool *has, double *out)
+{
+    const cJSON *it;
+
+    if (find(d, obj, key, true, &it))
+        return -1;
+    if (!it)
+        return 0;
+    if (!cJSON_IsNumber(it) || !(it->valuedouble >= min && it->valuedouble <= max))
+        return dfail(d, key, "%s", what);
+    *out = hundredths(it->valuedouble);
+    *has = true;
+    return 0;
+}
+
+static int dec_vpn_ports(struct dec *d, const cJSON *vpn, struct pf_vpn *v)
+{
+    const cJSON *arr, *c;
+    size_t n, i = 0, saved;
+    char name[PF_ID_LEN];
+    int proto;
+
+    if (get_arr(d, vpn, "ports", false, PF_VPN_NPROTO, &arr, &n))
+        return -1;
+    if (!arr)
+        return 0;
+    saved = push(d, "ports", 0);
+    for (c = arr->child; c; c = c->next, i++) {
+        struct pf_vpn_port *p = &v->ports[i];
+        size_t s2 = push(d, NULL, i);
+        if (!cJSON_IsObject(c))
+            return dfail(d, NULL, "must be an object");
+        if (get_str(d, c, "protocol", true, name, sizeof(name)))
+            return -1;
+        if ((proto = pf_vpn_proto_from_name(name)) < 0)
+            return dfail(d, "protocol", "must be ikev2, sstp, l2tp or pptp");
+        for (size_t j = 0; j < i; j++)
+            if (v->ports[j].proto == proto)
+                return dfail(d, "protocol", "a second %s entry", name);
+        p->proto = (uint8_t)proto;
+        if (get_count(d, c, "configured", true, &p->configured) ||
+            get_count(d, c, "in_use", true, &p->in_use))
+            return -1;
+        if (p->in_use > p->configured)
+            return dfail(d, "in_use", "above configured (%llu)",
+                         (unsigned long long)p->configured);
+        pop(d, s2);
+    }
+    pop(d, saved);
+    v->nports = n;
+    v->has_ports = true;
+    return 0;
+}
+
+static int dec_vpn_pool(struct dec *d, const cJSON *vpn, struct pf_vpn *v)
+{
+    const cJSON *o;
+    size_t saved;
+
+    if (get_obj(d, vpn, "address_pool", false, &o))
+        return -1;
+    if (!o)
+        return 0;
+    saved = push(d, "address_pool", 0);
+    if (get_count(d, o, "size", true, &v->pool_size) ||
+        get_count(d, o, "in_use", true, &v->pool_in_use))
+        return -1;
+    if (v->pool_in_use > v->pool_size)
+        return dfail(d, "in_use", "above size (%llu)", (unsigned long long)v->pool_size);
+    pop(d, saved);
+    v->has_address_pool = true;
+    return 0;
+}
+
 static int dec_client_addresses(struct dec *d, const cJSON *vpn, struct pf_vpn *v)
 {
     const cJSON *o, *arr, *c;
@@ -1633,8 +1888,63 @@ static int dec_vpn(struct dec *d, const cJSON *root, struct pf_vpn *v, bool *has
             return -1;
         v->has_ike_value = true;
     }
+    if (dec_vpn_ports(d, o, v) || dec_vpn_pool(d, o, v))
+        return -1;
     pop(d, saved);
     *has = true;
+    return 0;
+}
+
+/* resources comes after host: memory_used_mb is checked against
+ * host.memory_mb. */
+static int dec_resources(struct dec *d, const cJSON *root, struct pf_snapshot *s)
+{
+    struct pf_resources *r = &s->resources;
+    const cJSON *o;
+    size_t saved;
+
+    if (get_obj(d, root, "resources", false, &o))
+        return -1;
+    if (!o)
+        return 0;
+    saved = push(d, "resources", 0);
+    if (opt_number(d, o, "cpu_pct", 0, 100, "must be a number 0..100", &r->has_cpu,
+                   &r->cpu_pct) ||
+        opt_number(d, o, "cpu_pct_peak", 0, 100, "must be a number 0..100", &r->has_cpu_peak,
+                   &r->cpu_pct_peak) ||
+        opt_count(d, o, "memory_used_mb", &r->has_memory, &r->memory_used_mb))
+        return -1;
+    if (r->has_memory && s->host.memory_mb && r->memory_used_mb > s->host.memory_mb)
+        return dfail(d, "memory_used_mb", "above host.memory_mb (%llu)",
+                     (unsigned long long)s->host.memory_mb);
+    pop(d, saved);
+    s->has_resources = true;
+    return 0;
+}
+
+static int dec_sessions(struct dec *d, const cJSON *root, struct pf_snapshot *s)
+{
+    struct pf_sessions *se = &s->sessions;
+    const cJSON *o;
+    size_t saved;
+
+    if (get_obj(d, root, "sessions", false, &o))
+        return -1;
+    if (!o)
+        return 0;
+    saved = push(d, "sessions", 0);
+    if (get_str(d, o, "source", true, se->source, sizeof(se->source)))
+        return -1;
+    if (!se->source[0])
+        return dfail(d, "source", "must not be empty");
+    if (opt_count(d, o, "tcp_active", &se->has_tcp_active, &se->tcp_active) ||
+        opt_count(d, o, "udp_active", &se->has_udp_active, &se->udp_active) ||
+        opt_count(d, o, "users", &se->has_users, &se->users) ||
+        opt_number(d, o, "requests_per_s", 0, (double)JSON_INT_MAX, "must be a number >= 0",
+                   &se->has_requests_per_s, &se->requests_per_s))
+        return -1;
+    pop(d, saved);
+    s->has_sessions = true;
     return 0;
 }
 
@@ -1720,7 +2030,8 @@ static int dec_snapshot(struct dec *d, const cJSON *root, struct pf_snapshot *s)
         dec_ranges(d, root, "excluded", false, NULL, &s->excluded, PF_EXCLUDED_MAX, &s->nexcluded,
                    &s->has_excluded) ||
         dec_tcp_udp(d, root, s) || dec_lists(d, root, s) || dec_events(d, root, s) ||
-        dec_vpn(d, root, &s->vpn, &s->has_vpn) || dec_agent_stats(d, root, s) ||
+        dec_vpn(d, root, &s->vpn, &s->has_vpn) || dec_resources(d, root, s) ||
+        dec_sessions(d, root, s) || dec_agent_stats(d, root, s) ||
         get_bool(d, root, "truncated", &s->truncated))
         return -1;
     return 0;

@@ -21,9 +21,17 @@
  *   unmeasured entry tells readers it is not a measured zero.
  * Optional sections (absent or null = has_* false): excluded, processes,
  *   remotes, events, vpn, tcp.top_destination, processes[].top_remote,
- *   unmeasured, agent_stats. Inside a present section every field is
- *   required, except vpn.ike_num_established_for_initial_query and
- *   agent_stats.last_push_error (absent = null).
+ *   unmeasured, agent_stats, resources, sessions, vpn.ports,
+ *   vpn.address_pool. Inside a present section every field is required,
+ *   except vpn.ike_num_established_for_initial_query and
+ *   agent_stats.last_push_error (absent = null), and every field of
+ *   resources and sessions but sessions.source (absent or null = not
+ *   measured).
+ * Sizing figures: resources.cpu_pct and cpu_pct_peak are numbers 0..100,
+ *   memory_used_mb at most host.memory_mb (when that is given), a
+ *   vpn.ports entry's in_use at most its configured and one entry per
+ *   protocol (ikev2, sstp, l2tp, pptp), address_pool.in_use at most its
+ *   size, sessions.requests_per_s >= 0; fractions are kept to hundredths.
  * Counts are integers 0..2^53 - 1 (exact in any JSON reader); pid, cpus,
  * the IKE value fit 32 bits; ports are 1..65535; a range's start + count - 1
  * <= 65535 and count >= 1; addresses are numeric IPv4 or IPv6 text; strings

@@ -135,6 +135,19 @@ static void fill_full(struct pf_snapshot *s)
     s->vpn.ntop = PF_LIST_MAX;
     s->vpn.has_ike_value = true;
     s->vpn.ike_num_established_for_initial_query = UINT32_MAX;
+    s->vpn.has_ports = true;
+    for (int i = 0; i < PF_VPN_NPROTO; i++)
+        s->vpn.ports[i] = (struct pf_vpn_port){(uint8_t)(PF_VPN_NPROTO - 1 - i), MAX_COUNT,
+                                               MAX_COUNT - (uint64_t)i};
+    s->vpn.nports = PF_VPN_NPROTO;
+    s->vpn.has_address_pool = true;
+    s->vpn.pool_size = MAX_COUNT;
+    s->vpn.pool_in_use = MAX_COUNT;
+    s->has_resources = true;
+    s->resources = (struct pf_resources){true, 99.99, true, 100, true, MAX_COUNT};
+    s->has_sessions = true;
+    s->sessions = (struct pf_sessions){"", true, MAX_COUNT, true, 0, true, 4001, true, 1190.25};
+    utf8_fill(s->sessions.source, PF_ID_LEN - 1);
     for (size_t i = 0; i < PF_UNMEASURED_MAX; i++) {
         s->unmeasured[i][0] = (char)('A' + i);
         utf8_fill(s->unmeasured[i] + 1, PF_ID_LEN - 2);
@@ -1260,6 +1273,99 @@ TEST(batch)
 
 /* A decode into a snapshot that already holds lists frees them (no leak
  * under ASan) and leaves it cleared on error. */
+/* resources, sessions, vpn.ports and vpn.address_pool: what they accept,
+ * what they refuse (the figures of PROTOCOL.md's "bad input"), and that
+ * null means absent at every level. */
+#define SIZING_AT "\"unmeasured\": [],"
+#define POOL_AT "\"ike_num_established_for_initial_query\": null"
+TEST(sizing_sections)
+{
+    struct pf_snapshot s = {0};
+    char err[PF_ERRMSG_LEN];
+
+    T_EQ_INT(decode_edit(SIZING_AT,
+                         "\"resources\": {\"cpu_pct\": 63.456, \"memory_used_mb\": 5120, "
+                         "\"cpu_pct_peak\": 91}, \"sessions\": {\"source\": \"cloudflared\", "
+                         "\"tcp_active\": 3100, \"udp_active\": 240, \"users\": null}," SIZING_AT,
+                         &s, err),
+             PF_OK);
+    T_ASSERT(s.has_resources && s.resources.has_cpu && s.resources.has_cpu_peak);
+    T_ASSERT(s.resources.cpu_pct == 63.46 && s.resources.cpu_pct_peak == 91);
+    T_EQ_INT(s.resources.memory_used_mb, 5120);
+    T_ASSERT(s.has_sessions && s.sessions.has_tcp_active && !s.sessions.has_users);
+    T_EQ_INT(s.sessions.udp_active, 240);
+    T_EQ_STR(s.sessions.source, "cloudflared");
+    pf_snapshot_clear(&s);
+    T_EQ_INT(decode_edit(POOL_AT,
+                         POOL_AT ", \"ports\": [{\"protocol\": \"ikev2\", \"configured\": 128, "
+                                 "\"in_use\": 97}, {\"protocol\": \"sstp\", \"configured\": 128, "
+                                 "\"in_use\": 12}], \"address_pool\": {\"size\": 500, "
+                                 "\"in_use\": 461}",
+                         &s, err),
+             PF_OK);
+    T_ASSERT(s.vpn.has_ports && s.vpn.has_address_pool);
+    T_EQ_INT(s.vpn.nports, 2);
+    T_EQ_INT(s.vpn.ports[0].proto, PF_VPN_IKEV2);
+    T_EQ_INT(s.vpn.ports[0].in_use, 97);
+    T_EQ_INT(s.vpn.ports[1].configured, 128);
+    T_EQ_INT(s.vpn.pool_in_use, 461);
+    pf_snapshot_clear(&s);
+
+    ACCEPT(SIZING_AT, "\"resources\": null, \"sessions\": null," SIZING_AT);
+    ACCEPT(SIZING_AT, "\"resources\": {\"cpu_pct\": null, \"memory_used_mb\": null}," SIZING_AT);
+    ACCEPT(POOL_AT, POOL_AT ", \"ports\": null, \"address_pool\": null");
+    ACCEPT(SIZING_AT, "\"resources\": {\"cpu_pct\": 0, \"cpu_pct_peak\": 100, "
+                      "\"memory_used_mb\": 8192}," SIZING_AT);
+
+    REJECT(SIZING_AT, "\"resources\": {\"cpu_pct\": -0.5}," SIZING_AT,
+           "resources.cpu_pct: must be a number 0..100");
+    REJECT(SIZING_AT, "\"resources\": {\"cpu_pct_peak\": 100.01}," SIZING_AT,
+           "resources.cpu_pct_peak: must be a number 0..100");
+    REJECT(SIZING_AT, "\"resources\": {\"cpu_pct\": \"63\"}," SIZING_AT,
+           "resources.cpu_pct: must be a number 0..100");
+    REJECT(SIZING_AT, "\"resources\": {\"memory_used_mb\": 8193}," SIZING_AT,
+           "resources.memory_used_mb: above host.memory_mb (8192)");
+    REJECT(SIZING_AT, "\"resources\": {\"memory_used_mb\": -1}," SIZING_AT,
+           "resources.memory_used_mb: must be an integer >= 0");
+    REJECT(SIZING_AT, "\"sessions\": {\"tcp_active\": 1}," SIZING_AT,
+           "sessions.source: required");
+    REJECT(SIZING_AT, "\"sessions\": {\"source\": \"\"}," SIZING_AT,
+           "sessions.source: must not be empty");
+    REJECT(SIZING_AT, "\"sessions\": {\"source\": \"x\", \"requests_per_s\": -2}," SIZING_AT,
+           "sessions.requests_per_s: must be a number >= 0");
+    REJECT(POOL_AT,
+           POOL_AT ", \"ports\": [{\"protocol\": \"ikev2\", \"configured\": 128, \"in_use\": 129}]",
+           "vpn.ports[0].in_use: above configured (128)");
+    REJECT(POOL_AT,
+           POOL_AT ", \"ports\": [{\"protocol\": \"gre\", \"configured\": 1, \"in_use\": 0}]",
+           "vpn.ports[0].protocol: must be ikev2, sstp, l2tp or pptp");
+    REJECT(POOL_AT,
+           POOL_AT ", \"ports\": [{\"protocol\": \"sstp\", \"configured\": 1, \"in_use\": 0}, "
+                   "{\"protocol\": \"sstp\", \"configured\": 1, \"in_use\": 0}]",
+           "vpn.ports[1].protocol: a second sstp entry");
+    REJECT(POOL_AT, POOL_AT ", \"address_pool\": {\"size\": 500, \"in_use\": 501}",
+           "vpn.address_pool.in_use: above size (500)");
+    REJECT(POOL_AT, POOL_AT ", \"address_pool\": {\"size\": 500}",
+           "vpn.address_pool.in_use: required");
+
+    /* The encoder refuses the same figures with the same paths. */
+    fill_min(&s);
+    s.host.memory_mb = 100;
+    s.has_resources = true;
+    s.resources.has_memory = true;
+    s.resources.memory_used_mb = 101;
+    T_EQ_INT(pf_snapshot_validate(&s, err), PF_INVALID);
+    T_EQ_STR(err, "resources.memory_used_mb: above host.memory_mb (100)");
+    s.resources.memory_used_mb = 100;
+    s.resources.has_cpu = true;
+    s.resources.cpu_pct = 100.5;
+    T_EQ_INT(pf_snapshot_validate(&s, err), PF_INVALID);
+    T_EQ_STR(err, "resources.cpu_pct: must be a number 0..100");
+    s.resources.cpu_pct = 12.5;
+    T_EQ_INT(pf_snapshot_validate(&s, err), PF_OK);
+    pf_snapshot_clear(&s);
+}
+
 TEST(reuse_and_clear)
 {
     struct pf_snapshot s = {0};
@@ -1280,6 +1386,7 @@ int main(void)
         return 1;
     }
     RUN(round_trip_full);
+    RUN(sizing_sections);
     RUN(round_trip_min);
     RUN(round_trip_detects_change);
     RUN(protocol_example);
