@@ -15,6 +15,7 @@
 #include "probes.h"
 #include "procinfo.h"
 #include "resources.h"
+#include "sessions.h"
 #include "sockets.h"
 #include "sysinfo.h"
 #include "timeutil.h"
@@ -139,6 +140,9 @@ enum pf_rc collect_snapshot(struct pf_snapshot *s, const struct collect_opts *op
     add_roles_from_processes(s);
     probes_events(s);
     probes_vpn(s);
+    sessions_collect(s, opts ? opts->cloudflared_metrics : NULL);
+    if (!s->has_sessions)
+        probes_sessions(s, opts ? opts->entra_counter : NULL);
     collect_resources(s, m, one_shot, sample_ms);
     return PF_OK;
 }

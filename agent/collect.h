@@ -20,6 +20,8 @@ struct collect_opts {
      * start of the snapshot (the snapshot waits for it); 0 lists
      * resources.cpu_pct as unmeasured, since a snapshot has no interval. */
     uint32_t cpu_sample_ms;
+    const char *cloudflared_metrics; /* its metrics address; NULL: found on the host */
+    const char *entra_counter;       /* PDH counter path; NULL: PROBES_ENTRA_COUNTER */
 };
 
 /* Starts m for a `run` with this interval (now, from a fresh reading). */

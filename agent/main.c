@@ -24,6 +24,8 @@ static void usage(FILE *f)
                "                                     (--text: a table for people); CPU is\n"
                "                                     measured over MS (0: not measured;\n"
                "                                     default 0, with --text 1000)\n"
+               "           [--cloudflared-metrics ADDR] [--entra-counter PATH]\n"
+               "                                     where the connector's sessions are read\n"
                "  run [options]                      snapshot every interval and push\n"
                "  install [options]                  install and start as a service\n"
                "  uninstall [--purge]                stop and remove the service\n"
@@ -50,6 +52,10 @@ int cmd_snapshot(int argc, char **argv)
             opts.site = argv[++i];
         } else if (strncmp(argv[i], "--site=", 7) == 0) {
             opts.site = argv[i] + 7;
+        } else if (strcmp(argv[i], "--cloudflared-metrics") == 0 && i + 1 < argc) {
+            opts.cloudflared_metrics = argv[++i];
+        } else if (strcmp(argv[i], "--entra-counter") == 0 && i + 1 < argc) {
+            opts.entra_counter = argv[++i];
         } else if (strcmp(argv[i], "--cpu-sample-ms") == 0 && i + 1 < argc) {
             cpu_ms = strtol(argv[++i], &end, 10);
             if (*end || end == argv[i] || cpu_ms < 0 || cpu_ms > 60000) {

@@ -59,6 +59,10 @@ static const struct pf_option_spec specs[] = {
     {"interval", 1, 0, "SECONDS", "60", "snapshot interval, 1 or more"},
     {"spool-max-mb", 1, 0, "N", "50", "spool cap in MiB (fractions allowed, e.g. 0.25)"},
     {"log-level", 1, 0, "LEVEL", "info", "debug, info, warn or error"},
+    {"cloudflared-metrics", 1, 0, "ADDR", NULL,
+     "cloudflared's metrics address (loopback), when not on its command line or in its config"},
+    {"entra-counter", 1, 0, "PATH", NULL,
+     "performance counter of the Entra connector's requests/s (English name)"},
     {"purge", 0, 0, NULL, NULL, "uninstall: remove the state directory too"},
 };
 
@@ -66,6 +70,7 @@ struct opts {
     const char *const *collectors;
     size_t ncollectors;
     const char *enroll_secret, *site, *ca_file, *state_dir, *config_path;
+    const char *cloudflared_metrics, *entra_counter;
     uint32_t interval_s;
     uint64_t spool_max_bytes;
     bool purge;
@@ -226,6 +231,8 @@ static int load_opts(const char *cmd, int argc, char **argv, int flags, struct p
         return 2;
     }
     pf_log_set_level((enum pf_log_level)pf_log_level_parse(v));
+    o->cloudflared_metrics = pf_config_get(c, "cloudflared-metrics");
+    o->entra_counter = pf_config_get(c, "entra-counter");
     o->purge = pf_config_flag(c, "purge");
     if (o->purge && strcmp(cmd, "uninstall") != 0) {
         fprintf(stderr, "portfleet-agent %s: option --purge belongs to uninstall\n", cmd);
@@ -303,7 +310,11 @@ static void read_host(struct agent *a)
 static void take_snapshot(struct agent *a)
 {
     struct collect_opts co = {
-        .site = a->o.site, .interval_s = a->o.interval_s, .resmon = &a->resmon};
+        .site = a->o.site,
+        .interval_s = a->o.interval_s,
+        .resmon = &a->resmon,
+        .cloudflared_metrics = a->o.cloudflared_metrics,
+        .entra_counter = a->o.entra_counter};
     struct pf_snapshot *s = pf_snapshot_new();
     struct spool_stats ss;
     struct pf_buf out;

@@ -21,4 +21,13 @@ void probes_events(struct pf_snapshot *s);
  * "vpn" to s->unmeasured when RRAS runs but cannot be queried. */
 void probes_vpn(struct pf_snapshot *s);
 
+/* On an Entra private network connector (role entra-connector), fills
+ * s->sessions (source "entra-connector") with requests per second over
+ * the interval from the connector's performance counter (counter_path,
+ * or PROBES_ENTRA_COUNTER), read through pdh.dll loaded at run time; the
+ * first call of a run only starts the counter, and a counter that cannot
+ * be read lists "sessions" in unmeasured. No-op on Linux. */
+#define PROBES_ENTRA_COUNTER "\\Microsoft AAD App Proxy Connector\\Requests/sec"
+void probes_sessions(struct pf_snapshot *s, const char *counter_path);
+
 #endif

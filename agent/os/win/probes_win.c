@@ -8,9 +8,11 @@
  *  - vpn: when the RemoteAccess service runs, mprapi.dll
  *    MprAdminConnectionEnumEx for the connections and MprAdminPortEnum for
  *    their tunnel devices (rasconn.c summarises), plus the IKEEXT
- *    IkeNumEstablishedForInitialQuery registry value. */
+ *    IkeNumEstablishedForInitialQuery registry value;
+ *  - sessions: on an Entra connector, pdh.dll's requests/s counter. */
 #include "probes.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <winsock2.h> /* before windows.h, as compat.h does */
@@ -305,4 +307,93 @@ void probes_vpn(struct pf_snapshot *s)
     }
     ike_registry_value(&s->vpn);
     s->has_vpn = true;
+}
+
+/* ---- sessions: the Entra connector's requests per second ---------------- */
+
+typedef LONG(WINAPI *pdh_open_fn)(LPCWSTR, DWORD_PTR, HANDLE *);
+typedef LONG(WINAPI *pdh_add_fn)(HANDLE, LPCWSTR, DWORD_PTR, HANDLE *);
+typedef LONG(WINAPI *pdh_collect_fn)(HANDLE);
+typedef LONG(WINAPI *pdh_value_fn)(HANDLE, DWORD, LPDWORD, void *);
+
+/* PDH_FMT_COUNTERVALUE without pdh.h's import declarations. */
+struct pdh_value {
+    DWORD status;
+    double value;
+};
+#define PDH_FMT_DOUBLE_ 0x00000200
+#define PDH_FMT_NOCAP100_ 0x00008000
+
+static struct {
+    bool loaded, ok, started;
+    pdh_open_fn open;
+    pdh_add_fn add;
+    pdh_collect_fn collect;
+    pdh_value_fn value;
+    HANDLE query, counter;
+} pdh;
+
+static bool load_pdh(void)
+{
+    HMODULE lib;
+
+    if (pdh.loaded)
+        return pdh.ok;
+    pdh.loaded = true;
+    lib = LoadLibraryExW(L"pdh.dll", NULL, LOAD_LIBRARY_SEARCH_SYSTEM32);
+    if (!lib)
+        lib = LoadLibraryW(L"pdh.dll");
+    if (!lib)
+        return false;
+    pdh.open = (pdh_open_fn)(void (*)(void))GetProcAddress(lib, "PdhOpenQueryW");
+    /* The English name works on every display language (Vista and later). */
+    pdh.add = (pdh_add_fn)(void (*)(void))GetProcAddress(lib, "PdhAddEnglishCounterW");
+    pdh.collect = (pdh_collect_fn)(void (*)(void))GetProcAddress(lib, "PdhCollectQueryData");
+    pdh.value = (pdh_value_fn)(void (*)(void))GetProcAddress(lib, "PdhGetFormattedCounterValue");
+    pdh.ok = pdh.open && pdh.add && pdh.collect && pdh.value;
+    return pdh.ok;
+}
+
+void probes_sessions(struct pf_snapshot *s, const char *counter_path)
+{
+    wchar_t wpath[512];
+    struct pdh_value v;
+    DWORD type = 0;
+    bool role = false;
+
+    for (size_t i = 0; i < s->host.nroles; i++)
+        role |= strcmp(s->host.roles[i], "entra-connector") == 0;
+    if (!role)
+        return;
+    if (!load_pdh())
+        goto unmeasured;
+    if (!pdh.started) {
+        if (!MultiByteToWideChar(CP_UTF8, 0,
+                                 counter_path && *counter_path ? counter_path
+                                                               : PROBES_ENTRA_COUNTER,
+                                 -1, wpath, 512) ||
+            pdh.open(NULL, 0, &pdh.query) != 0)
+            goto unmeasured;
+        if (pdh.add(pdh.query, wpath, 0, &pdh.counter) != 0 || pdh.collect(pdh.query) != 0) {
+            pf_debug("Entra connector counter %s not readable",
+                     counter_path && *counter_path ? counter_path : PROBES_ENTRA_COUNTER);
+            pdh.ok = false; /* not there: do not retry every snapshot */
+            goto unmeasured;
+        }
+        pdh.started = true; /* a rate needs a second collection: the next snapshot */
+        goto unmeasured;
+    }
+    memset(&v, 0, sizeof(v));
+    if (pdh.collect(pdh.query) != 0 ||
+        pdh.value(pdh.counter, PDH_FMT_DOUBLE_ | PDH_FMT_NOCAP100_, &type, &v) != 0 ||
+        v.status != 0 || !(v.value >= 0))
+        goto unmeasured;
+    memset(&s->sessions, 0, sizeof(s->sessions));
+    snprintf(s->sessions.source, sizeof(s->sessions.source), "entra-connector");
+    s->sessions.has_requests_per_s = true;
+    s->sessions.requests_per_s = v.value;
+    s->has_sessions = true;
+    return;
+unmeasured:
+    pf_snapshot_add_unmeasured(s, "sessions");
 }
