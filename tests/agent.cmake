@@ -6,6 +6,7 @@ pf_unit_test(test_sockdiag pfagent)
 pf_unit_test(test_portrange pfagent)
 pf_unit_test(test_procfd pfagent)
 pf_unit_test(test_cpustat pfagent)
+pf_unit_test(test_cfmetrics pfagent)
 pf_unit_test(test_addr pfcommon)
 
 add_executable(sockhold integration/sockhold.c)
@@ -17,6 +18,9 @@ if(NOT WIN32)
   add_test(NAME agent_resources
            COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integration/agent_resources.sh ${CMAKE_BINARY_DIR})
   set_tests_properties(agent_resources PROPERTIES LABELS integration TIMEOUT 300)
+  add_test(NAME agent_sessions
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integration/agent_sessions.sh ${CMAKE_BINARY_DIR})
+  set_tests_properties(agent_sessions PROPERTIES LABELS integration TIMEOUT 120)
 endif()
 
 # Benchmark helpers (tests/bench/agent_snapshot.sh runs them; not a test).
