@@ -144,3 +144,118 @@ enum pf_rc rasconn_summarize(const struct rasconn_conn *conns, size_t n, struct 
     vpn->ntop = ngroups;
     return PF_OK;
 }
+
+void rasconn_ports(const struct rasconn_port *ports, size_t n, struct pf_vpn *vpn)
+{
+    uint64_t conf[PF_VPN_NPROTO] = {0}, used[PF_VPN_NPROTO] = {0};
+
+    for (size_t i = 0; i < n; i++) {
+        int proto = rasconn_proto_classify(0, ports[i].device);
+        int c = ports[i].condition;
+        if (proto < 0)
+            continue;
+        conf[proto]++;
+        if (ports[i].has_connection ||
+            (c != RASCONN_PORT_NON_OPERATIONAL && c != RASCONN_PORT_DISCONNECTED &&
+             c != RASCONN_PORT_LISTENING))
+            used[proto]++;
+    }
+    vpn->nports = 0;
+    for (int p = 0; p < PF_VPN_NPROTO; p++) {
+        if (!conf[p])
+            continue;
+        vpn->ports[vpn->nports].proto = (uint8_t)p;
+        vpn->ports[vpn->nports].configured = conf[p];
+        vpn->ports[vpn->nports].in_use = used[p];
+        vpn->nports++;
+    }
+    vpn->has_ports = true;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static bool in_pool(const struct rasconn_pool_range *r, size_t n, uint32_t a)
+{
+    for (size_t i = 0; i < n; i++)
+        if (r[i].from <= r[i].to && a >= r[i].from && a <= r[i].to)
+            return true;
+    return false;
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+    const struct rasconn_pool_range *x = a, *y = b;
+    return x->from < y->from ? -1 : x->from > y->from;
+}
+
+bool rasconn_pool(const struct rasconn_pool_range *ranges, size_t nranges,
+                  const uint32_t *assigned, size_t nassigned, struct pf_vpn *vpn)
+{
+    uint64_t size = 0, in_use = 0, end = 0; /* end: one past the merged blocks so far */
+    struct rasconn_pool_range *r;
+    uint32_t *sorted;
+
+    /* Sorted by start, overlapping blocks count each address once. */
+    r = nranges ? malloc(nranges * sizeof(*r)) : NULL;
+    if (!r)
+        return false;
+    memcpy(r, ranges, nranges * sizeof(*r));
+    qsort(r, nranges, sizeof(*r), cmp_range);
+    for (size_t i = 0; i < nranges; i++) {
+        uint64_t from = r[i].from, to = (uint64_t)r[i].to + 1;
+        if (r[i].from > r[i].to)
+            continue;
+        if (from < end)
+            from = end;
+        if (to > from)
+            size += to - from;
+        if (to > end)
+            end = to;
+    }
+    free(r);
+    if (!size)
+        return false;
+    sorted = nassigned ? malloc(nassigned * sizeof(*sorted)) : NULL;
+    if (sorted) {
+        memcpy(sorted, assigned, nassigned * sizeof(*sorted));
+        qsort(sorted, nassigned, sizeof(*sorted), cmp_u32);
+        for (size_t i = 0; i < nassigned; i++)
+            if ((i == 0 || sorted[i] != sorted[i - 1]) && in_pool(ranges, nranges, sorted[i]))
+                in_use++;
+        free(sorted);
+    }
+    vpn->has_address_pool = true;
+    vpn->pool_size = size;
+    vpn->pool_in_use = in_use > size ? size : in_use;
+    return true;
+}
+
+bool rasconn_ipv4_from_utf16(const uint16_t *w, size_t maxunits, uint32_t *out)
+{
+    uint32_t v = 0;
+    size_t i = 0;
+
+    if (!w)
+        return false;
+    for (int part = 0; part < 4; part++) {
+        uint32_t x = 0;
+        size_t digits = 0;
+        if (part && (i >= maxunits || w[i++] != '.'))
+            return false;
+        while (i < maxunits && w[i] >= '0' && w[i] <= '9' && digits < 3) {
+            x = x * 10 + (uint32_t)(w[i++] - '0');
+            digits++;
+        }
+        if (!digits || x > 255)
+            return false;
+        v = v << 8 | x;
+    }
+    if (i < maxunits && w[i] != 0)
+        return false;
+    *out = v;
+    return true;
+}

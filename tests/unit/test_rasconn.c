@@ -159,6 +159,86 @@ TEST(no_connections)
     T_EQ_INT(vpn.ike_num_established_for_initial_query, 50000);
 }
 
+static void port(struct rasconn_port *p, const char *device, int condition, bool conn)
+{
+    snprintf(p->device, sizeof(p->device), "%s", device);
+    p->condition = condition;
+    p->has_connection = conn;
+}
+
+/* A constructed MprAdminPortEnum list as an RRAS server with 128 IKEv2
+ * and 128 SSTP ports (the common deployment scripts' wanports) shows it:
+ * idle ports listening, busy ones authenticated with a connection. */
+TEST(wan_ports)
+{
+    static struct rasconn_port ports[128 + 128 + 2 + 5];
+    struct pf_vpn vpn;
+    size_t n = 0;
+
+    memset(&vpn, 0, sizeof(vpn));
+    for (int i = 0; i < 128; i++)
+        port(&ports[n++], "WAN Miniport (IKEv2)",
+             i < 97 ? RASCONN_PORT_AUTHENTICATED : RASCONN_PORT_LISTENING, i < 97);
+    for (int i = 0; i < 128; i++)
+        port(&ports[n++], "WAN Miniport (SSTP)",
+             i < 10 ? RASCONN_PORT_AUTHENTICATED
+                    : i < 12 ? RASCONN_PORT_AUTHENTICATING : RASCONN_PORT_LISTENING,
+             i < 10);
+    port(&ports[n++], "WAN Miniport (PPPOE)", RASCONN_PORT_AUTHENTICATED, true); /* no tunnel */
+    port(&ports[n++], "WAN Miniport (GRE)", RASCONN_PORT_LISTENING, false);
+    for (int i = 0; i < 5; i++) /* localized media, the acronym stays */
+        port(&ports[n++], "Miniport WAN (L2TP)",
+             i == 0 ? RASCONN_PORT_NON_OPERATIONAL : RASCONN_PORT_DISCONNECTED, false);
+    rasconn_ports(ports, n, &vpn);
+    T_ASSERT(vpn.has_ports);
+    T_EQ_INT(vpn.nports, 3);
+    T_EQ_INT(vpn.ports[0].proto, PF_VPN_IKEV2);
+    T_EQ_INT(vpn.ports[0].configured, 128);
+    T_EQ_INT(vpn.ports[0].in_use, 97);
+    T_EQ_INT(vpn.ports[1].proto, PF_VPN_SSTP);
+    T_EQ_INT(vpn.ports[1].in_use, 12); /* authenticating counts: the port is taken */
+    T_EQ_INT(vpn.ports[2].proto, PF_VPN_L2TP);
+    T_EQ_INT(vpn.ports[2].configured, 5);
+    T_EQ_INT(vpn.ports[2].in_use, 0);
+    rasconn_ports(ports, 0, &vpn); /* no ports: listed as such, not absent */
+    T_ASSERT(vpn.has_ports);
+    T_EQ_INT(vpn.nports, 0);
+}
+
+#define IP4(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
+
+TEST(address_pool)
+{
+    struct rasconn_pool_range r[3] = {{IP4(10, 0, 0, 10), IP4(10, 0, 1, 253)},
+                                      {IP4(10, 0, 1, 0), IP4(10, 0, 1, 9)}, /* overlaps */
+                                      {IP4(10, 9, 0, 5), IP4(10, 9, 0, 1)}}; /* from > to */
+    uint32_t assigned[500];
+    size_t n = 0;
+    struct pf_vpn vpn;
+    const uint16_t w1[] = {'1', '0', '.', '0', '.', '0', '.', '1', '2', 0};
+    const uint16_t w2[] = {'1', '0', '.', '0', '.', '0', 0};
+    const uint16_t w3[] = {'1', '0', '.', '0', '.', '0', '.', '2', '5', '6', 0};
+    uint32_t a = 0;
+
+    memset(&vpn, 0, sizeof(vpn));
+    for (uint32_t i = 0; i < 461; i++)
+        assigned[n++] = IP4(10, 0, 0, 10) + i;
+    assigned[n++] = IP4(10, 0, 0, 10);  /* a duplicate */
+    assigned[n++] = IP4(192, 0, 2, 7);  /* outside the pool */
+    T_ASSERT(rasconn_pool(r, 3, assigned, n, &vpn));
+    T_ASSERT(vpn.has_address_pool);
+    T_EQ_INT(vpn.pool_size, 500); /* 10.0.0.10 .. 10.0.1.253: 246 + 254 */
+    T_EQ_INT(vpn.pool_in_use, 461);
+    memset(&vpn, 0, sizeof(vpn));
+    T_ASSERT(!rasconn_pool(r + 2, 1, assigned, n, &vpn));
+    T_ASSERT(!vpn.has_address_pool);
+    T_ASSERT(rasconn_ipv4_from_utf16(w1, 16, &a));
+    T_EQ_INT(a, IP4(10, 0, 0, 12));
+    T_ASSERT(!rasconn_ipv4_from_utf16(w2, 16, &a));
+    T_ASSERT(!rasconn_ipv4_from_utf16(w3, 16, &a));
+    T_ASSERT(!rasconn_ipv4_from_utf16(NULL, 16, &a));
+}
+
 int main(void)
 {
     RUN(classify);
@@ -167,5 +247,7 @@ int main(void)
     RUN(snat_single_address);
     RUN(top_list_capped);
     RUN(no_connections);
+    RUN(wan_ports);
+    RUN(address_pool);
     return T_DONE();
 }

@@ -7,7 +7,9 @@
  *    and counts);
  *  - vpn: when the RemoteAccess service runs, mprapi.dll
  *    MprAdminConnectionEnumEx for the connections and MprAdminPortEnum for
- *    their tunnel devices (rasconn.c summarises), plus the IKEEXT
+ *    their tunnel devices and the WAN miniport ports per protocol
+ *    (rasconn.c summarises), the static address pool from the registry
+ *    and the addresses handed out, plus the IKEEXT
  *    IkeNumEstablishedForInitialQuery registry value;
  *  - sessions: on an Entra connector, pdh.dll's requests/s counter. */
 #include "probes.h"
@@ -230,7 +232,88 @@ static void device_of(const RAS_PORT_0 *ports, DWORD nports, HANDLE h, char *out
         }
 }
 
-static enum pf_rc read_vpn(const struct mpr *m, struct pf_vpn *vpn, bool *truncated)
+/* The WAN miniport ports per protocol (vpn.ports), from the port list. */
+static void vpn_ports(const RAS_PORT_0 *ports, DWORD nports, struct pf_vpn *vpn)
+{
+    struct rasconn_port *rp = calloc(nports ? nports : 1, sizeof(*rp));
+
+    if (!rp)
+        return;
+    for (DWORD i = 0; i < nports; i++) {
+        if (!WideCharToMultiByte(CP_UTF8, 0, ports[i].wszDeviceName, -1, rp[i].device,
+                                 (int)sizeof(rp[i].device), NULL, NULL))
+            rp[i].device[0] = '\0';
+        rp[i].condition = (int)ports[i].dwPortCondition;
+        rp[i].has_connection = ports[i].hConnection != NULL;
+    }
+    rasconn_ports(rp, nports, vpn);
+    free(rp);
+}
+
+#define IP_KEY L"SYSTEM\\CurrentControlSet\\Services\\RemoteAccess\\Parameters\\Ip"
+#define POOL_BLOCKS_MAX 64
+
+/* The static pool's blocks (StaticAddressPool\<n>\From, To); false when
+ * RRAS hands out addresses from DHCP or no pool is configured. */
+static bool pool_blocks(struct rasconn_pool_range *r, size_t *n)
+{
+    DWORD dhcp = 0, size = sizeof(dhcp);
+    HKEY key;
+    wchar_t name[16];
+
+    *n = 0;
+    if (RegGetValueW(HKEY_LOCAL_MACHINE, IP_KEY, L"UseDhcpAddressing", RRF_RT_REG_DWORD, NULL,
+                     &dhcp, &size) == ERROR_SUCCESS &&
+        dhcp)
+        return false;
+    if (RegOpenKeyExW(HKEY_LOCAL_MACHINE, IP_KEY L"\\StaticAddressPool", 0, KEY_READ, &key) !=
+        ERROR_SUCCESS)
+        return false;
+    for (DWORD i = 0; *n < POOL_BLOCKS_MAX; i++) {
+        DWORD namelen = 16, from = 0, to = 0, fs = sizeof(from), ts = sizeof(to);
+        if (RegEnumKeyExW(key, i, name, &namelen, NULL, NULL, NULL, NULL) != ERROR_SUCCESS)
+            break;
+        if (RegGetValueW(key, name, L"From", RRF_RT_REG_DWORD, NULL, &from, &fs) ==
+                ERROR_SUCCESS &&
+            RegGetValueW(key, name, L"To", RRF_RT_REG_DWORD, NULL, &to, &ts) == ERROR_SUCCESS) {
+            r[*n].from = from;
+            r[*n].to = to;
+            (*n)++;
+        }
+    }
+    RegCloseKey(key);
+    return *n > 0;
+}
+
+/* vpn.address_pool: the static pool and the IPv4 addresses handed to the
+ * connected clients (wszAddress of their IPv4 projection). */
+static bool vpn_pool(const RAS_CONNECTION_EX *conns, DWORD nconns, struct pf_vpn *vpn)
+{
+    struct rasconn_pool_range blocks[POOL_BLOCKS_MAX];
+    uint32_t *assigned;
+    size_t nblocks = 0, n = 0;
+    bool ok;
+
+    if (!pool_blocks(blocks, &nblocks))
+        return false;
+    assigned = calloc(nconns ? nconns : 1, sizeof(*assigned));
+    if (!assigned)
+        return false;
+    for (DWORD i = 0; i < nconns; i++) {
+        const PROJECTION_INFO *pi = &conns[i].ProjectionInfo;
+        const WCHAR *a = pi->projectionInfoType == RASCONN_PROJECTION_IKEV2
+                             ? pi->Ikev2ProjectionInfo.wszAddress
+                             : pi->PppProjectionInfo.wszAddress;
+        if (rasconn_ipv4_from_utf16((const uint16_t *)a, IPADDRESSLEN + 1, &assigned[n]))
+            n++;
+    }
+    ok = rasconn_pool(blocks, nblocks, assigned, n, vpn);
+    free(assigned);
+    return ok;
+}
+
+static enum pf_rc read_vpn(const struct mpr *m, struct pf_snapshot *s, struct pf_vpn *vpn,
+                           bool *truncated)
 {
     MPR_SERVER_HANDLE h = NULL;
     MPRAPI_OBJECT_HEADER hdr;
@@ -273,6 +356,12 @@ static enum pf_rc read_vpn(const struct mpr *m, struct pf_vpn *vpn, bool *trunca
                                 MAXIPADRESSLEN + 1, rc[i].addr);
     }
     ret = rasconn_summarize(rc, nconns, vpn, truncated);
+    if (!ret && ports)
+        vpn_ports(ports, nports, vpn);
+    else if (!ret)
+        pf_snapshot_add_unmeasured(s, "vpn.ports");
+    if (!ret && !vpn_pool(conns, nconns, vpn))
+        pf_snapshot_add_unmeasured(s, "vpn.address_pool");
 out:
     free(rc);
     if (ports)
@@ -299,7 +388,7 @@ void probes_vpn(struct pf_snapshot *s)
     if (!rras)
         return; /* not an RRAS host: no vpn section */
     memset(&m, 0, sizeof(m));
-    if (!load_mprapi(&m) || read_vpn(&m, &s->vpn, &s->truncated) != PF_OK) {
+    if (!load_mprapi(&m) || read_vpn(&m, s, &s->vpn, &s->truncated) != PF_OK) {
         free(s->vpn.top);
         memset(&s->vpn, 0, sizeof(s->vpn));
         pf_snapshot_add_unmeasured(s, "vpn");
