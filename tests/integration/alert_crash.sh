@@ -12,7 +12,9 @@
 #      (the hung request counted), never lost, and the rows behind it follow
 #      in order;
 #   3. both collectors restart: nothing is sent again, and a finding that
-#      resolves afterwards is resolved (the state was not forgotten).
+#      resolves afterwards is resolved (the state was not forgotten);
+#   4. a critical finding last sent 25 hours ago (set in alert_state) is sent
+#      again as `repeat`, once; a warning is not.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
@@ -130,4 +132,14 @@ kill "$C2_PID"; wait "$C2_PID" 2>/dev/null || true; C2_PID=
 pf_collector_start "${alert_opts[@]}"
 alert_post "$AID" "$KEY" 1 60 LATE-1 late
 alert_wait_count "$RX" 'b["id"]=="host_silent/'"$AID"'" and b["status"]=="resolved"' 1 30 >/dev/null
+# ---- 4. repeat: a critical finding last sent 25 hours ago is sent again ----
+pf_psql -c "update alert_state set notified_at = now() - interval '25 hours' where id in ('redundancy/two-1', 'add_hosts/two-1')" >/dev/null
+sev=$(pf_psql -c "select severity from alert_state where id = 'redundancy/two-1'")
+pf_check '[ "$sev" = critical ]' "redundancy/two-1 is critical ($sev)"
+alert_wait_count "$RX" 'b["id"]=="redundancy/two-1" and b["status"]=="repeat"' 1 30 >/dev/null
+sleep 3
+warn_repeat=$(alert_count "$RX" 'b["id"]=="add_hosts/two-1" and b["status"]=="repeat"')
+pf_check '[ "$warn_repeat" = 0 ]' "a warning is not repeated ($warn_repeat)"
+repeats=$(alert_count "$RX" 'b["id"]=="redundancy/two-1" and b["status"]=="repeat"')
+pf_check '[ "$repeats" = 1 ]' "the repeat is sent once, then the clock starts again ($repeats)"
 pf_log "alert_crash: once each with two collectors; killed sender's row delivered by the other; restart neither repeats nor forgets"
