@@ -613,6 +613,76 @@ static enum pf_rc exhaustion_events(struct findings *fs, const struct fleet *f,
     return PF_OK;
 }
 
+/* Excluded ports inside host x's TCP range: how many and in how many
+ * blocks. */
+static uint32_t excluded_in_range(const struct fleet_host *x, size_t *blocks)
+{
+    uint32_t start = x->tcp_range.start, end = start + x->tcp_range.count;
+
+    *blocks = 0;
+    for (size_t i = 0; i < x->nexcluded; i++) {
+        uint32_t s = x->excluded[i].start, e = s + x->excluded[i].count;
+        *blocks += s < end && e > start;
+    }
+    return x->has_tcp_range && x->tcp_range.count > x->tcp_usable
+               ? x->tcp_range.count - x->tcp_usable
+               : 0;
+}
+
+/* The range in words, appended to a summary: its name when it is the
+ * OS default, and the excluded ports that make usable smaller than it (Hyper-V, HNS and WinNAT reserve 100-port
+ * blocks inside the dynamic range and the blocks move at every reboot:
+ * docker/for-win#3171, microsoft/WSL#5306). */
+static void range_words(const struct fleet_host *x, char *buf, size_t len)
+{
+    size_t blocks;
+    uint32_t ex = excluded_in_range(x, &blocks);
+    char b1[32], b2[32], b3[32];
+    bool win = fleet_host_is_windows(x);
+    const char *name = win && x->tcp_range.count == 16384    ? "the Windows default range of "
+                       : !win && x->tcp_range.count == 28232 ? "the Linux default range of "
+                                                             : "";
+
+    if (ex == 0) {
+        snprintf(buf, len, "%s", !name[0] ? "" : win ? " (the Windows default range)" : " (the Linux default range)");
+        return;
+    }
+    snprintf(buf, len,
+             "; the range is %s%s ports, of which %s are excluded (%zu block%s inside the "
+             "range%s), %s usable",
+             name, num(b1, sizeof(b1), x->tcp_range.count), num(b2, sizeof(b2), ex), blocks,
+             blocks == 1 ? "" : "s",
+             win ? ": Hyper-V, HNS and WinNAT reserve 100-port blocks there, and they move at "
+                   "every reboot"
+                 : ": net.ipv4.ip_local_reserved_ports",
+             num(b3, sizeof(b3), x->tcp_usable));
+}
+
+/* What to do about excluded ports: show them, free them, keep them out. */
+static void excluded_remedies(struct finding *fi, const struct fleet_host *x)
+{
+    size_t blocks;
+
+    if (excluded_in_range(x, &blocks) == 0)
+        return;
+    if (fleet_host_is_windows(x)) {
+        remedy(fi, "netsh int ipv4 show excludedportrange protocol=tcp");
+        remedy(fi, "netsh int ipv4 show excludedportrange protocol=udp");
+        /* Restarting WinNAT gives its blocks back and reserves anew, often
+         * outside the ports in use (docker/docs#15452). */
+        remedy(fi, "net stop winnat; net start winnat");
+        remedy(fi, "If the host needs no Hyper-V, containers or WSL (a connector host should "
+                   "not): Uninstall-WindowsFeature -Name Hyper-V, then reboot: its reservations "
+                   "go with it");
+        remedy(fi, "Widening the dynamic range (below) leaves the blocks the same size: the "
+                   "usable count after it is the new range minus them");
+    } else {
+        remedy(fi, "sysctl net.ipv4.ip_local_reserved_ports");
+        remedy(fi, "sysctl -w net.ipv4.ip_local_reserved_ports=\"\" (and remove it from "
+                   "/etc/sysctl.d), unless a service needs those ports");
+    }
+}
+
 static enum pf_rc range_too_small(struct findings *fs, const struct fleet *f,
                                   const struct fleet_params *p, const struct fleet_host *x,
                                   const struct host_pressure *hp)
@@ -621,7 +691,7 @@ static enum pf_rc range_too_small(struct findings *fs, const struct fleet *f,
     enum finding_severity sev;
     bool cf = fleet_host_has_role(x, "cloudflared");
     struct finding *fi;
-    char b1[32], b2[32], b3[32], b4[32], what[FINDING_TEXT_LEN];
+    char b1[32], b2[32], b3[32], b4[32], what[FINDING_TEXT_LEN], words[FINDING_TEXT_LEN];
 
     plan_widen_host(x, &w);
     if (!w.needed || !x->has_tcp_range)
@@ -661,15 +731,16 @@ static enum pf_rc range_too_small(struct findings *fs, const struct fleet *f,
                  num(b3, sizeof(b3), hp->worst == PRESSURE_UDP ? x->udp_usable : x->tcp_usable),
                  (unsigned)x->tcp_range.start,
                  (unsigned)(x->tcp_range.start + x->tcp_range.count - 1));
-    summary(fi, "%s: %.0f%%%s; %s%s ports (start=%u)%s", what, hp->utilization * 100,
-            x->tcp_range.count == 16384   ? " (the Windows default range)"
-            : x->tcp_range.count == 28232 ? " (the Linux default range)"
-                                          : "",
+    range_words(x, words, sizeof(words));
+    summary(fi, "%s: %.0f%%%s; %s%s ports (start=%u)%s", what,
+            hp->utilization * 100, words,
             cf ? "Cloudflare allocates cloudflared " : "widen to ", num(b4, sizeof(b4), w.num),
             (unsigned)w.start,
             cf ? " per host (about 4,000 users per host)" : ", then add hosts past 50,000");
+    excluded_remedies(fi, x);
     widen_remedies(fi, &w);
-    if (fleet_host_is_windows(x))
+    if (fleet_host_is_windows(x) && fi->nremediation < FINDING_REMEDIATION_MAX &&
+        excluded_in_range(x, &(size_t){0}) == 0)
         remedy(fi, "netsh int ipv4 show excludedportrange protocol=tcp");
     return PF_OK;
 }

@@ -75,6 +75,21 @@ static enum pf_rc parse_host(const cJSON *o, struct sim_host *h, char *err, size
     h->range_start = (uint16_t)num(a, "start", win ? 49152 : 32768);
     h->range_count = (uint32_t)num(a, "count", win ? 16384 : 28232);
     a = cJSON_GetObjectItemCaseSensitive(o, "excluded");
+    /* {"blocks": N, "start": S, "count": C, "gap": G}: N blocks of C ports
+     * from S, G ports apart (Hyper-V / WinNAT reserve 100-port blocks). */
+    if (cJSON_IsObject(a)) {
+        int nb = (int)num(a, "blocks", 0);
+        uint32_t s0 = (uint32_t)num(a, "start", 50000), c = (uint32_t)num(a, "count", 100);
+        uint32_t gap = (uint32_t)num(a, "gap", 0);
+        for (int b = 0; b < nb && h->nexcluded < SIM_EXCLUDED_MAX; b++) {
+            uint32_t st = s0 + (uint32_t)b * (c + gap);
+            if (st + c > 65536)
+                break;
+            h->excluded[h->nexcluded].start = (uint16_t)st;
+            h->excluded[h->nexcluded++].count = c;
+        }
+        a = NULL;
+    }
     cJSON_ArrayForEach(e, a)
     {
         if (h->nexcluded >= SIM_EXCLUDED_MAX)

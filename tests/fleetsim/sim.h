@@ -23,7 +23,7 @@
 
 #define SIM_PROCS_MAX 40
 #define SIM_EVENTS_MAX 16
-#define SIM_EXCLUDED_MAX 8
+#define SIM_EXCLUDED_MAX 64
 
 struct sim_leak {
     bool present;
