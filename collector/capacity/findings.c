@@ -307,6 +307,7 @@ enum pf_rc findings_host_pressure(const struct fleet *f, const struct fleet_host
     free(demand);
     if (!rc)
         rc = stats_percentile(x->udp, f->nhours, 99, &hp->udp_peak);
+    hp->udp_max = stats_max(x->udp, f->nhours);
     if (!rc && linux_host)
         rc = stats_percentile(x->top_dest, f->nhours, 99, &hp->top_dest_peak);
     if (rc)
@@ -683,6 +684,24 @@ static void excluded_remedies(struct finding *fi, const struct fleet_host *x)
     }
 }
 
+/* The binding protocol's peak in words: every figure names its protocol
+ * (a UDP peak beside a TCP maximum reads as one number of the other). */
+static void pressure_words(const struct fleet_host *x, const struct host_pressure *hp, char *buf,
+                           size_t len)
+{
+    bool udp = hp->worst == PRESSURE_UDP;
+    double peak = udp ? hp->udp_peak : hp->tcp_peak, max = udp ? hp->udp_max : hp->tcp_max;
+    const struct pf_range *r = udp && x->has_udp_range ? &x->udp_range : &x->tcp_range;
+    char b1[32], b2[32], b3[32];
+
+    snprintf(buf, len,
+             "peak %s %s ports in use (p99 of hourly maxima, max %s %s) of %s usable in %u-%u",
+             num(b1, sizeof(b1), stats_present(peak) ? peak : 0), udp ? "UDP" : "TCP",
+             num(b2, sizeof(b2), stats_present(max) ? max : 0), udp ? "UDP" : "TCP",
+             num(b3, sizeof(b3), udp ? x->udp_usable : x->tcp_usable), (unsigned)r->start,
+             (unsigned)(r->start + r->count - 1));
+}
+
 static enum pf_rc range_too_small(struct findings *fs, const struct fleet *f,
                                   const struct fleet_params *p, const struct fleet_host *x,
                                   const struct host_pressure *hp)
@@ -691,7 +710,7 @@ static enum pf_rc range_too_small(struct findings *fs, const struct fleet *f,
     enum finding_severity sev;
     bool cf = fleet_host_has_role(x, "cloudflared");
     struct finding *fi;
-    char b1[32], b2[32], b3[32], b4[32], what[FINDING_TEXT_LEN], words[FINDING_TEXT_LEN];
+    char b1[32], b3[32], b4[32], what[FINDING_TEXT_LEN], words[FINDING_TEXT_LEN];
 
     plan_widen_host(x, &w);
     if (!w.needed || !x->has_tcp_range)
@@ -720,23 +739,16 @@ static enum pf_rc range_too_small(struct findings *fs, const struct fleet *f,
                  (unsigned)x->tcp_range.start,
                  (unsigned)(x->tcp_range.start + x->tcp_range.count - 1));
     else
-        snprintf(what, sizeof(what),
-                 "peak %s %s ports in use (p99 of hourly maxima, max %s) of %s usable in %u-%u",
-                 num(b1, sizeof(b1),
-                     hp->worst == PRESSURE_UDP     ? hp->udp_peak
-                     : stats_present(hp->tcp_peak) ? hp->tcp_peak
-                                                   : 0),
-                 hp->worst == PRESSURE_UDP ? "UDP" : "TCP",
-                 num(b2, sizeof(b2), stats_present(hp->tcp_max) ? hp->tcp_max : 0),
-                 num(b3, sizeof(b3), hp->worst == PRESSURE_UDP ? x->udp_usable : x->tcp_usable),
-                 (unsigned)x->tcp_range.start,
-                 (unsigned)(x->tcp_range.start + x->tcp_range.count - 1));
+        pressure_words(x, hp, what, sizeof(what));
     range_words(x, words, sizeof(words));
-    summary(fi, "%s: %.0f%%%s; %s%s ports (start=%u)%s", what,
+    summary(fi, "%s: %.0f%%%s; %s%s ports (start=%u)%s%s", what,
             hp->utilization * 100, words,
             cf ? "Cloudflare allocates cloudflared " : "widen to ", num(b4, sizeof(b4), w.num),
             (unsigned)w.start,
-            cf ? " per host (about 4,000 users per host)" : ", then add hosts past 50,000");
+            cf ? " per host (about 4,000 users per host)" : ", then add hosts past 50,000",
+            cf && hp->worst == PRESSURE_UDP
+                ? "; Cloudflare: a DNS query through cloudflared holds its UDP port about 5 s"
+                : "");
     excluded_remedies(fi, x);
     widen_remedies(fi, &w);
     if (fleet_host_is_windows(x) && fi->nremediation < FINDING_REMEDIATION_MAX &&
@@ -780,10 +792,11 @@ static enum pf_rc add_hosts(struct findings *fs, const struct fleet *f, const st
             ? s->p99 / (s->capacity_per_host / s->target_utilization * (double)s->hosts)
             : 0;
     summary(fi,
-            "site %s needs %zu hosts, has %zu: demand %s ports (p99 of the site's hourly sum "
+            "site %s needs %zu hosts, has %zu: demand %s %s ports (p99 of the site's hourly sum "
             "%s, growing %.0f a day over %.0f days); one host carries %s (%.0f%% of %s "
             "usable%s), plus one spare",
             s->site, s->recommended_hosts, s->hosts, num(b1, sizeof(b1), s->demand),
+            s->binding_protocol && strcmp(s->binding_protocol, "udp") == 0 ? "UDP" : "TCP",
             num(b2, sizeof(b2), s->p99), s->growth_per_day, s->horizon_days,
             num(b3, sizeof(b3), s->capacity_per_host), s->target_utilization * 100,
             num(b4, sizeof(b4), s->capacity_per_host / s->target_utilization),

@@ -218,7 +218,8 @@ enum pf_rc findings_host_demand(const struct fleet *f, const struct fleet_host *
 struct host_pressure {
     bool leaking;              /* some process leaks (its ports are left out) */
     double tcp_peak, udp_peak; /* p99 of hourly maxima; NaN without data */
-    double tcp_max;            /* maximum of hourly maxima */
+    double tcp_max;            /* maximum of hourly maxima (of the demand) */
+    double udp_max;            /* maximum of hourly maxima, UDP */
     double tcp_p95;
     double demand_mean;   /* mean of the hourly demand (load_imbalance) */
     double top_dest_peak; /* Linux only, else NaN */

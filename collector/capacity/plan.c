@@ -135,17 +135,20 @@ static void vendor_notes(struct plan_site *s, const struct fleet_host *x)
              x->name, (unsigned)x->cpus, (unsigned long long)x->memory_mb);
 }
 
-/* Adds host x's hourly demand (findings_host_demand: ports in use without
- * what leaking processes hold) to sum. */
+/* Adds host x's hourly demand to sum: TCP ports in use without what
+ * leaking processes hold (findings_host_demand), or UDP ports in use. */
 static enum pf_rc add_demand(const struct fleet *f, const struct fleet_host *x,
-                             const struct fleet_params *p, double *sum)
+                             const struct fleet_params *p, bool udp, double *sum)
 {
     double *v = malloc(f->nhours * sizeof(*v));
-    enum pf_rc rc;
+    enum pf_rc rc = PF_OK;
 
     if (!v)
         return PF_NOMEM;
-    rc = findings_host_demand(f, x, p, v, NULL);
+    if (udp)
+        memcpy(v, x->udp, f->nhours * sizeof(*v));
+    else
+        rc = findings_host_demand(f, x, p, v, NULL);
     for (size_t h = 0; !rc && h < f->nhours; h++)
         if (stats_present(v[h]))
             sum[h] = (stats_present(sum[h]) ? sum[h] : 0) + v[h];
@@ -158,88 +161,153 @@ static enum pf_rc add_demand(const struct fleet *f, const struct fleet_host *x,
 static void site_growth(struct plan_site *s)
 {
     const struct stats_growth *g = &s->growth;
+    const char *proto = s->binding_protocol;
 
     s->growth_per_day = g->per_day;
     s->demand = stats_growth_project(g, s->p99, s->horizon_days);
     if (g->fit == STATS_GROWTH_COMPOUND)
         note(s,
-             "growth: compound, %.1f%% a day (%.0f ports a day now), fitted to %zu daily peaks%s: "
-             "the nights grow by the same share as the peaks; demand in %.0f days = p99 %.0f x "
-             "%.2f = %.0f",
-             g->rate * 100, g->per_day, g->days, g->quiet_days ? " (quiet days left out)" : "",
-             s->horizon_days, s->p99, pow(1 + g->rate, s->horizon_days), s->demand);
+             "growth (%s): compound, %.1f%% a day (%.0f ports a day now), fitted to %zu daily "
+             "peaks%s: the nights grow by the same share as the peaks; demand in %.0f days = "
+             "p99 %.0f x %.2f = %.0f",
+             proto, g->rate * 100, g->per_day, g->days,
+             g->quiet_days ? " (quiet days left out)" : "", s->horizon_days, s->p99,
+             pow(1 + g->rate, s->horizon_days), s->demand);
     else if (g->fit == STATS_GROWTH_LINEAR)
         note(s,
-             "growth: linear, %.0f ports a day (%.1f%% of the peak), fitted to %zu daily "
+             "growth (%s): linear, %.0f ports a day (%.1f%% of the peak), fitted to %zu daily "
              "peaks%s; demand in %.0f days = p99 %.0f + %.0f x %.0f = %.0f",
-             g->per_day, g->rate * 100, g->days, g->quiet_days ? " (quiet days left out)" : "",
-             s->horizon_days, s->p99, g->per_day, s->horizon_days, s->demand);
+             proto, g->per_day, g->rate * 100, g->days,
+             g->quiet_days ? " (quiet days left out)" : "", s->horizon_days, s->p99, g->per_day,
+             s->horizon_days, s->demand);
 }
 
-static enum pf_rc build_site(const struct fleet *f, const struct fleet_params *p,
-                             struct plan_site *s)
-{
-    enum pf_rc rc;
-    double *sum = NULL, cap_now, cap_wide;
-    size_t rec_now, n = 0;
-    uint32_t min_now = UINT32_MAX, min_wide = UINT32_MAX;
+/* One protocol's side of a site: its hourly sum's figures, growth and
+ * how many hosts it needs now and with the vendor ranges. */
+struct plan_side {
+    double peak, p95, p99, demand;
+    struct stats_growth growth;
+    uint32_t usable_now, usable_wide; /* smallest host's */
+    double cap_now, cap_wide;
+    size_t rec;         /* hosts it needs */
+    bool widen;         /* ... after widening the ranges */
+    double capacity;    /* per host used for rec */
+};
 
-    sum = malloc(f->nhours * sizeof(*sum));
+static size_t hosts_for(double demand, double cap)
+{
+    size_t n = cap > 0 ? (size_t)ceil(demand / cap) + 1 : PLAN_MIN_HOSTS;
+
+    return n < PLAN_MIN_HOSTS ? PLAN_MIN_HOSTS : n;
+}
+
+static enum pf_rc site_side(const struct fleet *f, const struct fleet_params *p,
+                            const struct plan_site *s, size_t nhosts, bool udp,
+                            struct plan_side *o)
+{
+    enum pf_rc rc = PF_OK;
+    double *sum = malloc(f->nhours * sizeof(*sum));
+    uint32_t min_now = UINT32_MAX, min_wide = UINT32_MAX;
+    size_t rec_now;
+
+    memset(o, 0, sizeof(*o));
     if (!sum)
         return PF_NOMEM;
     for (size_t h = 0; h < f->nhours; h++)
         sum[h] = NAN;
-    for (size_t i = 0; i < f->nhosts; i++) {
+    for (size_t i = 0; i < f->nhosts && !rc; i++) {
         const struct fleet_host *x = &f->hosts[i];
         struct plan_widen w;
+        uint32_t now = udp ? x->udp_usable : x->tcp_usable, wide;
+        if (!fleet_host_in_site(x, s->tenant, s->site))
+            continue;
+        rc = add_demand(f, x, p, udp, sum);
+        plan_widen_host(x, &w);
+        /* The vendor range is set for both protocols (netsh tcp and udp;
+         * one Linux range), minus the same excluded blocks. */
+        wide = w.needed ? w.usable : now;
+        if (now && now < min_now)
+            min_now = now;
+        if (wide && wide < min_wide)
+            min_wide = wide;
+    }
+    o->peak = stats_max(sum, f->nhours);
+    if (!rc)
+        rc = stats_percentile(sum, f->nhours, 95, &o->p95);
+    if (!rc)
+        rc = stats_percentile(sum, f->nhours, 99, &o->p99);
+    if (!rc)
+        rc = stats_growth(sum, f->nhours, &o->growth);
+    free(sum);
+    if (rc)
+        return rc;
+    if (!stats_present(o->peak))
+        o->peak = o->p95 = o->p99 = 0;
+    o->demand = stats_growth_project(&o->growth, o->p99, p->horizon_days);
+    o->usable_now = min_now == UINT32_MAX ? 0 : min_now;
+    o->usable_wide = min_wide == UINT32_MAX ? o->usable_now : min_wide;
+    o->cap_now = p->target_utilization * o->usable_now;
+    o->cap_wide = p->target_utilization * o->usable_wide;
+    rec_now = hosts_for(o->demand, o->cap_now);
+    if (rec_now <= nhosts || o->cap_wide <= o->cap_now) {
+        o->capacity = o->cap_now;
+        o->rec = rec_now;
+    } else {
+        o->capacity = o->cap_wide;
+        o->rec = hosts_for(o->demand, o->cap_wide);
+        o->widen = true;
+    }
+    return PF_OK;
+}
+
+/* Sizes the site by the protocol that needs more hosts (TCP and UDP are
+ * separate port spaces: a DNS-heavy cloudflared site runs out of UDP
+ * ports with TCP to spare). */
+static enum pf_rc build_site(const struct fleet *f, const struct fleet_params *p,
+                             struct plan_site *s)
+{
+    enum pf_rc rc;
+    struct plan_side tcp, udp;
+    const struct plan_side *b;
+    size_t n = 0;
+
+    for (size_t i = 0; i < f->nhosts; i++) {
+        const struct fleet_host *x = &f->hosts[i];
         if (!fleet_host_in_site(x, s->tenant, s->site))
             continue;
         n++;
         s->reporting_hosts += !plan_host_silent(x, p);
-        rc = add_demand(f, x, p, sum);
-        if (rc) {
-            free(sum);
-            return rc;
-        }
-        plan_widen_host(x, &w);
-        if (x->tcp_usable && x->tcp_usable < min_now)
-            min_now = x->tcp_usable;
-        if (w.usable && w.usable < min_wide)
-            min_wide = w.usable;
         vendor_notes(s, x);
     }
     s->hosts = n;
     s->target_utilization = p->target_utilization;
     s->horizon_days = p->horizon_days;
-    s->peak = stats_max(sum, f->nhours);
-    rc = stats_percentile(sum, f->nhours, 95, &s->p95);
+    rc = site_side(f, p, s, n, false, &tcp);
     if (!rc)
-        rc = stats_percentile(sum, f->nhours, 99, &s->p99);
-    if (!rc)
-        rc = stats_growth(sum, f->nhours, &s->growth);
-    free(sum);
+        rc = site_side(f, p, s, n, true, &udp);
     if (rc)
         return rc;
-    if (!stats_present(s->peak)) {
-        s->peak = s->p95 = s->p99 = 0;
-    }
+    b = udp.rec > tcp.rec || (udp.rec == tcp.rec && udp.widen && !tcp.widen) ? &udp : &tcp;
+    s->binding_protocol = b == &udp ? "udp" : "tcp";
+    s->proto_p99[0] = tcp.p99;
+    s->proto_p99[1] = udp.p99;
+    s->proto_demand[0] = tcp.demand;
+    s->proto_demand[1] = udp.demand;
+    s->peak = b->peak;
+    s->p95 = b->p95;
+    s->p99 = b->p99;
+    s->growth = b->growth;
     site_growth(s);
-    s->usable_per_host = min_now == UINT32_MAX ? 0 : min_now;
-    s->usable_per_host_widened = min_wide == UINT32_MAX ? s->usable_per_host : min_wide;
-
-    cap_now = p->target_utilization * s->usable_per_host;
-    cap_wide = p->target_utilization * s->usable_per_host_widened;
-    rec_now = cap_now > 0 ? (size_t)ceil(s->demand / cap_now) + 1 : PLAN_MIN_HOSTS;
-    if (rec_now < PLAN_MIN_HOSTS)
-        rec_now = PLAN_MIN_HOSTS;
-    if (rec_now <= s->hosts || cap_wide <= cap_now) {
-        s->capacity_per_host = cap_now;
-        s->recommended_hosts = rec_now;
-    } else {
-        s->capacity_per_host = cap_wide;
-        s->recommended_hosts = cap_wide > 0 ? (size_t)ceil(s->demand / cap_wide) + 1 : 0;
-        if (s->recommended_hosts < PLAN_MIN_HOSTS)
-            s->recommended_hosts = PLAN_MIN_HOSTS;
+    s->usable_per_host = b->usable_now;
+    s->usable_per_host_widened = b->usable_wide;
+    s->capacity_per_host = b->capacity;
+    s->recommended_hosts = b->rec;
+    if (b == &udp)
+        note(s,
+             "sized by UDP: %.0f UDP ports at the site's p99 (demand %.0f) against %.0f TCP "
+             "(demand %.0f); TCP and UDP are separate port spaces",
+             udp.p99, udp.demand, tcp.p99, tcp.demand);
+    if (tcp.widen || udp.widen) {
         /* Widen every host of the site that is below the vendor range. */
         s->changes = calloc(n ? n : 1, sizeof(*s->changes));
         if (!s->changes)
@@ -259,7 +327,8 @@ static enum pf_rc build_site(const struct fleet *f, const struct fleet_params *p
     }
     s->add_hosts = s->recommended_hosts > s->hosts ? s->recommended_hosts - s->hosts : 0;
     /* Today's peak alone, without growth and without the spare host. */
-    s->overloaded_now = cap_wide > 0 && s->p99 > cap_wide * (double)s->hosts;
+    s->overloaded_now = (tcp.cap_wide > 0 && tcp.p99 > tcp.cap_wide * (double)s->hosts) ||
+                        (udp.cap_wide > 0 && udp.p99 > udp.cap_wide * (double)s->hosts);
     return PF_OK;
 }
 

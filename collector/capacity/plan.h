@@ -31,6 +31,13 @@
  * time to deploy additional connector servers": hosts are added, ranges
  * are not widened further.
  *
+ * Protocols. TCP and UDP are separate port spaces (per protocol on
+ * Windows; on Linux one range but separate spaces), so demand and hosts
+ * are worked out for each, UDP ports in use summed like TCP, and the site
+ * is sized by the protocol that needs more hosts (binding_protocol):
+ * cloudflared proxying DNS holds a UDP port per query for about 5 s
+ * (Cloudflare), so such a site runs out of UDP with TCP to spare.
+ *
  * Hosts. recommended = ceil(demand / capacity) + 1 (one host may fail or
  * be patched), and at least 2 per site (Cloudflare: 2 hosts per network
  * location; Microsoft: at least 2 connectors per group). Capacity is the
@@ -88,6 +95,9 @@ struct plan_site {
     uint32_t usable_per_host;         /* smallest host's usable ports now */
     uint32_t usable_per_host_widened; /* ... after the vendor range */
     double target_utilization;
+    const char *binding_protocol; /* "tcp" or "udp": the one that needs more hosts; the
+                                   * figures of this struct are its */
+    double proto_p99[2], proto_demand[2]; /* [0] TCP, [1] UDP */
     double growth_per_day;      /* ports a day now (stats_growth's per_day) */
     struct stats_growth growth; /* the fit behind it (growth_fit) */
     double horizon_days;

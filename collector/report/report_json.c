@@ -129,6 +129,18 @@ static cJSON *plan_json(const struct plan_site *s)
     ok = ok && add_num(o, "capacity_per_host", s->capacity_per_host, 1);
     ok = ok && cJSON_AddNumberToObject(o, "recommended_hosts", (double)s->recommended_hosts);
     ok = ok && cJSON_AddNumberToObject(o, "add_hosts", (double)s->add_hosts);
+    ok = ok && cJSON_AddStringToObject(o, "binding_protocol",
+                                       s->binding_protocol ? s->binding_protocol : "tcp");
+    if (ok) {
+        cJSON *bp = cJSON_AddObjectToObject(o, "by_protocol");
+        static const char *const pn[] = {"tcp", "udp"};
+        ok = bp != NULL;
+        for (size_t i = 0; ok && i < 2; i++) {
+            cJSON *x = cJSON_AddObjectToObject(bp, pn[i]);
+            ok = x && add_num(x, "p99_ephemeral_ports", s->proto_p99[i], 1) &&
+                 add_num(x, "demand_ports", s->proto_demand[i], 1);
+        }
+    }
     a = ok ? cJSON_AddArrayToObject(o, "range_changes") : NULL;
     ok = a != NULL;
     for (size_t i = 0; ok && i < s->nchanges; i++) {
