@@ -882,6 +882,72 @@ static enum pf_rc snat_ikev2(struct findings *fs, const struct fleet *f,
     return PF_OK;
 }
 
+/* Roles whose hosts carry unequal load by design: cloudflared sends each
+ * request to the nearest replica, with no steering (Cloudflare's tunnel
+ * docs), so one replica carrying most of it is no finding. */
+static bool imbalance_normal(const struct fleet_host *x)
+{
+    return !x->has_vpn && fleet_host_has_role(x, "cloudflared");
+}
+
+/* Appends to fi's summary (which ends in ": ") why one host carries more,
+ * in the words of its role, and the remediation that fits it. */
+static void imbalance_advice(struct finding *fi, const struct fleet *f,
+                             const struct fleet_host *x)
+{
+    size_t used = strlen(fi->summary);
+    char *tail = fi->summary + used, b1[32], b2[32];
+    size_t room = sizeof(fi->summary) - used;
+    long last = last_present(x->tcp, f->nhours);
+    double owned = 0, total = last >= 0 ? x->tcp[last] : 0;
+    const struct fleet_proc *top = NULL;
+
+    for (size_t i = 0; last >= 0 && i < x->nprocs; i++) {
+        double v = x->procs[i].held[last];
+        if (!stats_present(v))
+            continue;
+        owned += v;
+        if (!top || v > top->held[last])
+            top = &x->procs[i];
+    }
+    if (x->has_vpn) {
+        /* Seed 002: Always On VPN clients only use the first server. */
+        snprintf(tail, room, "Always On VPN clients only use the first server of the profile; "
+                             "listing more servers gives neither balance nor automatic failover");
+        remedy(fi, "Publish one name for the site behind a load balancer (F5, Citrix ADC, Kemp, "
+                   "Loadbalancer.org) or a traffic manager (Azure Traffic Manager), not a "
+                   "longer server list");
+        remedy(fi, "Loadbalancer.org: Layer 4 virtual services, UDP 500,4500 (IKEv2) and "
+                   "TCP 443 (SSTP), Forwarding Method NAT, every RRAS server as a real "
+                   "server");
+        return;
+    }
+    if (fleet_host_has_role(x, "entra")) {
+        /* Microsoft (Graph, connectorGroup): the connectors of a group act
+         * as one unit for high availability and load balancing. Unequal
+         * ports then point at the host, not at where clients go. */
+        snprintf(tail, room,
+                 "the connectors of a connector group share its work by themselves (Microsoft: "
+                 "one unit for high availability and load balancing), so the cause is on %s: "
+                 "of its %s ports in use %s are held by no process (TIME_WAIT: Windows keeps a "
+                 "closed connection's port 240 s by default, TcpTimedWaitDelay)%s%s",
+                 x->name, num(b1, sizeof(b1), total),
+                 num(b2, sizeof(b2), total > owned ? total - owned : 0),
+                 top ? "; the process holding the most: " : "", top ? top->name : "");
+        remedy(fi, "Get-NetTCPConnection -State TimeWait | Group-Object -Property "
+                   "RemoteAddress,RemotePort | Sort Count -Descending | Select -First 10 "
+                   "Count,Name");
+        remedy(fi, "netstat -anobq");
+        remedy(fi, "Check in the Microsoft Entra admin center (private network connectors) "
+                   "that every connector of the group is active and on the same version");
+        return;
+    }
+    snprintf(tail, room, "the clients do not spread over the hosts");
+    remedy(fi, "Publish one name for the site behind a load balancer (F5, Citrix ADC, Kemp, "
+               "Loadbalancer.org) or a traffic manager (Azure Traffic Manager), not a "
+               "longer server list");
+}
+
 /* What load_imbalance compares hosts by: RRAS hosts by VPN connections,
  * others (grouped by their first role) by their mean demand, which leaves
  * out what leaking processes hold (a leak is not load). */
@@ -928,7 +994,7 @@ static enum pf_rc load_imbalance(struct findings *fs, const struct fleet *f,
                 busiest = y;
             }
         }
-        if (n < 2 || !busiest)
+        if (n < 2 || !busiest || imbalance_normal(busiest))
             continue;
         double others = (total - top) / (double)(n - 1);
         if (top < IMBALANCE_RATIO * others)
@@ -942,20 +1008,11 @@ static enum pf_rc load_imbalance(struct findings *fs, const struct fleet *f,
         fi->utilization = total > 0 ? top / total : 0;
         summary(fi,
                 "%s carries %.0f%% of site %s's %s (on average %s of %s); the other %zu host%s "
-                "average %s: %s",
+                "average %s: ",
                 busiest->name, fi->utilization * 100, s->site,
                 vpn ? "VPN connections" : "ports in use", num(b1, sizeof(b1), top),
-                num(b2, sizeof(b2), total), n - 1, n == 2 ? "" : "s", num(b3, sizeof(b3), others),
-                vpn ? "Always On VPN clients only use the first server of the profile; listing "
-                      "more servers gives neither balance nor automatic failover"
-                    : "the clients do not spread over the hosts");
-        remedy(fi, "Publish one name for the site behind a load balancer (F5, Citrix ADC, Kemp, "
-                   "Loadbalancer.org) or a traffic manager (Azure Traffic Manager), not a "
-                   "longer server list");
-        if (vpn)
-            remedy(fi, "Loadbalancer.org: Layer 4 virtual services, UDP 500,4500 (IKEv2) and "
-                       "TCP 443 (SSTP), Forwarding Method NAT, every RRAS server as a real "
-                       "server");
+                num(b2, sizeof(b2), total), n - 1, n == 2 ? "" : "s", num(b3, sizeof(b3), others));
+        imbalance_advice(fi, f, busiest);
     }
     return PF_OK;
 }
