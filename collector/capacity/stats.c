@@ -685,6 +685,28 @@ enum pf_rc stats_growth(const double *v, size_t n, struct stats_growth *out)
             b_p < STATS_GROWTH_MIN_RATE * (c + b_p * (double)lastd))
             return PF_OK;
     }
+    /* Growth is spread over the days: the peaks rise from most days to
+     * the next, and no one day's rise is half of the whole (a few ramps
+     * that each stopped lift the day peaks in jumps). */
+    {
+        double prev = NAN, first_v = NAN, last_v = NAN, biggest = 0;
+        size_t ups = 0, pairs = 0;
+        for (size_t d = 0; d < nd; d++) {
+            if (!stats_present(peak[d]))
+                continue;
+            if (stats_present(prev)) {
+                pairs++;
+                ups += peak[d] > prev;
+                if (peak[d] - prev > biggest)
+                    biggest = peak[d] - prev;
+            } else {
+                first_v = peak[d];
+            }
+            prev = last_v = peak[d];
+        }
+        if (3 * ups < 2 * pairs || biggest > STATS_GROWTH_MAX_DAY_SHARE * (last_v - first_v))
+            return PF_OK;
+    }
     /* Steps are not growth: without quiet days the hourly trend must see a
      * steady rise too (its step and plateau tests: a few ramps that
      * stopped lift the day peaks as well); with them (the hourly series
@@ -692,9 +714,10 @@ enum pf_rc stats_growth(const double *v, size_t n, struct stats_growth *out)
     if (out->quiet_days == 0) {
         struct stats_trend t;
         rc = stats_trend(v, n, STATS_DAY, &t);
-        /* Not its recent-slope test: a compounding peak bends the
-         * deseasonalized last day; the day peaks' own recent test holds. */
-        if (rc || !(t.slope > 0) || t.step || t.plateau) {
+        /* Only its step test: a compounding peak bends the deseasonalized
+         * last day and the office ramp of the last hours can look flat
+         * there; the day peaks' own recent test says whether it stopped. */
+        if (rc || !(t.slope > 0) || t.step) {
             out->days = 0;
             return rc;
         }

@@ -186,21 +186,25 @@ double stats_hours_to_limit(double level, double rate, double limit);
  * growth adds the same ports to both. The fit whose troughs agree
  * clearly better is used (a tie is linear: the cautious extrapolation;
  * so is a share above STATS_GROWTH_MAX_COMPOUND, which no load keeps up).
- * Without quiet days stats_trend() must also find the hourly rise steady
- * (its step and plateau tests); with them the day peaks must not be one
- * step.
+ * Without quiet days stats_trend() must also find the hourly rise no
+ * step (ramps of a few hosts that each stopped); with them the day peaks
+ * must not be one step.
  * Steady as in stats_trend: Kendall tau of the peaks >= STATS_STEADY_TAU,
  * at least STATS_GROWTH_MIN_DAYS days, and the last
  * STATS_GROWTH_RECENT_DAYS still rise at half the slope (growth that
  * levelled off is none); and the rise over the days is more than three
  * times the peaks' median distance from the line and at least
- * STATS_GROWTH_MIN_RATE of the level a day (else it is noise). */
+ * STATS_GROWTH_MIN_RATE of the level a day (else it is noise); and it is
+ * spread over the days: the peak rises from at least two days in three
+ * to the next, and no one day's rise is STATS_GROWTH_MAX_DAY_SHARE of the
+ * whole (ramps that stopped lift the peaks in jumps). */
 #define STATS_GROWTH_MIN_HOURS 18
 #define STATS_GROWTH_QUIET 0.6
 #define STATS_GROWTH_MIN_DAYS 4
 #define STATS_GROWTH_RECENT_DAYS 3
 #define STATS_GROWTH_DAYS_MAX 400
 #define STATS_GROWTH_MIN_RATE 0.001 /* 0.1% a day: 9% in 90 days, below it noise */
+#define STATS_GROWTH_MAX_DAY_SHARE 0.5 /* no one day's rise is half of the whole */
 #define STATS_GROWTH_MAX_COMPOUND 0.05 /* 5% a day is x80 in 90 days: no steady load does it */
 
 enum stats_growth_fit { STATS_GROWTH_NONE = 0, STATS_GROWTH_LINEAR, STATS_GROWTH_COMPOUND };
