@@ -285,6 +285,28 @@ static enum pf_rc consider_growth(const struct fleet *f, const struct fleet_host
     return PF_OK;
 }
 
+/* hp's one fill time: the forecast, else the soonest leak's (in the
+ * future: a leak that already filled the range is no fill time). */
+static enum pf_rc host_full(const struct fleet *f, const struct fleet_host *x,
+                            const struct fleet_params *p, struct host_pressure *hp)
+{
+    hp->has_full = hp->has_forecast;
+    hp->full_at = hp->exhaustion_at;
+    if (hp->has_full || !hp->leaking)
+        return PF_OK;
+    for (size_t i = 0; i < x->nprocs; i++) {
+        struct findings_leak lk;
+        enum pf_rc rc = findings_leak(f, x, &x->procs[i], p, &lk);
+        if (rc)
+            return rc;
+        if (!lk.leaks || !(lk.hours > 0) || (hp->has_full && lk.exhaustion_at >= hp->full_at))
+            continue;
+        hp->has_full = true;
+        hp->full_at = lk.exhaustion_at;
+    }
+    return PF_OK;
+}
+
 enum pf_rc findings_host_pressure(const struct fleet *f, const struct fleet_host *x,
                                   const struct fleet_params *p, struct host_pressure *hp)
 {
@@ -308,6 +330,10 @@ enum pf_rc findings_host_pressure(const struct fleet *f, const struct fleet_host
     if (!rc)
         rc = stats_percentile(x->udp, f->nhours, 99, &hp->udp_peak);
     hp->udp_max = stats_max(x->udp, f->nhours);
+    hp->inuse_max = stats_max(x->tcp, f->nhours);
+    if (!rc)
+        rc = stats_percentile(x->tcp, f->nhours, 99, &hp->inuse_peak);
+    hp->inuse_utilization = ratio(hp->inuse_max, x->tcp_usable);
     if (!rc && linux_host)
         rc = stats_percentile(x->top_dest, f->nhours, 99, &hp->top_dest_peak);
     if (rc)
@@ -334,6 +360,8 @@ enum pf_rc findings_host_pressure(const struct fleet *f, const struct fleet_host
         rc = consider_growth(f, x, p, x->tcp, x->tcp_usable, "TCP ports", hp);
     if (!rc)
         rc = consider_growth(f, x, p, x->udp, x->udp_usable, "UDP ports", hp);
+    if (!rc)
+        rc = host_full(f, x, p, hp);
     return rc;
 }
 
@@ -402,7 +430,8 @@ enum pf_rc findings_leak(const struct fleet *f, const struct fleet_host *x,
 }
 
 static enum pf_rc port_leak(struct findings *fs, const struct fleet *f,
-                            const struct fleet_params *p, const struct fleet_host *x)
+                            const struct fleet_params *p, const struct fleet_host *x,
+                            const struct host_pressure *hp)
 {
     for (size_t i = 0; i < x->nprocs; i++) {
         const struct fleet_proc *pr = &x->procs[i];
@@ -419,6 +448,15 @@ static enum pf_rc port_leak(struct findings *fs, const struct fleet *f,
             return rc;
         if (!lk.leaks)
             continue;
+        /* The host fills once: at its forecast when it has one (the
+         * leak's own line and the host's may differ by hours). */
+        if (lk.hours > 0 && hp->has_full) {
+            lk.exhaustion_at = hp->full_at;
+            lk.hours = (double)(hp->full_at -
+                                fleet_hour_time(f, x, (size_t)last_present(x->tcp, f->nhours))) /
+                       FLEET_HOUR;
+            lk.beyond_horizon = hp->full_at > p->now + (int64_t)(p->horizon_days * 86400);
+        }
         hours = lk.hours;
         fi = add(fs, FINDING_PORT_LEAK,
                  hours <= CRITICAL_DAYS * 24 ? SEVERITY_CRITICAL : SEVERITY_WARNING, x->tenant, x->site, x);
@@ -1099,7 +1137,7 @@ enum pf_rc findings_build(const struct fleet *f, const struct plan *pl,
     for (size_t i = 0; i < f->nhosts && !rc; i++) {
         const struct fleet_host *x = &f->hosts[i];
         const struct host_pressure *hp = &pressure[i];
-        rc = port_leak(fs, f, p, x);
+        rc = port_leak(fs, f, p, x, hp);
         if (!rc)
             rc = exhaustion_forecast(fs, f, p, x, hp);
         if (!rc)

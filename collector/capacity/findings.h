@@ -238,6 +238,15 @@ struct host_pressure {
     /* STATS_GROWTH_NONE: the hourly trend (stats_trend); else the daily
      * peaks' growth (stats_growth), which a compounding load needs. */
     struct stats_growth forecast_growth;
+    /* The host's one fill time, which every view shows (findings, tables,
+     * charts): its forecast, else when its soonest leak fills the range
+     * (a leak past the horizon). */
+    bool has_full;
+    int64_t full_at;
+    /* All TCP ports in use, leaks included (what the host went through;
+     * tcp_peak and tcp_max are the demand, what it is sized for). */
+    double inuse_peak, inuse_max; /* p99 and maximum of hourly maxima */
+    double inuse_utilization;     /* inuse_max / usable */
 };
 /* Fills hp for host x. PF_OK or PF_NOMEM. */
 enum pf_rc findings_host_pressure(const struct fleet *f, const struct fleet_host *x,

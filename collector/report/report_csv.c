@@ -71,8 +71,8 @@ enum pf_rc report_csv(const struct capacity *c, const char *site, struct pf_buf 
         }
         if (x->last_seen)
             pf_time_format(x->last_seen, seen);
-        if (hp->has_forecast)
-            pf_time_format(hp->exhaustion_at, exh);
+        if (hp->has_full)
+            pf_time_format(hp->full_at, exh);
         plan_widen_host(x, &w);
         rc = cell(out, x->tenant, false);
         if (!rc)

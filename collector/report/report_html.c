@@ -163,9 +163,9 @@ enum pf_rc rparts_chart(const struct capacity *c, size_t i, enum rparts_chart_si
     /* The future shown: a quarter of the window, or up to the forecast's
      * exhaustion when that is within two weeks. */
     future = (double)(c->params.now - f->start) / 4;
-    if (hp->has_forecast && hp->exhaustion_at - c->params.now < 14 * 86400 &&
-        (double)(hp->exhaustion_at - c->params.now) * 1.1 > future)
-        future = (double)(hp->exhaustion_at - c->params.now) * 1.1;
+    if (hp->has_full && hp->full_at - c->params.now < 14 * 86400 &&
+        (double)(hp->full_at - c->params.now) * 1.1 > future)
+        future = (double)(hp->full_at - c->params.now) * 1.1;
     fr.g = g;
     fr.t0 = (double)f->start;
     fr.t1 = (double)c->params.now + future;
@@ -233,22 +233,27 @@ enum pf_rc rparts_chart(const struct capacity *c, size_t i, enum rparts_chart_si
     if (!rc && g->labels)
         rc = pf_buf_printf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">now</text>",
                            px(&fr, (double)c->params.now), MT - 3);
-    /* The forecast: from the level the analysis starts from, along the
-     * steady trend (flat when there is none), clipped at the range. */
+    /* The forecast: from the level the analysis starts from to the
+     * host's one fill time (host_pressure's full_at, the time its findings
+     * and the table give), clipped at the chart's end; flat without one. */
     if (!rc && last >= 0) {
-        bool tcp_forecast = hp->has_forecast && strcmp(hp->forecast_what, "TCP ports") == 0;
+        bool tcp_full = hp->has_full && limit > 0 &&
+                        (!hp->has_forecast || strcmp(hp->forecast_what, "TCP ports") == 0);
         t_start = (double)fleet_hour_time(f, x, (size_t)last);
-        y0 = tcp_forecast ? hp->forecast_level : x->tcp[last];
-        rate = tcp_forecast ? hp->forecast_rate : hp->tcp_trend;
+        y0 = tcp_full && hp->has_forecast ? hp->forecast_level : x->tcp[last];
+        if (y0 > limit && limit > 0)
+            y0 = limit;
+        rate = 0;
         t_end = fr.t1;
-        y_end = y0 + rate * (t_end - t_start) / 3600;
-        if (rate > 0 && limit > 0 && y_end > limit) {
-            t_end = t_start + (limit - y0) / rate * 3600;
-            y_end = limit;
-            full = true;
-            if (t_end < t_start) {
-                t_end = t_start;
-                y_end = y0;
+        y_end = y0;
+        if (tcp_full && (double)hp->full_at > t_start) {
+            rate = (limit - y0) / ((double)hp->full_at - t_start) * 3600;
+            if ((double)hp->full_at <= fr.t1) {
+                t_end = (double)hp->full_at;
+                y_end = limit;
+                full = true;
+            } else {
+                y_end = y0 + rate * (t_end - t_start) / 3600;
             }
         }
         rc = pf_buf_printf(out,
@@ -258,10 +263,10 @@ enum pf_rc rparts_chart(const struct capacity *c, size_t i, enum rparts_chart_si
         if (!rc && full && g->labels)
             rc = pf_buf_printf(out,
                                "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" fill=\"#a15c00\"/>"
-                               "<text class=\"fl\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">full "
-                               "%.16s</text>",
+                               "<text class=\"fl\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" "
+                               "data-full=\"%s\">full %.16s</text>",
                                px(&fr, t_end), py(&fr, y_end), px(&fr, t_end) - 6,
-                               py(&fr, y_end) + 14, rparts_when((int64_t)t_end, tb));
+                               py(&fr, y_end) + 14, rparts_when(hp->full_at, tb), tb);
     }
     if (!rc)
         rc = pf_buf_puts(out, "</svg>");
@@ -277,8 +282,10 @@ enum pf_rc rparts_hosts(const struct capacity *c, const struct plan_site *s, rpa
     char tb[PF_TIME_LEN];
 
     rc = pf_buf_puts(out, "<table class=\"summary\"><tr><th>host</th><th>OS</th><th>roles</th>"
-                          "<th>range</th><th>usable</th><th>in use now</th><th>peak demand "
-                          "(p99)</th><th>max</th><th>peak use</th><th>trend /h</th><th>full at</th>"
+                          "<th>range</th><th>usable</th><th>in use now</th>"
+                          "<th>max in use (all)</th><th>peak in use (p99, all)</th>"
+                          "<th>peak demand (p99, leaks left out)</th><th>max use (all)</th>"
+                          "<th>peak use (demand)</th><th>trend /h</th><th>full at</th>"
                           "<th>last snapshot</th></tr>");
     for (size_t i = 0; !rc && i < c->fleet->nhosts; i++) {
         const struct fleet_host *x = &c->fleet->hosts[i];
@@ -306,16 +313,21 @@ enum pf_rc rparts_hosts(const struct capacity *c, const struct plan_site *s, rpa
                                (unsigned)x->tcp_range.start,
                                (unsigned)(x->tcp_range.start + x->tcp_range.count - 1),
                                (unsigned)x->tcp_usable, (unsigned long long)x->last_tcp_in_use);
+        /* Two peaks, each named: what the host went through (a leak
+         * that filled it included) and the demand the plan sizes for. */
+        if (!rc)
+            rc = num_cell(out, hp->inuse_max);
+        if (!rc)
+            rc = num_cell(out, hp->inuse_peak);
         if (!rc)
             rc = num_cell(out, hp->tcp_peak);
         if (!rc)
-            rc = num_cell(out, hp->tcp_max);
-        if (!rc)
             rc = pf_buf_printf(out,
-                               "<td class=\"n\">%.0f%%</td><td class=\"n\">%.1f</td><td>%s"
-                               "</td>",
-                               hp->utilization * 100, hp->tcp_trend,
-                               hp->has_forecast ? rparts_when(hp->exhaustion_at, tb) : "-");
+                               "<td class=\"n\">%.0f%%</td><td class=\"n\">%.0f%%</td>"
+                               "<td class=\"n\">%.1f</td><td data-full=\"%s\">%s</td>",
+                               hp->inuse_utilization * 100, hp->utilization * 100, hp->tcp_trend,
+                               hp->has_full ? rparts_when(hp->full_at, tb) : "",
+                               hp->has_full ? tb : "-");
         if (!rc)
             rc = pf_buf_printf(out, "<td>%s%s</td></tr>",
                                x->last_seen ? rparts_when(x->last_seen, tb) : "never",

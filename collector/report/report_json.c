@@ -206,10 +206,15 @@ static cJSON *host_json(const struct capacity *c, size_t i)
     ok = ok && cJSON_AddNumberToObject(o, "ports_in_use", (double)x->last_tcp_in_use);
     ok = ok && cJSON_AddNumberToObject(o, "udp_ports_in_use", (double)x->last_udp_in_use);
     ok = ok && add_num(o, "utilization", hp->last_utilization, 1000);
+    /* Two peaks, named: what the host went through (leaks included) and
+     * the demand it is sized for (leaks left out). */
+    ok = ok && add_num(o, "peak_in_use_ports", hp->inuse_peak, 1);
+    ok = ok && add_num(o, "max_in_use_ports", hp->inuse_max, 1);
+    ok = ok && add_num(o, "max_in_use_utilization", hp->inuse_utilization, 1000);
     ok = ok && add_num(o, "peak_ephemeral_ports", hp->tcp_peak, 1);
     ok = ok && add_num(o, "peak_utilization", hp->utilization, 1000);
     ok = ok && add_num(o, "trend_per_hour", hp->tcp_trend, 10);
-    ok = ok && add_time(o, "exhaustion_at", hp->has_forecast, hp->exhaustion_at);
+    ok = ok && add_time(o, "exhaustion_at", hp->has_full, hp->full_at);
     if (!ok) {
         cJSON_Delete(o);
         return NULL;

@@ -95,8 +95,8 @@ static bool gauge_value(const struct capacity *c, size_t i, enum host_gauge g, d
         *v = x->tcp_usable;
         return x->has_tcp_range;
     case G_EXHAUST:
-        *v = (double)(hp->exhaustion_at - c->params.now);
-        return hp->has_forecast;
+        *v = (double)(hp->full_at - c->params.now);
+        return hp->has_full;
     case G_LAST:
         *v = (double)x->last_seen;
         return x->last_seen != 0;

@@ -56,17 +56,23 @@ static enum pf_rc site_text(const struct capacity *c, const struct plan_site *s,
     }
 
     if (!rc)
-        rc = pf_buf_printf(out, "\n  %-24s %-8s %7s %7s %7s %6s %8s  %s\n", "host", "os", "usable",
-                           "now", "p99", "util", "trend/h", "exhaustion");
+        rc = pf_buf_printf(out, "\n  %-24s %-8s %7s %7s %7s %6s %7s %6s %8s  %s\n", "host", "os",
+                           "usable", "now", "max", "max%", "demand", "dem%", "trend/h",
+                           "exhaustion");
     for (size_t i = 0; !rc && i < c->fleet->nhosts; i++) {
         const struct fleet_host *x = &c->fleet->hosts[i];
         const struct host_pressure *hp = &c->pressure[i];
         if (!fleet_host_in_site(x, s->tenant, s->site))
             continue;
-        rc = pf_buf_printf(out, "  %-24.24s %-8.8s %7u %7llu %7.0f %5.0f%% %8.1f  %s%s\n", x->name,
-                           x->os, (unsigned)x->tcp_usable, (unsigned long long)x->last_tcp_in_use,
+        /* max: all ports in use (leaks included); demand: the p99 the
+         * plan sizes for (leaks left out). */
+        rc = pf_buf_printf(out, "  %-24.24s %-8.8s %7u %7llu %7.0f %5.0f%% %7.0f %5.0f%% %8.1f  %s%s\n",
+                           x->name, x->os, (unsigned)x->tcp_usable,
+                           (unsigned long long)x->last_tcp_in_use,
+                           stats_present(hp->inuse_max) ? hp->inuse_max : 0,
+                           hp->inuse_utilization * 100,
                            stats_present(hp->tcp_peak) ? hp->tcp_peak : 0, hp->utilization * 100,
-                           hp->tcp_trend, hp->has_forecast ? when(hp->exhaustion_at, t) : "-",
+                           hp->tcp_trend, hp->has_full ? when(hp->full_at, t) : "-",
                            plan_host_silent(x, &c->params) ? " (silent)" : "");
     }
     return rc;

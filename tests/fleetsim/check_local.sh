@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # check_local.sh FLEETSIM SCENARIO [NOW...]: runs a scenario through the
 # analysis in memory (fleetsim local: the snapshot fold, no collector) and
-# checks the scenario's expectations, at each NOW (several times of day,
+# checks the scenario's expectations and that the report agrees with
+# itself (fleetsim local --format agree), at each NOW (several times of day,
 # so no rule only works at one hour). The integration tests run the same
 # scenarios through the real collector.
 set -euo pipefail
@@ -22,4 +23,7 @@ for now in "$@"; do
   "$sim" local --scenario "$scenario" --now "$now" --format plan >"$tmp/p.json"
   echo "== now $now"
   "$sim" check --scenario "$scenario" --now "$now" --findings "$tmp/f.json" --plan "$tmp/p.json"
+  # The report agrees with itself: one fill time per host in the
+  # findings, the table and the chart.
+  "$sim" local --scenario "$scenario" --now "$now" --format agree
 done

@@ -51,7 +51,7 @@ static void usage(void)
         "usage: fleetsim post  --scenario F --collector URL --ca-file PEM --enroll-secret S\n"
         "                      [--now T] [--jobs N] [--batch N] [--state FILE]\n"
         "       fleetsim check --scenario F --findings FILE --plan FILE --now T\n"
-        "       fleetsim local --scenario F [--now T] [--format findings|plan|hosts|html|text]\n"
+        "       fleetsim local --scenario F [--now T] [--format findings|plan|hosts|html|text|agree]\n"
         "       fleetsim truth --scenario F [--now T]\n"
         "       fleetsim gen   --scenario F [--now T]   (JSON lines, each validated)\n"
         "       fleetsim nows  --scenario F             (the scenario's check_at times)\n"
@@ -389,6 +389,99 @@ static int cmd_post(const struct opts *o, const struct sim_scenario *sc)
 
 /* ---- local: the analysis without a collector ---- */
 
+/* The value of the first data-full="..." in [from, to), or "" (none). */
+static void data_full(const char *from, const char *to, char *out, size_t len)
+{
+    const char *a = strstr(from, "data-full=\"");
+
+    out[0] = '\0';
+    if (!a || (to && a >= to))
+        return;
+    a += strlen("data-full=\"");
+    snprintf(out, len, "%.*s", (int)strcspn(a, "\""), a);
+}
+
+/* The report agrees with itself: each host's one fill time (host_pressure
+ * full_at) is the exhaustion_at of its exhaustion_forecast and of its
+ * port_leak findings that lie ahead, the "full at" of its table row, and
+ * the "full" label of its chart when the chart reaches it. Prints each
+ * difference; returns how many. */
+static int check_agree(const struct capacity *c)
+{
+    struct pf_buf html;
+    int bad = 0, checks = 0;
+
+    pf_buf_init(&html, ANSWER_MAX);
+    if (report_html(c, NULL, &html) != PF_OK || pf_buf_append(&html, "", 1) != PF_OK) {
+        pf_buf_free(&html);
+        printf("FAIL agree: cannot render the HTML report\n");
+        return 1;
+    }
+    for (size_t i = 0; i < c->fleet->nhosts; i++) {
+        const struct fleet_host *x = &c->fleet->hosts[i];
+        const struct host_pressure *hp = &c->pressure[i];
+        char want[PF_TIME_LEN] = "", got[64], key[PF_NAME_LEN + 64];
+        const char *row, *chart, *end;
+
+        if (hp->has_full)
+            pf_time_format(hp->full_at, want);
+        for (size_t k = 0; k < c->findings->n; k++) {
+            const struct finding *fi = &c->findings->v[k];
+            char at[PF_TIME_LEN];
+            if (strcmp(fi->agent_id, x->agent_id) != 0 || !fi->has_exhaustion ||
+                fi->exhaustion_at <= c->params.now ||
+                (fi->kind != FINDING_EXHAUSTION_FORECAST && fi->kind != FINDING_PORT_LEAK))
+                continue;
+            pf_time_format(fi->exhaustion_at, at);
+            checks++;
+            if (strcmp(at, want) != 0) {
+                printf("FAIL agree %s: %s says full at %s, the host's forecast %s\n", x->name,
+                       finding_kind_name(fi->kind), at, want[0] ? want : "none");
+                bad++;
+            }
+        }
+        snprintf(key, sizeof(key), "<tr class=\"host\"><td>%s</td>", x->name);
+        row = strstr(html.data, key);
+        end = row ? strstr(row, "</tr>") : NULL;
+        data_full(row ? row : "", end, got, sizeof(got));
+        checks++;
+        if (!row || strcmp(got, want) != 0) {
+            printf("FAIL agree %s: table says full at \"%s\", the host's forecast \"%s\"\n",
+                   x->name, got, want);
+            bad++;
+        }
+        /* The row shows the real peak (all ports in use, leaks included)
+         * beside the demand's: a host that was full reads as full. */
+        if (row && stats_present(hp->inuse_max)) {
+            char cellv[64];
+            snprintf(cellv, sizeof(cellv), "<td class=\"n\">%.0f</td>", hp->inuse_max);
+            checks++;
+            if (!strstr(row, cellv) || (end && strstr(row, cellv) > end)) {
+                printf("FAIL agree %s: table lacks the maximum in use %.0f\n", x->name,
+                       hp->inuse_max);
+                bad++;
+            }
+        }
+        snprintf(key, sizeof(key), "data-host=\"%s\"", x->name);
+        chart = strstr(html.data, key);
+        end = chart ? strstr(chart, "</svg>") : NULL;
+        data_full(chart ? chart : "", end, got, sizeof(got));
+        if (got[0] || (hp->has_full && hp->full_at - c->params.now < 14 * 86400 &&
+                       hp->full_at > c->params.now && hp->has_forecast &&
+                       strcmp(hp->forecast_what, "TCP ports") == 0)) {
+            checks++;
+            if (strcmp(got, want) != 0) {
+                printf("FAIL agree %s: chart says full at \"%s\", the host's forecast \"%s\"\n",
+                       x->name, got, want);
+                bad++;
+            }
+        }
+    }
+    printf("agree: %zu hosts, %d checks, %d problem(s)\n", c->fleet->nhosts, checks, bad);
+    pf_buf_free(&html);
+    return bad;
+}
+
 static int cmd_local(const struct opts *o, const struct sim_scenario *sc)
 {
     struct fleet_params p;
@@ -426,6 +519,11 @@ static int cmd_local(const struct opts *o, const struct sim_scenario *sc)
     }
     fprintf(stderr, "fleetsim: %zu hosts: generated and folded in %lld ms, analysed in %lld ms\n",
             sc->nhosts, t_fold - t0, pf_mono_ms() - t_fold);
+    if (strcmp(o->format, "agree") == 0) {
+        int bad = check_agree(c);
+        capacity_free(c);
+        return bad != 0;
+    }
     pf_buf_init(&out, ANSWER_MAX);
     if (strcmp(o->format, "plan") == 0)
         rc = report_plan_json(c, NULL, &out);
