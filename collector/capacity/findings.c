@@ -367,6 +367,46 @@ enum pf_rc findings_host_pressure(const struct fleet *f, const struct fleet_host
 
 /* ---- one function per kind ---- */
 
+/* Hour h is a restart of pr: its floor fell below half of the hour
+ * before's floor (what was held was given back at once). */
+static bool restart_hour(const struct fleet_proc *pr, size_t h)
+{
+    return h > 0 && stats_present(pr->held_min[h]) && stats_present(pr->held_min[h - 1]) &&
+           pr->held_min[h - 1] >= LEAK_MIN_RATE * LEAK_CYCLE_MIN_HOURS &&
+           pr->held_min[h] < STATS_RESET_FRACTION * pr->held_min[h - 1];
+}
+
+/* The climb of [a, b) of pr: seen hours, gain of the floor, and whether
+ * the floor gave back at most LEAK_MAX_RELEASE. */
+static bool climbs(const struct fleet_proc *pr, size_t a, size_t b, size_t min_hours)
+{
+    size_t seen = 0;
+    double first_v = NAN, last_v = NAN;
+
+    for (size_t h = a; h < b; h++) {
+        if (!stats_present(pr->held_min[h]))
+            continue;
+        if (!stats_present(first_v))
+            first_v = pr->held_min[h];
+        last_v = pr->held_min[h];
+        seen++;
+    }
+    return seen >= min_hours && last_v - first_v >= LEAK_MIN_RATE * (double)min_hours &&
+           stats_release_ratio(pr->held_min + a, b - a) <= LEAK_MAX_RELEASE &&
+           stats_kendall_tau(pr->held_min + a, b - a) >= LEAK_CYCLE_TAU;
+}
+
+/* The cheap test of a restarted leak on the last day [from, last]: a
+ * restart in it, and a climb of LEAK_CYCLE_MIN_HOURS before or after. */
+static bool cycle_candidate(const struct fleet_proc *pr, size_t from, size_t last)
+{
+    for (size_t h = last; h > from; h--)
+        if (restart_hour(pr, h))
+            return climbs(pr, h, last + 1, LEAK_CYCLE_MIN_HOURS) ||
+                   climbs(pr, from, h, LEAK_CYCLE_MIN_HOURS);
+    return false;
+}
+
 bool findings_leak_candidate(const struct fleet *f, const struct fleet_host *x,
                              const struct fleet_proc *pr)
 {
@@ -385,9 +425,70 @@ bool findings_leak_candidate(const struct fleet *f, const struct fleet_host *x,
         last_v = pr->held[h];
         seen++;
     }
-    if (seen < LEAK_MIN_HOURS / 2 || last_v - first_v < LEAK_MIN_RATE * LEAK_MIN_HOURS / 2)
-        return false;
-    return stats_release_ratio(pr->held_min + from, (size_t)last + 1 - from) <= LEAK_MAX_RELEASE;
+    if (seen >= LEAK_MIN_HOURS / 2 && last_v - first_v >= LEAK_MIN_RATE * LEAK_MIN_HOURS / 2 &&
+        stats_release_ratio(pr->held_min + from, (size_t)last + 1 - from) <= LEAK_MAX_RELEASE)
+        return true;
+    return cycle_candidate(pr, from, (size_t)last);
+}
+
+static enum pf_rc steady_leak(const struct fleet *f, const struct fleet_host *x,
+                              const struct fleet_proc *pr, const struct fleet_params *p,
+                              long hlast, struct findings_leak *out);
+
+/* port_leak, restarted (findings.h): the complete cycles of pr between
+ * its restarts each climb steadily at about the same rate. */
+static enum pf_rc cycle_leak(const struct fleet *f, const struct fleet_host *x,
+                             const struct fleet_proc *pr, struct findings_leak *out)
+{
+    size_t starts[64], ns = 0;
+    double rates[64], lens[64], peaks[64], rate, host_max = 0;
+    size_t nc = 0;
+    enum pf_rc rc;
+
+    for (size_t h = 1; h < f->nhours && ns < 64; h++)
+        if (restart_hour(pr, h))
+            starts[ns++] = h;
+    for (size_t k = 0; k + 1 < ns; k++) {
+        size_t a = starts[k], b = starts[k + 1];
+        struct stats_trend t;
+        double peak = stats_max(pr->held + a, b - a), hm = stats_max(x->tcp + a, b - a);
+        if (b - a < LEAK_CYCLE_MIN_HOURS)
+            return PF_OK;
+        rc = stats_trend(pr->held + a, b - a, LEAK_CYCLE_MIN_HOURS, &t);
+        if (rc)
+            return rc;
+        /* Each complete cycle must climb; the whole climb, not its last
+         * day (a cycle ends at its restart, not at a plateau). */
+        if (!(t.slope >= LEAK_MIN_RATE) || t.tau < STATS_STEADY_TAU || t.step ||
+            !climbs(pr, a, b, LEAK_CYCLE_MIN_HOURS))
+            return PF_OK;
+        rates[nc] = t.slope;
+        lens[nc] = (double)(b - a);
+        peaks[nc++] = peak;
+        if (stats_present(hm) && hm > host_max)
+            host_max = hm;
+    }
+    if (nc < LEAK_CYCLES_MIN)
+        return PF_OK;
+    rc = stats_percentile(rates, nc, 50, &rate);
+    for (size_t k = 0; !rc && k < nc; k++)
+        if (fabs(rates[k] - rate) > LEAK_CYCLE_RATE_SPREAD * rate)
+            return PF_OK;
+    if (!rc)
+        rc = stats_percentile(lens, nc, 50, &out->cycle_hours);
+    if (!rc)
+        rc = stats_percentile(peaks, nc, 50, &out->cycle_peak);
+    if (rc)
+        return rc;
+    out->leaks = out->restarts = true;
+    out->cycles = nc;
+    out->cycle_host_max = host_max;
+    out->trend.rate = out->trend.slope = rate;
+    out->trend.steady = true;
+    out->trend.first = starts[ns - 1];
+    out->trend.last = (size_t)last_present(pr->held, f->nhours);
+    out->hours = NAN;
+    return PF_OK;
 }
 
 enum pf_rc findings_leak(const struct fleet *f, const struct fleet_host *x,
@@ -395,16 +496,34 @@ enum pf_rc findings_leak(const struct fleet *f, const struct fleet_host *x,
                          struct findings_leak *out)
 {
     enum pf_rc rc;
-    double release;
     long hlast = last_present(x->tcp, f->nhours);
-    struct stats_trend host;
 
     memset(out, 0, sizeof(*out));
     if (hlast < 0 || x->tcp_usable == 0 || !findings_leak_candidate(f, x, pr))
         return PF_OK;
     rc = stats_trend(pr->held, f->nhours, LEAK_MIN_HOURS, &out->trend);
-    if (rc || !out->trend.steady || out->trend.rate < LEAK_MIN_RATE)
+    if (rc)
         return rc;
+    rc = steady_leak(f, x, pr, p, hlast, out);
+    if (!rc && !out->leaks) {
+        memset(out, 0, sizeof(*out));
+        rc = cycle_leak(f, x, pr, out);
+    }
+    return rc;
+}
+
+/* The test of a leak that is not restarted (findings.h's port_leak), on
+ * out->trend. */
+static enum pf_rc steady_leak(const struct fleet *f, const struct fleet_host *x,
+                              const struct fleet_proc *pr, const struct fleet_params *p,
+                              long hlast, struct findings_leak *out)
+{
+    enum pf_rc rc;
+    double release;
+    struct stats_trend host;
+
+    if (!out->trend.steady || out->trend.rate < LEAK_MIN_RATE)
+        return PF_OK;
     release = stats_release_ratio(pr->held_min + out->trend.seg_start,
                                   out->trend.last + 1 - out->trend.seg_start);
     if (!(release <= LEAK_MAX_RELEASE))
@@ -429,6 +548,69 @@ enum pf_rc findings_leak(const struct fleet *f, const struct fleet_host *x,
     return PF_OK;
 }
 
+/* Remediation of a leak on host x: restart now, find the holder, the
+ * vendor. */
+static void leak_remedies(struct finding *fi, const struct fleet_host *x,
+                          const struct fleet_proc *pr)
+{
+    if (fleet_host_is_windows(x)) {
+        if (pr->service[0])
+            remedy(fi, "Restart-Service -Name %s -Force", pr->service);
+        else
+            remedy(fi, "Stop-Process -Name %.*s -Force", (int)strcspn(pr->name, "."), pr->name);
+        remedy(fi, "netstat -anobq");
+    } else {
+        if (pr->service[0])
+            remedy(fi, "systemctl restart %s", pr->service);
+        else
+            remedy(fi, "pkill -x %s", pr->name);
+        remedy(fi, "ss -tanp | grep '\"%s\"'", pr->name);
+    }
+}
+
+/* port_leak for a leak that restarts hide (findings_leak's restarts). */
+static enum pf_rc restarted_leak(struct findings *fs, const struct fleet_host *x,
+                                 const struct fleet_proc *pr, const struct findings_leak *lk)
+{
+    double rate = lk->trend.rate, base = lk->cycle_host_max - lk->cycle_peak;
+    double fill = rate > 0 ? ((double)x->tcp_usable - (base > 0 ? base : 0)) / rate : NAN;
+    bool crit = lk->cycle_host_max >= CRITICAL_UTIL * x->tcp_usable;
+    char b1[32], b2[32], b3[32], b4[32], b5[32];
+    struct finding *fi =
+        add(fs, FINDING_PORT_LEAK, crit ? SEVERITY_CRITICAL : SEVERITY_WARNING, x->tenant, x->site, x);
+
+    if (!fi)
+        return PF_NOMEM;
+    fi->has_process = true;
+    snprintf(fi->process_name, sizeof(fi->process_name), "%s", pr->name);
+    snprintf(fi->process_service, sizeof(fi->process_service), "%s", pr->service);
+    fi->has_rate = true;
+    fi->rate_per_hour = rate;
+    fi->has_utilization = true;
+    fi->utilization = ratio(lk->cycle_host_max, x->tcp_usable);
+    if (pr->has_remote) {
+        fi->has_remote = true;
+        fi->remote = pr->remote;
+    }
+    summary(fi,
+            "%s%s%s%s leaks and is restarted every %.0f hours (%zu cycles seen): between "
+            "restarts it holds %.2f more ports every minute (%s an hour) and gives none back, up "
+            "to about %s before each restart, the host to %s of %s usable (%.0f%%); the restart "
+            "is all that keeps the range from filling: without it, full about %s after one",
+            pr->name, pr->service[0] ? " (" : "", pr->service, pr->service[0] ? ")" : "",
+            lk->cycle_hours, lk->cycles, rate / 60, num(b1, sizeof(b1), rate),
+            num(b2, sizeof(b2), lk->cycle_peak), num(b3, sizeof(b3), lk->cycle_host_max),
+            num(b4, sizeof(b4), x->tcp_usable), fi->utilization * 100,
+            stats_present(fill) ? duration(b5, sizeof(b5), fill) : "?");
+    leak_remedies(fi, x, pr);
+    remedy(fi,
+           "Keep the scheduled restart until the vendor of %s fixes the leak: it does not "
+           "release the ports it uses%s%s%s",
+           pr->name, pr->has_remote ? ", last seen talking to " : "",
+           pr->has_remote ? pr->remote.addr : "", pr->has_remote ? "" : "");
+    return PF_OK;
+}
+
 static enum pf_rc port_leak(struct findings *fs, const struct fleet *f,
                             const struct fleet_params *p, const struct fleet_host *x,
                             const struct host_pressure *hp)
@@ -448,6 +630,12 @@ static enum pf_rc port_leak(struct findings *fs, const struct fleet *f,
             return rc;
         if (!lk.leaks)
             continue;
+        if (lk.restarts) {
+            rc = restarted_leak(fs, x, pr, &lk);
+            if (rc)
+                return rc;
+            continue;
+        }
         /* The host fills once: at its forecast when it has one (the
          * leak's own line and the host's may differ by hours). */
         if (lk.hours > 0 && hp->has_full) {

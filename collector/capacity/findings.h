@@ -14,6 +14,15 @@
  * can use at most the whole range. "Peak" below is the p99 of the hourly
  * maxima over the window (plan.h says why not the maximum).
  *
+ * port_leak, restarted: a process whose held ports climb steadily between
+ *   restarts and fall back at each (a scheduled nightly restart hides a
+ *   leak without fixing it): at least LEAK_CYCLES_MIN complete cycles of
+ *   at least LEAK_CYCLE_MIN_HOURS, each rising steadily (stats_trend) at
+ *   rates within LEAK_CYCLE_RATE_SPREAD of their median, their minima
+ *   giving back at most LEAK_MAX_RELEASE. Reported with the rate, how
+ *   high each cycle goes and how soon the range would fill without the
+ *   restart; warning, critical when a cycle took the host past
+ *   CRITICAL_UTIL. Its ports are no demand either.
  * port_leak: a process (by name and service) whose held ports rise
  *   steadily (stats_trend: Theil-Sen slope, Kendall tau >= 0.5, still
  *   rising in the last day, not one jump) over at least LEAK_MIN_HOURS
@@ -83,6 +92,10 @@
 #define LEAK_MIN_HOURS 24    /* a leak keeps going through the night */
 #define LEAK_MAX_RELEASE 0.2 /* hourly minima give back at most 20% */
 #define LEAK_MIN_RATE 1.0    /* ports per hour */
+#define LEAK_CYCLES_MIN 2
+#define LEAK_CYCLE_MIN_HOURS 6
+#define LEAK_CYCLE_RATE_SPREAD 0.5 /* each cycle's rate within 50% of the median */
+#define LEAK_CYCLE_TAU 0.7         /* a cycle's floor rises nearly every hour */
 #define CRITICAL_DAYS 7.0    /* seed 004's week */
 #define LEAK_FORECAST_DAYS 3650.0 /* a leak's fill date is searched this far, past the horizon */
 #define CRITICAL_UTIL 0.9
@@ -197,6 +210,14 @@ struct findings_leak {
     double hours;             /* until host_level + rate reaches usable */
     int64_t exhaustion_at;
     bool beyond_horizon;      /* fills, but after params' horizon */
+    /* A leak that restarts hide (findings_cycle_leak): it climbs between
+     * restarts at trend.rate and falls back at each; no exhaustion_at
+     * unless a cycle filled the range. */
+    bool restarts;
+    size_t cycles;         /* complete cycles seen */
+    double cycle_hours;    /* their median length */
+    double cycle_peak;     /* median of the ports it held before each restart */
+    double cycle_host_max; /* the host's most ports in use in those cycles */
 };
 /* Runs port_leak's test (above) on process pr of host x; out->leaks says
  * whether it is one. The plan uses it too: a leak is a defect to fix, not
