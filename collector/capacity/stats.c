@@ -690,19 +690,22 @@ enum pf_rc stats_growth(const double *v, size_t n, struct stats_growth *out)
      * that each stopped lift the day peaks in jumps). */
     {
         double prev = NAN, first_v = NAN, last_v = NAN, biggest = 0;
-        size_t ups = 0, pairs = 0;
+        size_t ups = 0, pairs = 0, prev_d = 0;
         for (size_t d = 0; d < nd; d++) {
             if (!stats_present(peak[d]))
                 continue;
             if (stats_present(prev)) {
+                /* A rise across quiet days is that many days' rise. */
+                double per_day = (peak[d] - prev) / (double)(d - prev_d);
                 pairs++;
                 ups += peak[d] > prev;
-                if (peak[d] - prev > biggest)
-                    biggest = peak[d] - prev;
+                if (per_day > biggest)
+                    biggest = per_day;
             } else {
                 first_v = peak[d];
             }
             prev = last_v = peak[d];
+            prev_d = d;
         }
         if (3 * ups < 2 * pairs || biggest > STATS_GROWTH_MAX_DAY_SHARE * (last_v - first_v))
             return PF_OK;

@@ -201,7 +201,7 @@ double stats_hours_to_limit(double level, double rate, double limit);
 #define STATS_GROWTH_MIN_HOURS 18
 #define STATS_GROWTH_QUIET 0.6
 #define STATS_GROWTH_MIN_DAYS 4
-#define STATS_GROWTH_RECENT_DAYS 3
+#define STATS_GROWTH_RECENT_DAYS 4
 #define STATS_GROWTH_DAYS_MAX 400
 #define STATS_GROWTH_MIN_RATE 0.001 /* 0.1% a day: 9% in 90 days, below it noise */
 #define STATS_GROWTH_MAX_DAY_SHARE 0.5 /* no one day's rise is half of the whole */
