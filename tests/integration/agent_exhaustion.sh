@@ -18,7 +18,7 @@ pf_netns_reexec "$@"
 pf_tmpdir
 burner=
 stop_burner() { [ -n "$burner" ] && kill "$burner" 2>/dev/null; wait "$burner" 2>/dev/null || true; burner=; }
-trap 'stop_burner; pfa_cleanup' EXIT
+trap 'rc=$?; stop_burner; pfa_cleanup "$rc"' EXIT
 pf_make_certs
 pf_pg_init        # PostgreSQL is reached over its unix socket: no ports
 pf_migrate

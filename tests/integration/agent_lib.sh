@@ -4,7 +4,9 @@
 #
 #   pfa_collector_on PORT [ARGS...]  start the collector on 127.0.0.1:PORT
 #                        (fixed, so a restart keeps the agent's URL); sets
-#                        PFA_COLL_PID[PORT]; waits for /readyz
+#                        PFA_COLL_PID[PORT]; waits for /readyz (curl gets
+#                        the extra arguments in PFA_CURL_ARGS, e.g.
+#                        --local-port when no ephemeral port is left)
 #   pfa_collector_kill PORT          SIGTERM it and wait; after 15 s SIGKILL
 #                        and fail the test
 #   pfa_agent_start NAME ARGS...     start `portfleet-agent run ARGS` in the
@@ -13,7 +15,9 @@
 #   pfa_db_seqs                      every stored seq of every agent, one a line
 #   pfa_wait_for COND SECONDS MSG    poll `eval COND` every 0.2 s
 #   pfa_status DIR FIELD             a value from status.json in state dir DIR
-#   pfa_cleanup                      stop agent and collectors, then pf_cleanup
+#   pfa_cleanup [RC]                 stop agent and collectors, then pf_cleanup;
+#                        RC is the test's exit status (default $?), for an
+#                        EXIT trap that runs other commands first
 
 declare -A PFA_COLL_PID=()
 PFA_AGENT=
@@ -27,7 +31,8 @@ pfa_collector_on() {
   PFA_COLL_PID[$port]=$!
   local deadline=$((SECONDS + 30))
   while [ $SECONDS -lt $deadline ]; do
-    if [ "$(curl -sS --cacert "$PF_CA" -o /dev/null -w '%{http_code}' \
+    # shellcheck disable=SC2086
+    if [ "$(curl -sS ${PFA_CURL_ARGS:-} --cacert "$PF_CA" -o /dev/null -w '%{http_code}' \
       "https://127.0.0.1:$port/readyz" 2>/dev/null)" = 200 ]; then
       return 0
     fi
@@ -94,7 +99,7 @@ pfa_status() {
 }
 
 pfa_cleanup() {
-  local rc=$? f
+  local rc=${1:-$?} f
   if [ $rc -ne 0 ] && [ -n "${PF_TMP:-}" ]; then
     for f in "$PF_TMP"/collector-*.log "$PF_TMP"/*agent*.log "$PF_TMP"/final.log; do
       [ -f "$f" ] || continue
