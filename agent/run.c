@@ -35,6 +35,7 @@
 #include "service.h"
 #include "snapshot_json.h"
 #include "spool.h"
+#include "srcport.h"
 #include "state.h"
 #include "sysinfo.h"
 #include "timeutil.h"
@@ -58,6 +59,9 @@ static const struct pf_option_spec specs[] = {
     {"state-dir", 1, 0, "DIR", OSUTIL_DEFAULT_STATE_DIR, "agent id, node key, seq counter, spool"},
     {"interval", 1, 0, "SECONDS", "60", "snapshot interval, 1 or more"},
     {"spool-max-mb", 1, 0, "N", "50", "spool cap in MiB (fractions allowed, e.g. 0.25)"},
+    {"reserve-ports", 1, 0, "LIST", "auto",
+     "source ports held for new connections when no ephemeral port is free: auto (3 the OS "
+     "picks at start), off, or PORT[,PORT...] (best outside the dynamic range)"},
     {"log-level", 1, 0, "LEVEL", "info", "debug, info, warn or error"},
     {"cloudflared-metrics", 1, 0, "ADDR", NULL,
      "cloudflared's metrics address (loopback), when not on its command line or in its config"},
@@ -73,6 +77,7 @@ struct opts {
     const char *cloudflared_metrics, *entra_counter;
     uint32_t interval_s;
     uint64_t spool_max_bytes;
+    struct srcport_spec reserve;
     bool purge;
 };
 
@@ -222,6 +227,10 @@ static int load_opts(const char *cmd, int argc, char **argv, int flags, struct p
                 cmd, v ? v : "");
         return 2;
     }
+    if (srcport_parse(pf_config_get(c, "reserve-ports"), &o->reserve, err, sizeof(err))) {
+        fprintf(stderr, "portfleet-agent %s: %s\n", cmd, err);
+        return 2;
+    }
     v = pf_config_get(c, "log-level");
     if (pf_log_level_parse(v) < 0) {
         fprintf(stderr,
@@ -243,6 +252,20 @@ static int load_opts(const char *cmd, int argc, char **argv, int flags, struct p
 
 /* ---- the run loop ---- */
 
+/* The delivery step in flight (at most one): what was sent, to whom. */
+enum step_kind { STEP_NONE = 0, STEP_ENROLL, STEP_PUSH };
+
+struct step {
+    enum step_kind kind;
+    int idx;                 /* collector */
+    struct spool_batch b;    /* STEP_PUSH: the records read */
+    size_t used;             /* ... of which this many went in the body */
+    size_t nbad;             /* ... of which this many were dropped as undecodable */
+    struct pf_buf body;
+    struct transport_result res;
+};
+
+
 struct agent {
     struct opts o;
     char spool_dir[OSUTIL_PATH_MAX];
@@ -259,6 +282,7 @@ struct agent {
     unsigned auth_fails; /* consecutive 401s */
     int current;         /* collector of the last success; -1 none yet */
     char last_error[PF_NAME_LEN];
+    struct step step;    /* the delivery step in flight */
 };
 
 /* snprintf that truncates on purpose (log and status text). */
@@ -431,12 +455,11 @@ static enum pf_rc build_body(struct agent *a, const struct spool_batch *b, struc
     return rc;
 }
 
-/* Enrolls at collector idx. Returns true when enrolled. */
-static bool enroll(struct agent *a, int idx)
+/* Starts enrolling at collector idx. Returns true when a request is in
+ * flight. */
+static bool enroll_start(struct agent *a, int idx)
 {
     const char *url = a->o.collectors[idx];
-    struct transport_result res;
-    char id[PF_ID_LEN], key[STATE_KEY_LEN];
     enum pf_rc rc;
 
     if (!a->o.enroll_secret || !*a->o.enroll_secret) {
@@ -447,9 +470,28 @@ static bool enroll(struct agent *a, int idx)
     }
     if (!a->have_host)
         read_host(a);
-    transport_result_init(&res);
-    rc = transport_enroll(a->tr, url, a->o.enroll_secret, a->host.name, a->o.site,
-                          a->host.machine_id, id, key, sizeof(key), &res);
+    rc = transport_enroll_begin(a->tr, url, a->o.enroll_secret, a->host.name, a->o.site,
+                                a->host.machine_id, &a->step.res);
+    if (rc) {
+        set_error(a, url, pf_strerror(rc));
+        pf_error("enrollment at %s cannot start: %s", url, pf_strerror(rc));
+        failover_failure(&a->fo, (size_t)idx, pf_mono_ms(), -1, &a->rng);
+        return false;
+    }
+    a->step.kind = STEP_ENROLL;
+    a->step.idx = idx;
+    return true;
+}
+
+/* The enrollment ended with rc. Returns true when enrolled. */
+static bool enroll_end(struct agent *a, enum pf_rc rc)
+{
+    int idx = a->step.idx;
+    const char *url = a->o.collectors[idx];
+    struct transport_result *res = &a->step.res;
+    char id[PF_ID_LEN], key[STATE_KEY_LEN];
+
+    rc = transport_enroll_end(rc, res, id, key, sizeof(key));
     if (rc == PF_OK) {
         snprintf(a->st.agent_id, sizeof(a->st.agent_id), "%s", id);
         snprintf(a->st.node_key, sizeof(a->st.node_key), "%s", key);
@@ -465,64 +507,96 @@ static bool enroll(struct agent *a, int idx)
         }
     } else {
         int64_t wait =
-            failover_failure(&a->fo, (size_t)idx, pf_mono_ms(), res.retry_after_s, &a->rng);
+            failover_failure(&a->fo, (size_t)idx, pf_mono_ms(), res->retry_after_s, &a->rng);
 
-        set_error(a, url, res.error[0] ? res.error : pf_strerror(rc));
+        set_error(a, url, res->error[0] ? res->error : pf_strerror(rc));
         if (rc == PF_PERM)
             pf_error("enrollment at %s refused (%s): check --enroll-secret; retry in %lld ms", url,
-                     res.error, (long long)wait);
+                     res->error, (long long)wait);
         else
-            pf_warn("enrollment at %s failed (%s); retry in %lld ms", url, res.error,
+            pf_warn("enrollment at %s failed (%s); retry in %lld ms", url, res->error,
                     (long long)wait);
     }
-    transport_result_free(&res);
     return rc == PF_OK;
 }
 
-/* One delivery step: enroll if needed, or send one batch. Returns true
- * when it did something that may let the next step go on at once. */
-static bool deliver(struct agent *a, int idx)
+/* Frees what the step holds and marks it idle. */
+static void step_clear(struct step *st)
+{
+    spool_batch_clear(&st->b);
+    pf_buf_reset(&st->body);
+    st->kind = STEP_NONE;
+    st->used = st->nbad = 0;
+}
+
+/* Starts one delivery step at collector idx: enrolls if needed, or sends
+ * one batch. Returns true when a request is in flight; else *progress says
+ * whether the next step may go on at once. */
+static bool deliver_start(struct agent *a, int idx, bool *progress)
 {
     const char *url = a->o.collectors[idx];
-    struct spool_batch b;
-    struct transport_result res;
-    struct pf_buf body;
+    struct step *st = &a->step;
     uint64_t *bad = NULL;
-    size_t used = 0, nbad = 0;
-    bool progress = false;
     enum pf_rc rc;
 
+    *progress = false;
     if (!a->st.agent_id[0])
-        return enroll(a, idx);
+        return enroll_start(a, idx);
 
-    rc = spool_peek(a->spool, a->batch_limit, BODY_MAX - 64, &b);
-    if (rc || b.n == 0) {
+    rc = spool_peek(a->spool, a->batch_limit, BODY_MAX - 64, &st->b);
+    if (rc || st->b.n == 0) {
         if (rc)
             pf_error("cannot read the spool: %s", pf_strerror(rc));
+        step_clear(st);
         return false;
     }
-    pf_buf_init(&body, BODY_MAX);
-    transport_result_init(&res);
-    bad = calloc(b.n, sizeof(*bad));
-    rc = bad ? build_body(a, &b, &body, &used, bad, &nbad) : PF_NOMEM;
-    if (nbad) {
-        spool_remove(a->spool, bad, nbad);
-        progress = true;
+    pf_buf_reset(&st->body);
+    bad = calloc(st->b.n, sizeof(*bad));
+    rc = bad ? build_body(a, &st->b, &st->body, &st->used, bad, &st->nbad) : PF_NOMEM;
+    if (st->nbad) {
+        spool_remove(a->spool, bad, st->nbad);
+        *progress = true;
+    }
+    free(bad);
+    if (!rc) {
+        a->status.last_push_at = pf_time_now();
+        snprintf(a->status.collector, sizeof(a->status.collector), "%s", url);
+        rc = transport_begin(a->tr, url, "/v1/snapshots", a->st.node_key, st->body.data,
+                             st->body.len, &st->res);
+        if (rc)
+            pf_error("push to %s cannot start: %s", url, pf_strerror(rc));
+    } else if (rc != PF_NOTFOUND) {
+        pf_error("cannot build a batch: %s", pf_strerror(rc));
     }
     if (rc) {
-        if (rc != PF_NOTFOUND)
-            pf_error("cannot build a batch: %s", pf_strerror(rc));
-        goto out;
+        step_clear(st);
+        return false;
     }
+    st->kind = STEP_PUSH;
+    st->idx = idx;
+    return true;
+}
 
-    a->status.last_push_at = pf_time_now();
-    snprintf(a->status.collector, sizeof(a->status.collector), "%s", url);
-    rc = transport_post(a->tr, url, "/v1/snapshots", a->st.node_key, body.data, body.len, &res);
-    if (res.new_connection)
-        pf_info("opened a connection to %s (local port %ld; %llu since start)", url, res.local_port,
+/* The push in flight ended with rc (transport_poll): the answer decides
+ * (see the top of this file). Returns true when the next step may go on
+ * at once. */
+static bool push_end(struct agent *a, enum pf_rc rc)
+{
+    struct step *st = &a->step;
+    int idx = st->idx;
+    const char *url = a->o.collectors[idx];
+    struct transport_result *res = &st->res;
+    size_t used = st->used, nbad = st->nbad;
+    const uint64_t *seqs = st->b.seqs;
+    bool progress = false;
+
+    (void)rc; /* the verdict says it all: RETRY when there was no answer */
+    if (res->new_connection)
+        pf_info("opened a connection to %s (local port %ld%s; %llu since start)", url,
+                res->local_port, res->reserve_port ? " reserve" : "",
                 (unsigned long long)transport_connections(a->tr));
 
-    switch (res.verdict) {
+    switch (res->verdict) {
     case TRANSPORT_OK:
         if (a->current != idx)
             pf_info("delivering to %s%s", url, a->current >= 0 ? " (collector changed)" : "");
@@ -530,31 +604,31 @@ static bool deliver(struct agent *a, int idx)
         a->auth_fails = 0;
         a->batch_limit = BATCH_MAX;
         failover_success(&a->fo, (size_t)idx);
-        spool_remove(a->spool, b.seqs, used);
+        spool_remove(a->spool, seqs, used);
         a->status.delivered += used - nbad;
         a->status.last_ok_at = a->status.last_push_at;
         a->last_error[0] = '\0';
         pf_info("delivered %llu snapshot(s) seq %llu..%llu to %s",
-                (unsigned long long)(used - nbad), (unsigned long long)b.seqs[0],
-                (unsigned long long)b.seqs[used - 1], url);
+                (unsigned long long)(used - nbad), (unsigned long long)seqs[0],
+                (unsigned long long)seqs[used - 1], url);
         progress = true;
         break;
     case TRANSPORT_RETRY: {
         int64_t wait =
-            failover_failure(&a->fo, (size_t)idx, pf_mono_ms(), res.retry_after_s, &a->rng);
+            failover_failure(&a->fo, (size_t)idx, pf_mono_ms(), res->retry_after_s, &a->rng);
 
-        set_error(a, url, res.error);
-        pf_warn("push to %s failed (%s); %llu snapshot(s) kept, retry in %lld ms%s", url, res.error,
-                (unsigned long long)b.n, (long long)wait,
-                res.retry_after_s >= 0 ? " (Retry-After)" : "");
+        set_error(a, url, res->error);
+        pf_warn("push to %s failed (%s); %llu snapshot(s) kept, retry in %lld ms%s", url,
+                res->error, (unsigned long long)st->b.n, (long long)wait,
+                res->retry_after_s >= 0 ? " (Retry-After)" : "");
         /* another collector may be usable right away */
         progress = true;
         break;
     }
     case TRANSPORT_REENROLL:
-        set_error(a, url, res.error);
+        set_error(a, url, res->error);
         a->auth_fails++;
-        pf_warn("push to %s: node key refused (%s); enrolling again", url, res.error);
+        pf_warn("push to %s: node key refused (%s); enrolling again", url, res->error);
         a->st.agent_id[0] = a->st.node_key[0] = '\0';
         if (state_save(a->o.state_dir, &a->st))
             pf_warn("cannot clear the identity in %s", a->o.state_dir);
@@ -569,31 +643,49 @@ static bool deliver(struct agent *a, int idx)
         if (used > 1) {
             a->batch_limit = used / 2;
             pf_warn("push to %s: batch of %llu too large (%s); retrying with %llu", url,
-                    (unsigned long long)used, res.error, (unsigned long long)a->batch_limit);
+                    (unsigned long long)used, res->error, (unsigned long long)a->batch_limit);
             progress = true;
             break;
         }
         /* a single snapshot too large is dropped */
         /* fall through */
     case TRANSPORT_DROP:
-        set_error(a, url, res.error);
+        set_error(a, url, res->error);
         pf_error("push to %s refused (%s); dropped %llu snapshot(s) seq %llu..%llu, not retried",
-                 url, res.error, (unsigned long long)used, (unsigned long long)b.seqs[0],
-                 (unsigned long long)b.seqs[used - 1]);
-        spool_remove(a->spool, b.seqs, used);
+                 url, res->error, (unsigned long long)used, (unsigned long long)seqs[0],
+                 (unsigned long long)seqs[used - 1]);
+        spool_remove(a->spool, seqs, used);
         failover_success(&a->fo, (size_t)idx); /* it answered: it is up */
         progress = true;
         break;
     }
-out:
-    free(bad);
-    transport_result_free(&res);
-    pf_buf_free(&body);
-    spool_batch_clear(&b);
     return progress;
 }
 
-/* Runs until the OS asks to stop. Returns the exit code. */
+/* Drives the step in flight for at most timeout_ms. Returns true when it
+ * ended and the next step may go on at once. */
+static bool step_poll(struct agent *a, int timeout_ms, bool *ended)
+{
+    bool progress = false;
+    enum pf_rc rc;
+
+    *ended = false;
+    if (!transport_poll(a->tr, timeout_ms, &rc))
+        return false;
+    *ended = true;
+    if (a->step.kind == STEP_ENROLL)
+        progress = enroll_end(a, rc);
+    else if (a->step.kind == STEP_PUSH)
+        progress = push_end(a, rc);
+    step_clear(&a->step);
+    return progress;
+}
+
+/* Runs until the OS asks to stop. Returns the exit code. Snapshots are
+ * taken on their schedule whatever the delivery is doing: a request in
+ * flight is driven in slices that end at the next tick, so a collector
+ * that is slow or silent delays only the delivery (the snapshots wait in
+ * the spool), never a snapshot. */
 static int run_loop(struct agent *a)
 {
     int64_t interval_ms = (int64_t)a->o.interval_s * 1000;
@@ -609,7 +701,7 @@ static int run_loop(struct agent *a)
     while (!service_stop_requested()) {
         struct spool_stats ss;
         int64_t wake, wait = 0;
-        bool busy = false;
+        bool busy = false, go_on = false;
         int idx;
 
         collect_tick(&a->resmon); /* the loop wakes at least every SLEEP_SLICE_MS */
@@ -619,17 +711,35 @@ static int run_loop(struct agent *a)
             next_tick = backoff_next_tick_ms(next_tick, interval_ms, pf_mono_ms(), &a->rng);
             busy = true;
         }
-        spool_get_stats(a->spool, &ss);
         wake = next_tick;
-        if (ss.depth > 0 && now >= start_at) {
-            idx = failover_pick(&a->fo, now, &wait);
-            if (idx >= 0) {
-                if (deliver(a, idx))
-                    wake = now; /* go on draining, or try the next collector */
-                busy = true;
-            } else if (now + wait < wake) {
-                wake = now + wait;
+        if (a->step.kind == STEP_NONE) {
+            spool_get_stats(a->spool, &ss);
+            if (ss.depth > 0 && now >= start_at) {
+                idx = failover_pick(&a->fo, now, &wait);
+                if (idx >= 0) {
+                    bool progress = false;
+
+                    if (!deliver_start(a, idx, &progress) && progress)
+                        go_on = true;
+                    busy = true;
+                } else if (now + wait < wake) {
+                    wake = now + wait;
+                }
             }
+        }
+        if (a->step.kind != STEP_NONE) {
+            int64_t slice = next_tick - pf_mono_ms();
+            bool ended;
+
+            if (slice > SLEEP_SLICE_MS)
+                slice = SLEEP_SLICE_MS; /* the stop flag is polled this often */
+            if (step_poll(a, (int)(slice > 0 ? slice : 0), &ended))
+                go_on = true;
+            if (ended)
+                busy = true;
+            wake = go_on || a->step.kind != STEP_NONE ? pf_mono_ms() : wake;
+        } else if (go_on) {
+            wake = pf_mono_ms();
         }
         if (busy)
             write_status(a);
@@ -654,6 +764,8 @@ int cmd_run(int argc, char **argv)
 
     (void)service_stop_requested(); /* installs the stop handlers early */
     memset(&a, 0, sizeof(a));
+    pf_buf_init(&a.step.body, BODY_MAX);
+    transport_result_init(&a.step.res);
     code = load_opts("run", argc, argv, NEED_COLLECTOR, &cfg, &a.o);
     if (code) {
         code = code < 0 ? 0 : code;
@@ -713,6 +825,11 @@ int cmd_run(int argc, char **argv)
         pf_error("cannot set up HTTPS: %s", pf_strerror(rc));
         goto out;
     }
+    rc = transport_reserve(a.tr, &a.o.reserve);
+    if (rc) {
+        pf_error("cannot set up the reserve source ports: %s", pf_strerror(rc));
+        goto out;
+    }
     if (!a.st.agent_id[0] && !a.o.enroll_secret)
         pf_warn("not enrolled and no --enroll-secret: snapshots will be spooled but not sent");
 
@@ -731,7 +848,10 @@ int cmd_run(int argc, char **argv)
     write_status(&a);
     code = run_loop(&a);
 out:
-    transport_free(a.tr);
+    transport_free(a.tr); /* first: a request in flight points into a.step */
+    step_clear(&a.step);
+    pf_buf_free(&a.step.body);
+    transport_result_free(&a.step.res);
     spool_free(a.spool);
     osutil_unlock(lock);
     pf_config_free(cfg);

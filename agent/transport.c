@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* transport.c: HTTPS requests to the collector over one reused libcurl easy
- * handle (see transport.h), and the classification of the answers. */
+ * handle driven by a multi handle (see transport.h), new connections from
+ * the reserve source ports (srcport.h), and the classification of the
+ * answers. */
 /* curl.h first: on Windows it pulls in winsock2.h, which must come before
  * the windows.h that compat.h includes. */
 
@@ -15,6 +17,7 @@
 
 #include "backoff.h"
 #include "log.h"
+#include "srcport.h"
 #include "state.h"
 #include "timeutil.h"
 
@@ -23,8 +26,16 @@
 
 struct transport {
     CURL *curl;
+    CURLM *multi; /* owns the kept-alive connection between requests */
     char errbuf[CURL_ERROR_SIZE];
     uint64_t connections;
+    struct srcport *pool; /* reserve source ports; NULL: none */
+    /* the request in flight */
+    bool busy;
+    struct curl_slist *headers;
+    char *owned_body;       /* enrollment's body, freed when it ends */
+    unsigned addr_retries;  /* immediate retries from another source port */
+    uint16_t socket_port;   /* reserve port of the last socket opened; 0 plain */
     /* per request, filled by the callbacks */
     struct transport_result *res;
     char retry_after[HEADER_LINE_MAX];
@@ -105,6 +116,7 @@ static void result_reset(struct transport_result *r)
     r->code[0] = '\0';
     r->new_connection = false;
     r->local_port = 0;
+    r->reserve_port = false;
     pf_buf_reset(&r->body);
 }
 
@@ -136,6 +148,50 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
     return len;
 }
 
+/* libcurl's socket(): a socket bound to a reserve port when the pool has
+ * one for this family, else a plain one (the OS picks the port at
+ * connect). */
+static curl_socket_t on_open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+    struct transport *t = ud;
+    intptr_t s = SRCPORT_NONE;
+    uint16_t port = 0;
+
+    if (purpose == CURLSOCKTYPE_IPCXN)
+        s = srcport_socket(t->pool, addr->family, addr->socktype, addr->protocol, &port);
+    t->socket_port = port;
+    if (s != SRCPORT_NONE)
+        return (curl_socket_t)s;
+    return socket(addr->family, addr->socktype, addr->protocol);
+}
+
+enum pf_rc transport_reserve(struct transport *t, const struct srcport_spec *spec)
+{
+    CURLcode cc;
+    enum pf_rc rc;
+
+    srcport_free(t->pool);
+    t->pool = NULL;
+    if (spec->off)
+        return PF_OK;
+    rc = srcport_new(spec, &t->pool);
+    if (rc)
+        return rc;
+    cc = cu->easy_setopt(t->curl, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+    if (cc == CURLE_OK)
+        cc = cu->easy_setopt(t->curl, CURLOPT_OPENSOCKETDATA, t);
+    if (cc != CURLE_OK) {
+        pf_error("transport: libcurl refuses the socket callback: %s", cu->easy_strerror(cc));
+        return PF_INTERNAL;
+    }
+    return PF_OK;
+}
+
+size_t transport_reserve_ports(const struct transport *t, uint16_t *ports)
+{
+    return srcport_held(t->pool, ports);
+}
+
 enum pf_rc transport_new(const char *ca_file, struct transport **out)
 {
     struct transport *t;
@@ -154,8 +210,14 @@ enum pf_rc transport_new(const char *ca_file, struct transport **out)
     if (!t)
         return PF_NOMEM;
     t->curl = cu->easy_init();
-    if (!t->curl) {
-        free(t);
+    t->multi = cu->multi_init();
+    if (!t->curl || !t->multi) {
+        transport_free(t);
+        return PF_INTERNAL;
+    }
+    /* one kept-alive connection, as with the easy interface */
+    if (cu->multi_setopt(t->multi, CURLMOPT_MAXCONNECTS, 1L) != CURLM_OK) {
+        transport_free(t);
         return PF_INTERNAL;
     }
 #define SET(opt, val)                                                                              \
@@ -204,13 +266,41 @@ enum pf_rc transport_new(const char *ca_file, struct transport **out)
     return PF_OK;
 }
 
+/* Ends the request in flight, if any: handle out of the multi, headers
+ * and owned body freed. */
+static void end_request(struct transport *t)
+{
+    if (t->busy)
+        cu->multi_remove_handle(t->multi, t->curl);
+    t->busy = false;
+    if (t->curl)
+        cu->easy_setopt(t->curl, CURLOPT_HTTPHEADER, NULL);
+    if (t->headers)
+        cu->slist_free_all(t->headers);
+    t->headers = NULL;
+    if (t->owned_body)
+        cJSON_free(t->owned_body);
+    t->owned_body = NULL;
+    t->res = NULL;
+}
+
 void transport_free(struct transport *t)
 {
     if (!t)
         return;
+    end_request(t);
+    /* the easy handle leaves the multi before either is cleaned up */
+    if (t->multi)
+        cu->multi_cleanup(t->multi);
     if (t->curl)
         cu->easy_cleanup(t->curl);
+    srcport_free(t->pool);
     free(t);
+}
+
+bool transport_busy(const struct transport *t)
+{
+    return t->busy;
 }
 
 uint64_t transport_connections(const struct transport *t)
@@ -245,18 +335,19 @@ static int add_header(struct curl_slist **list, const char *line)
     return 0;
 }
 
-enum pf_rc transport_post(struct transport *t, const char *base_url, const char *path,
-                          const char *bearer, const char *body, size_t len,
-                          struct transport_result *res)
+enum pf_rc transport_begin(struct transport *t, const char *base_url, const char *path,
+                           const char *bearer, const char *body, size_t len,
+                           struct transport_result *res)
 {
     char url[URL_MAX], auth[HEADER_LINE_MAX];
     struct curl_slist *headers = NULL;
     size_t blen;
-    long nconn = 0, port = 0;
-    CURLcode cc;
+    CURLMcode mc;
     int n;
 
     result_reset(res);
+    if (t->busy)
+        return PF_INTERNAL; /* one request at a time */
     if (transport_check_url(base_url))
         return PF_INVALID;
     blen = strlen(base_url);
@@ -281,32 +372,66 @@ enum pf_rc transport_post(struct transport *t, const char *base_url, const char 
     }
 
     t->res = res;
+    t->headers = headers;
+    t->addr_retries = 0;
     t->retry_after[0] = '\0';
     t->errbuf[0] = '\0';
-    cu->easy_setopt(t->curl, CURLOPT_URL, url);
+    cu->easy_setopt(t->curl, CURLOPT_URL, url); /* curl copies the string */
     cu->easy_setopt(t->curl, CURLOPT_HTTPHEADER, headers);
     cu->easy_setopt(t->curl, CURLOPT_POSTFIELDS, body);
     cu->easy_setopt(t->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    cc = cu->easy_perform(t->curl);
-    cu->easy_setopt(t->curl, CURLOPT_HTTPHEADER, NULL);
-    cu->slist_free_all(headers);
-    t->res = NULL;
+    mc = cu->multi_add_handle(t->multi, t->curl);
+    if (mc != CURLM_OK) {
+        pf_error("transport: cannot start a request: %s", cu->multi_strerror(mc));
+        t->busy = false;
+        end_request(t);
+        return PF_INTERNAL;
+    }
+    t->busy = true;
+    return PF_OK;
+}
+
+/* The request ended with cc: fills the result and *rc and returns 0; or
+ * returns -1 when it was restarted from another source port instead. */
+static int finish(struct transport *t, CURLcode cc, enum pf_rc *rc)
+{
+    struct transport_result *res = t->res;
+    long nconn = 0, port = 0, oserr = 0;
+    bool addr_error;
 
     if (cu->easy_getinfo(t->curl, CURLINFO_NUM_CONNECTS, &nconn) == CURLE_OK && nconn > 0) {
         t->connections += (uint64_t)nconn;
         res->new_connection = true;
+        res->reserve_port = t->socket_port != 0;
     }
     if (cu->easy_getinfo(t->curl, CURLINFO_LOCAL_PORT, &port) == CURLE_OK)
         res->local_port = port;
 
     if (cc != CURLE_OK) {
+        cu->easy_getinfo(t->curl, CURLINFO_OS_ERRNO, &oserr);
+        addr_error = cc == CURLE_COULDNT_CONNECT && srcport_os_addr_error(oserr);
+        if (srcport_result(t->pool, t->socket_port, addr_error) &&
+            t->addr_retries++ < SRCPORT_MAX + 1) {
+            /* no local port or a four-tuple still taken: the next source
+             * port may connect at once, no backoff needed */
+            pf_info("connect from %s %u failed (%s); trying another source port",
+                    t->socket_port ? "reserve port" : "an ephemeral port, none free:",
+                    (unsigned)t->socket_port, t->errbuf[0] ? t->errbuf : cu->easy_strerror(cc));
+            cu->multi_remove_handle(t->multi, t->curl);
+            t->errbuf[0] = '\0';
+            if (cu->multi_add_handle(t->multi, t->curl) == CURLM_OK)
+                return -1;
+            t->busy = false; /* out of the multi already */
+        }
         res->verdict = TRANSPORT_RETRY;
         /* the detail may be cut: it is for people */
         if (snprintf(res->error, sizeof(res->error), "%s: %s", cu->easy_strerror(cc),
                      t->errbuf[0] ? t->errbuf : "no detail") < 0)
             res->error[0] = '\0';
-        return PF_AGAIN;
+        *rc = PF_AGAIN;
+        return 0;
     }
+    srcport_result(t->pool, t->socket_port, false);
     cu->easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &res->status);
     res->verdict = transport_classify(res->status);
     if (t->retry_after[0]) {
@@ -317,19 +442,60 @@ enum pf_rc transport_post(struct transport *t, const char *base_url, const char 
     }
     if (res->verdict != TRANSPORT_OK)
         describe_error(res);
-    return PF_OK;
+    *rc = PF_OK;
+    return 0;
 }
 
-enum pf_rc transport_enroll(struct transport *t, const char *base_url, const char *secret,
-                            const char *host_name, const char *site, const char *machine_id,
-                            char agent_id[PF_ID_LEN], char *node_key, size_t node_key_len,
-                            struct transport_result *res)
+bool transport_poll(struct transport *t, int timeout_ms, enum pf_rc *rc)
 {
-    cJSON *req = cJSON_CreateObject(), *host = NULL, *ans = NULL;
-    const cJSON *id, *key;
+    int running = 0, left = 0, numfds = 0;
+    bool done = false;
+    CURLcode cc = CURLE_OK;
+    CURLMsg *m;
+
+    *rc = PF_INTERNAL;
+    if (!t->busy)
+        return true;
+    cu->multi_perform(t->multi, &running);
+    if (running) {
+        cu->multi_poll(t->multi, NULL, 0, timeout_ms < 0 ? 0 : timeout_ms, &numfds);
+        cu->multi_perform(t->multi, &running);
+    }
+    while ((m = cu->multi_info_read(t->multi, &left)) != NULL)
+        if (m->msg == CURLMSG_DONE && m->easy_handle == t->curl) {
+            cc = m->data.result;
+            done = true;
+        }
+    if (!done)
+        return false;
+    if (finish(t, cc, rc) < 0)
+        return false; /* restarted from another source port */
+    end_request(t);
+    return true;
+}
+
+enum pf_rc transport_post(struct transport *t, const char *base_url, const char *path,
+                          const char *bearer, const char *body, size_t len,
+                          struct transport_result *res)
+{
+    enum pf_rc rc = transport_begin(t, base_url, path, bearer, body, len, res);
+
+    if (rc)
+        return rc;
+    while (!transport_poll(t, 1000, &rc))
+        ;
+    return rc;
+}
+
+enum pf_rc transport_enroll_begin(struct transport *t, const char *base_url, const char *secret,
+                                  const char *host_name, const char *site,
+                                  const char *machine_id, struct transport_result *res)
+{
+    cJSON *req = cJSON_CreateObject(), *host = NULL;
     char *text = NULL;
     enum pf_rc rc = PF_NOMEM;
 
+    result_reset(res);
     if (!req)
         goto out;
     host = cJSON_CreateObject();
@@ -346,13 +512,29 @@ enum pf_rc transport_enroll(struct transport *t, const char *base_url, const cha
     text = cJSON_PrintUnformatted(req);
     if (!text)
         goto out;
-    rc = transport_post(t, base_url, "/v1/enroll", NULL, text, strlen(text), res);
-    if (rc)
-        goto out;
-    if (res->verdict != TRANSPORT_OK) {
-        rc = res->status == 401 ? PF_PERM : res->verdict == TRANSPORT_RETRY ? PF_AGAIN : PF_PROTO;
-        goto out;
+    rc = transport_begin(t, base_url, "/v1/enroll", NULL, text, strlen(text), res);
+    if (!rc) {
+        t->owned_body = text; /* freed when the request ends */
+        text = NULL;
     }
+out:
+    if (text)
+        cJSON_free(text);
+    cJSON_Delete(host);
+    cJSON_Delete(req);
+    return rc;
+}
+
+enum pf_rc transport_enroll_end(enum pf_rc rc, struct transport_result *res,
+                                char agent_id[PF_ID_LEN], char *node_key, size_t node_key_len)
+{
+    cJSON *ans = NULL;
+    const cJSON *id, *key;
+
+    if (rc)
+        return rc;
+    if (res->verdict != TRANSPORT_OK)
+        return res->status == 401 ? PF_PERM : res->verdict == TRANSPORT_RETRY ? PF_AGAIN : PF_PROTO;
     ans = cJSON_ParseWithLength(res->body.data ? res->body.data : "", res->body.len);
     id = cJSON_GetObjectItemCaseSensitive(ans, "agent_id");
     key = cJSON_GetObjectItemCaseSensitive(ans, "node_key");
@@ -362,16 +544,24 @@ enum pf_rc transport_enroll(struct transport *t, const char *base_url, const cha
         snprintf(res->error, sizeof(res->error),
                  "enrollment answer lacks a valid agent_id and node_key");
         rc = PF_PROTO;
-        goto out;
+    } else {
+        snprintf(agent_id, PF_ID_LEN, "%s", id->valuestring);
+        snprintf(node_key, node_key_len, "%s", key->valuestring);
     }
-    snprintf(agent_id, PF_ID_LEN, "%s", id->valuestring);
-    snprintf(node_key, node_key_len, "%s", key->valuestring);
-    rc = PF_OK;
-out:
     cJSON_Delete(ans);
-    cJSON_Delete(host);
-    cJSON_Delete(req);
-    if (text)
-        cJSON_free(text);
     return rc;
+}
+
+enum pf_rc transport_enroll(struct transport *t, const char *base_url, const char *secret,
+                            const char *host_name, const char *site, const char *machine_id,
+                            char agent_id[PF_ID_LEN], char *node_key, size_t node_key_len,
+                            struct transport_result *res)
+{
+    enum pf_rc rc = transport_enroll_begin(t, base_url, secret, host_name, site, machine_id, res);
+
+    if (rc)
+        return rc;
+    while (!transport_poll(t, 1000, &rc))
+        ;
+    return transport_enroll_end(rc, res, agent_id, node_key, node_key_len);
 }

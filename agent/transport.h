@@ -6,7 +6,14 @@
  * open across intervals: when the host has no free ephemeral port left, a
  * new connect() would fail but the open connection still delivers the
  * snapshot that shows it. TCP keep-alive probes keep middleboxes from
- * forgetting it.
+ * forgetting it. A new connection comes from a source port held in
+ * reserve (srcport.h, transport_reserve), so that it can be opened even
+ * then.
+ *
+ * A request runs on libcurl's multi interface: transport_begin starts it,
+ * transport_poll drives it for a bounded time and says when it ended, so
+ * the caller keeps its own schedule (snapshots) while a collector is slow
+ * or silent. transport_post and transport_enroll are the blocking forms.
  *
  * Portable: the same file builds with Debian's libcurl (OpenSSL) and the
  * Windows build's static libcurl (mbedTLS). */
@@ -20,6 +27,7 @@
 #include "buf.h"
 #include "error.h"
 #include "snapshot.h"
+#include "srcport.h"
 
 #define TRANSPORT_BODY_MAX 65536      /* response bytes kept */
 #define TRANSPORT_CONNECT_TIMEOUT_S 10
@@ -43,6 +51,7 @@ struct transport_result {
     char error[PF_NAME_LEN]; /* "" on success; else what went wrong, one line */
     char code[PF_ID_LEN];  /* the answer's "error" code ("invalid", ...), or "" */
     bool new_connection;   /* this request had to open a TCP connection */
+    bool reserve_port;     /* ... from a reserve source port (srcport.h) */
     long local_port;       /* local port of the connection used; 0 unknown */
     struct pf_buf body;    /* the answer's body, at most TRANSPORT_BODY_MAX */
 };
@@ -59,8 +68,33 @@ enum pf_rc transport_check_url(const char *url);
  * be set up (e.g. built without HTTPS). */
 enum pf_rc transport_new(const char *ca_file, struct transport **out);
 
-/* Closes the connection and frees t. NULL does nothing. */
+/* Closes the connection and frees t (a request in flight is abandoned).
+ * NULL does nothing. */
 void transport_free(struct transport *t);
+
+/* Holds the reserve source ports spec asks for (srcport_new; "off": none)
+ * and opens every new connection from them. Returns PF_OK (even when fewer
+ * ports could be held: logged), PF_NOMEM or PF_INTERNAL. */
+enum pf_rc transport_reserve(struct transport *t, const struct srcport_spec *spec);
+
+/* The reserve ports held (room for SRCPORT_MAX); returns how many. */
+size_t transport_reserve_ports(const struct transport *t, uint16_t *ports);
+
+/* Starts a POST like transport_post, without waiting. body, and res (reset
+ * here, filled as the answer comes), must stay valid until transport_poll
+ * returns true. Returns PF_OK when started, PF_INVALID for a bad URL,
+ * PF_NOMEM, or PF_INTERNAL when a request is already in flight. */
+enum pf_rc transport_begin(struct transport *t, const char *base_url, const char *path,
+                           const char *bearer, const char *body, size_t len,
+                           struct transport_result *res);
+
+/* Drives the request in flight for at most timeout_ms. Returns false while
+ * it goes on; true when it ended (or none was in flight: *rc PF_INTERNAL),
+ * with *rc as transport_post returns and the result filled. */
+bool transport_poll(struct transport *t, int timeout_ms, enum pf_rc *rc);
+
+/* True while a request is in flight. */
+bool transport_busy(const struct transport *t);
 
 /* Initialises / frees a result (its body buffer). */
 void transport_result_init(struct transport_result *r);
@@ -85,6 +119,16 @@ enum pf_rc transport_enroll(struct transport *t, const char *base_url, const cha
                             const char *host_name, const char *site, const char *machine_id,
                             char agent_id[PF_ID_LEN], char *node_key, size_t node_key_len,
                             struct transport_result *res);
+
+/* transport_enroll in two halves: _begin starts the request (as
+ * transport_begin; the body is the transport's own); once transport_poll
+ * returned true with rc, _end reads the answer as transport_enroll
+ * describes. */
+enum pf_rc transport_enroll_begin(struct transport *t, const char *base_url, const char *secret,
+                                  const char *host_name, const char *site,
+                                  const char *machine_id, struct transport_result *res);
+enum pf_rc transport_enroll_end(enum pf_rc rc, struct transport_result *res,
+                                char agent_id[PF_ID_LEN], char *node_key, size_t node_key_len);
 
 /* TCP connections opened since transport_new. */
 uint64_t transport_connections(const struct transport *t);

@@ -22,6 +22,18 @@ struct curlapi {
     const char *(*easy_strerror)(CURLcode code);
     struct curl_slist *(*slist_append)(struct curl_slist *list, const char *s);
     void (*slist_free_all)(struct curl_slist *list);
+    /* the multi interface: a request runs while the agent keeps its
+     * schedule (transport.h) */
+    CURLM *(*multi_init)(void);
+    CURLMcode (*multi_setopt)(CURLM *multi, CURLMoption option, ...);
+    CURLMcode (*multi_add_handle)(CURLM *multi, CURL *curl);
+    CURLMcode (*multi_remove_handle)(CURLM *multi, CURL *curl);
+    CURLMcode (*multi_perform)(CURLM *multi, int *running);
+    CURLMcode (*multi_poll)(CURLM *multi, struct curl_waitfd *extra, unsigned n, int timeout_ms,
+                            int *numfds);
+    CURLMsg *(*multi_info_read)(CURLM *multi, int *left);
+    CURLMcode (*multi_cleanup)(CURLM *multi);
+    const char *(*multi_strerror)(CURLMcode code);
 };
 
 /* Returns the table, loading libcurl on first use; NULL (with the reason

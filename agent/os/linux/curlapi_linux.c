@@ -44,7 +44,16 @@ const struct curlapi *curlapi_get(void)
         load(lib, "curl_easy_cleanup", &api.easy_cleanup) ||
         load(lib, "curl_easy_strerror", &api.easy_strerror) ||
         load(lib, "curl_slist_append", &api.slist_append) ||
-        load(lib, "curl_slist_free_all", &api.slist_free_all))
+        load(lib, "curl_slist_free_all", &api.slist_free_all) ||
+        load(lib, "curl_multi_init", &api.multi_init) ||
+        load(lib, "curl_multi_setopt", &api.multi_setopt) ||
+        load(lib, "curl_multi_add_handle", &api.multi_add_handle) ||
+        load(lib, "curl_multi_remove_handle", &api.multi_remove_handle) ||
+        load(lib, "curl_multi_perform", &api.multi_perform) ||
+        load(lib, "curl_multi_poll", &api.multi_poll) ||
+        load(lib, "curl_multi_info_read", &api.multi_info_read) ||
+        load(lib, "curl_multi_cleanup", &api.multi_cleanup) ||
+        load(lib, "curl_multi_strerror", &api.multi_strerror))
         return NULL; /* keep the library mapped: nothing else to undo */
     state = 1;
     return &api;

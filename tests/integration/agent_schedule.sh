@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# agent_schedule.sh BUILD_DIR: the schedule never stalls. The agent
+# (interval 1 s) sends through stall_proxy.py to the real collector. The
+# proxy first answers normally, then holds a request 15 s without a word
+# (a collector that accepts and never answers), then answers one byte a
+# second until the agent has read such an answer to its end, then normally
+# again. Checks, on what the database stored:
+#   - no seq is missing (none skipped, none lost: seq contiguous 1..N);
+#   - taken_at of consecutive snapshots are at most 2 s apart (the 1 s
+#     interval, 1 s of rounding: every snapshot within 1 s of schedule),
+#     also while the delivery waited;
+#   - the agent reads an answer sent one byte a second (38 s) to its end;
+#   - everything spooled meanwhile is delivered once the proxy answers
+#     normally (a request begun in the slow mode still takes its 38 s).
+# Prints the largest gap and how many snapshots were taken while the
+# proxy stalled (the figures of the README).
+set -euo pipefail
+BUILD=$(cd "${1:?usage: agent_schedule.sh BUILD_DIR}" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+# shellcheck source=agent_lib.sh
+. "$here/agent_lib.sh"
+pf_netns_reexec "$@"
+pf_tmpdir
+proxy=
+stop_proxy() { [ -n "$proxy" ] && kill "$proxy" 2>/dev/null; wait "$proxy" 2>/dev/null || true; proxy=; }
+trap 'rc=$?; stop_proxy; pfa_cleanup "$rc"' EXIT
+pf_make_certs
+pf_pg_init
+pf_migrate
+max_seq() { pf_psql -c "SELECT coalesce(max(seq), 0) FROM snapshots"; }
+n_stored() { pf_psql -c "SELECT count(DISTINCT seq) FROM snapshots"; }
+max_gap() { # largest distance in s between consecutive taken_at
+  pf_psql -c "SELECT coalesce(max(d), 0) FROM (SELECT extract(epoch FROM taken_at - lag(taken_at)
+    OVER (ORDER BY seq))::int AS d FROM snapshots) g"
+}
+answered() { grep -c "\"event\": \"answered\".*\"mode\": \"$1\"" "$PF_TMP/proxy.log" || true; }
+
+c=$(pf_free_port)
+p=$(pf_free_port)
+while [ "$p" = "$c" ]; do p=$(pf_free_port); done
+pfa_collector_on "$c"
+modef=$PF_TMP/mode
+echo pass >"$modef"
+python3 "$here/stall_proxy.py" --port "$p" --upstream "$c" --cert "$PF_CERT" --key "$PF_KEY" \
+  --ca "$PF_CA" --mode-file "$modef" --log "$PF_TMP/proxy.log" >"$PF_TMP/proxy.out" 2>&1 &
+proxy=$!
+pfa_wait_for 'grep -q listening "$PF_TMP/proxy.log" 2>/dev/null' 30 "stall_proxy.py did not start"
+state=$PF_TMP/state
+pfa_agent_start agent --collector "https://127.0.0.1:$p" --enroll-secret "$PF_ENROLL_SECRET" \
+  --ca-file "$PF_CA" --state-dir "$state" --interval 1
+pfa_wait_for '[ "$(n_stored)" -ge 3 ]' 30 "no snapshots through the proxy"
+
+echo silent >"$modef"
+s0=$(max_seq)
+pf_log "proxy silent (stored up to seq $s0)"
+sleep 15
+delivered() { grep -c 'delivered [0-9]* snapshot' "$PF_TMP/agent.log" || true; }
+d0=$(delivered)
+echo trickle >"$modef"
+pf_log "proxy answers one byte a second"
+# the agent must read a slow answer to its end (an agent that waits in the
+# request instead of taking snapshots only shows it in the gaps below)
+t=$SECONDS
+while [ "$(delivered)" -le "$d0" ] && [ $((SECONDS - t)) -lt 100 ]; do sleep 0.5; done
+slow=$(( $(delivered) - d0 ))
+pf_log "the agent read $slow answer(s) sent one byte a second, $((SECONDS - t)) s after they began" \
+  "($(answered trickle) sent)"
+s1=$(max_seq)
+echo pass >"$modef"
+pf_log "proxy answers normally again (stored up to seq $s1)"
+pfa_wait_for 'st=$(pfa_status "$state" spool_depth); [ "$st" -le 1 ] && [ "$(n_stored)" -eq "$(max_seq)" ] && [ "$(max_seq)" -gt "$s1" ]' 60 \
+  "the spool was not drained once the proxy answered (stored $(n_stored) of $(max_seq))"
+
+n=$(n_stored)
+last=$(max_seq)
+gap=$(max_gap)
+during=$(pf_psql -c "SELECT count(*) FROM snapshots WHERE seq > $s0 AND seq <= $s1")
+span=$(pf_psql -c "SELECT extract(epoch FROM max(taken_at) - min(taken_at))::int FROM snapshots WHERE seq > $s0 AND seq <= $s1")
+pf_log "stored $n snapshot(s), seq 1..$last; largest gap between taken_at: $gap s;" \
+  "$during snapshot(s) taken in the $span s between the stall and the first slow answer"
+pf_check '[ "$slow" -ge 1 ]' "the agent read no answer sent one byte a second to its end"
+pf_check '[ "$n" -eq "$last" ]' "seqs are missing: $(pf_psql -c 'SELECT string_agg(seq::text, $$ $$ ORDER BY seq) FROM snapshots')"
+pf_check '[ "$gap" -le 2 ]' "the schedule stalled: $gap s between two snapshots"
+pf_check '[ "$during" -ge "$span" ]' "snapshots were skipped while the delivery waited: $during in $span s"
+pfa_agent_stop
+echo "agent_schedule: passed (largest gap $gap s, $during snapshots in $span s of stall)"
