@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "backoff.h"
+#include "castore.h"
 #include "log.h"
 #include "srcport.h"
 #include "state.h"
@@ -192,6 +193,40 @@ size_t transport_reserve_ports(const struct transport *t, uint16_t *ports)
     return srcport_held(t->pool, ports);
 }
 
+/* No --ca-file: where libcurl's TLS library does not read the system's
+ * trusted CAs itself (mbedTLS on Windows), hand them over as a PEM blob. */
+static CURLcode system_cas(struct transport *t)
+{
+    struct castore_counts n;
+    struct pf_buf pem;
+    struct curl_blob blob;
+    CURLcode cc = CURLE_OK;
+    enum pf_rc rc;
+
+    pf_buf_init(&pem, CASTORE_MAX_BYTES);
+    rc = castore_load_system(&pem, &n);
+    if (rc == PF_UNSUPPORTED) {
+        pf_buf_free(&pem);
+        return CURLE_OK; /* OpenSSL: libcurl's default CA bundle */
+    }
+    if (rc)
+        pf_warn("cannot read the system's trusted CAs (%s): give --ca-file", pf_strerror(rc));
+    else if (n.kept == 0)
+        pf_warn("the system's ROOT and CA stores hold no usable CA: give --ca-file");
+    else
+        pf_info("trusting %zu CA(s) of the system's ROOT and CA stores (left out: %zu "
+                "disallowed, %zu expired, %zu not for TLS servers, %zu malformed)",
+                n.kept, n.disallowed, n.expired, n.not_for_tls, n.malformed);
+    if (!rc && n.kept > 0) {
+        blob.data = pem.data;
+        blob.len = pem.len;
+        blob.flags = CURL_BLOB_COPY;
+        cc = cu->easy_setopt(t->curl, CURLOPT_CAINFO_BLOB, &blob);
+    }
+    pf_buf_free(&pem);
+    return cc;
+}
+
 enum pf_rc transport_new(const char *ca_file, struct transport **out)
 {
     struct transport *t;
@@ -235,6 +270,8 @@ enum pf_rc transport_new(const char *ca_file, struct transport **out)
     SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
     if (ca_file && *ca_file)
         SET(CURLOPT_CAINFO, ca_file);
+    else if (cc == CURLE_OK)
+        cc = system_cas(t);
     /* One connection, kept: no forced close, TCP keep-alive probes, and
      * no age limit of our own (the collector decides when to close). */
     SET(CURLOPT_FORBID_REUSE, 0L);

@@ -10,6 +10,7 @@ pf_unit_test(test_backoff pfagent)
 pf_unit_test(test_transport pfagent)
 pf_unit_test(test_service pfagent)
 pf_unit_test(test_srcport pfagent)
+pf_unit_test(test_castore pfagent)
 
 if(NOT WIN32)
   # pf_agent_it(<name> <timeout s>): tests/integration/<name>.sh BUILD_DIR
@@ -20,6 +21,12 @@ if(NOT WIN32)
       ENVIRONMENT "PF_COLLECTOR_BIN=${CMAKE_BINARY_DIR}/collector/portfleet-collector")
   endfunction()
   add_executable(portburner integration/portburner.c)
+  # the Windows trust store reader's pure half, on certificates openssl makes
+  add_executable(castore_bundle tools/castore_bundle.c)
+  target_link_libraries(castore_bundle PRIVATE pfagent)
+  add_test(NAME agent_castore
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integration/agent_castore.sh ${CMAKE_BINARY_DIR})
+  set_tests_properties(agent_castore PROPERTIES LABELS unit TIMEOUT 60)
   pf_agent_it(agent_retry_policy 180)
   pf_agent_it(agent_outage 600)
   pf_agent_it(agent_crash 900)

@@ -7,7 +7,8 @@
     What an RMM tool runs on each connector host (as Administrator or
     SYSTEM). Copies portfleet-agent.exe to the install directory (stopping
     the running service first when it is an upgrade), copies the collector's
-    CA certificate beside it, and runs `portfleet-agent.exe install`, which
+    CA certificate beside it when -CaFile is given, and runs
+    `portfleet-agent.exe install`, which
     writes the options to the ACL-protected config file, registers the
     service (automatic start, LocalSystem, restart on failure) and starts
     it. Then checks that the service runs. Running it again with the same
@@ -31,6 +32,8 @@ param(
 
     [string] $Site = 'default',
 
+    # Only when Windows does not trust the collector's CA: without it the
+    # agent uses the ROOT and CA certificate stores of the machine.
     [string] $CaFile = '',
 
     # The agent to install; by default the one beside this script.
