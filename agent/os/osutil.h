@@ -19,6 +19,7 @@
 
 /* Where the agent keeps its configuration and state by default (docs/cli.md). */
 #ifdef _WIN32
+#define OSUTIL_PRIVATE_SDDL L"D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)"
 #define OSUTIL_DEFAULT_CONFIG "C:\\ProgramData\\portfleet\\agent.conf"
 #define OSUTIL_DEFAULT_STATE_DIR "C:\\ProgramData\\portfleet"
 #else
@@ -36,8 +37,11 @@ enum pf_rc osutil_rc_from_os(unsigned long e);
 
 enum pf_rc osutil_path_join(char *out, size_t outlen, const char *dir, const char *name);
 
-/* Creates dir and its missing parents, private to the owner (0700 on
- * POSIX). An existing directory is fine. Returns PF_IO or PF_PERM. */
+/* Creates dir and its missing parents, private: 0700 on POSIX; on
+ * Windows a protected DACL (no inheritance) for SYSTEM and the
+ * Administrators only, OSUTIL_PRIVATE_SDDL, set as each one is created.
+ * An existing directory is fine and keeps its permissions (install
+ * re-applies them to a directory it owns). Returns PF_IO or PF_PERM. */
 enum pf_rc osutil_mkdirs(const char *dir);
 
 /* Replaces dir/name by len bytes of data so that after a crash at any

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <windows.h>
 #include <bcrypt.h>
+#include <sddl.h>
 
 enum pf_rc osutil_rc_from_os(unsigned long e)
 {
@@ -54,13 +55,20 @@ enum pf_rc osutil_mkdirs(const char *dir)
 {
     char path[OSUTIL_PATH_MAX];
     wchar_t w[OSUTIL_PATH_MAX];
+    SECURITY_ATTRIBUTES sa = {sizeof(sa), NULL, FALSE};
     size_t len = strlen(dir);
-    enum pf_rc rc;
+    enum pf_rc rc = PF_OK;
 
     if (len == 0 || len >= sizeof(path))
         return PF_INVALID;
+    /* What this creates is private from its first moment: the ACL is part
+     * of the creation, so there is no window in which the default
+     * (inherited, often Users: read) ACL exposes the node key. */
+    if (!ConvertStringSecurityDescriptorToSecurityDescriptorW(OSUTIL_PRIVATE_SDDL, SDDL_REVISION_1,
+                                                              &sa.lpSecurityDescriptor, NULL))
+        return PF_INTERNAL;
     memcpy(path, dir, len + 1);
-    for (size_t i = 1; i <= len; i++) {
+    for (size_t i = 1; i <= len && !rc; i++) {
         char c = path[i];
 
         if (c != '\\' && c != '/' && c != '\0')
@@ -69,13 +77,12 @@ enum pf_rc osutil_mkdirs(const char *dir)
             continue;
         path[i] = '\0';
         rc = widen(path, w);
-        if (rc)
-            return rc;
-        if (!CreateDirectoryW(w, NULL) && GetLastError() != ERROR_ALREADY_EXISTS)
-            return osutil_rc_from_os(GetLastError());
+        if (!rc && !CreateDirectoryW(w, &sa) && GetLastError() != ERROR_ALREADY_EXISTS)
+            rc = osutil_rc_from_os(GetLastError());
         path[i] = c;
     }
-    return PF_OK;
+    LocalFree(sa.lpSecurityDescriptor);
+    return rc;
 }
 
 enum pf_rc osutil_sync_dir(const char *dir)

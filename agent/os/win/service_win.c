@@ -40,7 +40,7 @@
 #define EVENTLOG_KEY L"SYSTEM\\CurrentControlSet\\Services\\EventLog\\Application\\portfleet-agent"
 #define MSG_TEXT 1 /* messages_win.mc: "%1" */
 /* SYSTEM and Administrators only, inherited, not inheriting from above. */
-#define PRIVATE_SDDL L"D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)"
+#define PRIVATE_SDDL OSUTIL_PRIVATE_SDDL
 #define START_WAIT_MS 30000
 #define STOP_WAIT_MS 30000
 #define LOG_FILE "agent.log"
