@@ -74,13 +74,13 @@ pf_log "proxy answers normally again (stored up to seq $s1)"
 pfa_wait_for 'st=$(pfa_status "$state" spool_depth); [ "$st" -le 1 ] && [ "$(n_stored)" -eq "$(max_seq)" ] && [ "$(max_seq)" -gt "$s1" ]' 60 \
   "the spool was not drained once the proxy answered (stored $(n_stored) of $(max_seq))"
 
-n=$(n_stored)
-last=$(max_seq)
+# one query: the agent goes on adding snapshots meanwhile
+read -r n last <<<"$(pf_psql -F ' ' -c "SELECT count(DISTINCT seq), max(seq) FROM snapshots")"
 gap=$(max_gap)
 during=$(pf_psql -c "SELECT count(*) FROM snapshots WHERE seq > $s0 AND seq <= $s1")
 span=$(pf_psql -c "SELECT extract(epoch FROM max(taken_at) - min(taken_at))::int FROM snapshots WHERE seq > $s0 AND seq <= $s1")
 pf_log "stored $n snapshot(s), seq 1..$last; largest gap between taken_at: $gap s;" \
-  "$during snapshot(s) taken in the $span s between the stall and the first slow answer"
+  "$during snapshot(s) taken in the $span s from the stall to the end of the first slow answer"
 pf_check '[ "$slow" -ge 1 ]' "the agent read no answer sent one byte a second to its end"
 pf_check '[ "$n" -eq "$last" ]' "seqs are missing: $(pf_psql -c 'SELECT string_agg(seq::text, $$ $$ ORDER BY seq) FROM snapshots')"
 pf_check '[ "$gap" -le 2 ]' "the schedule stalled: $gap s between two snapshots"
