@@ -17,7 +17,10 @@
 #      under wine64 while sockholder.exe holds known sockets and checks the
 #      snapshot with the project's codec (build-winunit/tests/win_check_snapshot);
 #      then install / install again / reinstall changed / status / uninstall
-#      as a service under Wine's services.exe
+#      as a service under Wine's services.exe; the state directory `run`
+#      creates (private); and trust without --ca-file: a CA in Wine's ROOT
+#      store (added with certadd.exe) is trusted, the connection to the
+#      scripted collector (retry_server.py) comes from a reserve port
 # Ends with "N passed, N failed"; exit 1 when anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -75,13 +78,16 @@ fi
 mkdir -p build-win/tests
 holder=build-win/tests/sockholder.exe
 sddl=build-win/tests/sddl.exe
+certadd=build-win/tests/certadd.exe
 if x86_64-w64-mingw32-gcc -std=c11 -O2 -Wall -Wextra -Werror -static \
      -o "$holder" tests/windows/sockholder.c -lws2_32 &&
    x86_64-w64-mingw32-gcc -municode -std=c11 -O2 -Wall -Wextra -Werror -static \
-     -o "$sddl" tests/windows/sddl.c; then
-  ok "test programs built ($holder, $sddl)"
+     -o "$sddl" tests/windows/sddl.c &&
+   x86_64-w64-mingw32-gcc -municode -std=c11 -O2 -Wall -Wextra -Werror -static \
+     -o "$certadd" tests/windows/certadd.c -lcrypt32; then
+  ok "test programs built ($holder, $sddl, $certadd)"
 else
-  bad "tests/windows/sockholder.c or sddl.c does not build"
+  bad "tests/windows/sockholder.c, sddl.c or certadd.c does not build"
 fi
 
 step "imports of the .exe"
@@ -170,4 +176,6 @@ wine_step hold small "$a" "$h" "$c" "$work" -- --listen 5 --connect 7 --time-wai
 wine_step hold pretty "$a" "$h" "$c" "$work" --pretty -- --listen 2 --connect 3 --time-wait 1 --udp 1
 wine_step hold many "$a" "$h" "$c" "$work" -- --listen 20 --connect 300 --time-wait 20 --udp 50
 wine_step service "$a" "$root/$sddl" "$work"
+wine_step acl "$a" "$root/$sddl" "$work"
+wine_step trust "$a" "$root/$certadd" "$root/tests/integration/retry_server.py" "$work"
 finish

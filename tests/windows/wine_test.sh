@@ -10,6 +10,10 @@
 #   wine_test.sh cli AGENT WORK                 version, exit codes
 #   wine_test.sh hold NAME AGENT HOLDER CHECKER WORK [SNAPSHOT-ARGS] -- HOLDER-ARGS
 #   wine_test.sh service AGENT SDDL WORK         install/uninstall as a service
+#   wine_test.sh acl AGENT SDDL WORK             `run` creates a private state directory
+#   wine_test.sh trust AGENT CERTADD SERVER WORK  no --ca-file: the CA in Wine's ROOT
+#                                               store is trusted; the connection comes
+#                                               from a reserve source port
 # Needs WINEPREFIX and wine64 on PATH (set by run.sh). Prints "ok - ..." /
 # "not ok - ..." lines (run.sh counts them); exits non-zero when any failed.
 set -uo pipefail
@@ -185,6 +189,110 @@ service)
   else
     bad "uninstall --purge: exit $code, '$out'"
   fi
+  done_step
+  ;;
+acl)
+  agent=$1 sddl=$2 work=$3
+  # `run` (not install) creates the state directory and its parent. Wine
+  # keeps no security descriptor on disk: it turns the one given at
+  # creation into Unix permissions and reports a DACL made from those
+  # (protection and the Administrators' ACE are lost), so the check here is
+  # what survives: no ACE for Everyone (WD), Users (BU) or Authenticated
+  # Users (AU), and no Unix permission for others. Before the fix the
+  # directory got the default ACL: Everyone may read (Unix r-x for others).
+  base="$WINEPREFIX/drive_c/pf-acl"
+  rm -rf "$base"
+  timeout 90 wine64 "$agent" run --collector https://127.0.0.1:9 --enroll-secret x \
+    --state-dir 'C:\pf-acl\state' --interval 1 >"$work/acl-agent.log" 2>&1 &
+  ap=$!
+  for _ in $(seq 600); do [ -f "$base/state/status.json" ] && break; sleep 0.1; done
+  kill "$ap" 2>/dev/null
+  wait "$ap" 2>/dev/null
+  if [ ! -d "$base/state" ]; then
+    bad "run did not create its state directory (log: $(tail -3 "$work/acl-agent.log"))"
+    done_step
+  fi
+  for sub in '' /state /state/spool; do
+    dir="C:\\pf-acl${sub//\//\\}"
+    got=$(wine64 "$sddl" "$dir" 2>&1 | tr -d '\r')
+    unix=$(stat -c %A "$base$sub" 2>&1)
+    echo "info - $dir: DACL as Wine reports it: $got; Unix mode $unix"
+    if [[ "$got" == D:* && "$got" != *";;;WD)"* && "$got" != *";;;BU)"* && "$got" != *";;;AU)"* &&
+          "$unix" == d??????--- ]]; then
+      ok "run created $dir private: no ACE for Everyone, Users or Authenticated Users"
+    else
+      bad "run created $dir with a DACL others may use: $got ($unix)"
+    fi
+  done
+  done_step
+  ;;
+trust)
+  agent=$1 certadd=$2 server=$3 work=$4
+  d="$work/trust"
+  rm -rf "$d"
+  mkdir -p "$d"
+  openssl req -x509 -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:P-256 -days 2 \
+    -subj "/CN=portfleet wine test CA" -keyout "$d/ca.key" -out "$d/ca.pem" 2>/dev/null &&
+  openssl x509 -in "$d/ca.pem" -outform DER -out "$d/ca.der" &&
+  openssl req -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:P-256 -subj "/CN=localhost" \
+    -keyout "$d/server.key" -out "$d/server.csr" 2>/dev/null &&
+  printf 'subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth\n' >"$d/ext.cnf" &&
+  openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
+    -days 2 -extfile "$d/ext.cnf" -out "$d/server.pem" 2>/dev/null ||
+    { bad "openssl could not make the test certificates"; done_step; }
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  python3 "$server" --port "$port" --cert "$d/server.pem" --key "$d/server.key" \
+    --log "$d/server.log" >"$d/server.out" 2>&1 &
+  sp=$!
+  for _ in $(seq 100); do
+    curl -s --cacert "$d/ca.pem" -o /dev/null "https://localhost:$port/healthz" && break
+    sleep 0.1
+  done
+  # run_agent NAME: `run` without --ca-file until a snapshot arrives or 40 s.
+  # The name, not the IP address: mbedTLS 2.28 matches only DNS names.
+  run_agent() {
+    timeout 60 wine64 "$agent" run --collector "https://localhost:$port" --enroll-secret x \
+      --state-dir "C:\\pf-trust-$1" --interval 1 >"$d/agent-$1.log" 2>&1 &
+    local ap=$! i
+    for i in $(seq 400); do
+      grep -q '/v1/snapshots' "$d/server.log" 2>/dev/null && break
+      [ "$1" = untrusted ] && grep -q 'enrollment at .* failed' "$d/agent-$1.log" && break
+      sleep 0.1
+    done
+    kill "$ap" 2>/dev/null
+    wait "$ap" 2>/dev/null
+    wineserver -k >/dev/null 2>&1
+    wineserver -w >/dev/null 2>&1
+  }
+  run_agent untrusted
+  echo "info - without the CA: $(grep -m1 -o 'enrollment at .* failed ([^)]*' "$d/agent-untrusted.log" | cut -c1-160)"
+  if ! grep -q '/v1/' "$d/server.log" 2>/dev/null && grep -q 'enrollment at .* failed' "$d/agent-untrusted.log"; then
+    ok "a CA in no Windows store is not trusted: enrollment fails, nothing reaches the server"
+  else
+    bad "the agent reached the server without trusting its CA (log: $(tail -2 "$d/agent-untrusted.log"))"
+  fi
+  out=$(wine64 "$certadd" ROOT "$(winpath "$d/ca.der")" 2>&1 | tr -d '\r')
+  [ "$out" = added ] || bad "certadd.exe ROOT: $out"
+  run_agent trusted
+  held=$(sed -n 's/.*holding reserve source port(s) \([0-9,]*\) .*/\1/p' "$d/agent-trusted.log" | head -n 1)
+  from=$(python3 -c 'import json,sys
+for l in open(sys.argv[1]):
+    e = json.loads(l)
+    if e.get("path") == "/v1/snapshots":
+        print(e.get("port", "")); break' "$d/server.log" 2>/dev/null)
+  echo "info - $(grep -m1 -o 'trusting [0-9]* CA(s)[^;]*' "$d/agent-trusted.log" | tr -d '\r')"
+  if grep -q '/v1/snapshots' "$d/server.log" 2>/dev/null && grep -q 'trusting [0-9]* CA(s)' "$d/agent-trusted.log"; then
+    ok "no --ca-file: the CA added to the ROOT store is trusted, snapshots reach the server"
+  else
+    bad "no snapshot reached the server with the CA in the ROOT store (log: $(tail -3 "$d/agent-trusted.log" | tr -d '\r'))"
+  fi
+  if [ -n "$held" ] && [ -n "$from" ] && [[ ",$held," == *",$from,"* ]]; then
+    ok "the connection came from reserve source port $from (held: $held)"
+  else
+    bad "the connection came from port '${from:-?}', not a reserve port (held: '${held:-none}')"
+  fi
+  kill "$sp" 2>/dev/null
+  wait "$sp" 2>/dev/null
   done_step
   ;;
 *)
