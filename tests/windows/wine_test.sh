@@ -229,7 +229,7 @@ acl)
 trust)
   agent=$1 certadd=$2 server=$3 work=$4
   d="$work/trust"
-  rm -rf "$d"
+  rm -rf "$d" "$WINEPREFIX"/drive_c/pf-trust-* # fresh agents: enrollment first
   mkdir -p "$d"
   openssl req -x509 -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:P-256 -days 2 \
     -subj "/CN=portfleet wine test CA" -keyout "$d/ca.key" -out "$d/ca.pem" 2>/dev/null &&
