@@ -701,14 +701,20 @@ static int run_loop(struct agent *a)
     while (!service_stop_requested()) {
         struct spool_stats ss;
         int64_t wake, wait = 0;
-        bool busy = false, go_on = false;
+        bool busy = false, go_on = false, ended = false;
         int idx;
 
         collect_tick(&a->resmon); /* the loop wakes at least every SLEEP_SLICE_MS */
+        /* An answer that came in meanwhile is read before a snapshot can
+         * delay it: a backoff it starts counts from its arrival. */
+        if (a->step.kind != STEP_NONE && step_poll(a, 0, &ended))
+            go_on = true;
+        busy = ended;
         now = pf_mono_ms();
         if (now >= next_tick) {
             take_snapshot(a);
-            next_tick = backoff_next_tick_ms(next_tick, interval_ms, pf_mono_ms(), &a->rng);
+            now = pf_mono_ms();
+            next_tick = backoff_next_tick_ms(next_tick, interval_ms, now, &a->rng);
             busy = true;
         }
         wake = next_tick;
@@ -729,7 +735,6 @@ static int run_loop(struct agent *a)
         }
         if (a->step.kind != STEP_NONE) {
             int64_t slice = next_tick - pf_mono_ms();
-            bool ended;
 
             if (slice > SLEEP_SLICE_MS)
                 slice = SLEEP_SLICE_MS; /* the stop flag is polled this often */

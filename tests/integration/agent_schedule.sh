@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # agent_schedule.sh BUILD_DIR: the schedule never stalls. The agent
-# (interval 1 s) sends through stall_proxy.py to the real collector. The
+# (interval 2 s) sends through stall_proxy.py to the real collector. The
 # proxy first answers normally, then holds requests 65 s without a word
 # (a collector that accepts and never answers: longer than the agent waits
 # for an answer, 60 s, so it gives up and tries again), then answers one byte a
 # second until the agent has read such an answer to its end, then normally
 # again. Checks, on what the database stored:
 #   - no seq is missing (none skipped, none lost: seq contiguous 1..N);
-#   - taken_at of consecutive snapshots are at most 2 s apart (the 1 s
+#   - taken_at of consecutive snapshots are at most 3 s apart (the 2 s
 #     interval, 1 s of rounding: every snapshot within 1 s of schedule),
-#     also while the delivery waited;
+#     also while the delivery waited, and one every 2 s was taken then
+#     (2 s, not 1: on a loaded test machine a snapshot itself may take a
+#     second, and a tick the snapshot overran is skipped by design);
 #   - the agent reads an answer sent one byte a second (38 s) to its end;
 #   - everything spooled meanwhile is delivered once the proxy answers
 #     normally (a request begun in the slow mode still takes its 38 s).
@@ -51,7 +53,7 @@ proxy=$!
 pfa_wait_for 'grep -q listening "$PF_TMP/proxy.log" 2>/dev/null' 30 "stall_proxy.py did not start"
 state=$PF_TMP/state
 pfa_agent_start agent --collector "https://127.0.0.1:$p" --enroll-secret "$PF_ENROLL_SECRET" \
-  --ca-file "$PF_CA" --state-dir "$state" --interval 1
+  --ca-file "$PF_CA" --state-dir "$state" --interval 2
 pfa_wait_for '[ "$(n_stored)" -ge 3 ]' 30 "no snapshots through the proxy"
 
 echo silent >"$modef"
@@ -84,7 +86,7 @@ pf_log "$(drained && echo "drained $((SECONDS - t)) s after the switch" || echo 
 # one query: the agent goes on adding snapshots meanwhile
 read -r n last <<<"$(pf_psql -F ' ' -c "SELECT count(DISTINCT seq), max(seq) FROM snapshots")"
 gap=$(max_gap)
-# snapshots taken from the stall to the switch: one a second is due
+# snapshots taken from the stall to the switch: one every 2 s is due
 span=$((t_switch - t_stall))
 during=$(pf_psql -c "SELECT count(*) FROM snapshots
   WHERE taken_at >= to_timestamp($t_stall) AND taken_at < to_timestamp($t_switch)")
@@ -95,7 +97,7 @@ pf_log "stored $n snapshot(s), seq 1..$last${missing:+, missing: $missing}; larg
 pf_check '[ "$slow" -ge 1 ]' "the agent read no answer sent one byte a second to its end"
 pf_check '[ -z "$missing" ] && [ "$n" -eq "$last" ]' "seqs are missing: $missing"
 pf_check drained "the spool was not drained within 60 s of the collector answering again"
-pf_check '[ "$gap" -le 2 ]' "the schedule stalled: $gap s between two snapshots"
-pf_check '[ "$during" -ge "$((span - 1))" ]' "snapshots were skipped while the delivery waited: $during in $span s"
+pf_check '[ "$gap" -le 3 ]' "the schedule stalled: $gap s between two snapshots"
+pf_check '[ "$during" -ge "$((span / 2 - 1))" ]' "snapshots were skipped while the delivery waited: $during in $span s"
 pfa_agent_stop
 echo "agent_schedule: passed (largest gap $gap s, $during snapshots in $span s of stall)"
