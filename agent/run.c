@@ -20,6 +20,7 @@
 #include "commands.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,7 @@
 #define LOCK_FILE "agent.lock"
 #define SPOOL_SUBDIR "spool"
 #define SLEEP_SLICE_MS 1000 /* the stop flag is polled at least this often */
+#define JOB_POLL_MS 20      /* ... and a snapshot being collected this often */
 
 /* ---- options ---- */
 
@@ -252,6 +254,20 @@ static int load_opts(const char *cmd, int argc, char **argv, int flags, struct p
 
 /* ---- the run loop ---- */
 
+/* The snapshot being collected, by a thread of its own: collect_snapshot
+ * reads only the OS (the seq, the spool, the state and the delivery stay
+ * with the loop's thread), and a slow collection then delays no answer
+ * of a collector, nor a slow collector a snapshot. */
+struct job {
+    bool running;
+    bool threaded;         /* else collected inline (no thread could be made) */
+    intptr_t thread;
+    struct collect_opts co;
+    struct pf_snapshot *s; /* filled by the worker */
+    enum pf_rc rc;
+    atomic_int done;       /* set by the worker once s and rc are final */
+};
+
 /* The delivery step in flight (at most one): what was sent, to whom. */
 enum step_kind { STEP_NONE = 0, STEP_ENROLL, STEP_PUSH };
 
@@ -283,6 +299,8 @@ struct agent {
     int current;         /* collector of the last success; -1 none yet */
     char last_error[PF_NAME_LEN];
     struct step step;    /* the delivery step in flight */
+    struct job job;      /* the snapshot being collected */
+    uint64_t skipped;    /* ticks skipped: the last snapshot was still being taken */
 };
 
 /* snprintf that truncates on purpose (log and status text). */
@@ -330,27 +348,56 @@ static void read_host(struct agent *a)
     pf_snapshot_free(s);
 }
 
-/* Takes a snapshot, gives it the next seq and spools it. */
-static void take_snapshot(struct agent *a)
+static void collect_worker(void *arg)
 {
-    struct collect_opts co = {
-        .site = a->o.site,
-        .interval_s = a->o.interval_s,
-        .resmon = &a->resmon,
-        .cloudflared_metrics = a->o.cloudflared_metrics,
-        .entra_counter = a->o.entra_counter};
-    struct pf_snapshot *s = pf_snapshot_new();
+    struct job *j = arg;
+
+    j->rc = collect_snapshot(j->s, &j->co);
+    atomic_store(&j->done, 1);
+}
+
+/* Starts taking a snapshot (collect_worker). */
+static void snapshot_start(struct agent *a)
+{
+    struct job *j = &a->job;
+
+    j->s = pf_snapshot_new();
+    if (!j->s) {
+        pf_error("snapshot: out of memory");
+        return;
+    }
+    /* the worker owns resmon until the snapshot ends (no collect_tick) */
+    j->co = (struct collect_opts){.site = a->o.site,
+                                  .interval_s = a->o.interval_s,
+                                  .resmon = &a->resmon,
+                                  .cloudflared_metrics = a->o.cloudflared_metrics,
+                                  .entra_counter = a->o.entra_counter};
+    atomic_store(&j->done, 0);
+    j->running = true;
+    j->threaded = osutil_thread_start(collect_worker, j, &j->thread) == PF_OK;
+    if (!j->threaded)
+        collect_worker(j); /* late answers rather than no snapshot */
+}
+
+/* The snapshot collected (or failed): gives it the next seq and spools
+ * it. Waits for the worker if it is still going. */
+static void snapshot_end(struct agent *a)
+{
+    struct job *j = &a->job;
+    struct pf_snapshot *s = j->s;
     struct spool_stats ss;
     struct pf_buf out;
     uint64_t seq = 0;
     enum pf_rc rc;
 
-    pf_buf_init(&out, SPOOL_RECORD_MAX);
-    if (!s) {
-        pf_error("snapshot: out of memory");
+    if (!j->running)
         return;
-    }
-    rc = collect_snapshot(s, &co);
+    if (j->threaded)
+        osutil_thread_join(j->thread);
+    j->running = false;
+    j->s = NULL;
+    pf_buf_init(&out, SPOOL_RECORD_MAX);
+    rc = j->rc;
     if (rc) {
         pf_error("snapshot failed: %s", pf_strerror(rc));
         goto out;
@@ -468,8 +515,8 @@ static bool enroll_start(struct agent *a, int idx)
         failover_failure(&a->fo, (size_t)idx, pf_mono_ms(), -1, &a->rng);
         return false;
     }
-    if (!a->have_host)
-        read_host(a);
+    if (!a->have_host && !a->job.running)
+        read_host(a); /* not beside the worker: sysinfo is not meant for two threads */
     rc = transport_enroll_begin(a->tr, url, a->o.enroll_secret, a->host.name, a->o.site,
                                 a->host.machine_id, &a->step.res);
     if (rc) {
@@ -682,10 +729,10 @@ static bool step_poll(struct agent *a, int timeout_ms, bool *ended)
 }
 
 /* Runs until the OS asks to stop. Returns the exit code. Snapshots are
- * taken on their schedule whatever the delivery is doing: a request in
- * flight is driven in slices that end at the next tick, so a collector
- * that is slow or silent delays only the delivery (the snapshots wait in
- * the spool), never a snapshot. */
+ * taken on their schedule whatever the delivery is doing: the collection
+ * runs in a thread of its own (struct job), and a request in flight is
+ * driven in slices, so a collector that is slow or silent delays only the
+ * delivery (the snapshots wait in the spool), never a snapshot. */
 static int run_loop(struct agent *a)
 {
     int64_t interval_ms = (int64_t)a->o.interval_s * 1000;
@@ -700,22 +747,25 @@ static int run_loop(struct agent *a)
             a->o.interval_s);
     while (!service_stop_requested()) {
         struct spool_stats ss;
-        int64_t wake, wait = 0;
+        int64_t wake, wait = 0, slice;
         bool busy = false, go_on = false, ended = false;
         int idx;
 
-        collect_tick(&a->resmon); /* the loop wakes at least every SLEEP_SLICE_MS */
-        /* An answer that came in meanwhile is read before a snapshot can
-         * delay it: a backoff it starts counts from its arrival. */
-        if (a->step.kind != STEP_NONE && step_poll(a, 0, &ended))
-            go_on = true;
-        busy = ended;
+        /* resmon belongs to the worker while it collects */
+        if (!a->job.running)
+            collect_tick(&a->resmon); /* the loop wakes at least every SLEEP_SLICE_MS */
+        if (a->job.running && atomic_load(&a->job.done)) {
+            snapshot_end(a);
+            busy = true;
+        }
         now = pf_mono_ms();
         if (now >= next_tick) {
-            take_snapshot(a);
-            now = pf_mono_ms();
+            if (!a->job.running)
+                snapshot_start(a);
+            else if (a->skipped++ % 100 == 0) /* the first, then every 100th */
+                pf_warn("a snapshot takes longer than --interval: %llu tick(s) skipped so far",
+                        (unsigned long long)a->skipped);
             next_tick = backoff_next_tick_ms(next_tick, interval_ms, now, &a->rng);
-            busy = true;
         }
         wake = next_tick;
         if (a->step.kind == STEP_NONE) {
@@ -733,16 +783,19 @@ static int run_loop(struct agent *a)
                 }
             }
         }
+        /* the loop looks at a collection in progress this often */
+        if (a->job.running && wake > now + JOB_POLL_MS)
+            wake = now + JOB_POLL_MS;
         if (a->step.kind != STEP_NONE) {
-            int64_t slice = next_tick - pf_mono_ms();
-
+            slice = wake - pf_mono_ms();
             if (slice > SLEEP_SLICE_MS)
                 slice = SLEEP_SLICE_MS; /* the stop flag is polled this often */
             if (step_poll(a, (int)(slice > 0 ? slice : 0), &ended))
                 go_on = true;
             if (ended)
                 busy = true;
-            wake = go_on || a->step.kind != STEP_NONE ? pf_mono_ms() : wake;
+            if (go_on || a->step.kind != STEP_NONE)
+                wake = pf_mono_ms();
         } else if (go_on) {
             wake = pf_mono_ms();
         }
@@ -752,6 +805,7 @@ static int run_loop(struct agent *a)
         if (wake > now)
             osutil_sleep_ms((unsigned)(wake - now < SLEEP_SLICE_MS ? wake - now : SLEEP_SLICE_MS));
     }
+    snapshot_end(a); /* a snapshot being taken is kept */
     pf_info("stopping");
     write_status(a);
     return 0;

@@ -92,6 +92,15 @@ void osutil_sleep_ms(unsigned ms);
  * must not pick the same delays. Never fails. */
 uint64_t osutil_random_seed(void);
 
+/* Runs fn(arg) in a new thread. On success *handle is for
+ * osutil_thread_join, which must be called once. Returns PF_NOMEM or
+ * PF_INTERNAL when no thread could be made. */
+typedef void (*osutil_thread_fn)(void *arg);
+enum pf_rc osutil_thread_start(osutil_thread_fn fn, void *arg, intptr_t *handle);
+
+/* Waits for the thread to end and releases it. */
+void osutil_thread_join(intptr_t handle);
+
 /* Process id of this process. */
 unsigned long osutil_pid(void);
 

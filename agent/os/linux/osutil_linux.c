@@ -8,7 +8,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -274,6 +276,43 @@ uint64_t osutil_random_seed(void)
     seed ^= (uint64_t)ts.tv_sec << 20;
     seed ^= (uint64_t)getpid() << 40;
     return seed;
+}
+
+struct thread_start {
+    osutil_thread_fn fn;
+    void *arg;
+};
+
+static void *thread_main(void *p)
+{
+    struct thread_start ts = *(struct thread_start *)p;
+
+    free(p);
+    ts.fn(ts.arg);
+    return NULL;
+}
+
+enum pf_rc osutil_thread_start(osutil_thread_fn fn, void *arg, intptr_t *handle)
+{
+    struct thread_start *ts = malloc(sizeof(*ts));
+    pthread_t t;
+
+    _Static_assert(sizeof(pthread_t) <= sizeof(intptr_t), "pthread_t fits a handle");
+    if (!ts)
+        return PF_NOMEM;
+    ts->fn = fn;
+    ts->arg = arg;
+    if (pthread_create(&t, NULL, thread_main, ts) != 0) {
+        free(ts);
+        return PF_INTERNAL;
+    }
+    *handle = (intptr_t)t;
+    return PF_OK;
+}
+
+void osutil_thread_join(intptr_t handle)
+{
+    pthread_join((pthread_t)handle, NULL);
 }
 
 unsigned long osutil_pid(void)

@@ -7,7 +7,9 @@
  * at this boundary. */
 #include "osutil.h"
 
+#include <process.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <windows.h>
 #include <bcrypt.h>
@@ -305,6 +307,45 @@ uint64_t osutil_random_seed(void)
     seed ^= (uint64_t)pc.QuadPart * 0x9E3779B97F4A7C15ULL;
     seed ^= (uint64_t)GetCurrentProcessId() << 40;
     return seed;
+}
+
+struct thread_start {
+    osutil_thread_fn fn;
+    void *arg;
+};
+
+static unsigned __stdcall thread_main(void *p)
+{
+    struct thread_start ts = *(struct thread_start *)p;
+
+    free(p);
+    ts.fn(ts.arg);
+    return 0;
+}
+
+enum pf_rc osutil_thread_start(osutil_thread_fn fn, void *arg, intptr_t *handle)
+{
+    struct thread_start *ts = malloc(sizeof(*ts));
+    uintptr_t h;
+
+    if (!ts)
+        return PF_NOMEM;
+    ts->fn = fn;
+    ts->arg = arg;
+    /* _beginthreadex, not CreateThread: the thread uses the C runtime */
+    h = _beginthreadex(NULL, 0, thread_main, ts, 0, NULL);
+    if (h == 0) {
+        free(ts);
+        return PF_INTERNAL;
+    }
+    *handle = (intptr_t)h;
+    return PF_OK;
+}
+
+void osutil_thread_join(intptr_t handle)
+{
+    WaitForSingleObject((HANDLE)handle, INFINITE);
+    CloseHandle((HANDLE)handle);
 }
 
 unsigned long osutil_pid(void)
