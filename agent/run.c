@@ -48,6 +48,7 @@
 #define SPOOL_SUBDIR "spool"
 #define SLEEP_SLICE_MS 1000 /* the stop flag is polled at least this often */
 #define JOB_POLL_MS 20      /* ... and a snapshot being collected this often */
+#define STOP_GRACE_MS 5000  /* a request in flight may end after a stop request */
 
 /* ---- options ---- */
 
@@ -805,7 +806,22 @@ static int run_loop(struct agent *a)
         if (wake > now)
             osutil_sleep_ms((unsigned)(wake - now < SLEEP_SLICE_MS ? wake - now : SLEEP_SLICE_MS));
     }
-    snapshot_end(a); /* a snapshot being taken is kept */
+    /* Stop: a snapshot still being collected is dropped (it has no seq
+     * yet: nothing is skipped), and a request in flight gets a few seconds
+     * to end, so that what it carries is not sent again after a restart. */
+    if (a->job.running) {
+        if (a->job.threaded)
+            osutil_thread_join(a->job.thread);
+        a->job.running = false;
+        pf_snapshot_free(a->job.s);
+        a->job.s = NULL;
+    }
+    for (int64_t until = pf_mono_ms() + STOP_GRACE_MS;
+         a->step.kind != STEP_NONE && pf_mono_ms() < until;) {
+        bool ended = false;
+
+        step_poll(a, 100, &ended);
+    }
     pf_info("stopping");
     write_status(a);
     return 0;
