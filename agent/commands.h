@@ -8,8 +8,8 @@
 
 int cmd_snapshot(int argc, char **argv);  /* main.c */
 int cmd_run(int argc, char **argv);       /* run.c */
-int cmd_install(int argc, char **argv);   /* run.c, via service.h */
-int cmd_uninstall(int argc, char **argv); /* run.c, via service.h */
-int cmd_status(int argc, char **argv);    /* run.c */
+int cmd_install(int argc, char **argv);   /* install.c, via service.h */
+int cmd_uninstall(int argc, char **argv); /* install.c, via service.h */
+int cmd_status(int argc, char **argv);    /* status.c */
 
 #endif

@@ -105,9 +105,9 @@ static const struct {
     {"snapshot", cmd_snapshot},
     {"version", cmd_version},
     {"run", cmd_run},             /* run.c */
-    {"install", cmd_install},     /* run.c, via service.h */
-    {"uninstall", cmd_uninstall}, /* run.c, via service.h */
-    {"status", cmd_status},       /* run.c */
+    {"install", cmd_install},     /* install.c, via service.h */
+    {"uninstall", cmd_uninstall}, /* install.c, via service.h */
+    {"status", cmd_status},       /* status.c */
 };
 
 int main(int argc, char **argv)

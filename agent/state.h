@@ -17,6 +17,8 @@
 
 #define STATE_FILE "state.json"
 #define STATUS_FILE "status.json"
+#define LOCK_FILE "agent.lock" /* held by `run`; `status` probes it */
+#define SPOOL_SUBDIR "spool"   /* spool.h's directory */
 #define STATE_KEY_LEN 256
 #define STATE_URL_LEN 512
 #define STATE_MAX_BYTES 16384 /* cap when reading either file */
