@@ -25,6 +25,7 @@
 #include "log.h"
 #include "report.h"
 #include "routes.h"
+#include "serve.h"
 #include "server.h"
 #include "signin.h"
 #include "timeutil.h"
@@ -268,7 +269,7 @@ static void metrics_without_db(struct exchange *x)
 {
     struct report_metric m[12];
     size_t n = own_metrics(m, 0);
-    enum pf_rc rc = x->who.role == ACCESS_OPERATOR ? PF_OK : PF_AGAIN;
+    enum pf_rc rc = serve_who(x)->role == ACCESS_OPERATOR ? PF_OK : PF_AGAIN;
 
     pf_buf_reset(&x->out);
     for (size_t i = 0; i < n && !rc; i++)
@@ -391,12 +392,12 @@ static void run(struct db_conn *dc, struct db_job **jobs, size_t n)
         }
         /* A tenant's token sees its own tenant; naming another answers as
          * a tenant that does not exist would. */
-        if (x->who.role != ACCESS_OPERATOR) {
-            if (r.tenant[0] && strcmp(r.tenant, x->who.tenant) != 0) {
+        if (serve_who(x)->role != ACCESS_OPERATOR) {
+            if (r.tenant[0] && strcmp(r.tenant, serve_who(x)->tenant) != 0) {
                 exchange_error(x, 404, "not_found", "no such tenant");
                 continue;
             }
-            snprintf(r.tenant, sizeof(r.tenant), "%s", x->who.tenant);
+            snprintf(r.tenant, sizeof(r.tenant), "%s", serve_who(x)->tenant);
         }
         if ((v == CAPACITY_SITE_PAGE || v == CAPACITY_HOST_PAGE) &&
             http_path_decode(route_segment(x->route, x->req->path), r.page, sizeof(r.page))) {
@@ -414,8 +415,8 @@ static void run(struct db_conn *dc, struct db_job **jobs, size_t n)
             continue;
         }
         pf_buf_reset(&x->out);
-        rc = analyse(pg, v, &r, x->who.role == ACCESS_OPERATOR, &x->out, &type, err, sizeof(err));
-        if (rc == PF_OK && x->who.by_session && strncmp(type, "text/html", 9) == 0)
+        rc = analyse(pg, v, &r, serve_who(x)->role == ACCESS_OPERATOR, &x->out, &type, err, sizeof(err));
+        if (rc == PF_OK && serve_who(x)->by_session && strncmp(type, "text/html", 9) == 0)
             rc = signin_add_signout(&x->out);
         if (rc == PF_OK) {
             x->status = 200;
@@ -453,8 +454,8 @@ void capacity_api_handle(struct exchange *x)
     if (x->route->arg == CAPACITY_METRICS) {
         pthread_mutex_lock(&stats_lock);
         stats_copy = *server_stats(x->srv);
-        queue_copy = db_queue_depth(server_db(x->srv));
-        db_up_copy = db_up(server_db(x->srv));
+        queue_copy = db_queue_depth(serve_db(x));
+        db_up_copy = db_up(serve_db(x));
         pthread_mutex_unlock(&stats_lock);
     }
     exchange_defer(x, &capacity_ops);

@@ -9,6 +9,7 @@
 
 #include "auth.h"
 #include "log.h"
+#include "serve.h"
 #include "server.h"
 #include "snapshot.h"
 #include "snapshot_json.h"
@@ -75,7 +76,7 @@ static void enroll_one(struct db_conn *dc, struct exchange *x)
     }
     /* The secret decides the tenant: the --enroll-secret option is the
      * default tenant's, every other one is looked up by its hash. */
-    if (auth_equal(secret->valuestring, server_opts(x->srv)->enroll_secret)) {
+    if (auth_equal(secret->valuestring, serve_opts(x)->enroll_secret)) {
         snprintf(tenant, sizeof(tenant), "default");
     } else {
         PGconn *pg = db_pg(dc);

@@ -9,6 +9,7 @@
 #include "auth.h"
 #include "auth_cache.h"
 #include "log.h"
+#include "serve.h"
 #include "server.h"
 #include "snapshot_json.h"
 #include "store.h"
@@ -133,7 +134,7 @@ static void check_request(struct db_conn *dc, struct req *q, int64_t now)
     char err[PF_ERRMSG_LEN];
     enum pf_rc rc;
 
-    rc = key ? resolve_key(dc, server_node_keys(x->srv), key, q->agent_id) : PF_NOTFOUND;
+    rc = key ? resolve_key(dc, serve_node_keys(x), key, q->agent_id) : PF_NOTFOUND;
     if (rc == PF_NOTFOUND) {
         pf_warn("snapshots from %s: unknown or revoked node key; answering 401", x->peer);
         exchange_error(x, 401, "node_invalid", "unknown or revoked node key: enroll again");
@@ -276,7 +277,7 @@ static void store_group(struct db_conn *dc, struct req *reqs, size_t n, struct s
  * hands its job back to the pool. */
 static void write_batch(struct db_conn *dc, struct req *reqs, size_t n)
 {
-    int64_t keep_days = (int64_t)server_opts(reqs[0].x->srv)->retention_days;
+    int64_t keep_days = (int64_t)serve_opts(reqs[0].x)->retention_days;
     int64_t cutoff = (pf_time_now() / 86400 - keep_days) * 86400;
     struct store_item *items;
     size_t total = 0;

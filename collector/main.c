@@ -13,7 +13,7 @@
 #include "log.h"
 #include "migrate.h"
 #include "options.h"
-#include "server.h"
+#include "serve.h"
 #include "tenants.h"
 
 static void usage(FILE *f)
@@ -58,22 +58,6 @@ static int cmd_migrate(const struct copts *o)
     return 0;
 }
 
-static int cmd_serve(const struct copts *o)
-{
-    char err[512];
-    struct server *s;
-    enum pf_rc rc = server_new(o, &s, err, sizeof(err));
-
-    if (rc) {
-        pf_error("%s", err);
-        return rc == PF_INVALID ? 2 : 1;
-    }
-    rc = server_run(s);
-    server_free(s);
-    pf_info("stopped");
-    return rc ? 1 : 0;
-}
-
 int main(int argc, char **argv)
 {
     const char *cmd = argc > 1 ? argv[1] : "";
@@ -116,7 +100,7 @@ int main(int argc, char **argv)
     }
     if (o.log_level)
         pf_log_set_level((enum pf_log_level)pf_log_level_parse(o.log_level));
-    code = strcmp(cmd, "migrate") == 0 ? cmd_migrate(&o) : cmd_serve(&o);
+    code = strcmp(cmd, "migrate") == 0 ? cmd_migrate(&o) : serve_main(&o);
     copts_free(&o);
     return code;
 }

@@ -10,7 +10,7 @@
 #include "capacity_api.h"
 #include "enroll.h"
 #include "ingest.h"
-#include "server.h"
+#include "serve.h"
 #include "signin.h"
 #include "store.h"
 #include "tenants.h"
@@ -64,42 +64,10 @@ enum access_role route_min_role(const struct route *r)
     }
 }
 
-/* Whether path is r's: equal, or r's prefix plus one non-empty segment. */
-static bool route_matches(const struct route *r, const char *path)
+const struct route *routes_table(size_t *n)
 {
-    size_t n = strlen(r->path);
-
-    if (n == 0 || r->path[n - 1] != '/')
-        return strcmp(r->path, path) == 0;
-    return strncmp(r->path, path, n) == 0 && path[n] && !strchr(path + n, '/');
-}
-
-const char *route_segment(const struct route *r, const char *path)
-{
-    size_t n = strlen(r->path);
-
-    return n && r->path[n - 1] == '/' && strncmp(r->path, path, n) == 0 ? path + n : "";
-}
-
-const struct route *routes_find(const char *method, const char *path, bool *path_known,
-                                char *allow, size_t allowlen)
-{
-    size_t used = 0;
-
-    *path_known = false;
-    if (allowlen)
-        allow[0] = '\0';
-    for (size_t i = 0; i < PF_ARRAY_LEN(table); i++) {
-        if (!route_matches(&table[i], path))
-            continue;
-        if (strcmp(table[i].method, method) == 0)
-            return &table[i];
-        *path_known = true;
-        if (used < allowlen)
-            used += (size_t)snprintf(allow + used, allowlen - used, "%s%s", used ? ", " : "",
-                                     table[i].method);
-    }
-    return NULL;
+    *n = PF_ARRAY_LEN(table);
+    return table;
 }
 
 static void healthz(struct exchange *x)
@@ -124,7 +92,7 @@ static const struct db_job_ops ping_ops = {"ping", 1, 0, ping_run};
  * that cannot tell a valid token from a revoked one yet is not ready). */
 static void readyz(struct exchange *x)
 {
-    if (!access_loaded(server_access(x->srv))) {
+    if (!access_loaded(serve_access(x))) {
         exchange_error(x, 503, "unavailable", "tokens not loaded from the database yet");
         return;
     }
@@ -147,7 +115,7 @@ static void status(struct exchange *x)
              "},\"snapshots_accepted\":%" PRIu64 ",\"snapshots_duplicate\":%" PRIu64
              ",\"drain\":{\"open\":%" PRIu64 ",\"started\":%" PRIu64 ",\"refused\":%" PRIu64
              ",\"cut\":%" PRIu64 ",\"idle\":%" PRIu64 "}}",
-             db_up(server_db(x->srv)) ? "true" : "false", db_queue_depth(server_db(x->srv)),
+             db_up(serve_db(x)) ? "true" : "false", db_queue_depth(serve_db(x)),
              st->connections_open, st->connections_accepted, st->connections_refused,
              st->handshakes_failed, st->handshakes_resumed, st->timeouts_header,
              st->timeouts_body, st->timeouts_idle, st->timeouts_write, st->requests,

@@ -8,6 +8,7 @@
 
 #include "access.h"
 #include "log.h"
+#include "serve.h"
 #include "server.h"
 #include "timeutil.h"
 
@@ -81,7 +82,7 @@ static void open_run(struct db_conn *dc, struct db_job **jobs, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         struct exchange *x = exchange_of(jobs[i]);
-        const struct access_who *w = &x->who;
+        const struct access_who *w = serve_who(x);
         int64_t expires = pf_time_now() + ACCESS_SESSION_S;
         char tid[32], exp[32];
         const char *vals[5] = {(const char *)w->session, tid, w->tenant, access_role_name(w->role),
@@ -111,7 +112,7 @@ static void open_run(struct db_conn *dc, struct db_job **jobs, size_t n)
             continue;
         }
         PQclear(r);
-        access_session_add(server_access(x->srv), w, expires);
+        access_session_add(serve_access(x), w, expires);
         pf_info("%s: signed in to the report (%s%s%s)", x->peer, access_role_name(w->role),
                 w->tenant[0] ? ", tenant " : "", w->tenant);
         x->status = 303;
@@ -146,7 +147,7 @@ void signin_handle(struct exchange *x)
         page(x, 400, "Enter a token.", false);
         return;
     }
-    if (rc || !access_token(server_access(x->srv), token, &who)) {
+    if (rc || !access_token(serve_access(x), token, &who)) {
         memset(token, 0, sizeof(token));
         pf_warn("%s: sign-in refused: the token is not valid", x->peer);
         page(x, 401, "The token is not valid (unknown or revoked).", false);
@@ -161,7 +162,7 @@ void signin_handle(struct exchange *x)
         snprintf(id + 2 * i, 3, "%02x", raw[i]);
     auth_hash(id, strlen(id), who.session);
     who.by_session = true;
-    x->who = who;
+    *serve_who(x) = who;
     snprintf(x->extra, sizeof(x->extra),
              "Set-Cookie: " ACCESS_COOKIE "=%s; Path=/; Max-Age=%d; HttpOnly; Secure; "
              "SameSite=Strict\r\nLocation: /report\r\nCache-Control: no-store\r\n",
@@ -176,7 +177,7 @@ static void close_run(struct db_conn *dc, struct db_job **jobs, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         struct exchange *x = exchange_of(jobs[i]);
-        const char *vals[1] = {(const char *)x->who.session};
+        const char *vals[1] = {(const char *)serve_who(x)->session};
         int lens[1] = {AUTH_HASH_LEN}, fmts[1] = {1};
         PGconn *pg = db_pg(dc);
         PGresult *r;
@@ -195,7 +196,7 @@ static void close_run(struct db_conn *dc, struct db_job **jobs, size_t n)
             continue;
         }
         PQclear(r);
-        access_session_drop(server_access(x->srv), x->who.session);
+        access_session_drop(serve_access(x), serve_who(x)->session);
         x->status = 303;
         x->content_type = NULL;
         pf_buf_reset(&x->out);
@@ -209,7 +210,7 @@ static const struct db_job_ops close_ops = {"signout", 1, 0, close_run};
 void signout_handle(struct exchange *x)
 {
     /* access_decide() already checked the cookie and the Origin. */
-    if (!x->who.by_session) {
+    if (!serve_who(x)->by_session) {
         exchange_error(x, 400, "invalid", "not signed in with a session (a bearer token has none)");
         return;
     }

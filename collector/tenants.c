@@ -14,6 +14,7 @@
 
 #include "log.h"
 #include "routes.h"
+#include "serve.h"
 #include "server.h"
 #include "snapshot_json.h"
 
@@ -516,17 +517,17 @@ static void http_one(struct db_conn *dc, struct exchange *x)
         return;
     }
     if (strcmp(path, "/v1/tenants") == 0)
-        get ? tenant_list(pg, &x->who, tenant, &r) : tenant_add(pg, name, &r);
+        get ? tenant_list(pg, serve_who(x), tenant, &r) : tenant_add(pg, name, &r);
     else if (strcmp(path, "/v1/tokens") == 0)
-        get ? token_list(pg, &x->who, tenant, &r) : token_add(pg, &x->who, tenant, role, &r);
+        get ? token_list(pg, serve_who(x), tenant, &r) : token_add(pg, serve_who(x), tenant, role, &r);
     else if (strcmp(path, "/v1/secrets") == 0)
-        get ? secret_list(pg, &x->who, tenant, &r) : secret_add(pg, &x->who, tenant, &r);
+        get ? secret_list(pg, serve_who(x), tenant, &r) : secret_add(pg, serve_who(x), tenant, &r);
     else if (strcmp(path, "/v1/agents/revoke") == 0)
-        agent_revoke(pg, &x->who, agent, &r);
+        agent_revoke(pg, serve_who(x), agent, &r);
     else if (!id)
         fail(&r, 400, "invalid", "id: required, the number a list shows");
     else
-        revoke(pg, &x->who, strcmp(path, "/v1/tokens/revoke") == 0, id, NULL, &r);
+        revoke(pg, serve_who(x), strcmp(path, "/v1/tokens/revoke") == 0, id, NULL, &r);
     cJSON_Delete(body);
     if (r.status == 503)
         db_check(dc);
@@ -537,7 +538,7 @@ static void http_one(struct db_conn *dc, struct exchange *x)
         cJSON_Delete(r.json);
         /* A change made here counts here at once, not after the next tick. */
         if (!get)
-            access_poke(server_access(x->srv));
+            access_poke(serve_access(x));
     } else {
         exchange_error(x, r.status, r.code, "%s", r.msg);
     }

@@ -11,6 +11,7 @@
 
 #include "access.h"
 #include "auth.h"
+#include "serve.h"
 #include "server.h"
 #include "timeutil.h"
 
@@ -62,9 +63,9 @@ static void ack_run(struct db_conn *dc, struct db_job **jobs, size_t n)
         const cJSON *tj = cJSON_GetObjectItemCaseSensitive(root, "tenant");
         /* The acknowledgement is the finding's tenant's: a tenant admin's
          * own; an operator names it ("default" when not). */
-        const char *tenant = x->who.role == ACCESS_OPERATOR
+        const char *tenant = serve_who(x)->role == ACCESS_OPERATOR
                                  ? (cJSON_IsString(tj) ? tj->valuestring : "default")
-                                 : x->who.tenant;
+                                 : serve_who(x)->tenant;
         int64_t t, now = pf_time_now();
         char ts[PF_TIME_LEN];
         PGconn *pg;
@@ -74,8 +75,8 @@ static void ack_run(struct db_conn *dc, struct db_job **jobs, size_t n)
             exchange_error(x, 400, "invalid", "the body is not a JSON object");
         } else if (tj && !cJSON_IsString(tj)) {
             exchange_error(x, 400, "invalid", "tenant: a tenant name");
-        } else if (x->who.role != ACCESS_OPERATOR && cJSON_IsString(tj) &&
-                   strcmp(tj->valuestring, x->who.tenant) != 0) {
+        } else if (serve_who(x)->role != ACCESS_OPERATOR && cJSON_IsString(tj) &&
+                   strcmp(tj->valuestring, serve_who(x)->tenant) != 0) {
             exchange_error(x, 404, "not_found", "no such tenant");
         } else if (!access_tenant_valid(tenant)) {
             exchange_error(x, 400, "invalid", "tenant: a tenant name is [a-z0-9-]{1,64}");

@@ -24,27 +24,18 @@
 
 #include <cjson/cJSON.h>
 
-#include "alert.h"
-#include "auth.h"
-#include "auth_cache.h"
 #include "log.h"
 #include "loop.h"
 #include "offload.h"
-#include "routes.h"
-#include "signin.h"
-#include "store.h"
 #include "timeutil.h"
 #include "tls.h"
 
 #define ACCEPT_BATCH 256
 #define ACCEPT_PAUSE_MS 1000      /* after EMFILE */
 #define STOP_GRACE_MS 10000       /* requests in flight may finish within */
-#define SUMMARY_MS 60000          /* a counters line in the log */
-#define MAINTAIN_MS (3600 * 1000) /* partitions and retention */
-#define ROLLUP_MS 1000            /* process_hours (proc_rollup.h) */
 #define FD_RESERVE 64             /* descriptors kept for the database, logs, files */
 #define OUT_KEEP (64 * 1024)      /* answer buffers larger than this are freed after use */
-#define NODE_KEY_SLOTS 4096       /* node keys cached (auth_cache.h) */
+#define WATCH_MAX 4               /* descriptors of the application (server_watch) */
 /* Lingering close (nginx's): after an answer given before the request's
  * body was read (413, 401, 429 ...), the client may still be sending that
  * body and reads nothing until it is done; closing at once would reset the
@@ -104,39 +95,39 @@ struct conn {
     int hs_rc;    /* its result */
     const char *close_after; /* closed while in_hs: close when it returns */
     struct offload_job hs;
-    bool in_job;  /* a database job holds x */
-    bool dead;    /* closed while in_job: freed when the job is done */
+    bool in_job;  /* held by its route (exchange_hold) */
+    bool dead;    /* closed while in_job: freed when resumed */
     struct exchange x;
     struct conn *grave; /* closed, to free after this loop round */
     char peer[64];
 };
+
+/* A connection and, after it, the application's x->ctx (server_conf.ctx_size). */
+#define CONN_SIZE                                                                               \
+    ((sizeof(struct conn) + _Alignof(max_align_t) - 1) / _Alignof(max_align_t) *                \
+     _Alignof(max_align_t))
 
 struct ratelog {
     long long window;
     unsigned count, suppressed;
 };
 
-/* Database work the loop submits every `every_ms`, one at a time. */
-struct periodic {
-    struct db_job job; /* first: periodic_done() casts back */
-    const struct db_job_ops *ops;
-    long long every_ms, next;
-    bool pending;
+/* A descriptor of the application's (server_watch). */
+struct watch {
+    struct loop_watch w;
+    void (*fn)(void *ud);
+    void *ud;
 };
 
 struct server {
-    const struct copts *o;
+    const struct server_conf *o;
     struct loop *loop;
     struct tls_server *tls;
-    struct db *db;
-    struct access *access;         /* tokens and sessions */
-    struct auth_gen *auth_gen;     /* revocation generation (auth_cache.h) */
-    struct auth_watch *auth_watch; /* keeps it fresh */
-    struct auth_cache *node_keys;  /* node key hash -> agent id */
     struct offload *hs;            /* TLS handshakes */
-    struct alert *alert;           /* notifications: threads of their own */
     int lfd, sfd;
-    struct loop_watch lw, sw, dbw, hsw;
+    struct loop_watch lw, sw, hsw;
+    struct watch watches[WATCH_MAX];
+    size_t nwatches;
     bool accepting;
     long long accept_resume;
     bool stopping;
@@ -150,9 +141,7 @@ struct server {
     size_t ndraining, max_draining;
     size_t body_used, body_budget;
     struct conn *graveyard;
-    struct server_stats stats, last;
-    long long next_summary;
-    struct periodic maint, rollup;
+    struct server_stats stats;
     struct ratelog rl_tls, rl_refused;
 };
 
@@ -272,44 +261,24 @@ void exchange_error(struct exchange *x, int status, const char *code, const char
     cJSON_Delete(o);
     if (status == 503)
         snprintf(x->extra, sizeof(x->extra), "Retry-After: %llu\r\n",
-                 (unsigned long long)server_opts(x->srv)->retry_after_s);
+                 (unsigned long long)x->srv->o->retry_after_s);
     else if (status == 429)
         snprintf(x->extra, sizeof(x->extra), "Retry-After: 1\r\n");
 }
 
-struct access *server_access(const struct server *s)
+void *server_ud(const struct server *s)
 {
-    return s->access;
-}
-
-struct exchange *exchange_of(struct db_job *j)
-{
-    return (struct exchange *)((char *)j - offsetof(struct exchange, job));
-}
-
-const struct copts *server_opts(const struct server *s)
-{
-    return s->o;
-}
-
-struct db *server_db(const struct server *s)
-{
-    return s->db;
-}
-
-struct auth_gen *server_auth_gen(const struct server *s)
-{
-    return s->auth_gen;
-}
-
-struct auth_cache *server_node_keys(const struct server *s)
-{
-    return s->node_keys;
+    return s->o->ud;
 }
 
 const struct server_stats *server_stats(const struct server *s)
 {
     return &s->stats;
+}
+
+size_t server_max_connections(const struct server *s)
+{
+    return s->max_conns;
 }
 
 /* Sends x's answer (head and body) and goes on to ST_WRITE. */
@@ -368,19 +337,9 @@ static void respond_early(struct conn *c, int status, const char *code, const ch
     respond(c);
 }
 
-void exchange_defer(struct exchange *x, const struct db_job_ops *ops)
+void exchange_hold(struct exchange *x)
 {
-    struct conn *c = conn_of(x);
-
-    x->job.ops = ops;
-    x->job.weight = x->body_len;
-    if (db_submit(x->srv->db, &x->job) != PF_OK) {
-        pf_warn("%s: %s request refused, %zu requests already wait for the database",
-                x->peer, ops->name, db_queue_depth(x->srv->db));
-        exchange_error(x, 429, "overloaded", "too many requests wait for the database");
-        return;
-    }
-    c->in_job = true;
+    conn_of(x)->in_job = true;
 }
 
 /* ---- connection life ---- */
@@ -509,9 +468,8 @@ static void finish_request(struct conn *c)
         conn_read_head(c);
 }
 
-static void job_done(struct db_job *j)
+void exchange_resume(struct exchange *x)
 {
-    struct exchange *x = exchange_of(j);
     struct conn *c = conn_of(x);
 
     c->in_job = false;
@@ -570,6 +528,8 @@ static void dispatch(struct conn *c)
     x->route = NULL;
     x->body = NULL;
     x->body_len = 0;
+    if (s->o->ctx_size)
+        memset(x->ctx, 0, s->o->ctx_size);
     pf_buf_reset(&x->out);
     st = http_parse_head(c->in.data, c->head_len, HTTP_BODY_MAX, &c->req, &why);
     if (st) {
@@ -586,7 +546,8 @@ static void dispatch(struct conn *c)
         respond_early(c, st, code_of(st), why, NULL);
         return;
     }
-    route = routes_find(c->req.method, c->req.path, &known, allow, sizeof(allow));
+    route = route_find(s->o->routes, s->o->nroutes, c->req.method, c->req.path, &known, allow,
+                       sizeof(allow));
     if (!route) {
         if (known) {
             snprintf(extra, sizeof(extra), "Allow: %s\r\n", allow);
@@ -597,18 +558,15 @@ static void dispatch(struct conn *c)
         return;
     }
     x->route = route;
-    memset(&x->who, 0, sizeof(x->who));
     if (route->auth >= ROUTE_READ) {
-        const char *code, *msg;
-        int verdict = access_decide(s->access, &c->req, route_min_role(route), pf_time_now(),
-                                    &x->who, &code, &msg);
+        const char *code = "forbidden", *msg = "";
+        int verdict = s->o->admit(s->o->ud, x, &code, &msg);
         if (verdict) {
             /* The path only: no query string, header or body (a token
              * may be in any of them) reaches the log. */
             pf_warn("%s: %s %s refused: %s; answering %d", c->peer, c->req.method, c->req.path,
                     code, verdict);
-            if (route->signin_form && verdict == 401 && strcmp(c->req.method, "GET") == 0) {
-                signin_form(x, code);
+            if (x->status) {
                 if (c->req.content_length > c->body_have)
                     x->close = true;
                 respond(c);
@@ -924,7 +882,7 @@ static void peer_text(const struct sockaddr_storage *sa, char *out, size_t outle
 
 static void conn_new(struct server *s, int fd, const struct sockaddr_storage *sa)
 {
-    struct conn *c = calloc(1, sizeof(*c));
+    struct conn *c = calloc(1, CONN_SIZE + s->o->ctx_size);
     int one = 1;
 
     if (!c || tls_conn_new(s->tls, fd, &c->tls) != PF_OK) {
@@ -946,7 +904,7 @@ static void conn_new(struct server *s, int fd, const struct sockaddr_storage *sa
     c->x.srv = s;
     c->x.req = &c->req;
     c->x.peer = c->peer;
-    c->x.job.done = job_done;
+    c->x.ctx = s->o->ctx_size ? (char *)c + CONN_SIZE : NULL;
     c->hs.run = hs_run;
     c->hs.done = hs_done;
     atomic_init(&c->hs_cancel, false);
@@ -1002,66 +960,10 @@ static void on_accept(void *ud, unsigned events)
 
 /* ---- periodic work ---- */
 
-static void maint_run(struct db_conn *dc, struct db_job **jobs, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        struct server *s = ((struct server *)((char *)jobs[i] - offsetof(struct server, maint.job)));
-        if (store_maintain(dc, (int)s->o->retention_days) != PF_OK)
-            pf_warn("partition maintenance failed; will try again");
-    }
-}
-
-static const struct db_job_ops maint_ops = {"maintenance", 1, 0, maint_run};
-
-static void rollup_run(struct db_conn *dc, struct db_job **jobs, size_t n)
-{
-    (void)jobs;
-    (void)n;
-    if (store_flush_rollups(dc) != PF_OK)
-        pf_debug("process_hours: flush failed; its snapshots stay queued");
-}
-
-static const struct db_job_ops rollup_ops = {"rollup", 1, 0, rollup_run};
-
-static void periodic_done(struct db_job *j)
-{
-    ((struct periodic *)j)->pending = false;
-}
-
-static void periodic_submit(struct server *s, struct periodic *p, long long now)
-{
-    if (now < p->next || p->pending)
-        return;
-    p->job.ops = p->ops;
-    p->job.weight = 0;
-    p->job.done = periodic_done;
-    if (db_submit(s->db, &p->job) == PF_OK)
-        p->pending = true;
-    p->next = now + p->every_ms;
-}
-
 static void periodic(struct server *s, long long now)
 {
-    periodic_submit(s, &s->rollup, now);
-    periodic_submit(s, &s->maint, now);
-    if (now >= s->next_summary) {
-        struct server_stats *a = &s->stats, *b = &s->last;
-        if (a->requests != b->requests || a->connections_accepted != b->connections_accepted)
-            pf_info("last %d s: %llu connections, %llu requests, %llu snapshots accepted, %llu "
-                    "duplicates, answers 4xx %llu, 5xx %llu, 429 %llu; %zu connections open, "
-                    "database %s, %zu requests queued",
-                    SUMMARY_MS / 1000,
-                    (unsigned long long)(a->connections_accepted - b->connections_accepted),
-                    (unsigned long long)(a->requests - b->requests),
-                    (unsigned long long)(a->snapshots_accepted - b->snapshots_accepted),
-                    (unsigned long long)(a->snapshots_duplicate - b->snapshots_duplicate),
-                    (unsigned long long)(a->answers_4xx - b->answers_4xx),
-                    (unsigned long long)(a->answers_5xx - b->answers_5xx),
-                    (unsigned long long)(a->answers_429 - b->answers_429), s->nconns,
-                    db_up(s->db) ? "up" : "down", db_queue_depth(s->db));
-        s->last = s->stats;
-        s->next_summary = now + SUMMARY_MS;
-    }
+    if (s->o->tick)
+        s->o->tick(s->o->ud, now);
     if (!s->accepting && !s->stopping && now >= s->accept_resume) {
         s->accepting = true;
         loop_set(s->loop, &s->lw, LOOP_READ);
@@ -1137,10 +1039,10 @@ static void on_signal(void *ud, unsigned events)
     }
 }
 
-static void on_db(void *ud, unsigned events)
+static void on_watch(void *ud, unsigned events)
 {
-    struct server *s = ud;
-    db_complete(s->db);
+    struct watch *w = ud;
+    w->fn(w->ud);
 }
 
 static void on_handshakes(void *ud, unsigned events)
@@ -1230,10 +1132,10 @@ static size_t raise_nofile(size_t want_conns)
     return want_conns;
 }
 
-enum pf_rc server_new(const struct copts *o, struct server **out, char *err, size_t errlen)
+enum pf_rc server_new(const struct server_conf *o, struct server **out, char *err,
+                      size_t errlen)
 {
     struct server *s;
-    struct db_opts dbo;
     sigset_t mask;
     enum pf_rc rc;
 
@@ -1252,7 +1154,7 @@ enum pf_rc server_new(const struct copts *o, struct server **out, char *err, siz
     s->tqs[TQ_DRAIN].timeout_ms = DRAIN_IDLE_MS;
     s->body_budget = (size_t)o->body_budget_mb * 1024 * 1024;
     signal(SIGPIPE, SIG_IGN);
-    /* Blocked before the database threads start, so they inherit the mask
+    /* Blocked before any worker thread starts, so they inherit the mask
      * and the signals arrive only through the signalfd. */
     sigemptyset(&mask);
     sigaddset(&mask, SIGTERM);
@@ -1278,41 +1180,15 @@ enum pf_rc server_new(const struct copts *o, struct server **out, char *err, siz
         rc = PF_IO;
         goto bad;
     }
-    dbo.conninfo = o->db;
-    dbo.workers = (int)o->db_workers;
-    dbo.queue_max = (size_t)o->queue_max;
-    dbo.on_connect = store_on_connect;
-    if ((rc = db_new(&dbo, &s->db))) {
-        snprintf(err, errlen, "cannot start the database workers: %s", pf_strerror(rc));
-        goto bad;
-    }
-    if ((rc = access_new(o->db, o->admin_token, &s->access))) {
-        snprintf(err, errlen, "cannot start the token cache: %s", pf_strerror(rc));
-        goto bad;
-    }
-    s->auth_gen = auth_gen_new();
-    s->node_keys = s->auth_gen ? auth_cache_new(s->auth_gen, NODE_KEY_SLOTS) : NULL;
-    if (!s->node_keys) {
-        snprintf(err, errlen, "out of memory");
-        rc = PF_NOMEM;
-        goto bad;
-    }
-    if ((rc = auth_watch_start(s->auth_gen, o->db, &s->auth_watch))) {
-        snprintf(err, errlen, "cannot start the credential watcher: %s", pf_strerror(rc));
-        goto bad;
-    }
     if ((rc = offload_new((int)o->tls_threads, &s->hs))) {
         snprintf(err, errlen, "cannot start the TLS threads: %s", pf_strerror(rc));
         goto bad;
     }
-    if ((rc = alert_new(o, &s->alert, err, errlen)))
-        goto bad;
     s->lw = (struct loop_watch){.fd = s->lfd, .fn = on_accept, .ud = s};
     s->sw = (struct loop_watch){.fd = s->sfd, .fn = on_signal, .ud = s};
-    s->dbw = (struct loop_watch){.fd = db_event_fd(s->db), .fn = on_db, .ud = s};
     s->hsw = (struct loop_watch){.fd = offload_event_fd(s->hs), .fn = on_handshakes, .ud = s};
     if (loop_add(s->loop, &s->lw, LOOP_READ) || loop_add(s->loop, &s->sw, LOOP_READ) ||
-        loop_add(s->loop, &s->dbw, LOOP_READ) || loop_add(s->loop, &s->hsw, LOOP_READ)) {
+        loop_add(s->loop, &s->hsw, LOOP_READ)) {
         snprintf(err, errlen, "epoll_ctl: %s", strerror(errno));
         rc = PF_IO;
         goto bad;
@@ -1325,23 +1201,24 @@ bad:
     return rc;
 }
 
+enum pf_rc server_watch(struct server *s, int fd, void (*fn)(void *ud), void *ud)
+{
+    struct watch *w;
+
+    if (s->nwatches == WATCH_MAX)
+        return PF_TOOBIG;
+    w = &s->watches[s->nwatches];
+    *w = (struct watch){.w = {.fd = fd, .fn = on_watch, .ud = w}, .fn = fn, .ud = ud};
+    if (loop_add(s->loop, &w->w, LOOP_READ))
+        return PF_IO;
+    s->nwatches++;
+    return PF_OK;
+}
+
 enum pf_rc server_run(struct server *s)
 {
-    long long now = pf_mono_ms();
-
-    s->next_summary = now + SUMMARY_MS;
-    s->maint = (struct periodic){.ops = &maint_ops, .every_ms = MAINTAIN_MS, .next = now};
-    s->rollup =
-        (struct periodic){.ops = &rollup_ops, .every_ms = ROLLUP_MS, .next = now + ROLLUP_MS};
-    pf_info("serving on %s: at most %zu connections, timeouts head %llus body %llus idle %llus, "
-            "%llu database workers, %llu TLS threads, retention %llu days",
-            s->o->listen, s->max_conns, (unsigned long long)s->o->header_timeout_s,
-            (unsigned long long)s->o->body_timeout_s, (unsigned long long)s->o->idle_timeout_s,
-            (unsigned long long)s->o->db_workers, (unsigned long long)s->o->tls_threads,
-            (unsigned long long)s->o->retention_days);
     for (;;) {
-        long long wait;
-        now = pf_mono_ms();
+        long long wait, now = pf_mono_ms();
         periodic(s, now);
         wait = expire(s, now, 1000);
         bury(s);
@@ -1358,21 +1235,25 @@ enum pf_rc server_run(struct server *s)
     return PF_OK;
 }
 
+void server_close_all(struct server *s)
+{
+    if (!s)
+        return;
+    close_all(s, "collector stopped");
+    /* Joining the TLS threads runs the done() of their last steps, which
+     * closes the connections they held. */
+    offload_free(s->hs);
+    s->hs = NULL;
+}
+
 void server_free(struct server *s)
 {
     if (!s)
         return;
-    alert_free(s->alert);
-    close_all(s, "collector stopped");
-    /* Joining the pools runs the done() of their last jobs, which closes
-     * or frees the connections those jobs still held. */
-    offload_free(s->hs);
-    db_free(s->db);
-    access_free(s->access);
+    server_close_all(s);
     bury(s);
-    auth_watch_stop(s->auth_watch);
-    auth_cache_free(s->node_keys);
-    auth_gen_free(s->auth_gen);
+    for (size_t i = 0; i < s->nwatches; i++)
+        loop_del(s->loop, &s->watches[i].w);
     loop_free(s->loop);
     if (s->lfd >= 0)
         close(s->lfd);
