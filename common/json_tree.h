@@ -8,7 +8,7 @@
  * string and a cJSON_Delete of every one. Never pass them to cJSON_Delete
  * or to a cJSON function that adds, detaches or frees items.
  *
- * This is not a validator: run the strict byte check of snapshot_json.c
+ * This is not a validator: run the strict byte check of json_strict.c
  * first. It is safe on any bytes, and refuses (PF_UNSUPPORTED) what it does
  * not reproduce cJSON on, so callers can hand that text to cJSON. */
 #ifndef PF_JSON_TREE_H

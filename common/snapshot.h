@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* snapshot.h: the in-memory form of one snapshot (docs/protocol.md section 2).
- * The agent fills it, snapshot_json.c turns it into JSON and back, the
+ * The agent fills it, the codec (snapshot_json.h) turns it into JSON and back, the
  * collector stores it. Lists are heap arrays owned by the snapshot and freed
  * by pf_snapshot_free(); strings are fixed-size, NUL-terminated, and the
  * decoder rejects longer ones. Optional sections carry a has_* flag. */

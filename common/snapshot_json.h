@@ -44,11 +44,10 @@
 
 #include "buf.h"
 #include "error.h"
+#include "json_strict.h"
 #include "snapshot.h"
 
-#define PF_JSON_MAX_DEPTH 16      /* nesting accepted by every decoder */
 #define PF_JSON_BATCH_MAX 1000    /* snapshots in one {"snapshots": [...]} */
-#define PF_ERRMSG_LEN 256
 
 struct cJSON;
 
@@ -70,15 +69,6 @@ enum pf_rc pf_snapshot_encode(const struct pf_snapshot *s, int pretty, struct pf
  * field path in err. */
 enum pf_rc pf_snapshot_validate(const struct pf_snapshot *s, char err[PF_ERRMSG_LEN]);
 
-/* Strict parse of untrusted JSON text (len bytes, need not be
- * NUL-terminated): first pf_json_check_depth(PF_JSON_MAX_DEPTH), then an
- * RFC 8259 check of the raw bytes (no trailing data, no raw control
- * characters in strings, valid UTF-8, no \u0000, no lone surrogates, no
- * leading zeros), then cJSON. On success *out is the tree (the caller
- * cJSON_Delete()s it); on error *out is NULL, PF_INVALID, and err says
- * "body: invalid JSON near byte N" (or what else is wrong, and where). */
-enum pf_rc pf_json_parse(const char *json, size_t len, struct cJSON **out, char err[PF_ERRMSG_LEN]);
-
 /* Decodes one snapshot object from an already parsed cJSON item. path is
  * the prefix for messages ("" or "snapshots[3]"). On error returns
  * PF_INVALID with a message in err, and s is cleared. The caller owns s
@@ -98,10 +88,5 @@ enum pf_rc pf_snapshot_decode(const char *json, size_t len, struct pf_snapshot *
 enum pf_rc pf_snapshot_decode_body(const char *json, size_t len, struct pf_snapshot **out,
                                    size_t *n, char err[PF_ERRMSG_LEN]);
 void pf_snapshot_array_free(struct pf_snapshot *arr, size_t n);
-
-/* Returns PF_OK when the JSON text nests at most max_depth arrays/objects
- * (strings are skipped correctly), PF_TOOBIG otherwise. Cheap pre-check
- * before handing untrusted text to cJSON. */
-enum pf_rc pf_json_check_depth(const char *json, size_t len, int max_depth);
 
 #endif
