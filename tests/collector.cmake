@@ -3,6 +3,7 @@
 # the integration tests (throwaway PostgreSQL + the real collector over TLS,
 # inside a private network namespace; they need root or the postgres user).
 pf_unit_test(test_http pfcollector)
+pf_unit_test(test_route pfcollector)
 pf_unit_test(test_store pfcollector)
 pf_unit_test(test_auth pfcollector)
 pf_unit_test(test_access pfcollector)
