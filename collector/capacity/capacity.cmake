@@ -8,6 +8,8 @@
 add_library(pfcapacity STATIC
   ${CMAKE_CURRENT_LIST_DIR}/stats.c
   ${CMAKE_CURRENT_LIST_DIR}/fleet.c
+  ${CMAKE_CURRENT_LIST_DIR}/sizing.c
+  ${CMAKE_CURRENT_LIST_DIR}/resources.c
   ${CMAKE_CURRENT_LIST_DIR}/plan.c
   ${CMAKE_CURRENT_LIST_DIR}/findings.c
   ${CMAKE_CURRENT_LIST_DIR}/capacity.c

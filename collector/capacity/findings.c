@@ -11,6 +11,7 @@
 
 #include "array.h"
 #include "compat.h"
+#include "resources.h"
 #include "stats.h"
 #include "timeutil.h"
 
@@ -1008,6 +1009,8 @@ static enum pf_rc add_hosts(struct findings *fs, const struct fleet *f, const st
 
     if (s->add_hosts == 0)
         return PF_OK;
+    if (s->binding != PLAN_BIND_PORTS)
+        return resources_add_hosts(fs, f, s, site_hosts_word(f, s->tenant, s->site));
     fi = add(fs, FINDING_ADD_HOSTS, s->overloaded_now ? SEVERITY_CRITICAL : SEVERITY_WARNING,
              s->tenant, s->site, NULL);
     if (!fi)
@@ -1298,7 +1301,11 @@ static int cmp_finding(const void *a, const void *b)
         return c;
     if (x->kind != y->kind)
         return x->kind < y->kind ? -1 : 1;
-    return strcmp(x->process_name, y->process_name);
+    if ((c = strcmp(x->process_name, y->process_name)) != 0)
+        return c;
+    if ((c = strcmp(x->resource, y->resource)) != 0)
+        return c;
+    return strcmp(x->protocol, y->protocol);
 }
 
 enum pf_rc findings_build(const struct fleet *f, const struct plan *pl,
@@ -1336,6 +1343,8 @@ enum pf_rc findings_build(const struct fleet *f, const struct plan *pl,
             rc = snat_ikev2(fs, f, p, x);
         if (!rc)
             rc = host_silent(fs, f, p, x);
+        if (!rc)
+            rc = resources_findings(fs, f, p, x);
     }
     for (size_t j = 0; j < pl->nsites && !rc; j++) {
         rc = add_hosts(fs, f, &pl->sites[j]);

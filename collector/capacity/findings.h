@@ -76,7 +76,9 @@
  *   balancer or a traffic manager, not a longer server list.
  * host_silent: no snapshot for more than silent_intervals intervals.
  *   Critical when its last snapshot was >= 90% full (seed 004: a host out
- *   of ports cannot report either), else warning. */
+ *   of ports cannot report either), else warning.
+ * resource_pressure, vpn_ports, address_pool, sessions_per_host: the
+ *   vendors' rules besides ports, in resources.h (and resources.c). */
 #ifndef PF_FINDINGS_H
 #define PF_FINDINGS_H
 
@@ -119,7 +121,11 @@
     X(REDUNDANCY, redundancy)                                                                      \
     X(SNAT_IKEV2, snat_ikev2)                                                                      \
     X(LOAD_IMBALANCE, load_imbalance)                                                              \
-    X(HOST_SILENT, host_silent)
+    X(HOST_SILENT, host_silent)                                                                    \
+    X(RESOURCE_PRESSURE, resource_pressure)                                                        \
+    X(VPN_PORTS, vpn_ports)                                                                        \
+    X(ADDRESS_POOL, address_pool)                                                                  \
+    X(SESSIONS_PER_HOST, sessions_per_host)
 
 enum finding_kind {
 #define FINDING_X_ENUM(e, n) FINDING_##e,
@@ -149,6 +155,8 @@ struct finding {
     struct pf_endpoint remote;
     bool has_utilization; /* added field: the host's (or site's) pressure */
     double utilization;
+    char resource[PF_ID_LEN]; /* resource_pressure: "cpu" or "memory"; "" elsewhere */
+    char protocol[PF_ID_LEN]; /* vpn_ports: "ikev2", "sstp", ...; "" elsewhere */
     char remediation[FINDING_REMEDIATION_MAX][FINDING_TEXT_LEN];
     size_t nremediation;
 };

@@ -56,6 +56,8 @@ static void host_clear(struct fleet_host *x)
     free(x->top_dest);
     free(x->vpn_conn);
     free(x->events);
+    for (int k = 0; k < SIZING_N; k++)
+        free(x->sz[k]);
 }
 
 void fleet_free(struct fleet *f)
@@ -270,6 +272,19 @@ void fleet_fold_proc(struct fleet_proc *p, size_t h, double held_max, double hel
         p->held_min[h] = held_min;
 }
 
+enum pf_rc fleet_fold_sizing(const struct fleet *f, struct fleet_host *x, size_t h,
+                             const double v[SIZING_N])
+{
+    for (int k = 0; k < SIZING_N; k++) {
+        if (!stats_present(v[k]))
+            continue;
+        if (!x->sz[k] && !(x->sz[k] = nan_series(f->nhours)))
+            return PF_NOMEM;
+        fold_max(&x->sz[k][h], v[k]);
+    }
+    return PF_OK;
+}
+
 void fleet_fold_vpn(struct fleet_host *x, const struct fleet_vpn *v)
 {
     if (!x->has_vpn || v->ikev2 > x->vpn.ikev2 ||
@@ -311,6 +326,12 @@ enum pf_rc fleet_add_snapshot(struct fleet *f, const struct pf_snapshot *s)
         row.events.netlogon_5719 = s->events.netlogon_5719;
     }
     fleet_fold_hour(x, (size_t)h, &row);
+    {
+        double sz[SIZING_N];
+        sizing_from_snapshot(s, sz);
+        if ((rc = fleet_fold_sizing(f, x, (size_t)h, sz)))
+            return rc;
+    }
     if (s->has_vpn) {
         struct fleet_vpn v;
         memset(&v, 0, sizeof(v));

@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "sizing.h"
 #include "snapshot.h"
 
 #define FLEET_HOUR 3600
@@ -107,6 +108,10 @@ struct fleet_host {
     bool has_vpn;
     struct fleet_vpn vpn;
 
+    /* Sizing series (sizing.h), [nhours] each; NULL until the host
+     * reports the figure at all, then NaN where an hour has none. */
+    double *sz[SIZING_N];
+
     struct fleet_proc *procs;
     size_t nprocs;
 };
@@ -163,6 +168,10 @@ void fleet_fold_hour(struct fleet_host *x, size_t h, const struct fleet_hour_row
 /* Merges one process reading into hour h of p. */
 void fleet_fold_proc(struct fleet_proc *p, size_t h, double held_max, double held_min,
                      double bound);
+/* Merges sizing readings v[SIZING_N] (NaN = absent) into hour h of host
+ * x: the maximum of each. PF_OK or PF_NOMEM. */
+enum pf_rc fleet_fold_sizing(const struct fleet *f, struct fleet_host *x, size_t h,
+                             const double v[SIZING_N]);
 /* Takes v as the host's VPN peak when it has more IKEv2 connections (then
  * more connections) than the one held. */
 void fleet_fold_vpn(struct fleet_host *x, const struct fleet_vpn *v);

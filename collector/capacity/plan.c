@@ -11,6 +11,7 @@
 
 #include "compat.h"
 #include "findings.h"
+#include "resources.h"
 #include "stats.h"
 
 /* Vendor ranges (plan.h). */
@@ -325,6 +326,9 @@ static enum pf_rc build_site(const struct fleet *f, const struct fleet_params *p
             s->nchanges++;
         }
     }
+    rc = resources_plan_site(f, p, s);
+    if (rc)
+        return rc;
     s->add_hosts = s->recommended_hosts > s->hosts ? s->recommended_hosts - s->hosts : 0;
     /* Today's peak alone, without growth and without the spare host. */
     s->overloaded_now = (tcp.cap_wide > 0 && tcp.p99 > tcp.cap_wide * (double)s->hosts) ||

@@ -46,7 +46,12 @@
  * range (range_changes) and sizes with the widened capacity.
  *
  * Vendor minimums the snapshot can check (cores, memory) become notes:
- * cloudflared >= 4 cores and 4 GB, Entra connector >= 4 cores and 8 GB. */
+ * cloudflared >= 4 cores and 4 GB, Entra connector >= 4 cores and 8 GB.
+ *
+ * Other resources. The hosts each other resource needs are computed the
+ * same way (p99 of the site's hourly sum, growth over the horizon, one
+ * spare, at least 2) by resources.h; the plan recommends the largest and
+ * names it in binding_resource (PROTOCOL.md section 3). */
 #ifndef PF_PLAN_H
 #define PF_PLAN_H
 
@@ -85,6 +90,31 @@ struct plan_range_change {
     struct plan_widen widen;
 };
 
+/* What sets recommended_hosts (PROTOCOL.md's binding_resource). */
+enum plan_binding {
+    PLAN_BIND_PORTS = 0,
+    PLAN_BIND_CPU,
+    PLAN_BIND_MEMORY,
+    PLAN_BIND_SESSIONS,
+    PLAN_BIND_VPN_PORTS,
+    PLAN_BIND_ADDRESS_POOL,
+    PLAN_NBIND
+};
+
+/* "ports", "cpu", "memory", "sessions", "vpn_ports", "address_pool". */
+const char *plan_binding_name(int b);
+
+/* The hosts one resource needs (resources.h says each one's units). */
+struct plan_need {
+    bool measured;         /* some host of the site reports it */
+    double p99;            /* of the site's hourly sum */
+    double growth_per_day; /* stats_trend's rate * 24 */
+    double demand;         /* p99 + growth over the horizon */
+    double per_host;       /* what one host carries at the vendor's ceiling */
+    size_t hosts;          /* ceil(demand / per_host) + 1, at least 2 */
+    char unit[32];         /* "cores", "MB", "users", "IKEv2 ports", ... */
+};
+
 struct plan_site {
     char tenant[PF_TENANT_LEN]; /* a site is (tenant, site) */
     char site[PF_ID_LEN];
@@ -108,6 +138,8 @@ struct plan_site {
     bool overloaded_now; /* even widened, today's p99 exceeds the hosts' capacity */
     struct plan_range_change *changes;
     size_t nchanges;
+    struct plan_need needs[PLAN_NBIND]; /* needs[PLAN_BIND_PORTS]: the port sizing above */
+    enum plan_binding binding;          /* the need that set recommended_hosts */
     char notes[PLAN_NOTES_MAX][PLAN_TEXT_LEN];
     size_t nnotes;
 };

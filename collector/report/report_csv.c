@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "resources.h"
 #include "stats.h"
 #include "timeutil.h"
 
@@ -35,6 +36,44 @@ static enum pf_rc num(struct pf_buf *out, double v)
     return pf_buf_printf(out, "%.0f,", v);
 }
 
+/* A ratio to thousandths, or an empty cell when not measured. */
+static enum pf_rc ratio(struct pf_buf *out, double v)
+{
+    if (!stats_present(v))
+        return pf_buf_puts(out, ",");
+    return pf_buf_printf(out, "%.3f,", v);
+}
+
+/* The sizing peaks (resources.h) and the site's binding resource; ends
+ * the row. */
+static enum pf_rc sizing_cells(struct pf_buf *out, const struct capacity *c,
+                               const struct fleet_host *x, const struct plan_site *ps)
+{
+    struct res_peaks pk;
+    enum pf_rc rc = resources_host_peaks(c->fleet, x, &pk);
+
+    if (!rc)
+        rc = stats_present(pk.cpu_pct) ? pf_buf_printf(out, "%.1f,", pk.cpu_pct)
+                                       : pf_buf_puts(out, ",");
+    if (!rc)
+        rc = num(out, pk.mem_mb);
+    if (!rc)
+        rc = ratio(out, pk.mem_util);
+    if (!rc)
+        rc = num(out, pk.sessions);
+    if (!rc)
+        rc = num(out, pk.users);
+    if (!rc)
+        rc = stats_present(pk.rps) ? pf_buf_printf(out, "%.1f,", pk.rps) : pf_buf_puts(out, ",");
+    if (!rc)
+        rc = ratio(out, pk.vpn_ports_util);
+    if (!rc)
+        rc = ratio(out, pk.pool_util);
+    if (!rc)
+        rc = cell(out, ps ? plan_binding_name(ps->binding) : "", true);
+    return rc;
+}
+
 enum pf_rc report_csv(const struct capacity *c, const char *site, struct pf_buf *out)
 {
     enum pf_rc rc;
@@ -43,7 +82,10 @@ enum pf_rc report_csv(const struct capacity *c, const char *site, struct pf_buf 
                           "range_count,usable_ports,usable_ports_widened,ports_in_use,"
                           "peak_p99,peak_max,p95,utilization,trend_per_hour,exhaustion_at,"
                           "site_hosts,site_recommended_hosts,site_add_hosts,findings,"
-                          "worst_severity\r\n");
+                          "worst_severity,cpu_peak_pct,memory_peak_mb,memory_peak_utilization,"
+                          "sessions_peak,users_peak,requests_per_s_peak,"
+                          "vpn_ports_peak_utilization,address_pool_peak_utilization,"
+                          "site_binding_resource\r\n");
     for (size_t i = 0; !rc && i < c->fleet->nhosts; i++) {
         const struct fleet_host *x = &c->fleet->hosts[i];
         const struct host_pressure *hp = &c->pressure[i];
@@ -105,7 +147,9 @@ enum pf_rc report_csv(const struct capacity *c, const char *site, struct pf_buf 
             rc = cell(out, kinds, false);
         if (!rc)
             rc = cell(out, worst < 0 ? "" : finding_severity_name((enum finding_severity)worst),
-                      true);
+                      false);
+        if (!rc)
+            rc = sizing_cells(out, c, x, ps);
     }
     return rc;
 }

@@ -11,6 +11,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "resources.h"
 #include "stats.h"
 #include "timeutil.h"
 
@@ -90,6 +91,10 @@ cJSON *report_finding_json(const struct finding *f)
     }
     if (ok && f->has_utilization)
         ok = add_num(o, "utilization", f->utilization, 1000) != NULL;
+    if (ok && f->resource[0])
+        ok = cJSON_AddStringToObject(o, "resource", f->resource) != NULL;
+    if (ok && f->protocol[0])
+        ok = cJSON_AddStringToObject(o, "protocol", f->protocol) != NULL;
     if (ok) {
         a = cJSON_AddArrayToObject(o, "remediation");
         ok = a != NULL;
@@ -103,6 +108,58 @@ cJSON *report_finding_json(const struct finding *f)
         return NULL;
     }
     return o;
+}
+
+/* "hosts_needed": per resource the site reports, what it needs. */
+static bool add_needs(cJSON *o, const struct plan_site *s)
+{
+    cJSON *n = cJSON_AddObjectToObject(o, "hosts_needed");
+    bool ok = n != NULL;
+
+    for (int b = 0; ok && b < PLAN_NBIND; b++) {
+        const struct plan_need *nd = &s->needs[b];
+        cJSON *r;
+        if (!nd->measured)
+            continue;
+        r = cJSON_AddObjectToObject(n, plan_binding_name(b));
+        ok = r && cJSON_AddNumberToObject(r, "hosts", (double)nd->hosts) &&
+             add_num(r, "p99", nd->p99, 100) && add_num(r, "growth_per_day", nd->growth_per_day, 100) &&
+             add_num(r, "demand", nd->demand, 100) && add_num(r, "per_host", nd->per_host, 100) &&
+             cJSON_AddStringToObject(r, "unit", nd->unit);
+    }
+    return ok;
+}
+
+/* The host's sizing peaks ("sizing"), only the figures it reports. */
+static bool add_host_sizing(cJSON *o, const struct capacity *c, const struct fleet_host *x)
+{
+    struct res_peaks pk;
+    cJSON *z;
+    bool ok = true;
+
+    if (resources_host_peaks(c->fleet, x, &pk))
+        return false;
+    z = cJSON_AddObjectToObject(o, "sizing");
+    if (!z)
+        return false;
+    if (stats_present(pk.cpu_pct))
+        ok = ok && add_num(z, "cpu_peak_pct", pk.cpu_pct, 10);
+    if (stats_present(pk.mem_mb))
+        ok = ok && add_num(z, "memory_peak_mb", pk.mem_mb, 1);
+    if (stats_present(pk.mem_util))
+        ok = ok && add_num(z, "memory_peak_utilization", pk.mem_util, 1000);
+    if (stats_present(pk.sessions))
+        ok = ok && add_num(z, "sessions_peak", pk.sessions, 1);
+    if (stats_present(pk.users))
+        ok = ok && add_num(z, "users_peak", pk.users, 1);
+    if (stats_present(pk.rps))
+        ok = ok && add_num(z, "requests_per_s_peak", pk.rps, 10);
+    if (stats_present(pk.vpn_ports_util))
+        ok = ok && add_num(z, "vpn_ports_peak_utilization", pk.vpn_ports_util, 1000) &&
+             cJSON_AddStringToObject(z, "vpn_ports_protocol", pf_vpn_proto_name(pk.vpn_proto));
+    if (stats_present(pk.pool_util))
+        ok = ok && add_num(z, "address_pool_peak_utilization", pk.pool_util, 1000);
+    return ok;
 }
 
 static cJSON *plan_json(const struct plan_site *s)
@@ -141,6 +198,8 @@ static cJSON *plan_json(const struct plan_site *s)
                  add_num(x, "demand_ports", s->proto_demand[i], 1);
         }
     }
+    ok = ok && cJSON_AddStringToObject(o, "binding_resource", plan_binding_name(s->binding));
+    ok = ok && add_needs(o, s);
     a = ok ? cJSON_AddArrayToObject(o, "range_changes") : NULL;
     ok = a != NULL;
     for (size_t i = 0; ok && i < s->nchanges; i++) {
@@ -193,6 +252,7 @@ static cJSON *host_json(const struct capacity *c, size_t i)
     ok = ok && cJSON_AddNumberToObject(o, "interval_s", x->interval_s);
     ok = ok && cJSON_AddNumberToObject(o, "cpus", x->cpus);
     ok = ok && cJSON_AddNumberToObject(o, "memory_mb", (double)x->memory_mb);
+    ok = ok && add_host_sizing(o, c, x);
     if (ok && x->has_tcp_range) {
         r = cJSON_AddObjectToObject(o, "range");
         ok = r && cJSON_AddStringToObject(r, "proto", "tcp") &&

@@ -1,12 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /* report_metrics.c: GET /metrics, Prometheus text exposition 0.0.4. Per
  * host gauges carry site, host and agent_id labels; findings are counted
- * by kind and severity (every pair, zeros too, so alerts can use them). */
+ * by kind and severity (every pair, zeros too, so alerts can use them).
+ * Sizing gauges (CPU, memory, sessions, RRAS ports and pool) appear only
+ * for hosts that report the figure: an unmeasured value is no zero. */
 #include "report.h"
 
 #include <stdio.h>
 #include <string.h>
 
+#include <stdlib.h>
+
+#include "resources.h"
 #include "stats.h"
 
 /* Appends v as a label value: backslash, double quote and newline
@@ -57,7 +62,23 @@ static enum pf_rc host_sample(struct pf_buf *out, const char *name, const struct
     return rc;
 }
 
-enum host_gauge { G_UTIL, G_PEAK_UTIL, G_IN_USE, G_RANGE, G_USABLE, G_EXHAUST, G_LAST, G_N };
+enum host_gauge {
+    G_UTIL,
+    G_PEAK_UTIL,
+    G_IN_USE,
+    G_RANGE,
+    G_USABLE,
+    G_EXHAUST,
+    G_LAST,
+    G_CPU,
+    G_MEM,
+    G_SESSIONS,
+    G_USERS,
+    G_RPS,
+    G_VPN_PORTS,
+    G_POOL,
+    G_N
+};
 
 static const struct {
     const char *name, *help;
@@ -71,14 +92,45 @@ static const struct {
     {"portfleet_host_exhaustion_seconds",
      "Seconds until a steady trend fills the range (only hosts with a forecast)"},
     {"portfleet_host_last_snapshot_timestamp_seconds", "taken_at of the latest snapshot"},
+    {"portfleet_host_cpu_peak_percent",
+     "CPU peak (p99 of the hourly peaks of short samples), % of all cores"},
+    {"portfleet_host_memory_peak_utilization", "Memory in use at peak / the host's memory"},
+    {"portfleet_host_sessions_peak", "Connector sessions (TCP + UDP) at peak"},
+    {"portfleet_host_users_peak", "Connector users at peak"},
+    {"portfleet_host_requests_per_second_peak", "Connector requests/s at peak"},
+    {"portfleet_host_vpn_ports_peak_utilization",
+     "RRAS WAN miniport ports in use at peak / configured, worst protocol"},
+    {"portfleet_host_address_pool_peak_utilization",
+     "RRAS client address pool in use at peak / its size"},
 };
 
-static bool gauge_value(const struct capacity *c, size_t i, enum host_gauge g, double *v)
+static bool present(double x, double *v)
+{
+    *v = x;
+    return stats_present(x);
+}
+
+static bool gauge_value(const struct capacity *c, const struct res_peaks *pk, size_t i,
+                        enum host_gauge g, double *v)
 {
     const struct fleet_host *x = &c->fleet->hosts[i];
     const struct host_pressure *hp = &c->pressure[i];
 
     switch (g) {
+    case G_CPU:
+        return present(pk->cpu_pct, v);
+    case G_MEM:
+        return present(pk->mem_util, v);
+    case G_SESSIONS:
+        return present(pk->sessions, v);
+    case G_USERS:
+        return present(pk->users, v);
+    case G_RPS:
+        return present(pk->rps, v);
+    case G_VPN_PORTS:
+        return present(pk->vpn_ports_util, v);
+    case G_POOL:
+        return present(pk->pool_util, v);
     case G_UTIL:
         *v = hp->last_utilization;
         return true;
@@ -110,15 +162,21 @@ enum pf_rc report_metrics(const struct capacity *c, const struct report_metric *
 {
     enum pf_rc rc = PF_OK;
     size_t count[FINDING_NKINDS][3];
+    struct res_peaks *pk = calloc(c->fleet->nhosts ? c->fleet->nhosts : 1, sizeof(*pk));
 
+    if (!pk)
+        return PF_NOMEM;
+    for (size_t i = 0; !rc && i < c->fleet->nhosts; i++)
+        rc = resources_host_peaks(c->fleet, &c->fleet->hosts[i], &pk[i]);
     for (int g = 0; !rc && g < G_N; g++) {
         rc = head(out, gauges[g].name, gauges[g].help, "gauge");
         for (size_t i = 0; !rc && i < c->fleet->nhosts; i++) {
             double v;
-            if (gauge_value(c, i, (enum host_gauge)g, &v))
+            if (gauge_value(c, &pk[i], i, (enum host_gauge)g, &v))
                 rc = host_sample(out, gauges[g].name, &c->fleet->hosts[i], v);
         }
     }
+    free(pk);
 
     /* Per tenant (in the plan's order, which is by tenant): the same kind
      * in two tenants is two customers' problems. */
@@ -171,6 +229,26 @@ enum pf_rc report_metrics(const struct capacity *c, const struct report_metric *
             rc = label(out, c->plan->sites[i].site);
         if (!rc)
             rc = pf_buf_printf(out, "\"} %zu\n", c->plan->sites[i].recommended_hosts);
+    }
+
+    if (!rc)
+        rc = head(out, "portfleet_site_hosts_needed",
+                  "Hosts each resource needs (p99 of the site's hourly sum, growth, one spare); "
+                  "binding=\"true\" on the one that sets recommended_hosts",
+                  "gauge");
+    for (size_t i = 0; !rc && i < c->plan->nsites; i++) {
+        const struct plan_site *ps = &c->plan->sites[i];
+        for (int b = 0; !rc && b < PLAN_NBIND; b++) {
+            if (!ps->needs[b].measured)
+                continue;
+            rc = pf_buf_puts(out, "portfleet_site_hosts_needed{site=\"");
+            if (!rc)
+                rc = label(out, ps->site);
+            if (!rc)
+                rc = pf_buf_printf(out, "\",resource=\"%s\",binding=\"%s\"} %zu\n",
+                                   plan_binding_name(b), (int)ps->binding == b ? "true" : "false",
+                                   ps->needs[b].hosts);
+        }
     }
 
     for (size_t i = 0; !rc && i < nextra; i++) {

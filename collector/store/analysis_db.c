@@ -33,23 +33,25 @@ static const char hosts_sql[] =
 /* The two big queries answer in binary (no number formatting on the
  * server, no parsing here): agent ids and names as text, counts as int8,
  * ports as int4, times as timestamptz (microseconds since 2000-01-01). */
-static const char hours_sql[] =
+/* Followed by the sizing columns (sizing.h), from column HOURS_SZ_COL on:
+ * hours_sql() puts them between these two parts. */
+#define HOURS_SZ_COL 16
+static const char hours_sql_head[] =
     "SELECT h.agent_id::text, h.hour, h.tcp_max, h.udp_max, h.top_dest_max, h.vpn_conn_max, "
     "h.ev_tcpip_4227, h.ev_tcpip_4231, h.ev_tcpip_4266, h.ev_netlogon_5719, h.vpn_ikev2, "
-    "h.vpn_connections, h.vpn_distinct, h.vpn_top_addr, h.vpn_top_count, h.vpn_at "
-    "FROM host_hours h "
+    "h.vpn_connections, h.vpn_distinct, h.vpn_top_addr, h.vpn_top_count, h.vpn_at";
+static const char hours_sql_tail[] =
+    " FROM host_hours h "
     "WHERE h.hour >= $1::timestamptz AND h.hour < $2::timestamptz "
     "AND ($3 = '' OR h.agent_id IN (SELECT agent_id FROM host_latest WHERE site = $3)) "
     "AND ($4 = '' OR h.agent_id IN (SELECT agent_id FROM agents WHERE tenant = $4))";
 
 /* One site: its hosts' hours along the primary key, host by host (OFFSET
  * 0 as below); the planner would rather scan every host's hours, which
- * costs a 50-host site of a 1,000-host fleet 5 times as much. */
-static const char site_hours_sql[] =
-    "SELECT h.agent_id::text, h.hour, h.tcp_max, h.udp_max, h.top_dest_max, h.vpn_conn_max, "
-    "h.ev_tcpip_4227, h.ev_tcpip_4231, h.ev_tcpip_4266, h.ev_netlogon_5719, h.vpn_ikev2, "
-    "h.vpn_connections, h.vpn_distinct, h.vpn_top_addr, h.vpn_top_count, h.vpn_at "
-    "FROM (SELECT l.agent_id FROM host_latest l JOIN agents g ON g.agent_id = l.agent_id "
+ * costs a 50-host site of a 1,000-host fleet 5 times as much. Follows
+ * hours_sql_head and the sizing columns in place of hours_sql_tail. */
+static const char site_hours_sql_tail[] =
+    " FROM (SELECT l.agent_id FROM host_latest l JOIN agents g ON g.agent_id = l.agent_id "
     "WHERE l.site = $3 AND ($4 = '' OR g.tenant = $4)) a "
     "CROSS JOIN LATERAL (SELECT * FROM host_hours q WHERE q.agent_id = a.agent_id "
     "AND q.hour >= $1::timestamptz AND q.hour < $2::timestamptz OFFSET 0) h";
@@ -216,7 +218,7 @@ static enum pf_rc host_config(const PGresult *r, int i, struct fleet_host *x)
     return PF_OK;
 }
 
-static void host_hour(struct fleet *f, const PGresult *r, int i)
+static enum pf_rc host_hour(struct fleet *f, const PGresult *r, int i)
 {
     char id[PF_ID_LEN];
     struct fleet_host *x;
@@ -227,7 +229,7 @@ static void host_hour(struct fleet *f, const PGresult *r, int i)
     x = fleet_host_find(f, id);
     h = x ? fleet_hour(f, bin_time(r, i, 1)) : -1;
     if (h < 0)
-        return;
+        return PF_OK;
     row.tcp = bin_dbl(r, i, 2);
     row.udp = bin_dbl(r, i, 3);
     row.top_dest = bin_dbl(r, i, 4);
@@ -237,6 +239,15 @@ static void host_hour(struct fleet *f, const PGresult *r, int i)
     row.events.tcpip_4266 = (uint64_t)bin_int(r, i, 8);
     row.events.netlogon_5719 = (uint64_t)bin_int(r, i, 9);
     fleet_fold_hour(x, (size_t)h, &row);
+    {
+        double sz[SIZING_N];
+        for (int k = 0; k < SIZING_N; k++)
+            sz[k] = null(r, i, HOURS_SZ_COL + k) ? NAN
+                                                 : (double)bin_int(r, i, HOURS_SZ_COL + k) /
+                                                       (double)sizing_scale(k);
+        if (fleet_fold_sizing(f, x, (size_t)h, sz))
+            return PF_NOMEM;
+    }
     if (!null(r, i, 10)) {
         struct fleet_vpn v;
         memset(&v, 0, sizeof(v));
@@ -248,6 +259,27 @@ static void host_hour(struct fleet *f, const PGresult *r, int i)
         v.at = bin_time(r, i, 15);
         fleet_fold_vpn(x, &v);
     }
+    return PF_OK;
+}
+
+/* hours_sql_head, the sizing columns, then hours_sql_tail, or
+ * site_hours_sql_tail when one site is asked for. */
+static enum pf_rc hours_sql(char *sql, size_t len, int one_site)
+{
+    size_t o = 0;
+    int n = snprintf(sql, len, "%s", hours_sql_head);
+
+    if (n < 0 || (size_t)n >= len)
+        return PF_TOOBIG;
+    o = (size_t)n;
+    for (int k = 0; k < SIZING_N; k++) {
+        n = snprintf(sql + o, len - o, ", h.%s", sizing_column(k));
+        if (n < 0 || (size_t)n >= len - o)
+            return PF_TOOBIG;
+        o += (size_t)n;
+    }
+    n = snprintf(sql + o, len - o, "%s", one_site ? site_hours_sql_tail : hours_sql_tail);
+    return n < 0 || (size_t)n >= len - o ? PF_TOOBIG : PF_OK;
 }
 
 static void proc_hour(struct fleet *f, const PGresult *r, int i)
@@ -361,7 +393,7 @@ enum pf_rc analysis_db_load(PGconn *pg, const struct fleet_params *p, const char
 {
     struct fleet *f;
     PGresult *r = NULL;
-    char from[PF_TIME_LEN], to[PF_TIME_LEN], forget[PF_TIME_LEN];
+    char from[PF_TIME_LEN], to[PF_TIME_LEN], forget[PF_TIME_LEN], hsql[2048];
     const char *vals[4];
     enum pf_rc rc = PF_OK;
     int64_t forget_t = p->now - (int64_t)ANALYSIS_DB_FORGET_DAYS * 86400;
@@ -424,15 +456,18 @@ enum pf_rc analysis_db_load(PGconn *pg, const struct fleet_params *p, const char
     vals[1] = to;
     vals[2] = site;
     vals[3] = tenant;
-    r = query(pg, site[0] ? site_hours_sql : hours_sql, 4, vals, 1, err, errlen,
-              "loading host hours");
+    if ((rc = hours_sql(hsql, sizeof(hsql), site[0] != 0)))
+        goto fail;
+    r = query(pg, hsql, 4, vals, 1, err, errlen, "loading host hours");
     if (!r) {
         rc = PF_AGAIN;
         goto fail;
     }
-    for (int i = 0; i < PQntuples(r); i++)
-        host_hour(f, r, i);
+    for (int i = 0; i < PQntuples(r) && !rc; i++)
+        rc = host_hour(f, r, i);
     PQclear(r);
+    if (rc)
+        goto fail;
 
     rc = load_processes(pg, f, from, to, err, errlen);
     if (rc)

@@ -5,6 +5,7 @@
 #include "rollup.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "db.h"
 #include "fleet.h"
 #include "pgarray.h"
+#include "sizing.h"
 #include "timeutil.h"
 
 #define PARAM_MAX (64u * 1024 * 1024)
@@ -29,6 +31,8 @@ struct host_row {
     bool has_vpn;
     int64_t vpn_ikev2, vpn_connections, vpn_distinct, vpn_top_count, vpn_at;
     const char *vpn_top_addr;
+    bool has_sz;
+    double sz[SIZING_N]; /* hourly maxima (fleet_fold_sizing()); NaN: absent */
 };
 
 static int cmp_snap(const void *a, const void *b)
@@ -47,9 +51,22 @@ static int64_t max64(int64_t a, int64_t b)
     return a > b ? a : b;
 }
 
+static void fold_sizing(struct host_row *r, const struct pf_snapshot *s)
+{
+    double v[SIZING_N];
+
+    sizing_from_snapshot(s, v);
+    for (int k = 0; k < SIZING_N; k++)
+        if (!isnan(v[k]) && (isnan(r->sz[k]) || v[k] > r->sz[k])) {
+            r->sz[k] = v[k];
+            r->has_sz = true;
+        }
+}
+
 static void fold_host(struct host_row *r, const struct pf_snapshot *s)
 {
     r->samples++;
+    fold_sizing(r, s);
     r->tcp = max64(r->tcp, (int64_t)s->tcp.ephemeral_in_use);
     r->udp = max64(r->udp, (int64_t)s->udp.ephemeral_in_use);
     if (s->tcp.has_top_destination)
@@ -138,9 +155,41 @@ static const struct db_statement statements[] = {
     {"rollup_latest", latest_sql},
 };
 
+/* The sizing columns of sql/050 (sizing.h's list), as one UPDATE of the
+ * rows rollup_hosts has just written in the same transaction: GREATEST
+ * keeps the hour's maximum and ignores NULL (absent) on either side. */
+static enum pf_rc sizing_sql(char *sql, size_t len)
+{
+    size_t o = 0;
+    int n;
+
+#define APPEND(...)                                                                                    do {                                                                                                   n = snprintf(sql + o, len - o, __VA_ARGS__);                                                       if (n < 0 || (size_t)n >= len - o)                                                                     return PF_TOOBIG;                                                                              o += (size_t)n;                                                                                } while (0)
+    APPEND("UPDATE host_hours h SET ");
+    for (int k = 0; k < SIZING_N; k++)
+        APPEND("%s%s = GREATEST(h.%s, u.c%d)", k ? ", " : "", sizing_column(k), sizing_column(k),
+               k);
+    APPEND(" FROM unnest($1::uuid[], $2::timestamptz[]");
+    for (int k = 0; k < SIZING_N; k++)
+        APPEND(", $%d::bigint[]", k + 3);
+    APPEND(") AS u(a, t");
+    for (int k = 0; k < SIZING_N; k++)
+        APPEND(", c%d", k);
+    APPEND(") WHERE h.agent_id = u.a AND h.hour = u.t");
+#undef APPEND
+    return PF_OK;
+}
+
 enum pf_rc rollup_prepare(PGconn *pg, PGresult **failed)
 {
-    return db_prepare(pg, statements, sizeof(statements) / sizeof(statements[0]), failed);
+    char sql[2048];
+    struct db_statement st = {"rollup_sizing", sql};
+    enum pf_rc rc = db_prepare(pg, statements, sizeof(statements) / sizeof(statements[0]), failed);
+
+    if (!rc)
+        rc = sizing_sql(sql, sizeof(sql));
+    if (!rc)
+        rc = db_prepare(pg, &st, 1, failed);
+    return rc;
 }
 
 /* Queues one prepared statement (libpq copies the values at once). */
@@ -194,6 +243,42 @@ static enum pf_rc send_hosts(PGconn *pg, const struct host_row *rows, size_t n, 
     if (!rc)
         rc = send_prepared(pg, "rollup_hosts", 17, vals, nsent);
     for (int c = 0; c < 17; c++)
+        pgarray_free(&a[c]);
+    return rc;
+}
+
+/* The sizing figures of the rows that have any (rollup_sizing). */
+static enum pf_rc send_sizing(PGconn *pg, const struct host_row *rows, size_t n, size_t *nsent)
+{
+    struct pgarray a[2 + SIZING_N];
+    const char *vals[2 + SIZING_N];
+    size_t used = 0;
+    enum pf_rc rc = PF_OK;
+
+    for (size_t i = 0; i < n; i++)
+        used += rows[i].has_sz;
+    if (!used)
+        return PF_OK;
+    for (int c = 0; c < 2 + SIZING_N; c++)
+        pgarray_init(&a[c]);
+    for (size_t i = 0; i < n; i++) {
+        const struct host_row *r = &rows[i];
+        if (!r->has_sz)
+            continue;
+        pgarray_str(&a[0], r->agent_id);
+        pgarray_time(&a[1], r->hour);
+        for (int k = 0; k < SIZING_N; k++) {
+            if (isnan(r->sz[k]))
+                pgarray_null(&a[2 + k]);
+            else
+                pgarray_i64(&a[2 + k], llround(r->sz[k] * (double)sizing_scale(k)));
+        }
+    }
+    for (int c = 0; c < 2 + SIZING_N; c++)
+        vals[c] = pgarray_end(&a[c], &rc);
+    if (!rc)
+        rc = send_prepared(pg, "rollup_sizing", 2 + SIZING_N, vals, nsent);
+    for (int c = 0; c < 2 + SIZING_N; c++)
         pgarray_free(&a[c]);
     return rc;
 }
@@ -325,6 +410,8 @@ enum pf_rc rollup_send(PGconn *pg, const struct pf_snapshot *const *snaps, size_
             r->agent_id = s->agent_id;
             r->hour = hour;
             r->tcp = r->udp = r->top_dest = r->vpn_conn = -1;
+            for (int k = 0; k < SIZING_N; k++)
+                r->sz[k] = NAN;
         }
         fold_host(r, s);
         /* The last snapshot of each agent carries its latest configuration. */
@@ -334,6 +421,8 @@ enum pf_rc rollup_send(PGconn *pg, const struct pf_snapshot *const *snaps, size_
     rc = send_latest(pg, latest, nlatest, nsent);
     if (!rc)
         rc = send_hosts(pg, hosts, nhosts, nsent);
+    if (!rc)
+        rc = send_sizing(pg, hosts, nhosts, nsent);
 out:
     free(sorted);
     free(latest);

@@ -675,6 +675,14 @@ static bool same_subject(const cJSON *e, const cJSON *a)
 {
     if (strcmp(jstr(e, "kind"), jstr(a, "kind")) != 0)
         return false;
+    /* resource_pressure (cpu, memory) and vpn_ports (per protocol) may
+     * come twice for one host. */
+    if (cJSON_GetObjectItemCaseSensitive(e, "resource") &&
+        strcmp(jstr(e, "resource"), jstr(a, "resource")) != 0)
+        return false;
+    if (cJSON_GetObjectItemCaseSensitive(e, "protocol") &&
+        strcmp(jstr(e, "protocol"), jstr(a, "protocol")) != 0)
+        return false;
     if (cJSON_GetObjectItemCaseSensitive(e, "host"))
         return strcmp(jstr(e, "host"), jstr(a, "host")) == 0 &&
                (!cJSON_GetObjectItemCaseSensitive(e, "process") ||
@@ -859,6 +867,27 @@ static void check_plan(const cJSON *e, const cJSON *sites)
         }
         if (!found)
             fail("plan %s: no note contains \"%s\"", site, x->valuestring);
+    }
+    want = cJSON_GetObjectItemCaseSensitive(e, "binding_resource");
+    if (want) {
+        if (strcmp(jstr(s, "binding_resource"), cJSON_GetStringValue(want)) != 0)
+            fail("plan %s: binding_resource %s, expected %s", site, jstr(s, "binding_resource"),
+                 cJSON_GetStringValue(want));
+        else
+            printf("ok   plan %s: binding_resource %s\n", site, cJSON_GetStringValue(want));
+    }
+    /* "hosts_needed": {"cpu": 4, ...}: the hosts each resource needs. */
+    cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(e, "hosts_needed"))
+    {
+        const cJSON *got = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(s, "hosts_needed"),
+                                             x->string),
+            "hosts");
+        if (!cJSON_IsNumber(got) || got->valuedouble != x->valuedouble)
+            fail("plan %s: hosts_needed.%s %s, expected %.0f", site, x->string,
+                 cJSON_IsNumber(got) ? "differs" : "missing", x->valuedouble);
+        else
+            printf("ok   plan %s: %s needs %.0f hosts\n", site, x->string, x->valuedouble);
     }
     want = cJSON_GetObjectItemCaseSensitive(e, "range_changes");
     if (want) {

@@ -163,6 +163,35 @@ static enum pf_rc parse_host(const cJSON *o, struct sim_host *h, char *err, size
         h->vpn_has_ike = cJSON_IsNumber(ike);
         h->vpn_ike = h->vpn_has_ike ? (uint32_t)ike->valuedouble : 0;
     }
+    if (cJSON_IsObject(a)) {
+        const cJSON *ports = cJSON_GetObjectItemCaseSensitive(a, "ports");
+        for (int k = 0; k < PF_VPN_NPROTO && cJSON_IsObject(ports); k++) {
+            h->vpn_ports[k] = (uint64_t)num(ports, pf_vpn_proto_name(k), 0);
+            h->has_vpn_ports = true;
+        }
+        h->vpn_pool = (uint64_t)num(a, "address_pool", 0);
+    }
+    a = cJSON_GetObjectItemCaseSensitive(o, "resources");
+    if (cJSON_IsObject(a)) {
+        h->has_cpu = cJSON_GetObjectItemCaseSensitive(a, "cpu") != NULL;
+        h->cpu = num(a, "cpu", 0);
+        h->cpu_office = num(a, "cpu_office", 0);
+        h->cpu_noise = num(a, "cpu_noise", 0);
+        h->has_mem = cJSON_GetObjectItemCaseSensitive(a, "memory_mb") != NULL;
+        h->mem_mb = num(a, "memory_mb", 0);
+        h->mem_office_mb = num(a, "memory_office_mb", 0);
+    }
+    a = cJSON_GetObjectItemCaseSensitive(o, "sessions");
+    if (cJSON_IsObject(a)) {
+        str(a, "source", h->sess_source, sizeof(h->sess_source), "cloudflared");
+        h->has_users = cJSON_GetObjectItemCaseSensitive(a, "users") != NULL;
+        h->users = num(a, "users", 0);
+        h->users_office = num(a, "users_office", 0);
+        h->sessions_per_user = num(a, "sessions_per_user", 1.5);
+        h->has_rps = cJSON_GetObjectItemCaseSensitive(a, "requests_per_s") != NULL;
+        h->rps = num(a, "requests_per_s", 0);
+        h->rps_office = num(a, "requests_per_s_office", 0);
+    }
     h->distinct_ratio = num(o, "distinct_ratio", 1.0);
     h->usable = count_usable(h);
     a = cJSON_GetObjectItemCaseSensitive(o, "top_destination");
@@ -289,6 +318,50 @@ static double office_factor(int64_t t)
     if (hod >= 18)
         return 19 - hod;
     return 1;
+}
+
+static uint64_t clamp_u(double v);
+
+/* The resources and sessions sections (sim.h), when the scenario has
+ * them. */
+static void sim_sizing(const struct sim_host *h, int64_t t, struct pf_snapshot *s)
+{
+    double of = office_factor(t);
+
+    if (h->has_cpu || h->has_mem) {
+        s->has_resources = true;
+        if (h->has_cpu) {
+            double cpu = h->cpu + h->cpu_office * of + h->cpu_noise * 0.5 * noise(h->seed, t, 11);
+            cpu = cpu < 0 ? 0 : cpu > 100 ? 100 : cpu;
+            s->resources.has_cpu = s->resources.has_cpu_peak = true;
+            s->resources.cpu_pct = round(cpu * 100) / 100;
+            s->resources.cpu_pct_peak = round((cpu + h->cpu_noise > 100 ? 100 : cpu + h->cpu_noise) *
+                                              100) / 100;
+        }
+        if (h->has_mem) {
+            double mem = h->mem_mb + h->mem_office_mb * of;
+            s->resources.has_memory = true;
+            s->resources.memory_used_mb = clamp_u(mem);
+            if (h->memory_mb && s->resources.memory_used_mb > h->memory_mb)
+                s->resources.memory_used_mb = h->memory_mb;
+        }
+    }
+    if (h->sess_source[0]) {
+        s->has_sessions = true;
+        snprintf(s->sessions.source, sizeof(s->sessions.source), "%s", h->sess_source);
+        if (h->has_users) {
+            double users = h->users + h->users_office * of;
+            s->sessions.has_users = true;
+            s->sessions.users = clamp_u(users);
+            s->sessions.has_tcp_active = s->sessions.has_udp_active = true;
+            s->sessions.tcp_active = clamp_u(users * h->sessions_per_user);
+            s->sessions.udp_active = clamp_u(users * 0.1);
+        }
+        if (h->has_rps) {
+            s->sessions.has_requests_per_s = true;
+            s->sessions.requests_per_s = round((h->rps + h->rps_office * of) * 100) / 100;
+        }
+    }
 }
 
 /* Seconds the current leak cycle has run at t, or -1 before the leak. */
@@ -620,7 +693,26 @@ enum pf_rc sim_snapshot(const struct sim_scenario *sc, const struct sim_host *h,
         }
         s->vpn.has_ike_value = h->vpn_has_ike;
         s->vpn.ike_num_established_for_initial_query = h->vpn_ike;
+        /* A port carries one connection; an address one client. */
+        if (h->has_vpn_ports) {
+            s->vpn.has_ports = true;
+            for (int p = 0; p < PF_VPN_NPROTO; p++) {
+                uint64_t used = p <= PF_VPN_SSTP ? s->vpn.by_protocol[p] : 0;
+                if (!h->vpn_ports[p])
+                    continue;
+                s->vpn.ports[s->vpn.nports].proto = (uint8_t)p;
+                s->vpn.ports[s->vpn.nports].configured = h->vpn_ports[p];
+                s->vpn.ports[s->vpn.nports].in_use = used < h->vpn_ports[p] ? used : h->vpn_ports[p];
+                s->vpn.nports++;
+            }
+        }
+        if (h->vpn_pool) {
+            s->vpn.has_address_pool = true;
+            s->vpn.pool_size = h->vpn_pool;
+            s->vpn.pool_in_use = c < h->vpn_pool ? c : h->vpn_pool;
+        }
     }
+    sim_sizing(h, t, s);
     s->has_agent_stats = true;
     return PF_OK;
 }

@@ -85,6 +85,18 @@ struct sim_host {
     struct pf_endpoint top_dest;
     double top_dest_share; /* of the connections */
     double distinct_ratio; /* Linux: distinct local ports / connections (default 1) */
+    /* Sizing figures besides ports; each absent (not reported) unless the
+     * scenario gives it. Values follow base + office x office hours. */
+    bool has_cpu;
+    double cpu, cpu_office, cpu_noise; /* % of all cores; the peak adds cpu_noise */
+    bool has_mem;
+    double mem_mb, mem_office_mb;
+    char sess_source[PF_ID_LEN]; /* "" when no sessions section */
+    bool has_users, has_rps;
+    double users, users_office, sessions_per_user, rps, rps_office;
+    uint64_t vpn_ports[PF_VPN_NPROTO]; /* configured WAN miniport ports; 0: none */
+    bool has_vpn_ports;
+    uint64_t vpn_pool; /* static pool size; 0: no pool section */
     uint32_t usable;       /* range minus excluded ports inside it */
     uint64_t seed;
 };

@@ -369,7 +369,9 @@ TEST(csv_quotes_and_defuses_formulas)
     T_EQ_INT(count(b.data, "\r\n"), 4); /* header + 3 hosts */
     T_ASSERT(strncmp(b.data, "tenant,site,host,agent_id,", 26) == 0);
     T_CONTAINS(b.data, "\"nyc\",\"CONN-NYC-01\",");
-    T_CONTAINS(b.data, "\"port_leak;exhaustion_forecast\",\"critical\"\r\n");
+    /* Sizing columns follow: empty where the host reports no such figure
+     * (never a zero), then the site's binding resource. */
+    T_CONTAINS(b.data, "\"port_leak;exhaustion_forecast\",\"critical\",,,,,,,,,\"ports\"\r\n");
     /* The hostile name: quotes doubled; it starts with '<', not a formula. */
     T_CONTAINS(b.data, "\"<script>alert(1)</script>\"\"=cmd\"");
     pf_buf_free(&b);

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/* sizing.c: a snapshot's sizing figures (see sizing.h). */
+#include "sizing.h"
+
+#include <math.h>
+
+static const char *const columns[SIZING_N] = {
+#define SIZING_X_COL(e, c, s) "sz_" #c,
+    SIZING_FIELDS(SIZING_X_COL)
+#undef SIZING_X_COL
+};
+
+static const int64_t scales[SIZING_N] = {
+#define SIZING_X_SCALE(e, c, s) s,
+    SIZING_FIELDS(SIZING_X_SCALE)
+#undef SIZING_X_SCALE
+};
+
+const char *sizing_column(int k)
+{
+    return k >= 0 && k < SIZING_N ? columns[k] : "?";
+}
+
+int64_t sizing_scale(int k)
+{
+    return k >= 0 && k < SIZING_N ? scales[k] : 1;
+}
+
+void sizing_from_snapshot(const struct pf_snapshot *s, double v[SIZING_N])
+{
+    for (int k = 0; k < SIZING_N; k++)
+        v[k] = NAN;
+    if (s->has_resources) {
+        const struct pf_resources *r = &s->resources;
+        if (r->has_cpu_peak)
+            v[SZ_CPU] = r->cpu_pct_peak;
+        else if (r->has_cpu)
+            v[SZ_CPU] = r->cpu_pct;
+        if (r->has_memory)
+            v[SZ_MEM] = (double)r->memory_used_mb;
+    }
+    if (s->has_sessions) {
+        const struct pf_sessions *se = &s->sessions;
+        if (se->has_tcp_active || se->has_udp_active)
+            v[SZ_SESSIONS] = (double)(se->tcp_active + se->udp_active);
+        if (se->has_users)
+            v[SZ_USERS] = (double)se->users;
+        if (se->has_requests_per_s)
+            v[SZ_RPS] = se->requests_per_s;
+    }
+    if (s->has_vpn && s->vpn.has_ports)
+        for (size_t i = 0; i < s->vpn.nports; i++) {
+            int p = s->vpn.ports[i].proto;
+            if (p >= PF_VPN_NPROTO)
+                continue;
+            v[SZ_PORTS_IKEV2 + p] = (double)s->vpn.ports[i].in_use;
+            v[SZ_CONF_IKEV2 + p] = (double)s->vpn.ports[i].configured;
+        }
+    if (s->has_vpn && s->vpn.has_address_pool) {
+        v[SZ_POOL_USED] = (double)s->vpn.pool_in_use;
+        v[SZ_POOL_SIZE] = (double)s->vpn.pool_size;
+    }
+}
