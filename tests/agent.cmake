@@ -26,3 +26,7 @@ endif()
 # Benchmark helpers (tests/bench/agent_snapshot.sh runs them; not a test).
 add_executable(ref_dump bench/ref_dump.c)
 add_executable(runstat bench/runstat.c)
+if(NOT WIN32)
+  add_executable(bench_resources bench/bench_resources.c)
+  target_link_libraries(bench_resources PRIVATE pfagent)
+endif()

@@ -352,12 +352,24 @@ enum pf_rc rparts_plan(const struct plan_site *s, struct pf_buf *out)
                        "<tr><th>capacity per host at %.0f%%</th><td class=\"n\">%.0f</td></tr>"
                        "<tr class=\"rec\"><th>recommended hosts</th><td class=\"n\" "
                        "data-recommended=\"%zu\">%zu</td></tr>"
-                       "<tr><th>hosts to add</th><td class=\"n\">%zu</td></tr></table>",
+                       "<tr><th>hosts to add</th><td class=\"n\">%zu</td></tr>",
                        s->hosts, s->reporting_hosts, s->peak, s->p95, s->p99, s->growth_per_day,
                        s->horizon_days, s->demand, (unsigned)s->usable_per_host,
                        (unsigned)s->usable_per_host_widened, s->target_utilization * 100,
                        s->capacity_per_host, s->recommended_hosts, s->recommended_hosts,
                        s->add_hosts);
+    /* The hosts each measured resource needs; the binding one is marked. */
+    for (int b = 0; !rc && b < PLAN_NBIND; b++)
+        if (s->needs[b].measured)
+            rc = pf_buf_printf(out,
+                               "<tr%s><th>hosts for %s (%.0f %s, %.0f per host)</th><td "
+                               "class=\"n\" data-binding=\"%s\">%zu</td></tr>",
+                               (int)s->binding == b ? " class=\"binding\"" : "",
+                               plan_binding_name(b), s->needs[b].demand, s->needs[b].unit,
+                               s->needs[b].per_host, (int)s->binding == b ? "true" : "false",
+                               s->needs[b].hosts);
+    if (!rc)
+        rc = pf_buf_puts(out, "</table>");
     for (size_t i = 0; !rc && i < s->nchanges; i++) {
         rc = pf_buf_puts(out, "<p>Widen the range of <b>");
         if (!rc)

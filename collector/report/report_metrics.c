@@ -241,7 +241,11 @@ enum pf_rc report_metrics(const struct capacity *c, const struct report_metric *
         for (int b = 0; !rc && b < PLAN_NBIND; b++) {
             if (!ps->needs[b].measured)
                 continue;
-            rc = pf_buf_puts(out, "portfleet_site_hosts_needed{site=\"");
+            rc = pf_buf_puts(out, "portfleet_site_hosts_needed{tenant=\"");
+            if (!rc)
+                rc = label(out, ps->tenant);
+            if (!rc)
+                rc = pf_buf_puts(out, "\",site=\"");
             if (!rc)
                 rc = label(out, ps->site);
             if (!rc)

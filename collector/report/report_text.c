@@ -33,6 +33,16 @@ static enum pf_rc site_text(const struct capacity *c, const struct plan_site *s,
                        s->peak, s->p95, s->p99, s->growth_per_day, s->horizon_days, s->demand,
                        (unsigned)s->usable_per_host, (unsigned)s->usable_per_host_widened,
                        s->capacity_per_host, s->target_utilization * 100);
+    /* What each measured resource needs; the binding one sets the count. */
+    if (!rc)
+        rc = pf_buf_printf(out, "binding resource: %s; hosts needed:", plan_binding_name(s->binding));
+    for (int b = 0; !rc && b < PLAN_NBIND; b++)
+        if (s->needs[b].measured)
+            rc = pf_buf_printf(out, " %s %zu (%.0f %s, %.0f per host)", plan_binding_name(b),
+                               s->needs[b].hosts, s->needs[b].demand, s->needs[b].unit,
+                               s->needs[b].per_host);
+    if (!rc)
+        rc = pf_buf_puts(out, "\n");
     for (size_t i = 0; !rc && i < s->nchanges; i++) {
         rc = pf_buf_printf(out, "widen %s:\n", s->changes[i].host);
         for (size_t j = 0; !rc && j < s->changes[i].widen.ncommands; j++)

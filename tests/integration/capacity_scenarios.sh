@@ -14,7 +14,9 @@
 # and changes no answer (rollups count a snapshot once), `report` prints
 # the same findings as the API in every format, /v1/hosts, /metrics, the
 # ?site= / ?host= filters, 400 on a bad ?now=, 401 without the token or
-# with it in the URL.
+# with it in the URL; when that last data set is scenarios/sizing.json,
+# its CPU, memory, sessions, RRAS port and pool figures in /metrics, the
+# CSV, text and HTML.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
@@ -130,4 +132,36 @@ pf_check '[ "$(python3 -c "import json,sys; d=json.load(open(sys.argv[1])); prin
   "?site= keeps one site"
 get_ok "/report.csv?now=$now" "$d/export.csv"
 pf_check 'head -n 1 "$d/export.csv" | grep -q "^tenant,site,host,agent_id,"' "/report.csv is the CSV export"
+# The sizing figures (scenarios/sizing.json, last in the default order)
+# in /metrics, the CSV export and the text and HTML reports.
+if [ "$last" = sizing ]; then
+  pf_check 'grep -q "^portfleet_host_cpu_peak_percent{tenant=\"[^\"]*\",site=\"cpu\",host=\"CONN-CPU-01\",agent_id=\"[^\"]*\"} 8[0-9]" "$d/metrics.txt"' \
+    "/metrics has the CPU peak of CONN-CPU-01"
+  pf_check 'grep -q "^portfleet_host_vpn_ports_peak_utilization{tenant=\"[^\"]*\",site=\"vpn\",host=\"VPN-IKE-01\",agent_id=\"[^\"]*\"} 1$" "$d/metrics.txt"' \
+    "/metrics has VPN-IKE-01's IKEv2 ports at 100%"
+  pf_check 'grep -q "^portfleet_host_address_pool_peak_utilization{tenant=\"[^\"]*\",site=\"pool\",host=\"VPN-POOL-01\",agent_id=\"[^\"]*\"} 0.95$" "$d/metrics.txt"' \
+    "/metrics has VPN-POOL-01's pool at 95%"
+  pf_check 'grep -q "^portfleet_host_users_peak{tenant=\"[^\"]*\",site=\"users\",host=\"cf-users-01\",agent_id=\"[^\"]*\"} 5200$" "$d/metrics.txt"' \
+    "/metrics has cf-users-01's users"
+  pf_check 'grep -q "^portfleet_site_hosts_needed{tenant=\"[^\"]*\",site=\"cpu\",resource=\"cpu\",binding=\"true\"} 4$" "$d/metrics.txt"' \
+    "/metrics: CPU binds site cpu at 4 hosts"
+  pf_check '! grep -q "^portfleet_host_cpu_peak_percent{tenant=\"[^\"]*\",site=\"pool\"" "$d/metrics.txt"' \
+    "/metrics has no CPU gauge for hosts that do not report CPU"
+  python3 - "$d/export.csv" <<'PY' || pf_fail "the CSV export lacks the sizing figures"
+import csv, sys
+rows = {r["host"]: r for r in csv.DictReader(open(sys.argv[1], newline=""))}
+assert float(rows["CONN-CPU-01"]["cpu_peak_pct"]) > 80, rows["CONN-CPU-01"]
+assert rows["CONN-CPU-01"]["site_binding_resource"] == "cpu"
+assert rows["VPN-IKE-01"]["vpn_ports_peak_utilization"] == "1.000"
+assert rows["VPN-POOL-01"]["address_pool_peak_utilization"] == "0.950"
+assert rows["VPN-POOL-01"]["cpu_peak_pct"] == "", "an unmeasured figure is an empty cell, not 0"
+assert rows["cf-users-01"]["users_peak"] == "5200"
+assert rows["CONN-PORTS-01"]["site_binding_resource"] == "ports"
+PY
+  pf_check 'grep -q "binding resource: vpn_ports; hosts needed: ports 2" "$d/report.text"' \
+    "the text report names the binding resource"
+  pf_check 'grep -q "data-binding=\"true\">4</td>" "$d/report.html"' \
+    "the HTML report marks the binding resource"
+  pf_log "ok: sizing figures in /metrics, CSV, text and HTML"
+fi
 pf_log "all capacity scenarios passed"

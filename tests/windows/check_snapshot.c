@@ -238,6 +238,22 @@ int main(int argc, char **argv)
     printf("%s - events: %s\n", s.has_events ? "info" : "skip",
            s.has_events ? "read" : "the event log API is missing here");
     check(!s.has_vpn, "no vpn section (RemoteAccess does not run)");
+    check(!s.has_sessions && !pf_snapshot_is_unmeasured(&s, "sessions"),
+          "no sessions section (no connector runs)");
+    /* GlobalMemoryStatusEx always; GetSystemTimes when the snapshot was
+     * given a CPU window (--cpu-sample-ms), else listed as unmeasured. */
+    check(s.has_resources && s.resources.has_memory && s.resources.memory_used_mb > 0 &&
+              s.resources.memory_used_mb <= s.host.memory_mb,
+          "memory in use (GlobalMemoryStatusEx): %llu of %llu MB",
+          (unsigned long long)s.resources.memory_used_mb, (unsigned long long)s.host.memory_mb);
+    if (s.resources.has_cpu)
+        check(s.resources.has_cpu_peak && s.resources.cpu_pct >= 0 && s.resources.cpu_pct <= 100 &&
+                  s.resources.cpu_pct_peak >= s.resources.cpu_pct,
+              "CPU (GetSystemTimes): %.1f%%, peak %.1f%%", s.resources.cpu_pct,
+              s.resources.cpu_pct_peak);
+    else
+        check(pf_snapshot_is_unmeasured(&s, "resources.cpu_pct"),
+              "CPU without a window is listed as unmeasured");
     printf("info - unmeasured:");
     for (size_t i = 0; i < s.nunmeasured; i++)
         printf(" %s", s.unmeasured[i]);

@@ -173,7 +173,7 @@ a="$root/$exe" h="$root/$holder" c="$root/build-winunit/tests/win_check_snapshot
 wine_step boot "$work"
 wine_step cli "$a"
 wine_step hold small "$a" "$h" "$c" "$work" -- --listen 5 --connect 7 --time-wait 3 --udp 4 --ipv6
-wine_step hold pretty "$a" "$h" "$c" "$work" --pretty -- --listen 2 --connect 3 --time-wait 1 --udp 1
+wine_step hold pretty "$a" "$h" "$c" "$work" --pretty --cpu-sample-ms 500 -- --listen 2 --connect 3 --time-wait 1 --udp 1
 wine_step hold many "$a" "$h" "$c" "$work" -- --listen 20 --connect 300 --time-wait 20 --udp 50
 wine_step service "$a" "$root/$sddl" "$work"
 wine_step acl "$a" "$root/$sddl" "$work"
