@@ -17,7 +17,7 @@ if(NOT WIN32)
   set_tests_properties(agent_exactness PROPERTIES LABELS integration TIMEOUT 300)
   add_test(NAME agent_resources
            COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integration/agent_resources.sh ${CMAKE_BINARY_DIR})
-  set_tests_properties(agent_resources PROPERTIES LABELS integration TIMEOUT 300)
+  set_tests_properties(agent_resources PROPERTIES LABELS integration TIMEOUT 600)
   add_test(NAME agent_sessions
            COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integration/agent_sessions.sh ${CMAKE_BINARY_DIR})
   set_tests_properties(agent_sessions PROPERTIES LABELS integration TIMEOUT 120)
