@@ -48,6 +48,10 @@ void finding_id(const struct finding *f, char out[FINDING_ID_LEN])
     else if (f->has_remote)
         snprintf(out, FINDING_ID_LEN, "%s/%s/%s:%u", kind, where, f->remote.addr,
                  (unsigned)f->remote.port);
+    else if (f->kind == FINDING_RESOURCE_PRESSURE && f->resource[0])
+        snprintf(out, FINDING_ID_LEN, "%s/%s/%s", kind, where, f->resource); /* cpu, memory */
+    else if (f->protocol[0])
+        snprintf(out, FINDING_ID_LEN, "%s/%s/%s", kind, where, f->protocol); /* vpn_ports */
     else
         snprintf(out, FINDING_ID_LEN, "%s/%s", kind, where);
 }

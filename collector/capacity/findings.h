@@ -170,7 +170,8 @@ struct findings {
 
 /* Writes the stable id of f into out (FINDING_ID_LEN bytes): kind, then
  * the host's agent id (or the site, for site findings), then the process
- * name or the remote "addr:port" where the kind has one, joined by '/'.
+ * name or the remote "addr:port" where the kind has one (resource_pressure:
+ * the resource, cpu or memory; vpn_ports: the protocol), joined by '/'.
  * It names the problem, not its numbers, so the same leak keeps its id as
  * its rate changes; notifications and acknowledgements key on it. */
 void finding_id(const struct finding *f, char out[FINDING_ID_LEN]);
