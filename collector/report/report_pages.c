@@ -19,6 +19,7 @@
 
 #include "host_detail.h"
 #include "report_parts.h"
+#include "resources.h"
 #include "stats.h"
 #include "timeutil.h"
 
@@ -204,23 +205,38 @@ static enum pf_rc tail(const struct page *pg)
 
 /* ---- per-site figures ---- */
 
-/* What limits the site: the plan sizes by ports in use today; a plan that
- * names another binding resource is shown the same way. Headroom is the
- * share of the reporting hosts' capacity at the target utilization left
- * at today's p99: negative past the target. */
+/* What limits the site: the plan's binding resource (plan.h), the one
+ * whose hosts set recommended_hosts. Headroom is the share of the
+ * reporting hosts' capacity at the target utilization that the binding
+ * resource leaves at today's p99: negative past the target. For ports
+ * that capacity is the usable ports of today's ranges (not widened); for
+ * the others, what the plan says one host carries (resources.h). */
 static const char *binding_resource(const struct plan_site *s)
 {
-    (void)s;
-    return "ports";
+    return plan_binding_name(s->binding);
+}
+
+/* The capacity and p99 headroom() compares. */
+static bool headroom_parts(const struct plan_site *s, double *cap, double *p99, double *per_host)
+{
+    if (s->binding == PLAN_BIND_PORTS || !s->needs[s->binding].measured) {
+        *per_host = s->target_utilization * s->usable_per_host;
+        *p99 = s->p99;
+    } else {
+        *per_host = s->needs[s->binding].per_host;
+        *p99 = s->needs[s->binding].p99;
+    }
+    *cap = *per_host * (double)s->reporting_hosts;
+    return *cap > 0 && stats_present(*p99);
 }
 
 static bool headroom(const struct plan_site *s, double *out)
 {
-    double cap = s->target_utilization * s->usable_per_host * (double)s->reporting_hosts;
+    double cap, p99, per_host;
 
-    if (!(cap > 0))
+    if (!headroom_parts(s, &cap, &p99, &per_host))
         return false;
-    *out = (cap - s->p99) / cap;
+    *out = (cap - p99) / cap;
     return true;
 }
 
@@ -477,6 +493,18 @@ static enum pf_rc headroom_cell(struct pf_buf *out, const struct site_info *si)
                          si->headroom * 100);
 }
 
+/* Demand and capacity of the binding resource, in its unit. */
+static enum pf_rc demand_cell(struct pf_buf *out, const struct plan_site *s)
+{
+    const struct plan_need *n = &s->needs[s->binding];
+
+    if (s->binding == PLAN_BIND_PORTS || !n->measured)
+        return pf_buf_printf(out, "<td class=\"n\">%.0f / %.0f ports</td></tr>", s->demand,
+                             s->capacity_per_host * (double)s->hosts);
+    return pf_buf_printf(out, "<td class=\"n\">%.0f / %.0f %s</td></tr>", n->demand,
+                         n->per_host * (double)s->hosts, n->unit);
+}
+
 static enum pf_rc sites_ranked(const struct page *pg)
 {
     const struct capacity *c = pg->c;
@@ -521,12 +549,12 @@ static enum pf_rc sites_ranked(const struct page *pg)
         if (!rc)
             rc = action(&si[i], pg->out);
         if (!rc)
-            rc = pf_buf_printf(pg->out, "</td><td>%s</td>", binding_resource(s));
+            rc = pf_buf_printf(pg->out, "</td><td data-binding=\"%s\">%s</td>",
+                               binding_resource(s), binding_resource(s));
         if (!rc)
             rc = headroom_cell(pg->out, &si[i]);
         if (!rc)
-            rc = pf_buf_printf(pg->out, "<td class=\"n\">%.0f / %.0f</td></tr>", s->demand,
-                               s->capacity_per_host * (double)s->hosts);
+            rc = demand_cell(pg->out, s);
     }
     if (!rc && n)
         rc = pf_buf_puts(pg->out, "</table>");
@@ -636,25 +664,46 @@ static enum pf_rc arithmetic(const struct page *pg, const struct plan_site *s)
                            s->nchanges ? ", after widening the ranges below" : "", per_host);
     if (!rc && per_host > 0)
         rc = pf_buf_printf(out,
-                           "<li>Hosts: ceil(%.0f / %.0f) + 1 spare = %.0f, at least %d: "
-                           "<b data-recommended=\"%zu\">%zu</b> recommended.</li>",
+                           "<li>Hosts for ports: ceil(%.0f / %.0f) + 1 spare = %.0f, at least %d: "
+                           "<b>%zu</b>.</li>",
                            s->demand, per_host, ceil(s->demand / per_host) + 1, PLAN_MIN_HOSTS,
-                           s->recommended_hosts, s->recommended_hosts);
+                           s->needs[PLAN_BIND_PORTS].hosts);
+    /* Every other resource the hosts report, sized the same way. */
+    for (int b = 0; !rc && b < PLAN_NBIND; b++) {
+        const struct plan_need *n = &s->needs[b];
+        if (b == PLAN_BIND_PORTS || !n->measured || !(n->per_host > 0))
+            continue;
+        rc = pf_buf_printf(out,
+                           "<li data-resource=\"%s\">Hosts for %s: p99 %.1f %s, plus %.2f a day "
+                           "over %.0f days = %.1f; one host carries %.1f: ceil(%.1f / %.1f) + 1 "
+                           "spare = %.0f, at least %d: <b data-hosts=\"%zu\">%zu</b>.</li>",
+                           plan_binding_name(b), plan_binding_name(b), n->p99, n->unit,
+                           n->growth_per_day, s->horizon_days, n->demand, n->per_host, n->demand,
+                           n->per_host, ceil(n->demand / n->per_host) + 1, PLAN_MIN_HOSTS,
+                           n->hosts, n->hosts);
+    }
+    if (!rc)
+        rc = pf_buf_printf(out,
+                           "<li>Recommended: the largest, set by <b data-binding=\"%s\">%s</b>: "
+                           "<b data-recommended=\"%zu\">%zu</b> hosts.</li>",
+                           binding_resource(s), binding_resource(s), s->recommended_hosts,
+                           s->recommended_hosts);
     if (!rc)
         rc = pf_buf_printf(out,
                            "<li>The site has %zu (%zu reporting): add <b>%zu</b>.</li>"
                            "<li>Binding resource: <b>%s</b>; ",
                            s->hosts, s->reporting_hosts, s->add_hosts, binding_resource(s));
     if (!rc) {
-        double h;
-        if (headroom(s, &h))
+        double h, cap, p99, ph;
+        const char *unit = s->binding == PLAN_BIND_PORTS || !s->needs[s->binding].measured
+                               ? "ports"
+                               : s->needs[s->binding].unit;
+        if (headroom(s, &h) && headroom_parts(s, &cap, &p99, &ph))
             rc = pf_buf_printf(out,
-                               "headroom at the %.0f%% target today: (%zu x %.0f - %.0f) / "
-                               "(%zu x %.0f) = <b>%.0f%%</b>.</li>",
-                               s->target_utilization * 100, s->reporting_hosts,
-                               s->target_utilization * s->usable_per_host, s->p99,
-                               s->reporting_hosts, s->target_utilization * s->usable_per_host,
-                               h * 100);
+                               "headroom at the %.0f%% target today: (%zu x %.1f - %.1f) / "
+                               "(%zu x %.1f) %s = <b>%.0f%%</b>.</li>",
+                               s->target_utilization * 100, s->reporting_hosts, ph, p99,
+                               s->reporting_hosts, ph, unit, h * 100);
         else
             rc = pf_buf_puts(out, "no reporting host, no headroom to measure.</li>");
     }
@@ -1236,6 +1285,115 @@ static enum pf_rc forecast_section(const struct page *pg, size_t i)
     return rc ? rc : pf_buf_puts(out, "</ul>");
 }
 
+/* The latest hour's value of sizing series k, NaN when never reported. */
+static double last_sizing(const struct fleet *f, const struct fleet_host *x, int k)
+{
+    for (size_t h = f->nhours; x->sz[k] && h-- > 0;)
+        if (stats_present(x->sz[k][h]))
+            return x->sz[k][h];
+    return NAN;
+}
+
+/* One row of the resources table: data-sizing names the /v1/hosts field
+ * (host.sizing) whose value data-value repeats, at the API's rounding. */
+static enum pf_rc sizing_row(struct pf_buf *out, const char *field, double v, double scale,
+                             const char *what, const char *text)
+{
+    return pf_buf_printf(out,
+                         "<tr data-sizing=\"%s\" data-value=\"%.3f\"><th>%s</th><td>%s</td>"
+                         "</tr>",
+                         field, round(v * scale) / scale, what, text);
+}
+
+/* CPU, memory, sessions, VPN ports and the address pool where the host
+ * reports them: the peaks the findings and the plan use (resources.h). */
+static enum pf_rc resources_section(const struct page *pg, const struct fleet_host *x)
+{
+    const struct capacity *c = pg->c;
+    struct pf_buf *out = pg->out;
+    struct res_peaks pk;
+    char t[256];
+    enum pf_rc rc = resources_host_peaks(c->fleet, x, &pk);
+    double tu = c->params.target_utilization * 100;
+    bool any = stats_present(pk.cpu_pct) || stats_present(pk.mem_mb) ||
+               stats_present(pk.sessions) || stats_present(pk.users) || stats_present(pk.rps) ||
+               stats_present(pk.vpn_ports_util) || stats_present(pk.pool_util);
+
+    if (rc)
+        return rc;
+    rc = pf_buf_puts(out, "<h2>Resources</h2>");
+    if (!rc && !any)
+        return pf_buf_puts(out, "<p class=\"muted\">The host reports no CPU, memory, "
+                                "sessions, VPN ports or address pool.</p>");
+    if (!rc)
+        rc = pf_buf_printf(out,
+                           "<p class=\"muted\">Peaks: the p99 of the hourly maxima over the "
+                           "window; the target is %.0f%% of each limit.</p><table "
+                           "class=\"resources\">",
+                           tu);
+    if (!rc && stats_present(pk.cpu_pct)) {
+        snprintf(t, sizeof(t), "%.1f%% of %u cores (%.1f cores)", pk.cpu_pct, (unsigned)x->cpus,
+                 pk.cpu_pct * x->cpus / 100);
+        rc = sizing_row(out, "cpu_peak_pct", pk.cpu_pct, 10, "CPU peak", t);
+    }
+    if (!rc && stats_present(pk.mem_mb)) {
+        if (stats_present(pk.mem_util))
+            snprintf(t, sizeof(t), "%.0f MB of %llu MB (%.0f%%)", pk.mem_mb,
+                     (unsigned long long)x->memory_mb, pk.mem_util * 100);
+        else
+            snprintf(t, sizeof(t), "%.0f MB", pk.mem_mb);
+        rc = sizing_row(out, "memory_peak_mb", pk.mem_mb, 1, "memory in use, peak", t);
+    }
+    if (!rc && stats_present(pk.mem_util)) {
+        snprintf(t, sizeof(t), "%.1f%% of %llu MB", pk.mem_util * 100,
+                 (unsigned long long)x->memory_mb);
+        rc = sizing_row(out, "memory_peak_utilization", pk.mem_util, 1000, "memory, peak share", t);
+    }
+    if (!rc && stats_present(pk.sessions)) {
+        snprintf(t, sizeof(t), "%.0f TCP and UDP sessions", pk.sessions);
+        rc = sizing_row(out, "sessions_peak", pk.sessions, 1, "sessions, peak", t);
+    }
+    if (!rc && stats_present(pk.users)) {
+        snprintf(t, sizeof(t), "%.0f (Cloudflare: about %d per host)", pk.users,
+                 RES_CF_USERS_PER_HOST);
+        rc = sizing_row(out, "users_peak", pk.users, 1, "users, peak", t);
+    }
+    if (!rc && stats_present(pk.rps)) {
+        snprintf(t, sizeof(t), "%.1f (Microsoft: %.0f for %u cores)", pk.rps,
+                 resources_entra_rps(x->cpus), (unsigned)x->cpus);
+        rc = sizing_row(out, "requests_per_s_peak", pk.rps, 10, "requests/s, peak", t);
+    }
+    if (!rc && stats_present(pk.vpn_ports_util)) {
+        size_t o = 0;
+        int n = snprintf(t, sizeof(t), "%.0f%% of the %s ports configured (configured now:",
+                         pk.vpn_ports_util * 100, pf_vpn_proto_name(pk.vpn_proto));
+        o = n > 0 && (size_t)n < sizeof(t) ? (size_t)n : sizeof(t) - 1;
+        for (int k = 0; k < PF_VPN_NPROTO && o < sizeof(t) - 1; k++) {
+            double conf = last_sizing(c->fleet, x, SZ_CONF_IKEV2 + k);
+            double used = last_sizing(c->fleet, x, SZ_PORTS_IKEV2 + k);
+            if (!stats_present(conf))
+                continue;
+            n = snprintf(t + o, sizeof(t) - o, " %s %.0f in use of %.0f", pf_vpn_proto_name(k),
+                         stats_present(used) ? used : 0, conf);
+            o = n > 0 && (size_t)n < sizeof(t) - o ? o + (size_t)n : sizeof(t) - 1;
+        }
+        if (o < sizeof(t) - 1)
+            snprintf(t + o, sizeof(t) - o, ")");
+        rc = sizing_row(out, "vpn_ports_peak_utilization", pk.vpn_ports_util, 1000,
+                        "VPN ports, peak", t);
+    }
+    if (!rc && stats_present(pk.pool_util)) {
+        double used = last_sizing(c->fleet, x, SZ_POOL_USED);
+        double size = last_sizing(c->fleet, x, SZ_POOL_SIZE);
+        snprintf(t, sizeof(t), "%.0f%% of the pool (now %.0f of %.0f addresses)",
+                 pk.pool_util * 100, stats_present(used) ? used : 0,
+                 stats_present(size) ? size : 0);
+        rc = sizing_row(out, "address_pool_peak_utilization", pk.pool_util, 1000,
+                        "client address pool, peak", t);
+    }
+    return rc ? rc : pf_buf_puts(out, "</table>");
+}
+
 enum pf_rc report_html_host(const struct capacity *c, const char *agent_id,
                             const struct host_detail *d, const struct report_links *l,
                             struct pf_buf *out)
@@ -1302,6 +1460,8 @@ enum pf_rc report_html_host(const struct capacity *c, const char *agent_id,
     }
     if (!rc)
         rc = forecast_section(&pg, i);
+    if (!rc)
+        rc = resources_section(&pg, x);
     if (!rc)
         rc = pf_buf_puts(out, "<h2>Ports in use</h2><p class=\"muted\">TCP ports in use per "
                               "hour (maximum), the usable range (red) and the forecast "

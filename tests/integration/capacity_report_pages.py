@@ -18,6 +18,9 @@
 # findings of /v1/findings (kind, severity) and has a small chart per host;
 # each host page lists exactly the host's findings, has its ports chart,
 # the TCP states chart with a BOUND key, and names each finding's culprit.
+# Sizing: the overview names each site's binding_resource of /v1/plan; a
+# site page names it and the hosts each resource needs (hosts_needed);
+# a host page shows exactly the sizing peaks /v1/hosts gives it.
 import collections
 import json
 import os
@@ -37,6 +40,9 @@ class Page(HTMLParser):
         self.counts, self.nearest, self.state_keys = {}, [], []
         self.processes, self.in_nearest = [], False
         self.section = None
+        self.row_site, self.site_binding = None, {}
+        self.binding, self.resource_hosts, self.cur_resource = None, {}, None
+        self.sizing = {}
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
@@ -68,12 +74,28 @@ class Page(HTMLParser):
             self.in_nearest = True
         if tag == "span" and "state-key" in cls:
             self.state_keys.append(a.get("data-state"))
+        if tag == "tr" and "site-row" in cls:
+            self.row_site = a.get("data-site")
+        if tag == "td" and "data-binding" in a and self.row_site is not None:
+            self.site_binding[self.row_site] = a["data-binding"]
+        if tag == "b" and "data-binding" in a:
+            self.binding = a["data-binding"]
+        if tag == "li" and "data-resource" in a:
+            self.cur_resource = a["data-resource"]
+        if tag == "b" and "data-hosts" in a and self.cur_resource:
+            self.resource_hosts[self.cur_resource] = int(a["data-hosts"])
+        if tag == "tr" and "data-sizing" in a:
+            self.sizing[a["data-sizing"]] = float(a["data-value"])
         if tag == "section" and ("site" in cls or "host" in cls):
             self.section = (tag, a.get("data-site") or a.get("data-agent"))
 
     def handle_endtag(self, tag):
         if tag == "table":
             self.in_nearest = False
+        if tag == "tr":
+            self.row_site = None
+        if tag == "li":
+            self.cur_resource = None
 
     def handle_data(self, data):
         self.processes.append(data)
@@ -227,6 +249,14 @@ def main():
             problems.append("site %s: %d small charts for %d hosts" % (s["site"], p.small_charts, nh))
         if "How the plan is computed" not in p.text:
             problems.append("site %s: no arithmetic" % s["site"])
+        if p.binding != s["binding_resource"]:
+            problems.append("site %s: binding %s != %s" % (s["site"], p.binding, s["binding_resource"]))
+        if s["site"] in ov.site_binding and ov.site_binding[s["site"]] != s["binding_resource"]:
+            problems.append("overview: site %s binding %s != %s"
+                            % (s["site"], ov.site_binding[s["site"]], s["binding_resource"]))
+        need = {r: v["hosts"] for r, v in (s.get("hosts_needed") or {}).items() if r != "ports"}
+        if p.resource_hosts != need:
+            problems.append("site %s: hosts per resource %s != %s" % (s["site"], p.resource_hosts, need))
     for h in hosts:
         p = pages.get(("host", h["agent_id"]))
         if not p:
@@ -244,13 +274,20 @@ def main():
             proc = (f.get("process") or {}).get("name")
             if proc and proc not in p.text:
                 problems.append("host %s: culprit %s not named" % (h["name"], proc))
+        want = {k: v for k, v in (h.get("sizing") or {}).items() if isinstance(v, (int, float))}
+        if set(p.sizing) != set(want) or any(abs(p.sizing[k] - want[k]) > 1e-6 * max(1, abs(want[k]))
+                                             for k in want):
+            problems.append("host %s: sizing %s != %s" % (h["name"], p.sizing, want))
         for part in ("Agent health", "Top processes over time", "Top remote endpoints", "Events",
                      "Forecast"):
             if part not in p.text:
                 problems.append("host %s: no %s" % (h["name"], part))
     n = collections.Counter(k[0] for k in pages)
-    print("%s: %d pages (%d sites, %d hosts), every link followed; %d findings"
-          % (mode, len(pages), n["site"], n["host"], len(findings)))
+    nsz = sum(1 for h in hosts if h.get("sizing"))
+    binds = collections.Counter(s["binding_resource"] for s in sites)
+    print("%s: %d pages (%d sites, %d hosts), every link followed; %d findings; "
+          "%d hosts with sizing peaks; binding %s"
+          % (mode, len(pages), n["site"], n["host"], len(findings), nsz, dict(binds)))
     for p in problems:
         print("FAIL " + p)
     return 1 if problems else 0

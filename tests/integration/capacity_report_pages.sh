@@ -2,14 +2,15 @@
 # SPDX-License-Identifier: MIT
 # capacity_report_pages.sh: the report at fleet scale, page by page, through
 # the real collector. Seed 004 (a leak, events, a silent host), seed 001
-# (SNAT) and a site whose name and hosts carry characters that must be
+# (SNAT), the sizing scenario (one site per binding resource) and a site whose name and hosts carry characters that must be
 # encoded in a path, a file name and HTML ("zü/rich & <b>", a host named
 # like a script) are posted; then:
 #  - the collector's pages: capacity_report_pages.py crawls from /report
 #    following every link with the bearer token and checks each page against
 #    /v1/findings, /v1/hosts and /v1/plan (counts, the most urgent host,
-#    each site's and host's findings, charts, culprits, no script, nothing
-#    from outside);
+#    each site's and host's findings, charts, culprits, each site's
+#    binding resource and hosts per resource, each host's sizing peaks,
+#    no script, nothing from outside);
 #  - `report --format html --out DIR`: the same pages as files, crawled and
 #    checked the same way from DIR/index.html; `--out FILE.html` is still
 #    the single page with every site;
@@ -41,7 +42,7 @@ cat >"$PF_TMP/odd.json" <<'EOF'
  "expect": {"findings": []}}
 EOF
 for s in "$here/../fleetsim/scenarios/seed004_leak.json" "$here/../fleetsim/scenarios/seed001_snat.json" \
-  "$PF_TMP/odd.json"; do
+  "$here/../fleetsim/scenarios/sizing.json" "$PF_TMP/odd.json"; do
   "$sim" post --scenario "$s" --collector "$PF_COLLECTOR_URL" --ca-file "$PF_CA" \
     --enroll-secret "$PF_ENROLL_SECRET" --now "$now" --jobs 2 2>>"$PF_TMP/post.log" ||
     { cat "$PF_TMP/post.log" >&2; pf_fail "posting $s"; }
@@ -65,7 +66,7 @@ python3 "$here/capacity_report_pages.py" files "$PF_TMP/pages" "$PF_TMP/findings
   pf_fail "the pages written as files disagree with the API or break a rule"
 nsites=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["sites"]))' "$PF_TMP/plan.json")
 nhosts=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["hosts"]))' "$PF_TMP/hosts.json")
-pf_check '[ "$nsites" = 4 ] && [ "$nhosts" = 11 ]' "4 sites and 11 hosts posted (got $nsites, $nhosts)"
+pf_check '[ "$nsites" = 9 ] && [ "$nhosts" = 21 ]' "9 sites and 21 hosts posted (got $nsites, $nhosts)"
 pf_check '[ "$(ls "$PF_TMP/pages/site" | wc -l)" = "$nsites" ] && [ "$(ls "$PF_TMP/pages/host" | wc -l)" = "$nhosts" ]' \
   "one file per site and per host"
 "$PF_COLLECTOR_BIN" report --db "$PF_DB" --now "$now" --format html --out "$PF_TMP/one.html" ||

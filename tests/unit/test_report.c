@@ -258,7 +258,7 @@ TEST(overview_page)
     T_ASSERT(strstr(sites, "data-site=\"nyc\"") < strstr(sites, "data-site=\"z"));
     T_CONTAINS(sites, "href=\"report/site/z%C3%BC%2Fr%20%3Cb%3E%26%22q%22?now=");
     T_CONTAINS(sites, ">z\xc3\xbc/r &lt;b&gt;&amp;&quot;q&quot;</a>");
-    T_CONTAINS(sites, "<td>ports</td>");
+    T_CONTAINS(sites, "<td data-binding=\"ports\">ports</td>");
     pf_buf_reset(&b);
     T_EQ_INT(report_html_overview(c, &files, &b), PF_OK);
     T_CONTAINS(b.data, "href=\"host/11111111-0000-0000-0000-000000000001.html\"");
