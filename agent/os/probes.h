@@ -23,11 +23,24 @@ void probes_vpn(struct pf_snapshot *s);
 
 /* On an Entra private network connector (role entra-connector), fills
  * s->sessions (source "entra-connector") with requests per second over
- * the interval from the connector's performance counter (counter_path,
- * or PROBES_ENTRA_COUNTER), read through pdh.dll loaded at run time; the
- * first call of a run only starts the counter, and a counter that cannot
- * be read lists "sessions" in unmeasured. No-op on Linux. */
+ * the interval from the connector's performance counter, read through
+ * pdh.dll loaded at run time; the first call of a run only starts the
+ * counter, and a counter that cannot be read lists "sessions" in
+ * unmeasured. No-op on Linux.
+ *
+ * Which counter: counter_path when given (--entra-counter), else the
+ * first of PROBES_ENTRA_COUNTERS that PDH accepts. Microsoft's connector
+ * FAQ ("How can I monitor the performance of the ... connector?") names
+ * the counter object the connector installs as "Microsoft AAD App Proxy
+ * Connector" in its earlier revisions, "Microsoft AAD Application Proxy
+ * Connector" in later ones and "Microsoft Entra private network
+ * connector" since the rename; the counter's own name is shown only in
+ * a screenshot, so "Requests/sec" is the one guess, and --entra-counter
+ * is the way to point at the right one on a connector that differs. */
 #define PROBES_ENTRA_COUNTER "\\Microsoft AAD App Proxy Connector\\Requests/sec"
+#define PROBES_ENTRA_COUNTERS                                                                      \
+    {PROBES_ENTRA_COUNTER, "\\Microsoft AAD Application Proxy Connector\\Requests/sec",            \
+     "\\Microsoft Entra private network connector\\Requests/sec"}
 void probes_sessions(struct pf_snapshot *s, const char *counter_path);
 
 #endif

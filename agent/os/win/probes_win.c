@@ -457,15 +457,21 @@ void probes_sessions(struct pf_snapshot *s, const char *counter_path)
     if (!load_pdh())
         goto unmeasured;
     if (!pdh.started) {
-        if (!MultiByteToWideChar(CP_UTF8, 0,
-                                 counter_path && *counter_path ? counter_path
-                                                               : PROBES_ENTRA_COUNTER,
-                                 -1, wpath, 512) ||
-            pdh.open(NULL, 0, &pdh.query) != 0)
+        static const char *const defaults[] = PROBES_ENTRA_COUNTERS;
+        const char *one[1] = {counter_path};
+        const char *const *paths = counter_path && *counter_path ? one : defaults;
+        size_t npaths = counter_path && *counter_path ? 1 : sizeof(defaults) / sizeof(defaults[0]);
+        bool added = false;
+
+        if (pdh.open(NULL, 0, &pdh.query) != 0)
             goto unmeasured;
-        if (pdh.add(pdh.query, wpath, 0, &pdh.counter) != 0 || pdh.collect(pdh.query) != 0) {
-            pf_debug("Entra connector counter %s not readable",
-                     counter_path && *counter_path ? counter_path : PROBES_ENTRA_COUNTER);
+        for (size_t i = 0; i < npaths && !added; i++) {
+            added = MultiByteToWideChar(CP_UTF8, 0, paths[i], -1, wpath, 512) &&
+                    pdh.add(pdh.query, wpath, 0, &pdh.counter) == 0;
+            pf_debug("Entra connector counter %s %s", paths[i],
+                     added ? "found" : "not readable");
+        }
+        if (!added || pdh.collect(pdh.query) != 0) {
             pdh.ok = false; /* not there: do not retry every snapshot */
             goto unmeasured;
         }
