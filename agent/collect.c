@@ -77,23 +77,32 @@ static void collect_resources(struct pf_snapshot *s, struct resmon *m, bool one_
         }
         if (resources_cpu_read(&now) == PF_OK &&
             resmon_end(m, pf_mono_ms(), &now, PEAK_MIN_MS, &avg, &peak)) {
-            r->has_cpu = r->has_cpu_peak = true;
+            r->has_cpu_pct = r->has_cpu_pct_peak = true;
             r->cpu_pct = avg;
             r->cpu_pct_peak = peak;
         }
     }
-    if (!r->has_cpu) {
+    if (!r->has_cpu_pct) {
         pf_snapshot_add_unmeasured(s, "resources.cpu_pct");
         pf_snapshot_add_unmeasured(s, "resources.cpu_pct_peak");
     }
     if (resources_memory_read(&used, &total) == PF_OK) {
-        r->has_memory = true;
+        r->has_memory_used_mb = true;
         /* host.memory_mb came from another call (or rounding): never above it */
         r->memory_used_mb = s->host.memory_mb && used > s->host.memory_mb ? s->host.memory_mb : used;
     } else {
         pf_snapshot_add_unmeasured(s, "resources.memory_used_mb");
     }
-    s->has_resources = r->has_cpu || r->has_memory;
+    resources_more_read(r);
+    for (size_t i = 0; i < PF_NFIELDS; i++) {
+        const struct pf_field *f = &pf_fields[i];
+        if (f->section != PF_SECTION_resources)
+            continue;
+        if (*pf_field_has_ptr(s, f))
+            s->has_resources = true;
+        else
+            pf_snapshot_add_unmeasured(s, f->path);
+    }
 }
 
 enum pf_rc collect_snapshot(struct pf_snapshot *s, const struct collect_opts *opts)

@@ -57,6 +57,26 @@ static enum pf_rc render_processes(const struct pf_snapshot *s, struct pf_buf *b
     return rc;
 }
 
+/* The figures of one section of snapshot_fields.h that carry a text
+ * label, " label value" each. */
+static enum pf_rc render_fields(const struct pf_snapshot *s, enum pf_field_section section,
+                                struct pf_buf *b)
+{
+    enum pf_rc rc = PF_OK;
+
+    for (size_t i = 0; i < PF_NFIELDS && !rc; i++) {
+        const struct pf_field *f = &pf_fields[i];
+
+        if (f->section != section || !f->text[0] || !pf_field_has(s, f))
+            continue;
+        if (f->kind == PF_FIELD_COUNT)
+            rc = pf_buf_printf(b, " %s %" PRIu64, f->text, pf_field_count(s, f));
+        else
+            rc = pf_buf_printf(b, " %s %.1f", f->text, pf_field_value(s, f));
+    }
+    return rc;
+}
+
 /* CPU, memory, sessions, RRAS ports and address pool: what the vendors
  * size hosts by besides ports. */
 static enum pf_rc render_sizing(const struct pf_snapshot *s, struct pf_buf *b)
@@ -67,13 +87,15 @@ static enum pf_rc render_sizing(const struct pf_snapshot *s, struct pf_buf *b)
 
     if (s->has_resources) {
         rc = pf_buf_puts(b, "\nresources:");
-        if (!rc && r->has_cpu)
+        if (!rc && r->has_cpu_pct)
             rc = pf_buf_printf(b, " CPU %.1f%% (peak %.1f%%)", r->cpu_pct,
-                               r->has_cpu_peak ? r->cpu_pct_peak : r->cpu_pct);
-        if (!rc && r->has_memory)
+                               r->has_cpu_pct_peak ? r->cpu_pct_peak : r->cpu_pct);
+        if (!rc && r->has_memory_used_mb)
             rc = pf_buf_printf(b, " memory in use %" PRIu64 " of %" PRIu64 " MB (%.1f%%)",
                                r->memory_used_mb, s->host.memory_mb,
                                pct(r->memory_used_mb, s->host.memory_mb));
+        if (!rc)
+            rc = render_fields(s, PF_SECTION_resources, b);
         if (!rc)
             rc = pf_buf_puts(b, "\n");
     }
@@ -87,6 +109,8 @@ static enum pf_rc render_sizing(const struct pf_snapshot *s, struct pf_buf *b)
             rc = pf_buf_printf(b, " users %" PRIu64, se->users);
         if (!rc && se->has_requests_per_s)
             rc = pf_buf_printf(b, " %.1f requests/s", se->requests_per_s);
+        if (!rc)
+            rc = render_fields(s, PF_SECTION_sessions, b);
         if (!rc)
             rc = pf_buf_puts(b, "\n");
     }

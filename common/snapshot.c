@@ -2,6 +2,7 @@
 /* snapshot.c: life cycle and small queries of struct pf_snapshot. */
 #include "snapshot.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,46 @@ int pf_family_from_name(const char *s)
 }
 
 static const char *const vpn_proto_names[PF_VPN_NPROTO] = {"ikev2", "sstp", "l2tp", "pptp"};
+
+const struct pf_field pf_fields[PF_NFIELDS] = {
+#define PF_FIELD_ROW(sec, nm, kind, txt, roll)                                                     \
+    {PF_SECTION_##sec, #sec, #nm, #sec "." #nm, PF_FIELD_##kind, txt, roll,                        \
+     offsetof(struct pf_snapshot, has_##sec), offsetof(struct pf_snapshot, sec.has_##nm),          \
+     offsetof(struct pf_snapshot, sec.nm)},
+    PF_SNAPSHOT_FIELDS(PF_FIELD_ROW)
+#undef PF_FIELD_ROW
+};
+
+bool pf_field_has(const struct pf_snapshot *s, const struct pf_field *f)
+{
+    const char *p = (const char *)s;
+
+    return *(const bool *)(p + f->section_has) && *(const bool *)(p + f->has);
+}
+
+uint64_t pf_field_count(const struct pf_snapshot *s, const struct pf_field *f)
+{
+    const char *p = (const char *)s + f->value;
+
+    return f->kind == PF_FIELD_COUNT ? *(const uint64_t *)p : (uint64_t)*(const double *)p;
+}
+
+double pf_field_value(const struct pf_snapshot *s, const struct pf_field *f)
+{
+    const char *p = (const char *)s + f->value;
+
+    return f->kind == PF_FIELD_COUNT ? (double)*(const uint64_t *)p : *(const double *)p;
+}
+
+bool *pf_field_has_ptr(struct pf_snapshot *s, const struct pf_field *f)
+{
+    return (bool *)((char *)s + f->has);
+}
+
+void *pf_field_value_ptr(struct pf_snapshot *s, const struct pf_field *f)
+{
+    return (char *)s + f->value;
+}
 
 const char *pf_vpn_proto_name(int proto)
 {
@@ -268,32 +309,21 @@ int pf_snapshot_compare(const struct pf_snapshot *a, const struct pf_snapshot *b
     }
     if (a->has_resources != b->has_resources)
         DIFF("resources");
-    if (a->has_resources) {
-        const struct pf_resources *ra = &a->resources, *rb = &b->resources;
-        if (ra->has_cpu != rb->has_cpu || (ra->has_cpu && ra->cpu_pct != rb->cpu_pct))
-            DIFF("resources.cpu_pct");
-        if (ra->has_cpu_peak != rb->has_cpu_peak ||
-            (ra->has_cpu_peak && ra->cpu_pct_peak != rb->cpu_pct_peak))
-            DIFF("resources.cpu_pct_peak");
-        if (ra->has_memory != rb->has_memory ||
-            (ra->has_memory && ra->memory_used_mb != rb->memory_used_mb))
-            DIFF("resources.memory_used_mb");
-    }
     if (a->has_sessions != b->has_sessions)
         DIFF("sessions");
     if (a->has_sessions) {
         const struct pf_sessions *sa = &a->sessions, *sb = &b->sessions;
         if (strcmp(sa->source, sb->source))
             DIFF("sessions.source");
-        if (sa->has_tcp_active != sb->has_tcp_active || sa->tcp_active != sb->tcp_active)
-            DIFF("sessions.tcp_active");
-        if (sa->has_udp_active != sb->has_udp_active || sa->udp_active != sb->udp_active)
-            DIFF("sessions.udp_active");
-        if (sa->has_users != sb->has_users || sa->users != sb->users)
-            DIFF("sessions.users");
-        if (sa->has_requests_per_s != sb->has_requests_per_s ||
-            (sa->has_requests_per_s && sa->requests_per_s != sb->requests_per_s))
-            DIFF("sessions.requests_per_s");
+    }
+    for (size_t i = 0; i < PF_NFIELDS; i++) {
+        const struct pf_field *f = &pf_fields[i];
+        bool fa = pf_field_has(a, f);
+
+        if (fa != pf_field_has(b, f) ||
+            (fa && (f->kind == PF_FIELD_COUNT ? pf_field_count(a, f) != pf_field_count(b, f)
+                                              : pf_field_value(a, f) != pf_field_value(b, f))))
+            DIFF(f->path);
     }
     if (a->nunmeasured != b->nunmeasured)
         DIFF("unmeasured");

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "snapshot_fields.h"
 #include "tcp_state.h"
 
 #define PF_SNAPSHOT_SCHEMA "portfleet.snapshot.v1"
@@ -112,30 +113,22 @@ struct pf_vpn {
     uint64_t pool_in_use; /* <= pool_size */
 };
 
-/* Host CPU and memory (resources). Each figure may be missing on its own
- * (null or absent): its has_* flag is false then. CPU figures are
- * percentages of all cores, 0..100, kept to hundredths (the codec rounds
- * to them so a value survives encode and decode unchanged). */
+/* A figure of snapshot_fields.h: its has_ flag and its value. */
+#define PF_FIELD_MEMBER(section, name, kind, text, rollup)                                         \
+    bool has_##name;                                                                               \
+    PF_FIELD_CTYPE_##kind name;
+
+/* Host CPU and memory (resources): snapshot_fields.h's figures. CPU
+ * figures are percentages of all cores, kept to hundredths (the codec
+ * rounds to them so a value survives encode and decode unchanged). */
 struct pf_resources {
-    bool has_cpu;
-    double cpu_pct; /* average over the interval */
-    bool has_cpu_peak;
-    double cpu_pct_peak; /* highest short sample within the interval */
-    bool has_memory;
-    uint64_t memory_used_mb; /* in use, not cache; <= host.memory_mb when known */
+    PF_RESOURCES_FIELDS(PF_FIELD_MEMBER)
 };
 
 /* What the connector software itself reports (sessions). */
 struct pf_sessions {
     char source[PF_ID_LEN]; /* "cloudflared", "entra-connector" */
-    bool has_tcp_active;
-    uint64_t tcp_active;
-    bool has_udp_active;
-    uint64_t udp_active;
-    bool has_users;
-    uint64_t users;
-    bool has_requests_per_s; /* added field: Entra connector requests/s */
-    double requests_per_s;   /* >= 0, kept to hundredths */
+    PF_SESSIONS_FIELDS(PF_FIELD_MEMBER)
 };
 
 struct pf_agent_stats {
@@ -194,6 +187,40 @@ struct pf_snapshot {
     struct pf_agent_stats agent_stats;
     bool truncated;
 };
+
+/* snapshot_fields.h's figures as a table, in the list's order, with where
+ * each lives in struct pf_snapshot: what the codec, the comparison and
+ * the views loop over. */
+enum pf_field_kind { PF_FIELD_COUNT, PF_FIELD_PCT, PF_FIELD_RATE };
+enum pf_field_section { PF_SECTION_resources, PF_SECTION_sessions };
+enum pf_field_id {
+#define PF_FIELD_ID(section, name, kind, text, rollup) PF_FIELD_##section##_##name,
+    PF_SNAPSHOT_FIELDS(PF_FIELD_ID)
+#undef PF_FIELD_ID
+        PF_NFIELDS
+};
+struct pf_field {
+    enum pf_field_section section;
+    const char *section_name; /* "resources" */
+    const char *name;         /* "cpu_pct" */
+    const char *path;         /* "resources.cpu_pct" */
+    enum pf_field_kind kind;
+    const char *text; /* the text view's label; "" */
+    int rollup;
+    size_t section_has, has, value; /* offsets in struct pf_snapshot */
+};
+extern const struct pf_field pf_fields[PF_NFIELDS];
+
+/* Whether s has figure f (its section and the figure are present). */
+bool pf_field_has(const struct pf_snapshot *s, const struct pf_field *f);
+/* The value of f in s (present or not): a COUNT's, and any kind's as a
+ * double. */
+uint64_t pf_field_count(const struct pf_snapshot *s, const struct pf_field *f);
+double pf_field_value(const struct pf_snapshot *s, const struct pf_field *f);
+/* Where f's flag and value live in s, to fill them (a COUNT's value is a
+ * uint64_t, the others' a double). */
+bool *pf_field_has_ptr(struct pf_snapshot *s, const struct pf_field *f);
+void *pf_field_value_ptr(struct pf_snapshot *s, const struct pf_field *f);
 
 /* "ikev2", "sstp", "l2tp", "pptp"; and back (-1 when unknown). */
 const char *pf_vpn_proto_name(int proto);

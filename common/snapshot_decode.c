@@ -716,6 +716,30 @@ static int dec_vpn(struct dec *d, const cJSON *root, struct pf_vpn *v, bool *has
     return 0;
 }
 
+/* The figures of one section of snapshot_fields.h, from its object o. */
+static int dec_fields(struct dec *d, const cJSON *o, struct pf_snapshot *s,
+                      enum pf_field_section section)
+{
+    for (size_t i = 0; i < PF_NFIELDS; i++) {
+        const struct pf_field *f = &pf_fields[i];
+        bool *has = pf_field_has_ptr(s, f);
+        void *v = pf_field_value_ptr(s, f);
+        int rc;
+
+        if (f->section != section)
+            continue;
+        if (f->kind == PF_FIELD_COUNT)
+            rc = opt_count(d, o, f->name, has, v);
+        else if (f->kind == PF_FIELD_PCT)
+            rc = opt_number(d, o, f->name, 0, 100, "must be a number 0..100", has, v);
+        else
+            rc = opt_number(d, o, f->name, 0, (double)JSON_INT_MAX, "must be a number >= 0", has, v);
+        if (rc)
+            return -1;
+    }
+    return 0;
+}
+
 /* resources comes after host: memory_used_mb is checked against
  * host.memory_mb. */
 static int dec_resources(struct dec *d, const cJSON *root, struct pf_snapshot *s)
@@ -729,13 +753,9 @@ static int dec_resources(struct dec *d, const cJSON *root, struct pf_snapshot *s
     if (!o)
         return 0;
     saved = push(d, "resources", 0);
-    if (opt_number(d, o, "cpu_pct", 0, 100, "must be a number 0..100", &r->has_cpu,
-                   &r->cpu_pct) ||
-        opt_number(d, o, "cpu_pct_peak", 0, 100, "must be a number 0..100", &r->has_cpu_peak,
-                   &r->cpu_pct_peak) ||
-        opt_count(d, o, "memory_used_mb", &r->has_memory, &r->memory_used_mb))
+    if (dec_fields(d, o, s, PF_SECTION_resources))
         return -1;
-    if (r->has_memory && s->host.memory_mb && r->memory_used_mb > s->host.memory_mb)
+    if (r->has_memory_used_mb && s->host.memory_mb && r->memory_used_mb > s->host.memory_mb)
         return dfail(d, "memory_used_mb", "above host.memory_mb (%llu)",
                      (unsigned long long)s->host.memory_mb);
     pop(d, saved);
@@ -758,11 +778,7 @@ static int dec_sessions(struct dec *d, const cJSON *root, struct pf_snapshot *s)
         return -1;
     if (!se->source[0])
         return dfail(d, "source", "must not be empty");
-    if (opt_count(d, o, "tcp_active", &se->has_tcp_active, &se->tcp_active) ||
-        opt_count(d, o, "udp_active", &se->has_udp_active, &se->udp_active) ||
-        opt_count(d, o, "users", &se->has_users, &se->users) ||
-        opt_number(d, o, "requests_per_s", 0, (double)JSON_INT_MAX, "must be a number >= 0",
-                   &se->has_requests_per_s, &se->requests_per_s))
+    if (dec_fields(d, o, s, PF_SECTION_sessions))
         return -1;
     pop(d, saved);
     s->has_sessions = true;

@@ -199,12 +199,6 @@ static void w_dec(struct writer *w, const char *key, double x)
     put(w, tmp + i, sizeof(tmp) - i);
 }
 
-static void w_opt_count(struct writer *w, const char *key, bool has, uint64_t v)
-{
-    if (has)
-        w_u64(w, key, v);
-}
-
 static void w_vpn_sizing(struct writer *w, const struct pf_vpn *v)
 {
     if (v->has_ports) {
@@ -226,28 +220,32 @@ static void w_vpn_sizing(struct writer *w, const struct pf_vpn *v)
     }
 }
 
+/* The figures of one section of snapshot_fields.h that s has. */
+static void w_fields(struct writer *w, const struct pf_snapshot *s, enum pf_field_section section)
+{
+    for (size_t i = 0; i < PF_NFIELDS; i++) {
+        const struct pf_field *f = &pf_fields[i];
+
+        if (f->section != section || !pf_field_has(s, f))
+            continue;
+        if (f->kind == PF_FIELD_COUNT)
+            w_u64(w, f->name, pf_field_count(s, f));
+        else
+            w_dec(w, f->name, pf_field_value(s, f));
+    }
+}
+
 static void w_resources_sessions(struct writer *w, const struct pf_snapshot *s)
 {
     if (s->has_resources) {
-        const struct pf_resources *r = &s->resources;
         open_(w, "resources", '{');
-        if (r->has_cpu)
-            w_dec(w, "cpu_pct", r->cpu_pct);
-        if (r->has_memory)
-            w_u64(w, "memory_used_mb", r->memory_used_mb);
-        if (r->has_cpu_peak)
-            w_dec(w, "cpu_pct_peak", r->cpu_pct_peak);
+        w_fields(w, s, PF_SECTION_resources);
         close_(w, '}');
     }
     if (s->has_sessions) {
-        const struct pf_sessions *se = &s->sessions;
         open_(w, "sessions", '{');
-        w_str(w, "source", se->source);
-        w_opt_count(w, "tcp_active", se->has_tcp_active, se->tcp_active);
-        w_opt_count(w, "udp_active", se->has_udp_active, se->udp_active);
-        w_opt_count(w, "users", se->has_users, se->users);
-        if (se->has_requests_per_s)
-            w_dec(w, "requests_per_s", se->requests_per_s);
+        w_str(w, "source", s->sessions.source);
+        w_fields(w, s, PF_SECTION_sessions);
         close_(w, '}');
     }
 }

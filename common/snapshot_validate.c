@@ -103,17 +103,9 @@ static enum pf_rc vvpn_sizing(struct vctx *v, const struct pf_vpn *vp)
 static enum pf_rc vresources(struct vctx *v, const struct pf_resources *r,
                              const struct pf_host *h)
 {
-    if (r->has_cpu && !pct_valid(r->cpu_pct))
-        return vfail(v, "resources.cpu_pct: must be a number 0..100");
-    if (r->has_cpu_peak && !pct_valid(r->cpu_pct_peak))
-        return vfail(v, "resources.cpu_pct_peak: must be a number 0..100");
-    if (r->has_memory) {
-        if (r->memory_used_mb > JSON_INT_MAX)
-            return vfail(v, "resources.memory_used_mb: must be at most %llu", JSON_INT_MAX);
-        if (h->memory_mb && r->memory_used_mb > h->memory_mb)
-            return vfail(v, "resources.memory_used_mb: above host.memory_mb (%llu)",
-                         (unsigned long long)h->memory_mb);
-    }
+    if (r->has_memory_used_mb && h->memory_mb && r->memory_used_mb > h->memory_mb)
+        return vfail(v, "resources.memory_used_mb: above host.memory_mb (%llu)",
+                     (unsigned long long)h->memory_mb);
     return PF_OK;
 }
 
@@ -123,11 +115,25 @@ static enum pf_rc vsessions(struct vctx *v, const struct pf_sessions *se)
         return vfail(v, "sessions.source: not NUL-terminated");
     if (!se->source[0])
         return vfail(v, "sessions.source: must not be empty");
-    if (se->tcp_active > JSON_INT_MAX || se->udp_active > JSON_INT_MAX || se->users > JSON_INT_MAX)
-        return vfail(v, "sessions: a count above %llu", JSON_INT_MAX);
-    if (se->has_requests_per_s &&
-        !(se->requests_per_s >= 0 && se->requests_per_s <= (double)JSON_INT_MAX))
-        return vfail(v, "sessions.requests_per_s: must be a number >= 0");
+    return PF_OK;
+}
+
+/* Every figure of snapshot_fields.h that s has, by its kind. */
+static enum pf_rc vfields(struct vctx *v, const struct pf_snapshot *s)
+{
+    for (size_t i = 0; i < PF_NFIELDS; i++) {
+        const struct pf_field *f = &pf_fields[i];
+        double x = pf_field_value(s, f);
+
+        if (!pf_field_has(s, f))
+            continue;
+        if (f->kind == PF_FIELD_COUNT && pf_field_count(s, f) > JSON_INT_MAX)
+            return vfail(v, "%s: must be at most %llu", f->path, JSON_INT_MAX);
+        if (f->kind == PF_FIELD_PCT && !pct_valid(x))
+            return vfail(v, "%s: must be a number 0..100", f->path);
+        if (f->kind == PF_FIELD_RATE && !(x >= 0 && x <= (double)JSON_INT_MAX))
+            return vfail(v, "%s: must be a number >= 0", f->path);
+    }
     return PF_OK;
 }
 
@@ -244,6 +250,8 @@ enum pf_rc pf_snapshot_validate(const struct pf_snapshot *s, char err[PF_ERRMSG_
         }
     }
     if (s->has_vpn && (rc = vvpn_sizing(&v, &s->vpn)))
+        return rc;
+    if ((rc = vfields(&v, s)))
         return rc;
     if (s->has_resources && (rc = vresources(&v, &s->resources, h)))
         return rc;

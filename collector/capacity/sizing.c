@@ -32,11 +32,11 @@ void sizing_from_snapshot(const struct pf_snapshot *s, double v[SIZING_N])
         v[k] = NAN;
     if (s->has_resources) {
         const struct pf_resources *r = &s->resources;
-        if (r->has_cpu_peak)
+        if (r->has_cpu_pct_peak)
             v[SZ_CPU] = r->cpu_pct_peak;
-        else if (r->has_cpu)
+        else if (r->has_cpu_pct)
             v[SZ_CPU] = r->cpu_pct;
-        if (r->has_memory)
+        if (r->has_memory_used_mb)
             v[SZ_MEM] = (double)r->memory_used_mb;
     }
     if (s->has_sessions) {

@@ -333,14 +333,14 @@ static void sim_sizing(const struct sim_host *h, int64_t t, struct pf_snapshot *
         if (h->has_cpu) {
             double cpu = h->cpu + h->cpu_office * of + h->cpu_noise * 0.5 * noise(h->seed, t, 11);
             cpu = cpu < 0 ? 0 : cpu > 100 ? 100 : cpu;
-            s->resources.has_cpu = s->resources.has_cpu_peak = true;
+            s->resources.has_cpu_pct = s->resources.has_cpu_pct_peak = true;
             s->resources.cpu_pct = round(cpu * 100) / 100;
             s->resources.cpu_pct_peak = round((cpu + h->cpu_noise > 100 ? 100 : cpu + h->cpu_noise) *
                                               100) / 100;
         }
         if (h->has_mem) {
             double mem = h->mem_mb + h->mem_office_mb * of;
-            s->resources.has_memory = true;
+            s->resources.has_memory_used_mb = true;
             s->resources.memory_used_mb = clamp_u(mem);
             if (h->memory_mb && s->resources.memory_used_mb > h->memory_mb)
                 s->resources.memory_used_mb = h->memory_mb;

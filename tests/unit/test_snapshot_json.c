@@ -144,9 +144,20 @@ static void fill_full(struct pf_snapshot *s)
     s->vpn.pool_size = MAX_COUNT;
     s->vpn.pool_in_use = MAX_COUNT;
     s->has_resources = true;
-    s->resources = (struct pf_resources){true, 99.99, true, 100, true, MAX_COUNT};
+    s->resources = (struct pf_resources){.has_cpu_pct = true,
+                                         .cpu_pct = 99.99,
+                                         .has_cpu_pct_peak = true,
+                                         .cpu_pct_peak = 100,
+                                         .has_memory_used_mb = true,
+                                         .memory_used_mb = MAX_COUNT};
     s->has_sessions = true;
-    s->sessions = (struct pf_sessions){"", true, MAX_COUNT, true, 0, true, 4001, true, 1190.25};
+    s->sessions = (struct pf_sessions){.has_tcp_active = true,
+                                       .tcp_active = MAX_COUNT,
+                                       .has_udp_active = true,
+                                       .has_users = true,
+                                       .users = 4001,
+                                       .has_requests_per_s = true,
+                                       .requests_per_s = 1190.25};
     utf8_fill(s->sessions.source, PF_ID_LEN - 1);
     for (size_t i = 0; i < PF_UNMEASURED_MAX; i++) {
         s->unmeasured[i][0] = (char)('A' + i);
@@ -1289,7 +1300,7 @@ TEST(sizing_sections)
                          "\"tcp_active\": 3100, \"udp_active\": 240, \"users\": null}," SIZING_AT,
                          &s, err),
              PF_OK);
-    T_ASSERT(s.has_resources && s.resources.has_cpu && s.resources.has_cpu_peak);
+    T_ASSERT(s.has_resources && s.resources.has_cpu_pct && s.resources.has_cpu_pct_peak);
     T_ASSERT(s.resources.cpu_pct == 63.46 && s.resources.cpu_pct_peak == 91);
     T_EQ_INT(s.resources.memory_used_mb, 5120);
     T_ASSERT(s.has_sessions && s.sessions.has_tcp_active && !s.sessions.has_users);
@@ -1352,12 +1363,12 @@ TEST(sizing_sections)
     fill_min(&s);
     s.host.memory_mb = 100;
     s.has_resources = true;
-    s.resources.has_memory = true;
+    s.resources.has_memory_used_mb = true;
     s.resources.memory_used_mb = 101;
     T_EQ_INT(pf_snapshot_validate(&s, err), PF_INVALID);
     T_EQ_STR(err, "resources.memory_used_mb: above host.memory_mb (100)");
     s.resources.memory_used_mb = 100;
-    s.resources.has_cpu = true;
+    s.resources.has_cpu_pct = true;
     s.resources.cpu_pct = 100.5;
     T_EQ_INT(pf_snapshot_validate(&s, err), PF_INVALID);
     T_EQ_STR(err, "resources.cpu_pct: must be a number 0..100");

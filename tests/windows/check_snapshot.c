@@ -242,12 +242,12 @@ int main(int argc, char **argv)
           "no sessions section (no connector runs)");
     /* GlobalMemoryStatusEx always; GetSystemTimes when the snapshot was
      * given a CPU window (--cpu-sample-ms), else listed as unmeasured. */
-    check(s.has_resources && s.resources.has_memory && s.resources.memory_used_mb > 0 &&
+    check(s.has_resources && s.resources.has_memory_used_mb && s.resources.memory_used_mb > 0 &&
               s.resources.memory_used_mb <= s.host.memory_mb,
           "memory in use (GlobalMemoryStatusEx): %llu of %llu MB",
           (unsigned long long)s.resources.memory_used_mb, (unsigned long long)s.host.memory_mb);
-    if (s.resources.has_cpu)
-        check(s.resources.has_cpu_peak && s.resources.cpu_pct >= 0 && s.resources.cpu_pct <= 100 &&
+    if (s.resources.has_cpu_pct)
+        check(s.resources.has_cpu_pct_peak && s.resources.cpu_pct >= 0 && s.resources.cpu_pct <= 100 &&
                   s.resources.cpu_pct_peak >= s.resources.cpu_pct,
               "CPU (GetSystemTimes): %.1f%%, peak %.1f%%", s.resources.cpu_pct,
               s.resources.cpu_pct_peak);

@@ -38,3 +38,8 @@ enum pf_rc resources_memory_read(uint64_t *used_mb, uint64_t *total_mb)
     *total_mb = mem.ullTotalPhys / (1024 * 1024);
     return PF_OK;
 }
+
+void resources_more_read(struct pf_resources *r)
+{
+    (void)r; /* no figure of PF_RESOURCES_FIELDS besides CPU and memory yet */
+}
