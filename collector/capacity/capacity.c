@@ -24,7 +24,7 @@ enum pf_rc capacity_analyze(struct fleet *f, const struct fleet_params *p, struc
     }
     rc = plan_build(f, p, &c->plan);
     for (size_t i = 0; i < f->nhosts && !rc; i++)
-        rc = findings_host_pressure(f, &f->hosts[i], p, &c->pressure[i]);
+        rc = demand_host_pressure(f, &f->hosts[i], p, &c->pressure[i]);
     if (!rc)
         rc = findings_build(f, c->plan, p, c->pressure, &c->findings);
     if (rc) {

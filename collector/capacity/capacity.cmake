@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 # collector/capacity/capacity.cmake: pfcapacity, the pure analysis over
-# in-memory hourly series (stats, fleet, plan, findings) and its renderings
+# in-memory hourly series (stats, fleet, demand, plan, findings) and its renderings
 # (collector/report: JSON, text, CSV, HTML, Prometheus). It needs only
 # pfcommon, so its unit tests build while the server around it changes.
 # Its database side (the ingest rollups and the loader) is in
@@ -10,6 +10,7 @@ add_library(pfcapacity STATIC
   ${CMAKE_CURRENT_LIST_DIR}/fleet.c
   ${CMAKE_CURRENT_LIST_DIR}/sizing.c
   ${CMAKE_CURRENT_LIST_DIR}/resources.c
+  ${CMAKE_CURRENT_LIST_DIR}/demand.c
   ${CMAKE_CURRENT_LIST_DIR}/plan.c
   ${CMAKE_CURRENT_LIST_DIR}/findings.c
   ${CMAKE_CURRENT_LIST_DIR}/capacity.c

@@ -156,402 +156,7 @@ static void widen_remedies(struct finding *f, const struct plan_widen *w)
         remedy(f, "%s", w->commands[i]);
 }
 
-/* The last present hour of v, or -1. */
-static long last_present(const double *v, size_t n)
-{
-    for (size_t i = n; i > 0; i--)
-        if (stats_present(v[i - 1]))
-            return (long)(i - 1);
-    return -1;
-}
-
-static double ratio(double a, double b)
-{
-    return stats_present(a) && b > 0 ? a / b : 0;
-}
-
-/* The forecast horizon in hours after hour `last` of host x. */
-static double horizon_hours(const struct fleet *f, const struct fleet_host *x,
-                            const struct fleet_params *p, size_t last)
-{
-    double h = (double)(p->now + (int64_t)(p->horizon_days * 86400) - fleet_hour_time(f, x, last)) /
-               FLEET_HOUR;
-    return h > 0 ? h : 0;
-}
-
-/* ---- per-host pressure ---- */
-
-/* Mean of the present values, 0 when none. */
-static double mean_present(const double *v, size_t n)
-{
-    double s = 0;
-    size_t k = 0;
-
-    for (size_t i = 0; i < n; i++)
-        if (stats_present(v[i])) {
-            s += v[i];
-            k++;
-        }
-    return k ? s / (double)k : 0;
-}
-
-enum pf_rc findings_host_demand(const struct fleet *f, const struct fleet_host *x,
-                                const struct fleet_params *p, double *out, bool *leaking)
-{
-    memcpy(out, x->tcp, f->nhours * sizeof(*out));
-    if (leaking)
-        *leaking = false;
-    for (size_t i = 0; i < x->nprocs; i++) {
-        const struct fleet_proc *pr = &x->procs[i];
-        struct findings_leak lk;
-        enum pf_rc rc = findings_leak(f, x, pr, p, &lk);
-        if (rc)
-            return rc;
-        if (!lk.leaks)
-            continue;
-        if (leaking)
-            *leaking = true;
-        for (size_t h = 0; h < f->nhours; h++)
-            if (stats_present(out[h]) && stats_present(pr->held[h]))
-                out[h] = out[h] > pr->held[h] ? out[h] - pr->held[h] : 0;
-    }
-    return PF_OK;
-}
-
-/* Folds one series' steady trend into hp when it reaches its limit
- * sooner than what hp holds. */
-static enum pf_rc consider_forecast(const struct fleet *f, const struct fleet_host *x,
-                                    const struct fleet_params *p, const double *v, double limit,
-                                    const char *what, struct host_pressure *hp, double *rate)
-{
-    struct stats_trend t;
-    enum pf_rc rc;
-    double hours;
-    int64_t at;
-
-    if (rate)
-        *rate = 0;
-    if (limit <= 0)
-        return PF_OK;
-    rc = stats_trend(v, f->nhours, STATS_DAY / 2, &t);
-    if (rc || !t.steady)
-        return rc;
-    if (rate)
-        *rate = t.rate;
-    rc = stats_forecast(v, t.seg_start, t.last, t.rate, limit, horizon_hours(f, x, p, t.last),
-                        &hours);
-    if (rc || !stats_present(hours) || hours <= 0)
-        return rc; /* never, or already full: exhaustion_events and host_silent say it */
-    at = fleet_hour_time(f, x, t.last) + (int64_t)llround(hours * FLEET_HOUR);
-    if (hp->has_forecast && at >= hp->exhaustion_at)
-        return PF_OK;
-    hp->has_forecast = true;
-    hp->exhaustion_at = at;
-    hp->forecast_what = what;
-    hp->forecast_rate = t.rate;
-    hp->forecast_level = t.level;
-    hp->forecast_limit = limit;
-    hp->forecast_since = f->start + (int64_t)t.seg_start * FLEET_HOUR;
-    return PF_OK;
-}
-
-/* As consider_forecast(), with the growth of the daily peaks: a load that
- * compounds fills the range at an office-hours peak sooner than the
- * hourly trend says. */
-static enum pf_rc consider_growth(const struct fleet *f, const struct fleet_host *x,
-                                  const struct fleet_params *p, const double *v, double limit,
-                                  const char *what, struct host_pressure *hp)
-{
-    struct stats_growth g;
-    enum pf_rc rc;
-    long last = last_present(v, f->nhours);
-    double days;
-    int64_t at;
-
-    if (limit <= 0 || last < 0)
-        return PF_OK;
-    rc = stats_growth(v, f->nhours, &g);
-    if (rc || g.fit == STATS_GROWTH_NONE)
-        return rc;
-    days = stats_growth_days_to(&g, limit);
-    if (!stats_present(days) || days <= 0 || days * 24 > horizon_hours(f, x, p, (size_t)last))
-        return PF_OK;
-    at = fleet_hour_time(f, x, (size_t)last) + (int64_t)llround(days * 86400);
-    if (hp->has_forecast && at >= hp->exhaustion_at)
-        return PF_OK;
-    hp->has_forecast = true;
-    hp->exhaustion_at = at;
-    hp->forecast_what = what;
-    hp->forecast_rate = g.per_day / 24;
-    hp->forecast_level = g.level;
-    hp->forecast_limit = limit;
-    hp->forecast_since = f->start;
-    hp->forecast_growth = g;
-    return PF_OK;
-}
-
-/* hp's one fill time: the forecast, else the soonest leak's (in the
- * future: a leak that already filled the range is no fill time). */
-static enum pf_rc host_full(const struct fleet *f, const struct fleet_host *x,
-                            const struct fleet_params *p, struct host_pressure *hp)
-{
-    hp->has_full = hp->has_forecast;
-    hp->full_at = hp->exhaustion_at;
-    if (hp->has_full || !hp->leaking)
-        return PF_OK;
-    for (size_t i = 0; i < x->nprocs; i++) {
-        struct findings_leak lk;
-        enum pf_rc rc = findings_leak(f, x, &x->procs[i], p, &lk);
-        if (rc)
-            return rc;
-        if (!lk.leaks || !(lk.hours > 0) || (hp->has_full && lk.exhaustion_at >= hp->full_at))
-            continue;
-        hp->has_full = true;
-        hp->full_at = lk.exhaustion_at;
-    }
-    return PF_OK;
-}
-
-enum pf_rc findings_host_pressure(const struct fleet *f, const struct fleet_host *x,
-                                  const struct fleet_params *p, struct host_pressure *hp)
-{
-    enum pf_rc rc;
-    bool linux_host = !fleet_host_is_windows(x);
-
-    double *demand = malloc(f->nhours * sizeof(*demand));
-
-    memset(hp, 0, sizeof(*hp));
-    hp->top_dest_peak = NAN;
-    if (!demand)
-        return PF_NOMEM;
-    rc = findings_host_demand(f, x, p, demand, &hp->leaking);
-    hp->tcp_max = stats_max(demand, f->nhours);
-    if (!rc)
-        rc = stats_percentile(demand, f->nhours, 99, &hp->tcp_peak);
-    if (!rc)
-        rc = stats_percentile(demand, f->nhours, 95, &hp->tcp_p95);
-    hp->demand_mean = mean_present(demand, f->nhours);
-    free(demand);
-    if (!rc)
-        rc = stats_percentile(x->udp, f->nhours, 99, &hp->udp_peak);
-    hp->udp_max = stats_max(x->udp, f->nhours);
-    hp->inuse_max = stats_max(x->tcp, f->nhours);
-    if (!rc)
-        rc = stats_percentile(x->tcp, f->nhours, 99, &hp->inuse_peak);
-    hp->inuse_utilization = ratio(hp->inuse_max, x->tcp_usable);
-    if (!rc && linux_host)
-        rc = stats_percentile(x->top_dest, f->nhours, 99, &hp->top_dest_peak);
-    if (rc)
-        return rc;
-    hp->utilization = ratio(hp->tcp_peak, x->tcp_usable);
-    hp->worst = PRESSURE_TCP;
-    if (ratio(hp->udp_peak, x->udp_usable) > hp->utilization) {
-        hp->utilization = ratio(hp->udp_peak, x->udp_usable);
-        hp->worst = PRESSURE_UDP;
-    }
-    if (linux_host && ratio(hp->top_dest_peak, x->tcp_range.count) > hp->utilization) {
-        hp->utilization = ratio(hp->top_dest_peak, x->tcp_range.count);
-        hp->worst = PRESSURE_DEST;
-    }
-    hp->last_utilization = ratio((double)x->last_tcp_in_use, x->tcp_usable);
-
-    rc = consider_forecast(f, x, p, x->tcp, x->tcp_usable, "TCP ports", hp, &hp->tcp_trend);
-    if (!rc)
-        rc = consider_forecast(f, x, p, x->udp, x->udp_usable, "UDP ports", hp, NULL);
-    if (!rc && linux_host && x->has_tcp_range)
-        rc = consider_forecast(f, x, p, x->top_dest, x->tcp_range.count,
-                               "connections to its top destination", hp, NULL);
-    if (!rc)
-        rc = consider_growth(f, x, p, x->tcp, x->tcp_usable, "TCP ports", hp);
-    if (!rc)
-        rc = consider_growth(f, x, p, x->udp, x->udp_usable, "UDP ports", hp);
-    if (!rc)
-        rc = host_full(f, x, p, hp);
-    return rc;
-}
-
 /* ---- one function per kind ---- */
-
-/* Hour h is a restart of pr: its floor fell below half of the hour
- * before's floor (what was held was given back at once). */
-static bool restart_hour(const struct fleet_proc *pr, size_t h)
-{
-    return h > 0 && stats_present(pr->held_min[h]) && stats_present(pr->held_min[h - 1]) &&
-           pr->held_min[h - 1] >= LEAK_MIN_RATE * LEAK_CYCLE_MIN_HOURS &&
-           pr->held_min[h] < STATS_RESET_FRACTION * pr->held_min[h - 1];
-}
-
-/* The climb of [a, b) of pr: seen hours, gain of the floor, and whether
- * the floor gave back at most LEAK_MAX_RELEASE. */
-static bool climbs(const struct fleet_proc *pr, size_t a, size_t b, size_t min_hours)
-{
-    size_t seen = 0;
-    double first_v = NAN, last_v = NAN;
-
-    for (size_t h = a; h < b; h++) {
-        if (!stats_present(pr->held_min[h]))
-            continue;
-        if (!stats_present(first_v))
-            first_v = pr->held_min[h];
-        last_v = pr->held_min[h];
-        seen++;
-    }
-    return seen >= min_hours && last_v - first_v >= LEAK_MIN_RATE * (double)min_hours &&
-           stats_release_ratio(pr->held_min + a, b - a) <= LEAK_MAX_RELEASE &&
-           stats_kendall_tau(pr->held_min + a, b - a) >= LEAK_CYCLE_TAU;
-}
-
-/* The cheap test of a restarted leak on the last day [from, last]: a
- * restart in it, and a climb of LEAK_CYCLE_MIN_HOURS before or after. */
-static bool cycle_candidate(const struct fleet_proc *pr, size_t from, size_t last)
-{
-    for (size_t h = last; h > from; h--)
-        if (restart_hour(pr, h))
-            return climbs(pr, h, last + 1, LEAK_CYCLE_MIN_HOURS) ||
-                   climbs(pr, from, h, LEAK_CYCLE_MIN_HOURS);
-    return false;
-}
-
-bool findings_leak_candidate(const struct fleet *f, const struct fleet_host *x,
-                             const struct fleet_proc *pr)
-{
-    long last = last_present(x->tcp, f->nhours);
-    size_t from, seen = 0;
-    double first_v = NAN, last_v = NAN;
-
-    if (last < 0)
-        return false;
-    from = last >= LEAK_MIN_HOURS - 1 ? (size_t)last - (LEAK_MIN_HOURS - 1) : 0;
-    for (size_t h = from; h <= (size_t)last; h++) {
-        if (!stats_present(pr->held[h]))
-            continue;
-        if (!stats_present(first_v))
-            first_v = pr->held[h];
-        last_v = pr->held[h];
-        seen++;
-    }
-    if (seen >= LEAK_MIN_HOURS / 2 && last_v - first_v >= LEAK_MIN_RATE * LEAK_MIN_HOURS / 2 &&
-        stats_release_ratio(pr->held_min + from, (size_t)last + 1 - from) <= LEAK_MAX_RELEASE)
-        return true;
-    return cycle_candidate(pr, from, (size_t)last);
-}
-
-static enum pf_rc steady_leak(const struct fleet *f, const struct fleet_host *x,
-                              const struct fleet_proc *pr, const struct fleet_params *p,
-                              long hlast, struct findings_leak *out);
-
-/* port_leak, restarted (findings.h): the complete cycles of pr between
- * its restarts each climb steadily at about the same rate. */
-static enum pf_rc cycle_leak(const struct fleet *f, const struct fleet_host *x,
-                             const struct fleet_proc *pr, struct findings_leak *out)
-{
-    size_t starts[64], ns = 0;
-    double rates[64], lens[64], peaks[64], rate, host_max = 0;
-    size_t nc = 0;
-    enum pf_rc rc;
-
-    for (size_t h = 1; h < f->nhours && ns < 64; h++)
-        if (restart_hour(pr, h))
-            starts[ns++] = h;
-    for (size_t k = 0; k + 1 < ns; k++) {
-        size_t a = starts[k], b = starts[k + 1];
-        struct stats_trend t;
-        double peak = stats_max(pr->held + a, b - a), hm = stats_max(x->tcp + a, b - a);
-        if (b - a < LEAK_CYCLE_MIN_HOURS)
-            return PF_OK;
-        rc = stats_trend(pr->held + a, b - a, LEAK_CYCLE_MIN_HOURS, &t);
-        if (rc)
-            return rc;
-        /* Each complete cycle must climb; the whole climb, not its last
-         * day (a cycle ends at its restart, not at a plateau). */
-        if (!(t.slope >= LEAK_MIN_RATE) || t.tau < STATS_STEADY_TAU || t.step ||
-            !climbs(pr, a, b, LEAK_CYCLE_MIN_HOURS))
-            return PF_OK;
-        rates[nc] = t.slope;
-        lens[nc] = (double)(b - a);
-        peaks[nc++] = peak;
-        if (stats_present(hm) && hm > host_max)
-            host_max = hm;
-    }
-    if (nc < LEAK_CYCLES_MIN)
-        return PF_OK;
-    rc = stats_percentile(rates, nc, 50, &rate);
-    for (size_t k = 0; !rc && k < nc; k++)
-        if (fabs(rates[k] - rate) > LEAK_CYCLE_RATE_SPREAD * rate)
-            return PF_OK;
-    if (!rc)
-        rc = stats_percentile(lens, nc, 50, &out->cycle_hours);
-    if (!rc)
-        rc = stats_percentile(peaks, nc, 50, &out->cycle_peak);
-    if (rc)
-        return rc;
-    out->leaks = out->restarts = true;
-    out->cycles = nc;
-    out->cycle_host_max = host_max;
-    out->trend.rate = out->trend.slope = rate;
-    out->trend.steady = true;
-    out->trend.first = starts[ns - 1];
-    out->trend.last = (size_t)last_present(pr->held, f->nhours);
-    out->hours = NAN;
-    return PF_OK;
-}
-
-enum pf_rc findings_leak(const struct fleet *f, const struct fleet_host *x,
-                         const struct fleet_proc *pr, const struct fleet_params *p,
-                         struct findings_leak *out)
-{
-    enum pf_rc rc;
-    long hlast = last_present(x->tcp, f->nhours);
-
-    memset(out, 0, sizeof(*out));
-    if (hlast < 0 || x->tcp_usable == 0 || !findings_leak_candidate(f, x, pr))
-        return PF_OK;
-    rc = stats_trend(pr->held, f->nhours, LEAK_MIN_HOURS, &out->trend);
-    if (rc)
-        return rc;
-    rc = steady_leak(f, x, pr, p, hlast, out);
-    if (!rc && !out->leaks) {
-        memset(out, 0, sizeof(*out));
-        rc = cycle_leak(f, x, pr, out);
-    }
-    return rc;
-}
-
-/* The test of a leak that is not restarted (findings.h's port_leak), on
- * out->trend. */
-static enum pf_rc steady_leak(const struct fleet *f, const struct fleet_host *x,
-                              const struct fleet_proc *pr, const struct fleet_params *p,
-                              long hlast, struct findings_leak *out)
-{
-    enum pf_rc rc;
-    double release;
-    struct stats_trend host;
-
-    if (!out->trend.steady || out->trend.rate < LEAK_MIN_RATE)
-        return PF_OK;
-    release = stats_release_ratio(pr->held_min + out->trend.seg_start,
-                                  out->trend.last + 1 - out->trend.seg_start);
-    if (!(release <= LEAK_MAX_RELEASE))
-        return PF_OK;
-    /* The host's headroom at its last hour, eaten at the leak's rate, with
-     * the host's daily pattern on top (stats_forecast) over the host's own
-     * segment (since its last restart or the onset of its rise). */
-    rc = stats_trend(x->tcp, f->nhours, STATS_DAY / 2, &host);
-    if (!rc)
-        rc = stats_level(x->tcp, host.seg_start, (size_t)hlast, out->trend.rate, &out->host_level);
-    /* A leak fills the range however long it takes: searched well past
-     * the horizon, so a slow one still gets its date. */
-    if (!rc)
-        rc = stats_forecast(x->tcp, host.seg_start, (size_t)hlast, out->trend.rate, x->tcp_usable,
-                            LEAK_FORECAST_DAYS * 24, &out->hours);
-    if (rc || !stats_present(out->hours))
-        return rc;
-    out->leaks = true;
-    out->beyond_horizon = out->hours > horizon_hours(f, x, p, (size_t)hlast);
-    out->exhaustion_at =
-        fleet_hour_time(f, x, (size_t)hlast) + (int64_t)llround(out->hours * FLEET_HOUR);
-    return PF_OK;
-}
 
 /* Remediation of a leak on host x: restart now, find the holder, the
  * vendor. */
@@ -573,9 +178,9 @@ static void leak_remedies(struct finding *fi, const struct fleet_host *x,
     }
 }
 
-/* port_leak for a leak that restarts hide (findings_leak's restarts). */
+/* port_leak for a leak that restarts hide (demand_leak's restarts). */
 static enum pf_rc restarted_leak(struct findings *fs, const struct fleet_host *x,
-                                 const struct fleet_proc *pr, const struct findings_leak *lk)
+                                 const struct fleet_proc *pr, const struct demand_leak *lk)
 {
     double rate = lk->trend.rate, base = lk->cycle_host_max - lk->cycle_peak;
     double fill = rate > 0 ? ((double)x->tcp_usable - (base > 0 ? base : 0)) / rate : NAN;
@@ -592,7 +197,7 @@ static enum pf_rc restarted_leak(struct findings *fs, const struct fleet_host *x
     fi->has_rate = true;
     fi->rate_per_hour = rate;
     fi->has_utilization = true;
-    fi->utilization = ratio(lk->cycle_host_max, x->tcp_usable);
+    fi->utilization = demand_ratio(lk->cycle_host_max, x->tcp_usable);
     if (pr->has_remote) {
         fi->has_remote = true;
         fi->remote = pr->remote;
@@ -622,7 +227,7 @@ static enum pf_rc port_leak(struct findings *fs, const struct fleet *f,
 {
     for (size_t i = 0; i < x->nprocs; i++) {
         const struct fleet_proc *pr = &x->procs[i];
-        struct findings_leak lk;
+        struct demand_leak lk;
         const struct stats_trend *t = &lk.trend;
         enum pf_rc rc;
         double held_now, bound_now, hours;
@@ -630,7 +235,7 @@ static enum pf_rc port_leak(struct findings *fs, const struct fleet *f,
         struct finding *fi;
         bool win = fleet_host_is_windows(x);
 
-        rc = findings_leak(f, x, pr, p, &lk);
+        rc = demand_leak(f, x, pr, p, &lk);
         if (rc)
             return rc;
         if (!lk.leaks)
@@ -646,7 +251,7 @@ static enum pf_rc port_leak(struct findings *fs, const struct fleet *f,
         if (lk.hours > 0 && hp->has_full) {
             lk.exhaustion_at = hp->full_at;
             lk.hours = (double)(hp->full_at -
-                                fleet_hour_time(f, x, (size_t)last_present(x->tcp, f->nhours))) /
+                                fleet_hour_time(f, x, (size_t)demand_last_hour(x->tcp, f->nhours))) /
                        FLEET_HOUR;
             lk.beyond_horizon = hp->full_at > p->now + (int64_t)(p->horizon_days * 86400);
         }
@@ -663,7 +268,7 @@ static enum pf_rc port_leak(struct findings *fs, const struct fleet *f,
         fi->has_exhaustion = true;
         fi->exhaustion_at = lk.exhaustion_at;
         fi->has_utilization = true;
-        fi->utilization = ratio(lk.host_level, x->tcp_usable);
+        fi->utilization = demand_ratio(lk.host_level, x->tcp_usable);
         if (pr->has_remote) {
             fi->has_remote = true;
             fi->remote = pr->remote;
@@ -733,7 +338,7 @@ static enum pf_rc exhaustion_forecast(struct findings *fs, const struct fleet *f
     fi->has_exhaustion = true;
     fi->exhaustion_at = hp->exhaustion_at;
     fi->has_utilization = true;
-    fi->utilization = ratio(hp->forecast_level, hp->forecast_limit);
+    fi->utilization = demand_ratio(hp->forecast_level, hp->forecast_limit);
     if (hp->forecast_growth.fit == STATS_GROWTH_COMPOUND)
         summary(fi,
                 "the daily peak of %s in use grows %.1f%% a day, compounded (%s a day now), "
@@ -795,12 +400,12 @@ static enum pf_rc exhaustion_events(struct findings *fs, const struct fleet *f,
         if (fail)
             last_fail = (long)h;
         /* How full the range was in that hour (the worse protocol). */
-        if (ratio(x->tcp[h], x->tcp_usable) > worst) {
-            worst = ratio(x->tcp[h], x->tcp_usable);
+        if (demand_ratio(x->tcp[h], x->tcp_usable) > worst) {
+            worst = demand_ratio(x->tcp[h], x->tcp_usable);
             worst_ports = x->tcp[h];
         }
-        if (e->tcpip_4266 && ratio(x->udp[h], x->udp_usable) > worst) {
-            worst = ratio(x->udp[h], x->udp_usable);
+        if (e->tcpip_4266 && demand_ratio(x->udp[h], x->udp_usable) > worst) {
+            worst = demand_ratio(x->udp[h], x->udp_usable);
             worst_ports = x->udp[h];
         }
     }
@@ -1131,7 +736,7 @@ static void imbalance_advice(struct finding *fi, const struct fleet *f,
     size_t used = strlen(fi->summary);
     char *tail = fi->summary + used, b1[32], b2[32];
     size_t room = sizeof(fi->summary) - used;
-    long last = last_present(x->tcp, f->nhours);
+    long last = demand_last_hour(x->tcp, f->nhours);
     double owned = 0, total = last >= 0 ? x->tcp[last] : 0;
     const struct fleet_proc *top = NULL;
 
@@ -1219,7 +824,7 @@ static enum pf_rc load_imbalance(struct findings *fs, const struct fleet *f,
             if (!fleet_host_in_site(y, s->tenant, s->site) || plan_host_silent(y, p) ||
                 strcmp(load_group(y), g) != 0)
                 continue;
-            m = vpn ? mean_present(y->vpn_conn, f->nhours) : hp[j].demand_mean;
+            m = vpn ? demand_mean(y->vpn_conn, f->nhours) : hp[j].demand_mean;
             total += m;
             n++;
             if (m > top) {
@@ -1259,7 +864,7 @@ static enum pf_rc host_silent(struct findings *fs, const struct fleet *f,
 
     if (!plan_host_silent(x, p))
         return PF_OK;
-    util = ratio((double)x->last_tcp_in_use, x->tcp_usable);
+    util = demand_ratio((double)x->last_tcp_in_use, x->tcp_usable);
     fi = add(fs, FINDING_HOST_SILENT, util >= CRITICAL_UTIL ? SEVERITY_CRITICAL : SEVERITY_WARNING,
              x->tenant, x->site, x);
     if (!fi)
@@ -1330,7 +935,7 @@ enum pf_rc findings_build(const struct fleet *f, const struct plan *pl,
         if (!own)
             rc = PF_NOMEM;
         for (size_t i = 0; i < f->nhosts && !rc; i++)
-            rc = findings_host_pressure(f, &f->hosts[i], p, &own[i]);
+            rc = demand_host_pressure(f, &f->hosts[i], p, &own[i]);
         pressure = own;
     }
     for (size_t i = 0; i < f->nhosts && !rc; i++) {

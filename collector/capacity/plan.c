@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "compat.h"
-#include "findings.h"
+#include "demand.h"
 #include "resources.h"
 #include "stats.h"
 
@@ -137,7 +137,7 @@ static void vendor_notes(struct plan_site *s, const struct fleet_host *x)
 }
 
 /* Adds host x's hourly demand to sum: TCP ports in use without what
- * leaking processes hold (findings_host_demand), or UDP ports in use. */
+ * leaking processes hold (demand_host), or UDP ports in use. */
 static enum pf_rc add_demand(const struct fleet *f, const struct fleet_host *x,
                              const struct fleet_params *p, bool udp, double *sum)
 {
@@ -149,7 +149,7 @@ static enum pf_rc add_demand(const struct fleet *f, const struct fleet_host *x,
     if (udp)
         memcpy(v, x->udp, f->nhours * sizeof(*v));
     else
-        rc = findings_host_demand(f, x, p, v, NULL);
+        rc = demand_host(f, x, p, v, NULL);
     for (size_t h = 0; !rc && h < f->nhours; h++)
         if (stats_present(v[h]))
             sum[h] = (stats_present(sum[h]) ? sum[h] : 0) + v[h];

@@ -15,7 +15,7 @@
  * window the p99 ignores the two highest hours; a daily peak recurs seven
  * times and stays in). Growth is 0 unless the daily peaks rise steadily
  * and still rise in the last days. What a leaking process
- * holds (findings_leak()) is left out of the sum: a leak is a defect to
+ * holds (demand_leak()) is left out of the sum: a leak is a defect to
  * fix, and sizing for it would buy hosts to feed it.
  *
  * Capacity. One host carries target_utilization (0.7: Microsoft's "keep

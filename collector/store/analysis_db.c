@@ -11,7 +11,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "findings.h"
+#include "demand.h"
 #include "pgarray.h"
 #include "proc_rollup.h"
 #include "stats.h"
@@ -60,7 +60,7 @@ static const char site_hours_sql_tail[] =
  * data and the LEAK_MIN_HOURS - 1 before it), read along the primary key
  * per host (OFFSET 0 keeps the planner from turning it into a scan of all
  * process-hours); then, for the leak candidates among them
- * (findings_leak_candidate), their whole series in the window. */
+ * (demand_leak_candidate), their whole series in the window. */
 static const char proc_day_sql[] =
     "SELECT p.agent_id::text, p.hour, p.name, p.service, p.held_max, p.held_min, p.bound_max, "
     "p.remote_addr, p.remote_port, p.remote_at "
@@ -369,7 +369,7 @@ static enum pf_rc load_processes(PGconn *pg, struct fleet *f, const char *from, 
     for (size_t i = 0; i < f->nhosts; i++) {
         const struct fleet_host *x = &f->hosts[i];
         for (size_t k = 0; k < x->nprocs; k++) {
-            if (!findings_leak_candidate(f, x, &x->procs[k]))
+            if (!demand_leak_candidate(f, x, &x->procs[k]))
                 continue;
             pgarray_str(&a[0], x->agent_id);
             pgarray_str(&a[1], x->procs[k].name);

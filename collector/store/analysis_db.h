@@ -3,7 +3,7 @@
  * rollups of sql/010 in four queries inside one read-only snapshot: the
  * hosts (enrolled, not revoked, with their latest configuration), their
  * host-hours in the window, the last day of every process, and the whole
- * series of the processes that may be leaking (findings_leak_candidate()
+ * series of the processes that may be leaking (demand_leak_candidate()
  * on that day). So the load reads about one row per host and hour, plus a
  * day of processes, whatever the snapshot interval. Hosts silent for more than
  * ANALYSIS_DB_FORGET_DAYS drop out (decommissioned); revoke an agent to
