@@ -12,7 +12,9 @@ add_library(pfcapacity STATIC
   ${CMAKE_CURRENT_LIST_DIR}/resources.c
   ${CMAKE_CURRENT_LIST_DIR}/demand.c
   ${CMAKE_CURRENT_LIST_DIR}/plan.c
+  ${CMAKE_CURRENT_LIST_DIR}/plan_resources.c
   ${CMAKE_CURRENT_LIST_DIR}/findings.c
+  ${CMAKE_CURRENT_LIST_DIR}/findings_resources.c
   ${CMAKE_CURRENT_LIST_DIR}/capacity.c
   ${CMAKE_CURRENT_LIST_DIR}/../report/report_json.c
   ${CMAKE_CURRENT_LIST_DIR}/../report/report_text.c

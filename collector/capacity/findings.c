@@ -11,7 +11,6 @@
 
 #include "array.h"
 #include "compat.h"
-#include "resources.h"
 #include "stats.h"
 #include "timeutil.h"
 
@@ -619,7 +618,7 @@ static enum pf_rc add_hosts(struct findings *fs, const struct fleet *f, const st
     if (s->add_hosts == 0)
         return PF_OK;
     if (s->binding != PLAN_BIND_PORTS)
-        return resources_add_hosts(fs, f, s, site_hosts_word(f, s->tenant, s->site));
+        return findings_resources_add_hosts(fs, f, s, site_hosts_word(f, s->tenant, s->site));
     fi = add(fs, FINDING_ADD_HOSTS, s->overloaded_now ? SEVERITY_CRITICAL : SEVERITY_WARNING,
              s->tenant, s->site, NULL);
     if (!fi)
@@ -953,7 +952,7 @@ enum pf_rc findings_build(const struct fleet *f, const struct plan *pl,
         if (!rc)
             rc = host_silent(fs, f, p, x);
         if (!rc)
-            rc = resources_findings(fs, f, p, x);
+            rc = findings_resources_host(fs, f, p, x);
     }
     for (size_t j = 0; j < pl->nsites && !rc; j++) {
         rc = add_hosts(fs, f, &pl->sites[j]);

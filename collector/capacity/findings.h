@@ -192,4 +192,14 @@ enum pf_rc findings_build(const struct fleet *f, const struct plan *pl,
 /* Frees fs; NULL does nothing. */
 void findings_free(struct findings *fs);
 
+/* findings_resources.c: adds host x's resource_pressure, vpn_ports, address_pool and
+ * sessions_per_host findings to fs. PF_OK or PF_NOMEM. */
+enum pf_rc findings_resources_host(struct findings *fs, const struct fleet *f,
+                              const struct fleet_params *p, const struct fleet_host *x);
+
+/* add_hosts for a site whose binding resource is not ports: what binds,
+ * its demand and what a host carries; hosts_word says what to add. */
+enum pf_rc findings_resources_add_hosts(struct findings *fs, const struct fleet *f,
+                               const struct plan_site *s, const char *hosts_word);
+
 #endif

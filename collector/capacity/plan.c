@@ -11,7 +11,6 @@
 
 #include "compat.h"
 #include "demand.h"
-#include "resources.h"
 #include "stats.h"
 
 /* Vendor ranges (plan.h). */
@@ -326,7 +325,7 @@ static enum pf_rc build_site(const struct fleet *f, const struct fleet_params *p
             s->nchanges++;
         }
     }
-    rc = resources_plan_site(f, p, s);
+    rc = plan_resources_site(f, p, s);
     if (rc)
         return rc;
     s->add_hosts = s->recommended_hosts > s->hosts ? s->recommended_hosts - s->hosts : 0;

@@ -161,4 +161,10 @@ bool plan_host_silent(const struct fleet_host *x, const struct fleet_params *p);
 /* Returns the plan of site (tenant, site), or NULL. */
 const struct plan_site *plan_find(const struct plan *pl, const char *tenant, const char *site);
 
+/* plan_resources.c: fills s->needs[] for every resource but ports (already sized in
+ * needs[PLAN_BIND_PORTS]), and raises s->recommended_hosts to the largest
+ * need, setting s->binding. PF_OK or PF_NOMEM. */
+enum pf_rc plan_resources_site(const struct fleet *f, const struct fleet_params *p,
+                               struct plan_site *s);
+
 #endif

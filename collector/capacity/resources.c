@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* resources.c: findings and plan needs for CPU, memory, sessions, RRAS
- * ports and address pools (the rules and their sources are in
- * resources.h). */
+/* resources.c: a host's CPU, memory, sessions, RRAS ports and address
+ * pool, read from its sizing series (resources.h). */
 #include "resources.h"
 
 #include <math.h>
@@ -14,66 +13,14 @@
 #include "compat.h"
 #include "stats.h"
 
-static const char *const binding_names[PLAN_NBIND] = {"ports",    "cpu",       "memory",
-                                                      "sessions", "vpn_ports", "address_pool"};
-
-const char *plan_binding_name(int b)
-{
-    return b >= 0 && b < PLAN_NBIND ? binding_names[b] : "?";
-}
-
 double resources_entra_rps(uint32_t cpus)
 {
     /* Microsoft's connector page, throughput by machine size. */
     return cpus <= 2 ? 586 : cpus <= 4 ? 1150 : cpus <= 8 ? 1190 : 1200;
 }
 
-static const char *const proto_label[PF_VPN_NPROTO] = {"IKEv2", "SSTP", "L2TP", "PPTP"};
-static const char *const proto_device[PF_VPN_NPROTO] = {
-    "WAN Miniport (IKEv2)", "WAN Miniport (SSTP)", "WAN Miniport (L2TP)", "WAN Miniport (PPTP)"};
-
-/* ---- findings ---- */
-
-/* A zeroed finding of site (tenant, site), for host x (NULL: the site). */
-static struct finding *add(struct findings *fs, enum finding_kind kind, enum finding_severity sev,
-                           const char *tenant, const char *site, const struct fleet_host *x)
-{
-    struct finding *f;
-
-    if (PF_ARRAY_RESERVE(fs->v, fs->cap, fs->n + 1, 16))
-        return NULL;
-    f = &fs->v[fs->n++];
-    memset(f, 0, sizeof(*f));
-    f->kind = kind;
-    f->severity = sev;
-    snprintf(f->tenant, sizeof(f->tenant), "%s", tenant);
-    snprintf(f->site, sizeof(f->site), "%s", site);
-    if (x) {
-        snprintf(f->host, sizeof(f->host), "%s", x->name);
-        snprintf(f->agent_id, sizeof(f->agent_id), "%s", x->agent_id);
-    }
-    return f;
-}
-
-static void text(char *dst, size_t len, const char *fmt, ...) PF_PRINTF(3, 4);
-static void text(char *dst, size_t len, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(dst, len, fmt, ap);
-    va_end(ap);
-}
-
-#define SUMMARY(fi, ...) text((fi)->summary, sizeof((fi)->summary), __VA_ARGS__)
-#define REMEDY(fi, ...)                                                                            \
-    do {                                                                                           \
-        if ((fi)->nremediation < FINDING_REMEDIATION_MAX)                                          \
-            text((fi)->remediation[(fi)->nremediation++], FINDING_TEXT_LEN, __VA_ARGS__);          \
-    } while (0)
-
 /* p99 of a host's hourly series; NaN when it has none. */
-static enum pf_rc peak(const struct fleet *f, const double *v, double *out)
+enum pf_rc resources_peak(const struct fleet *f, const double *v, double *out)
 {
     *out = NAN;
     if (!v)
@@ -82,223 +29,12 @@ static enum pf_rc peak(const struct fleet *f, const double *v, double *out)
 }
 
 /* The latest present value of v (configured ports, pool size). */
-static double latest(const struct fleet *f, const double *v)
+double resources_latest(const struct fleet *f, const double *v)
 {
     for (size_t h = f->nhours; v && h-- > 0;)
         if (stats_present(v[h]))
             return v[h];
     return NAN;
-}
-
-static enum finding_severity severity(double util, double warn, double crit)
-{
-    return util > crit ? SEVERITY_CRITICAL : util > warn ? SEVERITY_WARNING : SEVERITY_INFO;
-}
-
-/* "add a connector to the group" in the words of the host's role. */
-static void add_capacity_remedy(struct finding *fi, const struct fleet_host *x)
-{
-    if (fleet_host_has_role(x, "entra"))
-        REMEDY(fi,
-               "Add a connector to the connector group of %s: install the private network "
-               "connector on another server (>= 4 cores, >= 8 GB RAM) and assign it to the same "
-               "group (Microsoft: at least 2 connectors per group, 3 for high availability)",
-               x->name);
-    else if (fleet_host_has_role(x, "cloudflared"))
-        REMEDY(fi,
-               "Add a cloudflared replica: run the same tunnel (cloudflared tunnel run <tunnel>) "
-               "on another host (>= 4 cores, >= 4 GB RAM); Cloudflare spreads requests over the "
-               "replicas, or split the tunnel by CIDR");
-    else if (x->has_vpn || fleet_host_has_role(x, "rras"))
-        REMEDY(fi, "Add an RRAS VPN server behind the load balancer to take part of the "
-                   "clients");
-    else
-        REMEDY(fi, "Add a host to site %s to share the load", x->site);
-}
-
-static enum pf_rc pressure(struct findings *fs, const struct fleet *f,
-                           const struct fleet_params *p, const struct fleet_host *x)
-{
-    double cpu, mem, ceil_pct = p->target_utilization * 100;
-    struct finding *fi;
-    enum pf_rc rc;
-
-    if ((rc = peak(f, x->sz[SZ_CPU], &cpu)))
-        return rc;
-    if (stats_present(cpu) && cpu > ceil_pct) {
-        fi = add(fs, FINDING_RESOURCE_PRESSURE, severity(cpu / 100, p->target_utilization,
-                                                         RES_CRITICAL),
-                 x->tenant, x->site, x);
-        if (!fi)
-            return PF_NOMEM;
-        snprintf(fi->resource, sizeof(fi->resource), "cpu");
-        fi->has_utilization = true;
-        fi->utilization = cpu / 100;
-        SUMMARY(fi,
-                "%s: CPU peaks at %.0f%% (p99 of the hourly peaks of its %u cores); Microsoft "
-                "keeps a connector under %.0f%% at peak",
-                x->name, cpu, (unsigned)x->cpus, ceil_pct);
-        add_capacity_remedy(fi, x);
-        REMEDY(fi, "Or give %s more cores (it has %u)", x->name, (unsigned)x->cpus);
-    }
-    if ((rc = peak(f, x->sz[SZ_MEM], &mem)))
-        return rc;
-    if (stats_present(mem) && x->memory_mb && mem > p->target_utilization * (double)x->memory_mb) {
-        double util = mem / (double)x->memory_mb;
-        fi = add(fs, FINDING_RESOURCE_PRESSURE, severity(util, p->target_utilization, RES_CRITICAL),
-                 x->tenant, x->site, x);
-        if (!fi)
-            return PF_NOMEM;
-        snprintf(fi->resource, sizeof(fi->resource), "memory");
-        fi->has_utilization = true;
-        fi->utilization = util;
-        SUMMARY(fi,
-                "%s: memory in use peaks at %.0f MB of %llu MB (%.0f%%); Microsoft keeps a "
-                "connector under %.0f%% at peak",
-                x->name, mem, (unsigned long long)x->memory_mb, util * 100, ceil_pct);
-        add_capacity_remedy(fi, x);
-        REMEDY(fi, "Or give %s more memory (it has %llu MB)", x->name,
-               (unsigned long long)x->memory_mb);
-    }
-    return PF_OK;
-}
-
-static enum pf_rc vpn_ports(struct findings *fs, const struct fleet *f,
-                            const struct fleet_params *p, const struct fleet_host *x)
-{
-    for (int k = 0; k < PF_VPN_NPROTO; k++) {
-        double used, conf = latest(f, x->sz[SZ_CONF_IKEV2 + k]), util;
-        unsigned need;
-        struct finding *fi;
-        enum pf_rc rc = peak(f, x->sz[SZ_PORTS_IKEV2 + k], &used);
-
-        if (rc)
-            return rc;
-        if (!stats_present(used) || !stats_present(conf) || conf <= 0)
-            continue;
-        util = used / conf;
-        if (util <= p->target_utilization)
-            continue;
-        fi = add(fs, FINDING_VPN_PORTS, severity(util, p->target_utilization, RES_CRITICAL),
-                 x->tenant, x->site, x);
-        if (!fi)
-            return PF_NOMEM;
-        snprintf(fi->protocol, sizeof(fi->protocol), "%s", pf_vpn_proto_name(k));
-        fi->has_utilization = true;
-        fi->utilization = util;
-        /* Enough that the peak sits at the ceiling, in blocks of 64; a
-         * peak at the configured number hides the real demand (clients
-         * were refused), so then at least twice as many. */
-        need = (unsigned)ceil(used / p->target_utilization / 64) * 64;
-        if (used >= conf && need < 2 * (unsigned)conf)
-            need = 2 * (unsigned)conf;
-        if (need <= (unsigned)conf)
-            need = (unsigned)conf + 64;
-        SUMMARY(fi,
-                "%s: %s ports in use peak at %.0f of the %.0f configured (%.0f%%); new %s "
-                "clients are refused when they run out, before ephemeral ports do",
-                x->name, proto_label[k], used, conf, util * 100, proto_label[k]);
-        REMEDY(fi,
-               "netsh ras set wanports device = \"%s\" rasinout = enabled ddinout = disabled "
-               "maxports = %u",
-               proto_device[k], need);
-        REMEDY(fi, "Restart-Service RemoteAccess (in a maintenance window: connected clients "
-                   "are dropped)");
-        REMEDY(fi, "Or add an RRAS VPN server behind the load balancer");
-    }
-    return PF_OK;
-}
-
-static enum pf_rc address_pool(struct findings *fs, const struct fleet *f,
-                               const struct fleet_params *p, const struct fleet_host *x)
-{
-    double used, size = latest(f, x->sz[SZ_POOL_SIZE]), util;
-    unsigned more;
-    struct finding *fi;
-    enum pf_rc rc = peak(f, x->sz[SZ_POOL_USED], &used);
-
-    if (rc)
-        return rc;
-    if (!stats_present(used) || !stats_present(size) || size <= 0)
-        return PF_OK;
-    util = used / size;
-    if (util <= p->target_utilization)
-        return PF_OK;
-    fi = add(fs, FINDING_ADDRESS_POOL, severity(util, p->target_utilization, RES_CRITICAL),
-             x->tenant, x->site, x);
-    if (!fi)
-        return PF_NOMEM;
-    fi->has_utilization = true;
-    fi->utilization = util;
-    more = (unsigned)ceil(used / p->target_utilization - size);
-    if (more < 10)
-        more = 10;
-    SUMMARY(fi,
-            "%s: the VPN client address pool is %.0f%% used at peak (%.0f of %.0f addresses); "
-            "a client that gets no address cannot connect",
-            x->name, util * 100, used, size);
-    REMEDY(fi,
-           "Widen the pool by at least %u addresses: netsh ras ip add range from=<first free "
-           "address> to=<last> (a block routed to this server)",
-           more);
-    REMEDY(fi, "Or let RRAS take client addresses from DHCP: netsh ras ip set addrassign "
-               "method = auto");
-    return PF_OK;
-}
-
-static enum pf_rc sessions_per_host(struct findings *fs, const struct fleet *f,
-                                    const struct fleet_params *p, const struct fleet_host *x)
-{
-    double users, rps;
-    struct finding *fi;
-    enum pf_rc rc;
-
-    if ((rc = peak(f, x->sz[SZ_USERS], &users)))
-        return rc;
-    if (stats_present(users) && users > RES_CF_USERS_PER_HOST) {
-        fi = add(fs, FINDING_SESSIONS_PER_HOST,
-                 users > RES_CF_USERS_CRITICAL ? SEVERITY_CRITICAL : SEVERITY_WARNING, x->tenant,
-                 x->site, x);
-        if (!fi)
-            return PF_NOMEM;
-        fi->has_utilization = true;
-        fi->utilization = users / RES_CF_USERS_PER_HOST;
-        SUMMARY(fi,
-                "%s carries %.0f users at peak; Cloudflare sizes one cloudflared host for about "
-                "%d",
-                x->name, users, RES_CF_USERS_PER_HOST);
-        add_capacity_remedy(fi, x);
-    }
-    if ((rc = peak(f, x->sz[SZ_RPS], &rps)))
-        return rc;
-    if (stats_present(rps) && rps > p->target_utilization * resources_entra_rps(x->cpus)) {
-        double top = resources_entra_rps(x->cpus);
-        fi = add(fs, FINDING_SESSIONS_PER_HOST, rps > top ? SEVERITY_CRITICAL : SEVERITY_WARNING,
-                 x->tenant, x->site, x);
-        if (!fi)
-            return PF_NOMEM;
-        fi->has_utilization = true;
-        fi->utilization = rps / top;
-        SUMMARY(fi,
-                "%s serves %.0f requests/s at peak; Microsoft measured about %.0f for a connector "
-                "of %u cores, and keeps it under %.0f%% at peak",
-                x->name, rps, top, (unsigned)x->cpus, p->target_utilization * 100);
-        add_capacity_remedy(fi, x);
-    }
-    return PF_OK;
-}
-
-enum pf_rc resources_findings(struct findings *fs, const struct fleet *f,
-                              const struct fleet_params *p, const struct fleet_host *x)
-{
-    enum pf_rc rc;
-
-    if (plan_host_silent(x, p))
-        return PF_OK; /* host_silent says what matters first */
-    if ((rc = pressure(fs, f, p, x)) || (rc = vpn_ports(fs, f, p, x)) ||
-        (rc = address_pool(fs, f, p, x)))
-        return rc;
-    return sessions_per_host(fs, f, p, x);
 }
 
 enum pf_rc resources_host_peaks(const struct fleet *f, const struct fleet_host *x,
@@ -309,15 +45,15 @@ enum pf_rc resources_host_peaks(const struct fleet *f, const struct fleet_host *
 
     out->mem_util = out->vpn_ports_util = out->pool_util = NAN;
     out->vpn_proto = -1;
-    if ((rc = peak(f, x->sz[SZ_CPU], &out->cpu_pct)) || (rc = peak(f, x->sz[SZ_MEM], &out->mem_mb)) ||
-        (rc = peak(f, x->sz[SZ_SESSIONS], &out->sessions)) ||
-        (rc = peak(f, x->sz[SZ_USERS], &out->users)) || (rc = peak(f, x->sz[SZ_RPS], &out->rps)))
+    if ((rc = resources_peak(f, x->sz[SZ_CPU], &out->cpu_pct)) || (rc = resources_peak(f, x->sz[SZ_MEM], &out->mem_mb)) ||
+        (rc = resources_peak(f, x->sz[SZ_SESSIONS], &out->sessions)) ||
+        (rc = resources_peak(f, x->sz[SZ_USERS], &out->users)) || (rc = resources_peak(f, x->sz[SZ_RPS], &out->rps)))
         return rc;
     if (stats_present(out->mem_mb) && x->memory_mb)
         out->mem_util = out->mem_mb / (double)x->memory_mb;
     for (int k = 0; k < PF_VPN_NPROTO; k++) {
-        double conf = latest(f, x->sz[SZ_CONF_IKEV2 + k]);
-        if ((rc = peak(f, x->sz[SZ_PORTS_IKEV2 + k], &used)))
+        double conf = resources_latest(f, x->sz[SZ_CONF_IKEV2 + k]);
+        if ((rc = resources_peak(f, x->sz[SZ_PORTS_IKEV2 + k], &used)))
             return rc;
         if (stats_present(used) && stats_present(conf) && conf > 0 &&
             (!stats_present(out->vpn_ports_util) || used / conf > out->vpn_ports_util)) {
@@ -325,215 +61,17 @@ enum pf_rc resources_host_peaks(const struct fleet *f, const struct fleet_host *
             out->vpn_proto = k;
         }
     }
-    size = latest(f, x->sz[SZ_POOL_SIZE]);
-    if ((rc = peak(f, x->sz[SZ_POOL_USED], &used)))
+    size = resources_latest(f, x->sz[SZ_POOL_SIZE]);
+    if ((rc = resources_peak(f, x->sz[SZ_POOL_USED], &used)))
         return rc;
     if (stats_present(used) && stats_present(size) && size > 0)
         out->pool_util = used / size;
     return PF_OK;
 }
 
-/* ---- plan ---- */
-
-/* One host's contribution to a resource's site sum at hour h (NaN:
- * none): the series value times scale. */
-typedef double (*load_fn)(const struct fleet *f, const struct fleet_host *x, size_t h, int k);
-
-static double cpu_cores(const struct fleet *f, const struct fleet_host *x, size_t h, int k)
+const char *resources_proto_label(int proto)
 {
-    (void)f;
-    (void)k;
-    return x->sz[SZ_CPU] ? x->sz[SZ_CPU][h] / 100 * (x->cpus ? x->cpus : 1) : NAN;
-}
+    static const char *const labels[PF_VPN_NPROTO] = {"IKEv2", "SSTP", "L2TP", "PPTP"};
 
-static double plain(const struct fleet *f, const struct fleet_host *x, size_t h, int k)
-{
-    (void)f;
-    return x->sz[k] ? x->sz[k][h] : NAN;
-}
-
-/* Sizes one resource of site s: demand from the hourly sum of load(k)
- * over the site's hosts, per_host given. */
-static enum pf_rc need(const struct fleet *f, const struct fleet_params *p,
-                       const struct plan_site *s, load_fn load, int k, double per_host,
-                       const char *unit, struct plan_need *out)
-{
-    double *sum = malloc(f->nhours * sizeof(*sum));
-    struct stats_trend tr;
-    enum pf_rc rc;
-
-    memset(out, 0, sizeof(*out));
-    if (!sum)
-        return PF_NOMEM;
-    for (size_t h = 0; h < f->nhours; h++)
-        sum[h] = NAN;
-    for (size_t i = 0; i < f->nhosts; i++) {
-        const struct fleet_host *x = &f->hosts[i];
-        if (!fleet_host_in_site(x, s->tenant, s->site) || !x->sz[k])
-            continue;
-        out->measured = true;
-        for (size_t h = 0; h < f->nhours; h++) {
-            double v = load(f, x, h, k);
-            if (stats_present(v))
-                sum[h] = (stats_present(sum[h]) ? sum[h] : 0) + v;
-        }
-    }
-    if (!out->measured || per_host <= 0) {
-        free(sum);
-        out->measured = false;
-        return PF_OK;
-    }
-    rc = stats_percentile(sum, f->nhours, 99, &out->p99);
-    if (!rc)
-        rc = stats_trend(sum, f->nhours, STATS_DAY, &tr);
-    free(sum);
-    if (rc)
-        return rc;
-    if (!stats_present(out->p99))
-        out->p99 = 0;
-    out->growth_per_day = tr.rate * 24;
-    out->demand = out->p99 + out->growth_per_day * p->horizon_days;
-    out->per_host = per_host;
-    out->hosts = (size_t)ceil(out->demand / per_host) + 1;
-    if (out->hosts < PLAN_MIN_HOSTS)
-        out->hosts = PLAN_MIN_HOSTS;
-    snprintf(out->unit, sizeof(out->unit), "%s", unit);
-    return PF_OK;
-}
-
-/* The smallest value of a per-host figure among the site's hosts that
- * report series k (0 when none). */
-static double site_min(const struct fleet *f, const struct plan_site *s, int k,
-                       double (*figure)(const struct fleet *, const struct fleet_host *, int))
-{
-    double m = 0;
-
-    for (size_t i = 0; i < f->nhosts; i++) {
-        const struct fleet_host *x = &f->hosts[i];
-        double v;
-        if (!fleet_host_in_site(x, s->tenant, s->site) || !x->sz[k])
-            continue;
-        v = figure(f, x, k);
-        if (stats_present(v) && v > 0 && (m == 0 || v < m))
-            m = v;
-    }
-    return m;
-}
-
-static double fig_cores(const struct fleet *f, const struct fleet_host *x, int k)
-{
-    (void)k;
-    (void)f;
-    return x->cpus ? x->cpus : 1;
-}
-
-static double fig_memory(const struct fleet *f, const struct fleet_host *x, int k)
-{
-    (void)k;
-    (void)f;
-    return (double)x->memory_mb;
-}
-
-static double fig_entra(const struct fleet *f, const struct fleet_host *x, int k)
-{
-    (void)k;
-    (void)f;
-    return resources_entra_rps(x->cpus);
-}
-
-/* k: the in-use series of a protocol; its configured series follows. */
-static double fig_conf(const struct fleet *f, const struct fleet_host *x, int k)
-{
-    return latest(f, x->sz[SZ_CONF_IKEV2 + (k - SZ_PORTS_IKEV2)]);
-}
-
-static double fig_pool(const struct fleet *f, const struct fleet_host *x, int k)
-{
-    (void)k;
-    return latest(f, x->sz[SZ_POOL_SIZE]);
-}
-
-enum pf_rc resources_plan_site(const struct fleet *f, const struct fleet_params *p,
-                               struct plan_site *s)
-{
-    const double t = p->target_utilization;
-    struct plan_need *n = s->needs;
-    enum pf_rc rc;
-
-    n[PLAN_BIND_PORTS].measured = true;
-    n[PLAN_BIND_PORTS].p99 = s->p99;
-    n[PLAN_BIND_PORTS].growth_per_day = s->growth_per_day;
-    n[PLAN_BIND_PORTS].demand = s->demand;
-    n[PLAN_BIND_PORTS].per_host = s->capacity_per_host;
-    n[PLAN_BIND_PORTS].hosts = s->recommended_hosts;
-    snprintf(n[PLAN_BIND_PORTS].unit, sizeof(n[0].unit), "ports");
-    s->binding = PLAN_BIND_PORTS;
-
-    if ((rc = need(f, p, s, cpu_cores, SZ_CPU, t * site_min(f, s, SZ_CPU, fig_cores), "cores",
-                   &n[PLAN_BIND_CPU])) ||
-        (rc = need(f, p, s, plain, SZ_MEM, t * site_min(f, s, SZ_MEM, fig_memory), "MB",
-                   &n[PLAN_BIND_MEMORY])))
-        return rc;
-    /* Sessions: users where cloudflared reports them, else requests/s. */
-    if ((rc = need(f, p, s, plain, SZ_USERS, RES_CF_USERS_PER_HOST, "users",
-                   &n[PLAN_BIND_SESSIONS])))
-        return rc;
-    if (!n[PLAN_BIND_SESSIONS].measured &&
-        (rc = need(f, p, s, plain, SZ_RPS, t * site_min(f, s, SZ_RPS, fig_entra), "requests/s",
-                   &n[PLAN_BIND_SESSIONS])))
-        return rc;
-    /* VPN ports: the protocol that needs the most hosts. */
-    for (int k = 0; k < PF_VPN_NPROTO; k++) {
-        struct plan_need one;
-        char unit[32];
-        snprintf(unit, sizeof(unit), "%s ports", proto_label[k]);
-        if ((rc = need(f, p, s, plain, SZ_PORTS_IKEV2 + k,
-                       t * site_min(f, s, SZ_PORTS_IKEV2 + k, fig_conf), unit, &one)))
-            return rc;
-        if (one.measured && (!n[PLAN_BIND_VPN_PORTS].measured ||
-                             one.hosts > n[PLAN_BIND_VPN_PORTS].hosts))
-            n[PLAN_BIND_VPN_PORTS] = one;
-    }
-    if ((rc = need(f, p, s, plain, SZ_POOL_USED, t * site_min(f, s, SZ_POOL_USED, fig_pool),
-                   "pool addresses", &n[PLAN_BIND_ADDRESS_POOL])))
-        return rc;
-    for (int b = PLAN_BIND_PORTS + 1; b < PLAN_NBIND; b++)
-        if (n[b].measured && n[b].hosts > s->recommended_hosts) {
-            s->recommended_hosts = n[b].hosts;
-            s->binding = (enum plan_binding)b;
-        }
-    return PF_OK;
-}
-
-enum pf_rc resources_add_hosts(struct findings *fs, const struct fleet *f,
-                               const struct plan_site *s, const char *hosts_word)
-{
-    const struct plan_need *n = &s->needs[s->binding];
-    struct finding *fi;
-
-    (void)f;
-    fi = add(fs, FINDING_ADD_HOSTS,
-             n->p99 > n->per_host / s->target_utilization * (double)s->hosts ? SEVERITY_CRITICAL
-                                                                              : SEVERITY_WARNING,
-             s->tenant, s->site, NULL);
-    if (!fi)
-        return PF_NOMEM;
-    snprintf(fi->resource, sizeof(fi->resource), "%s", plan_binding_name(s->binding));
-    fi->has_utilization = true;
-    fi->utilization = n->per_host > 0 && s->hosts
-                          ? n->p99 / (n->per_host / s->target_utilization * (double)s->hosts)
-                          : 0;
-    SUMMARY(fi,
-            "site %s needs %zu hosts, has %zu: %s binds, not ports: demand %.0f %s (p99 of the "
-            "site's hourly sum %.0f, growing %.1f a day over %.0f days); one host carries %.0f, "
-            "plus one spare (ports alone would need %zu)",
-            s->site, s->recommended_hosts, s->hosts, plan_binding_name(s->binding), n->demand,
-            n->unit, n->p99, n->growth_per_day, s->horizon_days, n->per_host,
-            s->needs[PLAN_BIND_PORTS].hosts);
-    REMEDY(fi, "Add %zu %s to site %s", s->add_hosts, hosts_word, s->site);
-    if (s->binding == PLAN_BIND_VPN_PORTS)
-        REMEDY(fi, "Or raise the WAN miniport ports first (free): see the vpn_ports findings");
-    if (s->binding == PLAN_BIND_ADDRESS_POOL)
-        REMEDY(fi, "Or widen the address pools first (free): see the address_pool findings");
-    return PF_OK;
+    return proto >= 0 && proto < PF_VPN_NPROTO ? labels[proto] : "?";
 }

@@ -48,9 +48,10 @@
 #ifndef PF_RESOURCES_H
 #define PF_RESOURCES_H
 
-#include "findings.h"
+#include <stdint.h>
+
+#include "error.h"
 #include "fleet.h"
-#include "plan.h"
 
 #define RES_CRITICAL 0.9            /* share of the limit */
 #define RES_CF_USERS_PER_HOST 4000  /* Cloudflare: about 4,000 users per host */
@@ -76,20 +77,12 @@ enum pf_rc resources_host_peaks(const struct fleet *f, const struct fleet_host *
 /* Microsoft's throughput for a connector of this many cores (requests/s). */
 double resources_entra_rps(uint32_t cpus);
 
-/* Fills s->needs[] for every resource but ports (already sized in
- * needs[PLAN_BIND_PORTS]), and raises s->recommended_hosts to the largest
- * need, setting s->binding. PF_OK or PF_NOMEM. */
-enum pf_rc resources_plan_site(const struct fleet *f, const struct fleet_params *p,
-                               struct plan_site *s);
-
-/* Adds host x's resource_pressure, vpn_ports, address_pool and
- * sessions_per_host findings to fs. PF_OK or PF_NOMEM. */
-enum pf_rc resources_findings(struct findings *fs, const struct fleet *f,
-                              const struct fleet_params *p, const struct fleet_host *x);
-
-/* add_hosts for a site whose binding resource is not ports: what binds,
- * its demand and what a host carries; hosts_word says what to add. */
-enum pf_rc resources_add_hosts(struct findings *fs, const struct fleet *f,
-                               const struct plan_site *s, const char *hosts_word);
+/* p99 of a host's hourly series into *out (NaN when it has none); PF_OK
+ * or PF_NOMEM. The latest present value of a series (configured ports,
+ * pool size), NaN when none. */
+enum pf_rc resources_peak(const struct fleet *f, const double *v, double *out);
+double resources_latest(const struct fleet *f, const double *v);
+/* "IKEv2", "SSTP", "L2TP", "PPTP"; "?" for others. */
+const char *resources_proto_label(int proto);
 
 #endif
