@@ -33,10 +33,23 @@
     X(POOL_USED, pool_used, 1) /* vpn.address_pool.in_use */                                       \
     X(POOL_SIZE, pool_size, 1) /* vpn.address_pool.size */
 
+/* Then, after SIZING_FIELDS, every figure of common/snapshot_fields.h
+ * marked rollup, as it is: SZ_SNAP_<section>_<name>, column
+ * sz_<section>_<name>, scale 1 for a COUNT and 100 for the others. Adding
+ * such a figure adds its series here, its host_hours column (migrate adds
+ * what the list names and the table lacks: rollup_ensure_columns), the
+ * rollup and the loader, with no edit in these files. */
+#define SIZING_SNAP_0(section, name)
+#define SIZING_SNAP_1(section, name) SZ_SNAP_##section##_##name,
+#define SIZING_X_SNAP(section, name, kind, text, rollup) SIZING_SNAP_##rollup(section, name)
+
 enum sizing_field {
 #define SIZING_X_ENUM(e, c, s) SZ_##e,
     SIZING_FIELDS(SIZING_X_ENUM)
 #undef SIZING_X_ENUM
+        SIZING_BASE_N,
+    SIZING_SNAP_BEFORE_ = SIZING_BASE_N - 1,
+    PF_SNAPSHOT_FIELDS(SIZING_X_SNAP)
         SIZING_N
 };
 

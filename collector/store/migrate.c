@@ -13,6 +13,7 @@
 #include <libpq-fe.h>
 
 #include "log.h"
+#include "rollup.h"
 #include "timeutil.h"
 
 #define PARTITION_DAYS_AHEAD 3
@@ -149,6 +150,9 @@ enum pf_rc migrate_run(const char *conninfo, int *applied, char *err, size_t err
         pf_info("migrate: applied %s", m->name);
         (*applied)++;
     }
+    /* generated from this build's lists of figures (sizing.h), not a file */
+    if ((rc = rollup_ensure_columns(pg, err, errlen)))
+        goto out;
     rc = ensure_partitions(pg, err, errlen);
 out:
     PQfinish(pg); /* ends the session, and with it the advisory lock */

@@ -429,3 +429,37 @@ out:
     free(hosts);
     return rc;
 }
+
+enum pf_rc rollup_ensure_columns(PGconn *pg, char *err, size_t errlen)
+{
+    struct pf_buf sql;
+    enum pf_rc rc = PF_OK;
+
+    /* The names come from this build's lists (sizing.h, which takes the
+     * figures of common/snapshot_fields.h marked rollup), never from
+     * input; quoted all the same. */
+    pf_buf_init(&sql, 64 * 1024);
+    rc = pf_buf_puts(&sql, "ALTER TABLE host_hours");
+    for (int k = 0; k < SIZING_N && !rc; k++) {
+        char *id = PQescapeIdentifier(pg, sizing_column(k), strlen(sizing_column(k)));
+        if (!id) {
+            rc = PF_NOMEM;
+            break;
+        }
+        rc = pf_buf_printf(&sql, "%s ADD COLUMN IF NOT EXISTS %s bigint", k ? "," : "", id);
+        PQfreemem(id);
+    }
+    if (!rc) {
+        PGresult *r = PQexecParams(pg, sql.data, 0, NULL, NULL, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            snprintf(err, errlen, "adding the sizing columns of host_hours: %s",
+                     PQresultErrorMessage(r));
+            rc = PF_INVALID;
+        }
+        PQclear(r);
+    } else {
+        snprintf(err, errlen, "adding the sizing columns of host_hours: %s", pf_strerror(rc));
+    }
+    pf_buf_free(&sql);
+    return rc;
+}

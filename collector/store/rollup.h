@@ -36,4 +36,10 @@ enum pf_rc rollup_prepare(PGconn *pg, PGresult **failed);
 enum pf_rc rollup_send(PGconn *pg, const struct pf_snapshot *const *snaps, size_t n,
                        size_t *nsent);
 
+/* Adds to host_hours each sizing column (sizing.h: its own figures and the
+ * figures of common/snapshot_fields.h marked rollup) it lacks, so a
+ * figure added to those lists needs no migration file. `migrate` calls it
+ * after the sql/ files. PF_OK, or an error with err saying why. */
+enum pf_rc rollup_ensure_columns(PGconn *pg, char *err, size_t errlen);
+
 #endif
