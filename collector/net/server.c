@@ -5,9 +5,7 @@
  * the job's done(). */
 #include "server.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -17,13 +15,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 
+#include "listen.h"
 #include "log.h"
 #include "loop.h"
 #include "offload.h"
@@ -33,7 +31,6 @@
 #define ACCEPT_BATCH 256
 #define ACCEPT_PAUSE_MS 1000      /* after EMFILE */
 #define STOP_GRACE_MS 10000       /* requests in flight may finish within */
-#define FD_RESERVE 64             /* descriptors kept for the database, logs, files */
 #define OUT_KEEP (64 * 1024)      /* answer buffers larger than this are freed after use */
 #define WATCH_MAX 4               /* descriptors of the application (server_watch) */
 /* Lingering close (nginx's): after an answer given before the request's
@@ -860,26 +857,6 @@ static void conn_event(void *ud, unsigned events)
 
 /* ---- accepting ---- */
 
-static void peer_text(const struct sockaddr_storage *sa, char *out, size_t outlen)
-{
-    char host[INET6_ADDRSTRLEN] = "?";
-    unsigned port = 0;
-
-    if (sa->ss_family == AF_INET) {
-        const struct sockaddr_in *a = (const struct sockaddr_in *)sa;
-        inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
-        port = ntohs(a->sin_port);
-        snprintf(out, outlen, "%s:%u", host, port);
-    } else if (sa->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)sa;
-        inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
-        port = ntohs(a->sin6_port);
-        snprintf(out, outlen, "[%s]:%u", host, port);
-    } else {
-        snprintf(out, outlen, "?");
-    }
-}
-
 static void conn_new(struct server *s, int fd, const struct sockaddr_storage *sa)
 {
     struct conn *c = calloc(1, CONN_SIZE + s->o->ctx_size);
@@ -908,7 +885,7 @@ static void conn_new(struct server *s, int fd, const struct sockaddr_storage *sa
     c->hs.run = hs_run;
     c->hs.done = hs_done;
     atomic_init(&c->hs_cancel, false);
-    peer_text(sa, c->peer, sizeof(c->peer));
+    listen_peer_text(sa, c->peer, sizeof(c->peer));
     if (loop_add(s->loop, &c->w, LOOP_READ)) {
         conn_free(c);
         close(fd);
@@ -1061,77 +1038,6 @@ static void close_all(struct server *s, const char *why)
 
 /* ---- set-up ---- */
 
-static enum pf_rc listen_on(const char *spec, int *out, char *err, size_t errlen)
-{
-    char host[256];
-    const char *colon = strrchr(spec, ':');
-    struct addrinfo hints = {0}, *ai = NULL;
-    int fd, one = 1, g;
-    size_t hl;
-
-    *out = -1;
-    if (!colon || colon == spec || !colon[1]) {
-        snprintf(err, errlen, "option --listen: expected ADDR:PORT, not \"%s\"", spec);
-        return PF_INVALID;
-    }
-    hl = (size_t)(colon - spec);
-    if (spec[0] == '[' && hl >= 2 && spec[hl - 1] == ']') {
-        spec++;
-        hl -= 2;
-    }
-    if (hl >= sizeof(host)) {
-        snprintf(err, errlen, "option --listen: address too long");
-        return PF_INVALID;
-    }
-    memcpy(host, spec, hl);
-    host[hl] = '\0';
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    if ((g = getaddrinfo(host[0] ? host : NULL, colon + 1, &hints, &ai)) != 0) {
-        snprintf(err, errlen, "option --listen: %s: %s", spec, gai_strerror(g));
-        return PF_INVALID;
-    }
-    fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-        bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 4096) != 0) {
-        snprintf(err, errlen, "option --listen: cannot listen on %s: %s", spec, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        freeaddrinfo(ai);
-        return PF_IO;
-    }
-    freeaddrinfo(ai);
-    *out = fd;
-    return PF_OK;
-}
-
-/* Raises the descriptor limit to what max connections need; returns how
- * many connections the limit allows. */
-static size_t raise_nofile(size_t want_conns)
-{
-    struct rlimit rl;
-    rlim_t need = (rlim_t)want_conns + FD_RESERVE;
-
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-        return want_conns;
-    if (rl.rlim_cur < need) {
-        rl.rlim_cur = need <= rl.rlim_max ? need : rl.rlim_max;
-        if (rl.rlim_cur < need && setrlimit(RLIMIT_NOFILE, &(struct rlimit){need, need}) == 0)
-            rl.rlim_cur = need; /* root may raise the hard limit too */
-        else
-            setrlimit(RLIMIT_NOFILE, &rl);
-        getrlimit(RLIMIT_NOFILE, &rl);
-    }
-    if (rl.rlim_cur < need) {
-        size_t can = rl.rlim_cur > FD_RESERVE ? (size_t)(rl.rlim_cur - FD_RESERVE) : 1;
-        pf_warn("the open-file limit is %llu: serving at most %zu connections, not %zu",
-                (unsigned long long)rl.rlim_cur, can, want_conns);
-        return can;
-    }
-    return want_conns;
-}
-
 enum pf_rc server_new(const struct server_conf *o, struct server **out, char *err,
                       size_t errlen)
 {
@@ -1160,14 +1066,14 @@ enum pf_rc server_new(const struct server_conf *o, struct server **out, char *er
     sigaddset(&mask, SIGTERM);
     sigaddset(&mask, SIGINT);
     pthread_sigmask(SIG_BLOCK, &mask, NULL);
-    s->max_conns = raise_nofile((size_t)o->max_connections);
+    s->max_conns = listen_raise_nofile((size_t)o->max_connections);
     s->max_draining = s->max_conns / 4 < DRAIN_CONNS_MAX ? s->max_conns / 4 : DRAIN_CONNS_MAX;
     if (s->max_draining == 0)
         s->max_draining = 1;
 
     if ((rc = tls_server_new(o->cert, o->key, &s->tls, err, errlen)))
         goto bad;
-    if ((rc = listen_on(o->listen, &s->lfd, err, errlen)))
+    if ((rc = listen_tcp(o->listen, &s->lfd, err, errlen)))
         goto bad;
     if (loop_new(&s->loop)) {
         snprintf(err, errlen, "epoll: %s", strerror(errno));
