@@ -19,7 +19,7 @@ static void usage(FILE *f)
     fprintf(f, "usage: portfleet-agent <command> [options]\n"
                "\n"
                "commands:\n"
-               "  snapshot [--pretty|--text] [--site NAME] [--cpu-sample-ms MS]\n"
+               "  snapshot [--pretty|--text] [--site NAME] [--cpu-sample-ms MS] [--log-level L]\n"
                "                                     take one snapshot now, print its JSON\n"
                "                                     (--text: a table for people); CPU is\n"
                "                                     measured over MS (0: not measured;\n"
@@ -56,6 +56,14 @@ int cmd_snapshot(int argc, char **argv)
             opts.cloudflared_metrics = argv[++i];
         } else if (strcmp(argv[i], "--entra-counter") == 0 && i + 1 < argc) {
             opts.entra_counter = argv[++i];
+        } else if (strcmp(argv[i], "--log-level") == 0 && i + 1 < argc) {
+            int level = pf_log_level_parse(argv[++i]);
+            if (level < 0) {
+                fprintf(stderr, "portfleet-agent snapshot: --log-level: must be debug, info, "
+                                "warn or error\n");
+                return 2;
+            }
+            pf_log_set_level((enum pf_log_level)level);
         } else if (strcmp(argv[i], "--cpu-sample-ms") == 0 && i + 1 < argc) {
             cpu_ms = strtol(argv[++i], &end, 10);
             if (*end || end == argv[i] || cpu_ms < 0 || cpu_ms > 60000) {

@@ -20,7 +20,10 @@
 #      as a service under Wine's services.exe; the state directory `run`
 #      creates (private); and trust without --ca-file: a CA in Wine's ROOT
 #      store (added with certadd.exe) is trusted, the connection to the
-#      scripted collector (retry_server.py) comes from a reserve port
+#      scripted collector (retry_server.py) comes from a reserve port; and
+#      with stand-in RemoteAccess and WAPCSvc services (svcstub.exe) the
+#      agent takes the rras and entra-connector roles and lists the VPN
+#      figures and sessions, which Wine cannot give, as unmeasured
 # Ends with "N passed, N failed"; exit 1 when anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -79,15 +82,18 @@ mkdir -p build-win/tests
 holder=build-win/tests/sockholder.exe
 sddl=build-win/tests/sddl.exe
 certadd=build-win/tests/certadd.exe
+stub=build-win/tests/svcstub.exe
 if x86_64-w64-mingw32-gcc -std=c11 -O2 -Wall -Wextra -Werror -static \
      -o "$holder" tests/windows/sockholder.c -lws2_32 &&
    x86_64-w64-mingw32-gcc -municode -std=c11 -O2 -Wall -Wextra -Werror -static \
      -o "$sddl" tests/windows/sddl.c &&
    x86_64-w64-mingw32-gcc -municode -std=c11 -O2 -Wall -Wextra -Werror -static \
-     -o "$certadd" tests/windows/certadd.c -lcrypt32; then
-  ok "test programs built ($holder, $sddl, $certadd)"
+     -o "$certadd" tests/windows/certadd.c -lcrypt32 &&
+   x86_64-w64-mingw32-gcc -municode -std=c11 -O2 -Wall -Wextra -Werror -static \
+     -o "$stub" tests/windows/svcstub.c; then
+  ok "test programs built ($holder, $sddl, $certadd, $stub)"
 else
-  bad "tests/windows/sockholder.c, sddl.c or certadd.c does not build"
+  bad "tests/windows/sockholder.c, sddl.c, certadd.c or svcstub.c does not build"
 fi
 
 step "imports of the .exe"
@@ -177,5 +183,6 @@ wine_step hold pretty "$a" "$h" "$c" "$work" --pretty --cpu-sample-ms 500 -- --l
 wine_step hold many "$a" "$h" "$c" "$work" -- --listen 20 --connect 300 --time-wait 20 --udp 50
 wine_step service "$a" "$root/$sddl" "$work"
 wine_step acl "$a" "$root/$sddl" "$work"
+wine_step roles "$a" "$root/$stub" "$work"
 wine_step trust "$a" "$root/$certadd" "$root/tests/integration/retry_server.py" "$work"
 finish

@@ -11,6 +11,11 @@
 #   wine_test.sh hold NAME AGENT HOLDER CHECKER WORK [SNAPSHOT-ARGS] -- HOLDER-ARGS
 #   wine_test.sh service AGENT SDDL WORK         install/uninstall as a service
 #   wine_test.sh acl AGENT SDDL WORK             `run` creates a private state directory
+#   wine_test.sh roles AGENT STUB WORK          RemoteAccess and WAPCSvc running (svcstub.exe):
+#                                               the agent takes the rras and entra-connector
+#                                               roles; Wine has neither MprAdmin nor the
+#                                               connector's counter, so the VPN figures and
+#                                               sessions are listed as unmeasured
 #   wine_test.sh trust AGENT CERTADD SERVER WORK  no --ca-file: the CA in Wine's ROOT
 #                                               store is trusted; the connection comes
 #                                               from a reserve source port
@@ -223,6 +228,60 @@ acl)
     else
       bad "run created $dir with a DACL others may use: $got ($unix)"
     fi
+  done
+  done_step
+  ;;
+roles)
+  agent=$1 stub=$2 work=$3
+  d="$work/roles"
+  mkdir -p "$d"
+  # services.exe up for the whole step, with no pipe of ours (as in service).
+  wineserver -p </dev/null >/dev/null 2>&1
+  wine64 cmd /c exit </dev/null >/dev/null 2>&1
+  for svc in RemoteAccess WAPCSvc; do
+    wine64 sc create "$svc" binPath= "$(winpath "$stub")" </dev/null >/dev/null 2>&1
+    wine64 sc start "$svc" </dev/null >/dev/null 2>&1
+    up=0
+    for _ in $(seq 50); do
+      wine64 sc query "$svc" 2>/dev/null | grep -q 'STATE.*RUNNING' && { up=1; break; }
+      sleep 0.1
+    done
+    if [ "$up" = 1 ]; then ok "roles: a stand-in $svc service is RUNNING"; else bad "roles: $svc did not start"; fi
+  done
+  wine64 "$agent" snapshot --site lab --log-level debug >"$d/snapshot.json" 2>"$d/agent.log"
+  code=$?
+  if [ "$code" -eq 0 ]; then ok "roles: snapshot exited 0"; else bad "roles: snapshot exited $code"; fi
+  grep -i 'entra\|vpn\|mprapi\|RemoteAccess' "$d/agent.log" | sed 's/^/  agent: /'
+  # pdh.dll is Wine's: each of the three object names Microsoft has given
+  # the connector's counters is asked for, none is there.
+  n=$(grep -c 'Entra connector counter .* not readable' "$d/agent.log")
+  if [ "$n" = 3 ]; then ok "roles: PDH asked for the connector's counter under its 3 object names"; else bad "roles: $n counter paths tried (3 expected)"; fi
+  python3 - "$d/snapshot.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1], encoding="utf-8"))
+um = d.get("unmeasured") or []
+roles = d["host"].get("roles") or []
+bad = 0
+def check(c, msg):
+    global bad
+    bad += not c
+    print(("ok - roles: " if c else "not ok - roles: ") + msg)
+check("rras" in roles and "entra-connector" in roles, "roles %s from the running services" % roles)
+vpn_um = "vpn" in um or ("vpn.ports" in um and "vpn.address_pool" in um)
+check(vpn_um, "RRAS without MprAdmin: the VPN figures are listed as unmeasured (%s)"
+      % [u for u in um if u.startswith("vpn")])
+v = d.get("vpn") or {}
+check("vpn" in um or not (v.get("ports") or v.get("address_pool")),
+      "no VPN ports or pool reported next to their unmeasured entry")
+check("sessions" in um and not d.get("sessions"),
+      "the Entra connector's counter is not there: sessions listed as unmeasured, not 0")
+print("info - roles: unmeasured: " + " ".join(um))
+sys.exit(1 if bad else 0)
+PY
+  [ "${PIPESTATUS[0]}" -eq 0 ] || fails=$((fails + 1))
+  for svc in WAPCSvc RemoteAccess; do
+    wine64 sc stop "$svc" </dev/null >/dev/null 2>&1
+    wine64 sc delete "$svc" </dev/null >/dev/null 2>&1
   done
   done_step
   ;;
