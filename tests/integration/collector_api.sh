@@ -279,6 +279,7 @@ null batch element|b["snapshots"][1] = None; out = b|snapshots[1]:
 null role|d["host"]["roles"] = ["a", None]|host.roles[1]:
 negative CPU|d["resources"] = {"cpu_pct": -1}|resources.cpu_pct:
 CPU over 100|d["resources"] = {"cpu_pct": 50, "cpu_pct_peak": 100.5}|resources.cpu_pct_peak:
+CPU average over 100|d["resources"] = {"cpu_pct": 101}|resources.cpu_pct:
 memory above the host's|d["host"]["memory_mb"] = 8192; d["resources"] = {"memory_used_mb": 9000}|resources.memory_used_mb: above host.memory_mb (8192)
 VPN ports in use above configured|d["vpn"]["ports"] = [{"protocol": "ikev2", "configured": 128, "in_use": 129}]|vpn.ports[0].in_use: above configured (128)
 pool in use above its size|d["vpn"]["address_pool"] = {"size": 500, "in_use": 501}|vpn.address_pool.in_use: above size (500)
