@@ -20,7 +20,10 @@ add_library(pfcapacity STATIC
   ${CMAKE_CURRENT_LIST_DIR}/../report/report_text.c
   ${CMAKE_CURRENT_LIST_DIR}/../report/report_csv.c
   ${CMAKE_CURRENT_LIST_DIR}/../report/report_html.c
-  ${CMAKE_CURRENT_LIST_DIR}/../report/report_pages.c
+  ${CMAKE_CURRENT_LIST_DIR}/../report/report_page.c
+  ${CMAKE_CURRENT_LIST_DIR}/../report/report_overview.c
+  ${CMAKE_CURRENT_LIST_DIR}/../report/report_site.c
+  ${CMAKE_CURRENT_LIST_DIR}/../report/report_host.c
   ${CMAKE_CURRENT_LIST_DIR}/../report/host_detail.c
   ${CMAKE_CURRENT_LIST_DIR}/../report/report_metrics.c
 )

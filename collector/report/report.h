@@ -57,7 +57,8 @@ enum pf_rc report_csv(const struct capacity *c, const char *site, struct pf_buf 
 enum pf_rc report_html(const struct capacity *c, const char *site, struct pf_buf *out);
 
 /* The report at fleet scale: an overview and a page per site and per
- * host (report_pages.c), linked to each other. */
+ * host (report_overview.c, report_site.c, report_host.c), linked to each
+ * other. */
 struct host_detail;
 struct report_links {
     /* false: the collector's pages /report, /report/site/NAME and

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* report_parts.h: the pieces the HTML renderings share (report_html.c,
- * the single page; report_pages.c, the overview, site and host pages):
- * the escaper, times, the style sheet, the ports chart and the plan and
- * findings tables. Internal to the report. */
+ * the single page; report_overview.c, report_site.c and report_host.c,
+ * the pages): the escaper, times, the style sheet, the ports chart and the
+ * plan and findings tables. Internal to the report. */
 #ifndef PF_REPORT_PARTS_H
 #define PF_REPORT_PARTS_H
 
