@@ -70,6 +70,38 @@ enum pf_rc demand_host(const struct fleet *f, const struct fleet_host *x,
     return PF_OK;
 }
 
+/* hp's interval of a forecast from trend t of v: the same forecast at the
+ * slope's upper and lower bounds. */
+static enum pf_rc forecast_interval(const struct fleet *f, const struct fleet_host *x,
+                                    const struct fleet_params *p, const double *v,
+                                    const struct stats_trend *t, double limit,
+                                    struct host_pressure *hp)
+{
+    double early, late = NAN, max_hours = demand_horizon_hours(f, x, p, t->last);
+    int64_t last_t = fleet_hour_time(f, x, t->last);
+    enum pf_rc rc;
+
+    hp->has_interval = hp->has_late = false;
+    if (!stats_present(t->slope_lo) || !stats_present(t->slope_hi))
+        return PF_OK;
+    rc = stats_forecast(v, t->seg_start, t->last, t->slope_hi, limit, max_hours, &early);
+    if (!rc && t->slope_lo > 0)
+        rc = stats_forecast(v, t->seg_start, t->last, t->slope_lo, limit, max_hours, &late);
+    if (rc || !stats_present(early))
+        return rc;
+    hp->has_interval = true;
+    hp->early_at = last_t + (int64_t)llround(early * FLEET_HOUR);
+    if (hp->early_at > hp->exhaustion_at)
+        hp->early_at = hp->exhaustion_at;
+    hp->has_late = stats_present(late);
+    if (hp->has_late) {
+        hp->late_at = last_t + (int64_t)llround(late * FLEET_HOUR);
+        if (hp->late_at < hp->exhaustion_at)
+            hp->late_at = hp->exhaustion_at;
+    }
+    return PF_OK;
+}
+
 /* Folds one series' steady trend into hp when it reaches its limit
  * sooner than what hp holds. */
 static enum pf_rc consider_forecast(const struct fleet *f, const struct fleet_host *x,
@@ -104,7 +136,8 @@ static enum pf_rc consider_forecast(const struct fleet *f, const struct fleet_ho
     hp->forecast_level = t.level;
     hp->forecast_limit = limit;
     hp->forecast_since = f->start + (int64_t)t.seg_start * FLEET_HOUR;
-    return PF_OK;
+    memset(&hp->forecast_growth, 0, sizeof(hp->forecast_growth));
+    return forecast_interval(f, x, p, v, &t, limit, hp);
 }
 
 /* As consider_forecast(), with the growth of the daily peaks: a load that
@@ -139,6 +172,23 @@ static enum pf_rc consider_growth(const struct fleet *f, const struct fleet_host
     hp->forecast_limit = limit;
     hp->forecast_since = f->start;
     hp->forecast_growth = g;
+    /* The interval: the same days at the growth's bounds. */
+    hp->has_interval = hp->has_late = false;
+    if (stats_present(g.per_day_hi) && stats_present(g.per_day_lo)) {
+        struct stats_growth b;
+        double early, late, max_hours = demand_horizon_hours(f, x, p, (size_t)last);
+        stats_growth_bound(&g, true, &b);
+        early = stats_growth_days_to(&b, limit);
+        stats_growth_bound(&g, false, &b);
+        late = stats_growth_days_to(&b, limit);
+        if (stats_present(early) && early <= days) {
+            hp->has_interval = true;
+            hp->early_at = fleet_hour_time(f, x, (size_t)last) + (int64_t)llround(early * 86400);
+            hp->has_late = stats_present(late) && late >= days && late * 24 <= max_hours;
+            if (hp->has_late)
+                hp->late_at = fleet_hour_time(f, x, (size_t)last) + (int64_t)llround(late * 86400);
+        }
+    }
     return PF_OK;
 }
 
@@ -396,6 +446,13 @@ static enum pf_rc steady_leak(const struct fleet *f, const struct fleet_host *x,
     if (!rc)
         rc = stats_forecast(x->tcp, host.seg_start, (size_t)hlast, out->trend.rate, x->tcp_usable,
                             LEAK_FORECAST_DAYS * 24, &out->hours);
+    out->hours_early = out->hours_late = NAN;
+    if (!rc && stats_present(out->hours) && stats_present(out->trend.slope_hi))
+        rc = stats_forecast(x->tcp, host.seg_start, (size_t)hlast, out->trend.slope_hi,
+                            x->tcp_usable, LEAK_FORECAST_DAYS * 24, &out->hours_early);
+    if (!rc && stats_present(out->hours) && out->trend.slope_lo > 0)
+        rc = stats_forecast(x->tcp, host.seg_start, (size_t)hlast, out->trend.slope_lo,
+                            x->tcp_usable, LEAK_FORECAST_DAYS * 24, &out->hours_late);
     if (rc || !stats_present(out->hours))
         return rc;
     out->leaks = true;

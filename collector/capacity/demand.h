@@ -42,6 +42,9 @@ struct demand_leak {
     struct stats_trend trend; /* of the process's held ports */
     double host_level;        /* host's TCP ports in use at its last hour */
     double hours;             /* until host_level + rate reaches usable */
+    /* The same at the upper and lower bound of the rate's interval (NaN:
+     * none, or never within LEAK_FORECAST_DAYS). */
+    double hours_early, hours_late;
     int64_t exhaustion_at;
     bool beyond_horizon;      /* fills, but after params' horizon */
     /* A leak that restarts hide (demand_cycle_leak): it climbs between
@@ -93,6 +96,14 @@ struct host_pressure {
     /* STATS_GROWTH_NONE: the hourly trend (stats_trend); else the daily
      * peaks' growth (stats_growth), which a compounding load needs. */
     struct stats_growth forecast_growth;
+    /* The forecast's STATS_CI_PCT% interval: full at early_at when the
+     * rise is at its interval's upper bound, at late_at at the lower one;
+     * has_late false: the lower bound does not fill the range within the
+     * horizon (or does not rise). has_interval false: too few points. */
+    bool has_interval;
+    int64_t early_at;
+    bool has_late;
+    int64_t late_at;
     /* The host's one fill time, which every view shows (findings, tables,
      * charts): its forecast, else when its soonest leak fills the range
      * (a leak past the horizon). */

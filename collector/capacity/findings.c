@@ -246,8 +246,10 @@ static enum pf_rc port_leak(struct findings *fs, const struct fleet *f,
             continue;
         }
         /* The host fills once: at its forecast when it has one (the
-         * leak's own line and the host's may differ by hours). */
-        if (lk.hours > 0 && hp->has_full) {
+         * leak's own line and the host's may differ by hours), with the
+         * forecast's interval. */
+        bool own_date = !(lk.hours > 0 && hp->has_full);
+        if (!own_date) {
             lk.exhaustion_at = hp->full_at;
             lk.hours = (double)(hp->full_at -
                                 fleet_hour_time(f, x, (size_t)demand_last_hour(x->tcp, f->nhours))) /
@@ -266,6 +268,22 @@ static enum pf_rc port_leak(struct findings *fs, const struct fleet *f,
         fi->rate_per_hour = t->rate;
         fi->has_exhaustion = true;
         fi->exhaustion_at = lk.exhaustion_at;
+        if (!own_date && hp->has_forecast && hp->full_at == hp->exhaustion_at) {
+            fi->has_interval = hp->has_interval;
+            fi->early_at = hp->early_at;
+            fi->has_late = hp->has_late;
+            fi->late_at = hp->late_at;
+        } else if (own_date && stats_present(lk.hours_early)) {
+            int64_t t0 = fleet_hour_time(f, x, (size_t)demand_last_hour(x->tcp, f->nhours));
+            fi->has_interval = true;
+            fi->early_at = t0 + (int64_t)llround(lk.hours_early * FLEET_HOUR);
+            fi->has_late = stats_present(lk.hours_late);
+            fi->late_at = fi->has_late ? t0 + (int64_t)llround(lk.hours_late * FLEET_HOUR) : 0;
+            if (fi->early_at > fi->exhaustion_at)
+                fi->early_at = fi->exhaustion_at;
+            if (fi->has_late && fi->late_at < fi->exhaustion_at)
+                fi->late_at = fi->exhaustion_at;
+        }
         fi->has_utilization = true;
         fi->utilization = demand_ratio(lk.host_level, x->tcp_usable);
         if (pr->has_remote) {
@@ -336,6 +354,10 @@ static enum pf_rc exhaustion_forecast(struct findings *fs, const struct fleet *f
     fi->rate_per_hour = hp->forecast_rate;
     fi->has_exhaustion = true;
     fi->exhaustion_at = hp->exhaustion_at;
+    fi->has_interval = hp->has_interval;
+    fi->early_at = hp->early_at;
+    fi->has_late = hp->has_late;
+    fi->late_at = hp->late_at;
     fi->has_utilization = true;
     fi->utilization = demand_ratio(hp->forecast_level, hp->forecast_limit);
     if (hp->forecast_growth.fit == STATS_GROWTH_COMPOUND)

@@ -143,6 +143,10 @@ struct finding {
     double rate_per_hour;
     bool has_exhaustion; /* exhaustion_at is null otherwise */
     int64_t exhaustion_at;
+    /* Its STATS_CI_PCT% interval (host_pressure's): early_at .. late_at;
+     * has_late false: not within the horizon at the slow end. */
+    bool has_interval, has_late;
+    int64_t early_at, late_at;
     bool has_remote;
     struct pf_endpoint remote;
     bool has_utilization; /* added field: the host's (or site's) pressure */

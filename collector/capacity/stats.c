@@ -155,6 +155,64 @@ enum pf_rc stats_theil_sen(const double *v, size_t n, double *slope)
     return theil_sen_lag(v, n, 1, slope);
 }
 
+enum pf_rc stats_theil_sen_ci(const double *v, size_t n, double *lo, double *hi)
+{
+    size_t m = 0, k = 0, prev = 0;
+    double *s, b, var, c, m1, m2, r, mean = 0, num = 0, den = 0, rprev = NAN;
+    bool have_prev = false;
+
+    *lo = *hi = NAN;
+    for (size_t i = 0; i < n; i++)
+        m += stats_present(v[i]);
+    if (m < 3)
+        return PF_OK;
+    s = malloc(m * (m - 1) / 2 * sizeof(*s));
+    if (!s)
+        return PF_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        if (!stats_present(v[i]))
+            continue;
+        for (size_t j = i + 1; j < n; j++)
+            if (stats_present(v[j]))
+                s[k++] = (v[j] - v[i]) / (double)(j - i);
+    }
+    b = median_inplace(s, k);
+    /* Residuals around the line through the median of v - b * i: their
+     * lag-1 autocorrelation (between consecutive present hours). */
+    for (size_t i = 0; i < n; i++)
+        if (stats_present(v[i]))
+            mean += (v[i] - b * (double)i) / (double)m;
+    for (size_t i = 0; i < n; i++) {
+        if (!stats_present(v[i]))
+            continue;
+        r = v[i] - b * (double)i - mean;
+        den += r * r;
+        if (have_prev && i == prev + 1)
+            num += r * rprev;
+        rprev = r;
+        prev = i;
+        have_prev = true;
+    }
+    r = den > 0 ? num / den : 0;
+    if (r > STATS_CI_MAX_AUTOCORR)
+        r = STATS_CI_MAX_AUTOCORR;
+    /* Var(S) of Kendall's S without ties (ties only narrow it), widened
+     * by (1 + r) / (1 - r) for autocorrelated hours: n points that follow
+     * each other count as fewer independent ones. */
+    var = (double)m * (double)(m - 1) * (double)(2 * m + 5) / 18;
+    if (r > 0)
+        var *= (1 + r) / (1 - r);
+    c = STATS_CI_Z * sqrt(var);
+    m1 = ((double)k - c) / 2; /* 1-based ranks of the bounds */
+    m2 = ((double)k + c) / 2 + 1;
+    m1 = m1 < 1 ? 1 : ceil(m1);
+    m2 = m2 > (double)k ? (double)k : floor(m2);
+    *lo = select_kth(s, k, (size_t)m1 - 1);
+    *hi = select_kth(s, k, (size_t)m2 - 1);
+    free(s);
+    return PF_OK;
+}
+
 double stats_kendall_tau(const double *v, size_t n)
 {
     long long up = 0, down = 0, pairs = 0;
@@ -477,7 +535,7 @@ enum pf_rc stats_trend(const double *v, size_t n, size_t min_points, struct stat
     size_t len, recent_from, seen;
 
     memset(out, 0, sizeof(*out));
-    out->slope = out->recent_slope = out->level = NAN;
+    out->slope = out->recent_slope = out->level = out->slope_lo = out->slope_hi = NAN;
     out->seg_start = stats_segment_start(v, n);
     for (size_t i = out->seg_start; i < n; i++) {
         if (stats_present(v[i])) {
@@ -538,6 +596,10 @@ enum pf_rc stats_trend(const double *v, size_t n, size_t min_points, struct stat
             goto out;
         out->steady = out->slope > 0 && !out->step && !out->plateau &&
                       out->recent_slope >= STATS_RECENT_SHARE * out->slope;
+        if (out->steady)
+            rc = stats_theil_sen_ci(x, len, &out->slope_lo, &out->slope_hi);
+        if (rc)
+            goto out;
     }
     out->rate = out->steady ? out->slope : 0;
     rc = stats_level(v, out->seg_start, out->last, out->rate, &out->level);
@@ -742,6 +804,16 @@ enum pf_rc stats_growth(const double *v, size_t n, struct stats_growth *out)
                 lvl[k++] = log(peak[d]) + l_p * (double)(nd - 1 - d);
         out->level = k ? exp(median_inplace(lvl, k)) : NAN;
         out->per_day = out->rate * out->level;
+        {
+            double lv[STATS_GROWTH_DAYS_MAX], a, b;
+            for (size_t d = 0; d < nd; d++)
+                lv[d] = stats_present(peak[d]) && peak[d] > 0 ? log(peak[d]) : NAN;
+            rc = stats_theil_sen_ci(lv, nd, &a, &b);
+            out->rate_lo = exp(a) - 1;
+            out->rate_hi = exp(b) - 1;
+            out->per_day_lo = out->rate_lo * out->level;
+            out->per_day_hi = out->rate_hi * out->level;
+        }
     } else {
         out->fit = STATS_GROWTH_LINEAR;
         out->per_day = b_p;
@@ -750,6 +822,16 @@ enum pf_rc stats_growth(const double *v, size_t n, struct stats_growth *out)
                 lvl[k++] = peak[d] + b_p * (double)(nd - 1 - d);
         out->level = k ? median_inplace(lvl, k) : NAN;
         out->rate = out->level > 0 ? b_p / out->level : 0;
+        rc = stats_theil_sen_ci(peak, nd, &out->per_day_lo, &out->per_day_hi);
+        out->rate_lo = out->level > 0 ? out->per_day_lo / out->level : NAN;
+        out->rate_hi = out->level > 0 ? out->per_day_hi / out->level : NAN;
     }
-    return PF_OK;
+    return rc;
+}
+
+void stats_growth_bound(const struct stats_growth *g, bool upper, struct stats_growth *out)
+{
+    *out = *g;
+    out->per_day = upper ? g->per_day_hi : g->per_day_lo;
+    out->rate = upper ? g->rate_hi : g->rate_lo;
 }

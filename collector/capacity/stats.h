@@ -84,6 +84,19 @@ double stats_max(const double *v, size_t n);
  * with fewer than 2 points. PF_NOMEM when scratch allocation fails. */
 enum pf_rc stats_theil_sen(const double *v, size_t n, double *slope);
 
+/* The confidence interval of the Theil-Sen slope (Sen 1968): the order
+ * statistics of the pairwise slopes at ranks (N -+ z sqrt(Var S)) / 2,
+ * with z = STATS_CI_Z (90% two-sided: each bound is passed with 5%
+ * odds) and Var(S) Kendall's, widened by (1 + r) / (1 - r) where r is the
+ * lag-1 autocorrelation of the residuals (capped at STATS_CI_MAX_AUTOCORR):
+ * hourly maxima that follow each other are not independent, and without
+ * it the interval would be far too narrow. NaN with fewer than 3 points.
+ * PF_NOMEM when scratch allocation fails. */
+#define STATS_CI_Z 1.6449
+#define STATS_CI_PCT 90
+#define STATS_CI_MAX_AUTOCORR 0.9
+enum pf_rc stats_theil_sen_ci(const double *v, size_t n, double *lo, double *hi);
+
 /* Returns Kendall's tau-a of the present values of v against time: (pairs
  * rising - pairs falling) / pairs, in -1..1; 0 with fewer than 2 points. */
 double stats_kendall_tau(const double *v, size_t n);
@@ -139,6 +152,7 @@ struct stats_trend {
     bool plateau;        /* the last hours no longer rise (see step 4) */
     bool steady;         /* slope > 0 and all steadiness tests passed */
     double rate;         /* slope when steady, else 0: what forecasts use */
+    double slope_lo, slope_hi; /* its interval (stats_theil_sen_ci) when steady, else NaN */
     double level;        /* value reached at hour `last` (see step 5) */
 };
 
@@ -216,6 +230,9 @@ struct stats_growth {
     double per_day;    /* ports a day at the last day (0 without growth) */
     double rate;       /* compound: share a day (0.02); linear: per_day / level */
     double level;      /* the fitted peak of the last day */
+    /* The interval of per_day and rate (stats_theil_sen_ci over the day
+     * peaks, or their logarithm when compound); NaN with too few days. */
+    double per_day_lo, per_day_hi, rate_lo, rate_hi;
 };
 
 /* Fits v[0..n) (hourly, NaN = absent) as described above. PF_OK or
@@ -229,6 +246,10 @@ double stats_growth_project(const struct stats_growth *g, double from, double da
 /* Days after the last day until g's fitted peak reaches limit: 0 when it
  * is there, NaN without growth. */
 double stats_growth_days_to(const struct stats_growth *g, double limit);
+
+/* g with its growth at the lower (upper false) or upper bound of its
+ * interval, for stats_growth_days_to(). */
+void stats_growth_bound(const struct stats_growth *g, bool upper, struct stats_growth *out);
 
 /* "none", "linear" or "compound". */
 const char *stats_growth_fit_name(enum stats_growth_fit fit);

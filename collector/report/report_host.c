@@ -465,6 +465,36 @@ static enum pf_rc health_section(const struct rpage *pg, const struct fleet_host
     return rc;
 }
 
+/* A date's STATS_CI_PCT% interval (findings.h): from the full date at the
+ * upper bound of the rise to the one at its lower bound, or past the
+ * horizon. */
+static enum pf_rc interval(const struct rpage *pg, bool has, int64_t early, bool has_late,
+                           int64_t late)
+{
+    const struct capacity *c = pg->c;
+    char a[PF_TIME_LEN], b[PF_TIME_LEN];
+    double now = (double)c->params.now;
+
+    if (!has)
+        return pf_buf_puts(pg->out, "<br><span class=\"interval muted\">no interval: too few "
+                                    "hours to tell how sure the rise is</span>");
+    rparts_when(early, a);
+    if (!has_late)
+        return pf_buf_printf(pg->out,
+                             "<br><span class=\"interval\" data-early=\"%lld\">%d%% interval: "
+                             "from <b>%s</b> (%.1f days) to <b>beyond the %.0f-day horizon</b> "
+                             "(the rise may be slower, or stop)</span>",
+                             (long long)early, STATS_CI_PCT, a, ((double)early - now) / 86400,
+                             c->params.horizon_days);
+    rparts_when(late, b);
+    return pf_buf_printf(pg->out,
+                         "<br><span class=\"interval\" data-early=\"%lld\" "
+                         "data-late=\"%lld\">%d%% interval: from <b>%s</b> to <b>%s</b> (%.1f "
+                         "to %.1f days from now)</span>",
+                         (long long)early, (long long)late, STATS_CI_PCT, a, b,
+                         ((double)early - now) / 86400, ((double)late - now) / 86400);
+}
+
 static enum pf_rc forecast_section(const struct rpage *pg, size_t i)
 {
     const struct capacity *c = pg->c;
@@ -473,14 +503,21 @@ static enum pf_rc forecast_section(const struct rpage *pg, size_t i)
     struct pf_buf *out = pg->out;
     char tb[PF_TIME_LEN], tb2[PF_TIME_LEN];
     size_t n = 0;
-    enum pf_rc rc = pf_buf_puts(out, "<h2>Forecast</h2><ul class=\"forecast\">");
+    enum pf_rc rc = pf_buf_printf(out,
+                                  "<h2>Forecast</h2><p class=\"muted\">Each date with its %d%% "
+                                  "interval: the date at the upper and the lower bound of the "
+                                  "rise's rate (Sen's interval of the Theil-Sen slope, widened "
+                                  "for hours that follow each other).</p><ul class=\"forecast\">",
+                                  STATS_CI_PCT);
 
     for (size_t k = 0; !rc && k < c->findings->n; k++) {
         const struct finding *f = &c->findings->v[k];
-        if (strcmp(f->agent_id, x->agent_id) != 0 || !f->has_exhaustion)
-            continue;
+        if (strcmp(f->agent_id, x->agent_id) != 0 || !f->has_exhaustion ||
+            f->kind == FINDING_EXHAUSTION_FORECAST)
+            continue; /* the forecast itself is the line below */
         n++;
-        rc = pf_buf_printf(out, "<li><b>full at %s</b> (%s", rparts_when(f->exhaustion_at, tb),
+        rc = pf_buf_printf(out, "<li class=\"dated\" data-at=\"%lld\"><b>full at %s</b> (%s",
+                           (long long)f->exhaustion_at, rparts_when(f->exhaustion_at, tb),
                            finding_kind_name(f->kind));
         if (!rc && f->has_process) {
             rc = pf_buf_puts(out, ": ");
@@ -490,25 +527,36 @@ static enum pf_rc forecast_section(const struct rpage *pg, size_t i)
         if (!rc && f->has_rate)
             rc = pf_buf_printf(out, ", %+.1f ports/hour", f->rate_per_hour);
         if (!rc)
-            rc = pf_buf_puts(out, ")</li>");
+            rc = pf_buf_puts(out, ")");
+        if (!rc && f->kind == FINDING_PORT_LEAK)
+            rc = interval(pg, f->has_interval, f->early_at, f->has_late, f->late_at);
+        if (!rc)
+            rc = pf_buf_puts(out, "</li>");
     }
     if (!rc && hp->has_forecast && hp->forecast_growth.fit != STATS_GROWTH_NONE) {
         n++;
         rc = pf_buf_printf(out,
-                           "<li>%s: daily peaks grow %s (%.1f a day now, fitted to %zu days, %zu "
-                           "quiet left out): full at <b>%s</b></li>",
-                           hp->forecast_what, stats_growth_fit_name(hp->forecast_growth.fit),
+                           "<li class=\"dated forecast\" data-at=\"%lld\">%s: daily peaks grow "
+                           "%s (%.1f a day now, fitted to %zu days, %zu quiet left out): full at "
+                           "<b>%s</b>",
+                           (long long)hp->exhaustion_at, hp->forecast_what,
+                           stats_growth_fit_name(hp->forecast_growth.fit),
                            hp->forecast_growth.per_day, hp->forecast_growth.days,
                            hp->forecast_growth.quiet_days, rparts_when(hp->exhaustion_at, tb));
     } else if (!rc && hp->has_forecast) {
         n++;
         rc = pf_buf_printf(out,
-                           "<li>%s rise %+.1f per hour, measured from %s to the last hour "
-                           "(level %.0f, limit %.0f): full at <b>%s</b></li>",
-                           hp->forecast_what, hp->forecast_rate,
+                           "<li class=\"dated forecast\" data-at=\"%lld\">%s rise %+.1f per "
+                           "hour, measured from %s to the last hour (level %.0f, limit %.0f): "
+                           "full at <b>%s</b>",
+                           (long long)hp->exhaustion_at, hp->forecast_what, hp->forecast_rate,
                            rparts_when(hp->forecast_since, tb2), hp->forecast_level,
                            hp->forecast_limit, rparts_when(hp->exhaustion_at, tb));
     }
+    if (!rc && hp->has_forecast)
+        rc = interval(pg, hp->has_interval, hp->early_at, hp->has_late, hp->late_at);
+    if (!rc && hp->has_forecast)
+        rc = pf_buf_puts(out, "</li>");
     if (!rc && n == 0)
         rc = pf_buf_printf(out,
                            "<li class=\"ok\">No steady rise to the limit within %.0f days "

@@ -22,6 +22,7 @@
 # site page names it and the hosts each resource needs (hosts_needed);
 # a host page shows exactly the sizing peaks /v1/hosts gives it.
 import collections
+import datetime
 import json
 import os
 import re
@@ -39,6 +40,7 @@ class Page(HTMLParser):
         self.charts, self.small_charts, self.states_charts = 0, 0, 0
         self.counts, self.nearest, self.state_keys = {}, [], []
         self.processes, self.in_nearest = [], False
+        self.intervals = []  # (early, late or None) of each forecast's interval
         self.section = None
         self.row_site, self.site_binding = None, {}
         self.binding, self.resource_hosts, self.cur_resource = None, {}, None
@@ -72,6 +74,9 @@ class Page(HTMLParser):
                     self.counts[sev] = int(a["data-" + sev])
         if tag == "table" and "nearest" in cls:
             self.in_nearest = True
+        if tag == "span" and "interval" in cls and "data-early" in a:
+            self.intervals.append((int(a["data-early"]),
+                                   int(a["data-late"]) if "data-late" in a else None))
         if tag == "span" and "state-key" in cls:
             self.state_keys.append(a.get("data-state"))
         if tag == "tr" and "site-row" in cls:
@@ -257,6 +262,7 @@ def main():
         need = {r: v["hosts"] for r, v in (s.get("hosts_needed") or {}).items() if r != "ports"}
         if p.resource_hosts != need:
             problems.append("site %s: hosts per resource %s != %s" % (s["site"], p.resource_hosts, need))
+    checked_intervals = 0
     for h in hosts:
         p = pages.get(("host", h["agent_id"]))
         if not p:
@@ -278,6 +284,16 @@ def main():
         if set(p.sizing) != set(want) or any(abs(p.sizing[k] - want[k]) > 1e-6 * max(1, abs(want[k]))
                                              for k in want):
             problems.append("host %s: sizing %s != %s" % (h["name"], p.sizing, want))
+        # The forecast's date lies in its interval on the page.
+        for f in mine:
+            if f["kind"] != "exhaustion_forecast":
+                continue
+            at = int(datetime.datetime.fromisoformat(
+                f["exhaustion_at"].replace("Z", "+00:00")).timestamp())
+            checked_intervals += 1
+            if not any(e <= at and (l is None or at <= l) for e, l in p.intervals):
+                problems.append("host %s: forecast %s in no interval of %s"
+                                % (h["name"], f["exhaustion_at"], p.intervals))
         for part in ("Agent health", "Top processes over time", "Top remote endpoints", "Events",
                      "Forecast"):
             if part not in p.text:
@@ -286,8 +302,11 @@ def main():
     nsz = sum(1 for h in hosts if h.get("sizing"))
     binds = collections.Counter(s["binding_resource"] for s in sites)
     print("%s: %d pages (%d sites, %d hosts), every link followed; %d findings; "
-          "%d hosts with sizing peaks; binding %s"
-          % (mode, len(pages), n["site"], n["host"], len(findings), nsz, dict(binds)))
+          "%d hosts with sizing peaks; binding %s; %d forecast intervals checked"
+          % (mode, len(pages), n["site"], n["host"], len(findings), nsz, dict(binds),
+             checked_intervals))
+    if not any(f["kind"] == "exhaustion_forecast" for f in findings) or checked_intervals == 0:
+        problems.append("no exhaustion_forecast finding: the forecast interval went unchecked")
     for p in problems:
         print("FAIL " + p)
     return 1 if problems else 0

@@ -202,11 +202,22 @@ TEST(seed004_leak)
             want);
     T_ASSERT(fabs(got_hours - expect_hours) <= 0.1 * expect_hours);
     T_EQ_INT(fi->severity, SEVERITY_CRITICAL);
+    T_ASSERT(fi->has_interval); /* the host's forecast's */
+    T_ASSERT(fi->early_at <= fi->exhaustion_at);
 
     fi = find(r.fs, FINDING_EXHAUSTION_FORECAST, "CONN-NYC-01");
     T_ASSERT(fi);
     T_ASSERT(fabs(fi->rate_per_hour - rate) <= 0.1 * rate);
     T_ASSERT(fabs((double)(fi->exhaustion_at - NOW) / 3600 - expect_hours) <= 0.1 * expect_hours);
+    /* Its interval holds the date and the truth, and is hours wide, not
+     * days: a steady leak with little noise is a sure forecast. */
+    T_ASSERT(fi->has_interval && fi->has_late);
+    fprintf(stderr, "  forecast interval %.1f .. %.1f h\n", (double)(fi->early_at - NOW) / 3600,
+            (double)(fi->late_at - NOW) / 3600);
+    T_ASSERT(fi->early_at <= fi->exhaustion_at && fi->exhaustion_at <= fi->late_at);
+    T_ASSERT((double)(fi->early_at - NOW) / 3600 <= expect_hours + 1);
+    T_ASSERT((double)(fi->late_at - NOW) / 3600 >= expect_hours - 1);
+    T_ASSERT(fi->late_at - fi->early_at < 24 * 3600);
     T_EQ_INT(r.fs->n, 2); /* nothing else, nothing on the healthy host */
     run_free(&r);
 }

@@ -86,6 +86,75 @@ TEST(theil_sen_needs_two_points)
     T_ASSERT(!stats_present(slope));
 }
 
+TEST(theil_sen_ci_exact_line_and_few_points)
+{
+    double v[30], lo, hi, few[] = {1, NAN, 3};
+
+    for (size_t i = 0; i < 30; i++)
+        v[i] = 10 + 2.5 * (double)i;
+    T_EQ_INT(stats_theil_sen_ci(v, 30, &lo, &hi), PF_OK);
+    T_NEAR(lo, 2.5, 1e-9);
+    T_NEAR(hi, 2.5, 1e-9);
+    T_EQ_INT(stats_theil_sen_ci(few, 3, &lo, &hi), PF_OK);
+    T_ASSERT(!stats_present(lo) && !stats_present(hi));
+}
+
+/* How often the interval holds the true slope over many noisy series:
+ * near STATS_CI_PCT for independent noise, and still most of the time for
+ * noise that follows itself from hour to hour (AR(1), phi 0.7), which an
+ * interval without the widening misses far more often. */
+static int ci_cover(double phi, int trials, double *mean_width)
+{
+    int in = 0;
+    double w = 0;
+
+    for (int t = 0; t < trials; t++) {
+        double v[H7], e = 0, lo, hi;
+        for (size_t i = 0; i < H7; i++) {
+            e = phi * e + noise() * 40;
+            v[i] = 1000 + 2.0 * (double)i + e;
+        }
+        if (stats_theil_sen_ci(v, H7, &lo, &hi) != PF_OK)
+            return -1;
+        in += lo <= 2.0 && 2.0 <= hi;
+        w += (hi - lo) / trials;
+    }
+    *mean_width = w;
+    return in;
+}
+
+TEST(theil_sen_ci_covers_the_slope)
+{
+    double w_ind, w_ar;
+    int ind = ci_cover(0, 200, &w_ind), ar = ci_cover(0.7, 200, &w_ar);
+
+    T_ASSERT(ind >= 160 && ind <= 196); /* 90% of 200 = 180 */
+    T_ASSERT(ar >= 150);
+    T_ASSERT(w_ar > 1.5 * w_ind); /* wider where hours follow each other */
+    T_ASSERT(w_ind > 0 && w_ind < 1.0);
+}
+
+/* Day peaks that grow: the growth's interval holds its rate, and the
+ * bounds move the date the limit is reached to either side. */
+TEST(growth_interval)
+{
+    double v[14 * 24], days, early, late;
+    struct stats_growth g, b;
+
+    for (size_t i = 0; i < 14 * 24; i++)
+        v[i] = office(i, 1000, 6000) * pow(1.02, (double)i / 24) + noise() * 60;
+    T_EQ_INT(stats_growth(v, 14 * 24, &g), PF_OK);
+    T_ASSERT(g.fit != STATS_GROWTH_NONE);
+    T_ASSERT(g.per_day_lo <= g.per_day && g.per_day <= g.per_day_hi);
+    T_ASSERT(g.rate_lo <= g.rate && g.rate <= g.rate_hi);
+    days = stats_growth_days_to(&g, 16384);
+    stats_growth_bound(&g, true, &b);
+    early = stats_growth_days_to(&b, 16384);
+    stats_growth_bound(&g, false, &b);
+    late = stats_growth_days_to(&b, 16384);
+    T_ASSERT(early <= days && days <= late);
+}
+
 TEST(kendall_and_release)
 {
     double up[] = {1, 2, 3, 4, 5}, down[] = {5, 4, 3, 2, 1}, saw[] = {1, 5, 1, 5, 1};
@@ -280,6 +349,9 @@ int main(void)
     RUN(percentile_empty_is_nan);
     RUN(theil_sen_ignores_outliers_and_gaps);
     RUN(theil_sen_needs_two_points);
+    RUN(theil_sen_ci_exact_line_and_few_points);
+    RUN(theil_sen_ci_covers_the_slope);
+    RUN(growth_interval);
     RUN(kendall_and_release);
     RUN(segment_after_restart_not_after_night);
     RUN(deseasonalize_flattens_daily_pattern);
