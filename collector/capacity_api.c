@@ -17,6 +17,7 @@
 #include "access.h"
 #include "alert.h"
 #include "alert_api.h"
+#include "analysis_cache.h"
 #include "analysis_db.h"
 #include "capacity.h"
 #include "config.h"
@@ -40,6 +41,7 @@ struct request {
     char format[16];
     char page[PF_ID_LEN]; /* /report/site/NAME, /report/host/ID: decoded */
     char link_query[128]; /* the analysis parameters given, for the pages' links */
+    bool now_given;       /* ?now= or --now; else p.now is the wall clock */
 };
 
 /* ---- parameters ---- */
@@ -128,6 +130,7 @@ static int parse_request(get_fn get, void *ud, struct request *r, char *err, siz
         case 3:
             if (parse_time(v, &r->p.now))
                 goto bad;
+            r->now_given = true;
             link_param(r, "now=%lld", (long long)r->p.now);
             break;
         case 4:
@@ -166,8 +169,12 @@ void capacity_data_free(struct capacity_data *d)
 {
     if (!d)
         return;
-    capacity_free(d->c);
-    host_detail_clear(&d->detail);
+    if (d->cache) {
+        acache_release(d->cache, d->held);
+        acache_release(d->cache, d->held_detail);
+    }
+    capacity_free(d->own);
+    host_detail_clear(&d->own_detail);
     memset(d, 0, sizeof(*d));
 }
 
@@ -186,39 +193,153 @@ static bool is_uuid(const char *s)
     return s[36] == '\0';
 }
 
-enum pf_rc capacity_load(PGconn *pg, const struct fleet_params *p, const struct capacity_scope *s,
-                         struct capacity_data *out, char *err, size_t errlen)
+/* The version of the database an analysis is read from: the text of
+ * pg_current_snapshot(), "xmin:xmax:in-progress ids". Every transaction
+ * that writes (ingest, rollups, enrolment, revocation, from any collector
+ * or tool) is given a transaction id, which moves xmax, and is in the
+ * list until it ends; so while the text stays the same, no write has
+ * committed or begun since, and an analysis read before is still what a
+ * new one would read. Reads assign no id. */
+static enum pf_rc db_version(PGconn *pg, char *out, size_t outlen, char *err, size_t errlen)
 {
-    char site[PF_ID_LEN];
-    struct fleet *f = NULL;
-    enum pf_rc rc;
-    long long t0 = pf_mono_ms(), t1, t2;
+    PGresult *r = PQexec(pg, "SELECT pg_current_snapshot()::text");
 
-    memset(out, 0, sizeof(*out));
-    snprintf(site, sizeof(site), "%s", s->site ? s->site : "");
-    if (s->agent_id) {
-        if (!is_uuid(s->agent_id))
-            return PF_NOTFOUND;
-        rc = host_detail_site(pg, s->tenant, s->agent_id, site, sizeof(site), err, errlen);
-        if (rc)
-            return rc;
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+        snprintf(err, errlen, "reading the database's version: %s", PQresultErrorMessage(r));
+        PQclear(r);
+        return PF_AGAIN;
+    }
+    snprintf(out, outlen, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return PF_OK;
+}
+
+static void capacity_free_v(void *c)
+{
+    capacity_free(c);
+}
+
+static void host_detail_free_v(void *d)
+{
+    host_detail_clear(d);
+    free(d);
+}
+
+static void cache_key(struct acache_key *k, enum acache_kind kind, const struct fleet_params *p,
+                      const struct capacity_scope *s, const char *site, const char *agent_id)
+{
+    memset(k, 0, sizeof(*k));
+    k->kind = kind;
+    snprintf(k->tenant, sizeof(k->tenant), "%s", s->tenant ? s->tenant : "");
+    snprintf(k->site, sizeof(k->site), "%s", site);
+    snprintf(k->agent_id, sizeof(k->agent_id), "%s", agent_id ? agent_id : "");
+    k->p = *p;
+    k->wall_clock = s->wall_clock;
+}
+
+/* The analysis of (tenant, site) at p: the cache's, or loaded and put
+ * there. */
+static enum pf_rc load_analysis(PGconn *pg, const struct fleet_params *p,
+                                const struct capacity_scope *s, const char *site,
+                                const char *version, struct capacity_data *out, char *err,
+                                size_t errlen)
+{
+    struct acache_key k;
+    struct fleet *f = NULL;
+    struct capacity *c;
+    enum pf_rc rc;
+    long long t0 = pf_mono_ms(), t1;
+
+    if (out->cache) {
+        cache_key(&k, ACACHE_ANALYSIS, p, s, site, NULL);
+        out->c = acache_get(out->cache, &k, version, t0, &out->held);
+        if (out->c) {
+            out->hit = true;
+            return PF_OK;
+        }
     }
     rc = analysis_db_load(pg, p, s->tenant, site, &f, err, errlen);
     t1 = pf_mono_ms();
     if (!rc)
-        rc = capacity_analyze(f, p, &out->c);
-    t2 = pf_mono_ms();
+        rc = capacity_analyze(f, p, &c);
+    if (rc)
+        return rc;
+    pf_debug("capacity: %zu hosts: load %lld ms, analysis %lld ms", c->fleet->nhosts, t1 - t0,
+             pf_mono_ms() - t1);
+    if (!out->cache) {
+        out->c = out->own = c;
+        return PF_OK;
+    }
+    out->c = acache_put(out->cache, &k, version, c, acache_analysis_bytes(c), capacity_free_v,
+                        pf_mono_ms(), &out->held);
+    return out->c ? PF_OK : PF_NOMEM;
+}
+
+/* Host agent_id's detail: the cache's, or loaded and put there. */
+static enum pf_rc load_detail(PGconn *pg, const struct fleet_params *p,
+                              const struct capacity_scope *s, const char *site, const char *version,
+                              struct capacity_data *out, char *err, size_t errlen)
+{
+    struct acache_key k;
+    struct host_detail *d;
+    enum pf_rc rc;
+    size_t bytes;
+
+    if (!out->cache) {
+        rc =
+            host_detail_load(pg, out->c->fleet, p->now, s->agent_id, &out->own_detail, err, errlen);
+        out->detail = rc ? NULL : &out->own_detail;
+        return rc;
+    }
+    cache_key(&k, ACACHE_HOST_DETAIL, p, s, site, s->agent_id);
+    out->detail = acache_get(out->cache, &k, version, pf_mono_ms(), &out->held_detail);
+    if (out->detail)
+        return PF_OK;
+    d = calloc(1, sizeof(*d));
+    if (!d)
+        return PF_NOMEM;
+    rc = host_detail_load(pg, out->c->fleet, p->now, s->agent_id, d, err, errlen);
+    if (rc) {
+        free(d);
+        return rc;
+    }
+    bytes = sizeof(*d) + d->nhours * (sizeof(*d->hours) + d->nprocs * 2 * sizeof(double));
+    out->detail = acache_put(out->cache, &k, version, d, bytes, host_detail_free_v, pf_mono_ms(),
+                             &out->held_detail);
+    return out->detail ? PF_OK : PF_NOMEM;
+}
+
+enum pf_rc capacity_load(PGconn *pg, struct acache *cache, const struct fleet_params *p,
+                         const struct capacity_scope *s, struct capacity_data *out, char *err,
+                         size_t errlen)
+{
+    char site[PF_ID_LEN], version[ACACHE_VERSION_LEN + 1] = "";
+    enum pf_rc rc = PF_OK;
+    long long t0 = pf_mono_ms();
+
+    memset(out, 0, sizeof(*out));
+    out->cache = cache;
+    snprintf(site, sizeof(site), "%s", s->site ? s->site : "");
+    /* The version first: what is read after it is at least as new. */
+    if (cache)
+        rc = db_version(pg, version, sizeof(version), err, errlen);
+    if (!rc && s->agent_id) {
+        if (!is_uuid(s->agent_id))
+            return PF_NOTFOUND;
+        rc = host_detail_site(pg, s->tenant, s->agent_id, site, sizeof(site), err, errlen);
+    }
+    if (!rc)
+        rc = load_analysis(pg, p, s, site, version, out, err, errlen);
     if (!rc && s->agent_id) {
         if (!fleet_host_find(out->c->fleet, s->agent_id))
             rc = PF_NOTFOUND; /* enrolled, but silent past the analysis's memory */
         else
-            rc =
-                host_detail_load(pg, out->c->fleet, p->now, s->agent_id, &out->detail, err, errlen);
-        out->has_detail = rc == PF_OK;
+            rc = load_detail(pg, p, s, site, version, out, err, errlen);
     }
     if (!rc)
-        pf_debug("capacity: %zu hosts: load %lld ms, analysis %lld ms%s, detail %lld ms",
-                 out->c->fleet->nhosts, t1 - t0, t2 - t1, "", pf_mono_ms() - t2);
+        pf_debug("capacity: %zu hosts%s: %s, %lld ms", out->c->fleet->nhosts,
+                 s->agent_id ? " and a host's detail" : "",
+                 out->hit ? "shared analysis" : "analysed", pf_mono_ms() - t0);
     if (rc)
         capacity_data_free(out);
     return rc;
@@ -226,14 +347,34 @@ enum pf_rc capacity_load(PGconn *pg, const struct fleet_params *p, const struct 
 
 /* ---- one analysis ---- */
 
+/* The cache the server's requests share (capacity/analysis_cache.h),
+ * made on first use with the server's options; NULL: none. */
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct acache *cache;
+static bool cache_made;
+
+static struct acache *shared_cache(const struct copts *o)
+{
+    pthread_mutex_lock(&cache_lock);
+    if (!cache_made && o->analysis_cache_mb) {
+        cache = acache_new(o->analysis_cache_mb, (unsigned)o->analysis_reuse_s);
+        if (!cache)
+            pf_warn("capacity: no memory for the analysis cache; every request analyses");
+    }
+    cache_made = true;
+    pthread_mutex_unlock(&cache_lock);
+    return cache;
+}
+
 /* The ingest counters for /metrics, copied on the loop thread (where the
  * server updates them) and read by the worker. */
+#define OWN_METRICS 16
 static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct server_stats stats_copy;
 static size_t queue_copy;
 static bool db_up_copy;
 
-/* Fills m (12 entries) with the collector's own counters; db_up >= 0
+/* Fills m (OWN_METRICS entries) with the collector's own counters; db_up >= 0
  * overrides portfleet_db_up. Returns how many. */
 static size_t own_metrics(struct report_metric *m, int db_up)
 {
@@ -257,8 +398,21 @@ static size_t own_metrics(struct report_metric *m, int db_up)
     M("portfleet_db_queue_depth", "Requests waiting for a database worker", "gauge", queue_copy);
     M("portfleet_db_up", "1 when the database answered last time", "gauge",
       db_up >= 0 ? db_up : db_up_copy);
-#undef M
     pthread_mutex_unlock(&stats_lock);
+    pthread_mutex_lock(&cache_lock);
+    if (cache) {
+        struct acache_stats st;
+        acache_stats(cache, &st);
+        M("portfleet_analysis_cache_hits_total",
+          "Answers from an analysis shared with earlier requests", "counter", st.hits);
+        M("portfleet_analysis_cache_misses_total", "Answers that loaded and analysed", "counter",
+          st.misses);
+        M("portfleet_analysis_cache_entries", "Analyses and host details kept", "gauge",
+          st.entries);
+        M("portfleet_analysis_cache_bytes", "Their estimated size", "gauge", st.bytes);
+    }
+    pthread_mutex_unlock(&cache_lock);
+#undef M
     return n;
 }
 
@@ -267,7 +421,7 @@ static size_t own_metrics(struct report_metric *m, int db_up)
  * operator (a tenant's token gets the 503). */
 static void metrics_without_db(struct exchange *x)
 {
-    struct report_metric m[12];
+    struct report_metric m[OWN_METRICS];
     size_t n = own_metrics(m, 0);
     enum pf_rc rc = serve_who(x)->role == ACCESS_OPERATOR ? PF_OK : PF_AGAIN;
 
@@ -284,11 +438,10 @@ static void metrics_without_db(struct exchange *x)
     x->content_type = "text/plain; version=0.0.4; charset=utf-8";
 }
 
-static enum pf_rc render(const struct capacity_data *d, enum capacity_view v,
-                         const struct request *r, bool own_counters, struct pf_buf *out,
-                         const char **type)
+static enum pf_rc render(const struct capacity *c, const struct capacity_data *d,
+                         enum capacity_view v, const struct request *r, bool own_counters,
+                         struct pf_buf *out, const char **type)
 {
-    const struct capacity *c = d->c;
     struct report_links links = {false, r->link_query, false};
 
     *type = "application/json";
@@ -303,7 +456,7 @@ static enum pf_rc render(const struct capacity_data *d, enum capacity_view v,
         *type = "text/csv; charset=utf-8";
         return report_csv(c, r->site, out);
     case CAPACITY_METRICS: {
-        struct report_metric m[12];
+        struct report_metric m[OWN_METRICS];
         size_t n = own_metrics(m, -1);
         enum pf_rc rc;
         *type = "text/plain; version=0.0.4; charset=utf-8";
@@ -318,7 +471,7 @@ static enum pf_rc render(const struct capacity_data *d, enum capacity_view v,
         return report_html_site(c, r->tenant, r->page, &links, out);
     case CAPACITY_HOST_PAGE:
         *type = "text/html; charset=utf-8";
-        return report_html_host(c, r->page, d->has_detail ? &d->detail : NULL, &links, out);
+        return report_html_host(c, r->page, d->detail, &links, out);
     case CAPACITY_REPORT:
         if (strcmp(r->format, "csv") == 0) {
             *type = "text/csv; charset=utf-8";
@@ -342,15 +495,17 @@ static enum pf_rc render(const struct capacity_data *d, enum capacity_view v,
     return PF_INVALID;
 }
 
-/* Loads, analyses, renders. PF_AGAIN: database (err says why);
- * PF_NOTFOUND: no such site or host. own_counters: /metrics may show the
- * collector's own counters (every tenant's traffic: operators only). */
-static enum pf_rc analyse(PGconn *pg, enum capacity_view v, const struct request *r,
-                          bool own_counters, struct pf_buf *out, const char **type, char *err,
-                          size_t errlen)
+/* Loads (or shares), analyses, renders. PF_AGAIN: database (err says
+ * why); PF_NOTFOUND: no such site or host. own_counters: /metrics may
+ * show the collector's own counters (every tenant's traffic: operators
+ * only). */
+static enum pf_rc analyse(PGconn *pg, struct acache *ac, enum capacity_view v,
+                          const struct request *r, bool own_counters, struct pf_buf *out,
+                          const char **type, char *err, size_t errlen)
 {
-    struct capacity_scope sc = {r->tenant, r->site, NULL};
+    struct capacity_scope sc = {r->tenant, r->site, NULL, !r->now_given};
     struct capacity_data d;
+    struct capacity view;
     enum pf_rc rc;
     long long t0;
 
@@ -360,15 +515,21 @@ static enum pf_rc analyse(PGconn *pg, enum capacity_view v, const struct request
         sc.site = r->page;
     else if (v == CAPACITY_HOST_PAGE)
         sc.agent_id = r->page;
-    rc = capacity_load(pg, &r->p, &sc, &d, err, errlen);
+    rc = capacity_load(pg, ac, &r->p, &sc, &d, err, errlen);
     if (rc)
         return rc;
+    /* The analysis may be shared: this request's acknowledgements go into
+     * a copy of its head, not into it. */
+    view = *d.c;
+    view.acks = NULL;
+    view.nacks = 0;
     if (v != CAPACITY_PLAN && v != CAPACITY_HOSTS && v != CAPACITY_REPORT_CSV &&
-        v != CAPACITY_METRICS && alert_acks_load(pg, r->tenant, &d.c->acks, &d.c->nacks) != PF_OK)
+        v != CAPACITY_METRICS && alert_acks_load(pg, r->tenant, &view.acks, &view.nacks) != PF_OK)
         pf_warn("capacity: acknowledgements could not be read; shown without them");
     t0 = pf_mono_ms();
-    rc = render(&d, v, r, own_counters, out, type);
+    rc = render(&view, &d, v, r, own_counters, out, type);
     pf_debug("capacity: render %lld ms, %zu bytes", pf_mono_ms() - t0, out->len);
+    free(view.acks);
     capacity_data_free(&d);
     return rc;
 }
@@ -415,7 +576,8 @@ static void run(struct db_conn *dc, struct db_job **jobs, size_t n)
             continue;
         }
         pf_buf_reset(&x->out);
-        rc = analyse(pg, v, &r, serve_who(x)->role == ACCESS_OPERATOR, &x->out, &type, err, sizeof(err));
+        rc = analyse(pg, shared_cache(serve_opts(x)), v, &r, serve_who(x)->role == ACCESS_OPERATOR,
+                     &x->out, &type, err, sizeof(err));
         if (rc == PF_OK && serve_who(x)->by_session && strncmp(type, "text/html", 9) == 0)
             rc = signin_add_signout(&x->out);
         if (rc == PF_OK) {
@@ -560,7 +722,7 @@ static int write_page(const char *dir, const char *name, struct pf_buf *b, enum 
 /* The overview, a page per site and per host, as files under dir. */
 static int write_pages(PGconn *pg, const struct request *r, const char *dir)
 {
-    struct capacity_scope sc = {r->tenant, r->site, NULL};
+    struct capacity_scope sc = {r->tenant, r->site, NULL, !r->now_given};
     struct capacity_data d;
     struct report_links links = {true, NULL, false};
     struct pf_buf b;
@@ -572,7 +734,7 @@ static int write_pages(PGconn *pg, const struct request *r, const char *dir)
     snprintf(sub, sizeof(sub), "%s", dir);
     for (size_t n = strlen(sub); n > 1 && sub[n - 1] == '/'; n--)
         sub[n - 1] = '\0';
-    rc = capacity_load(pg, &r->p, &sc, &d, err, sizeof(err));
+    rc = capacity_load(pg, NULL, &r->p, &sc, &d, err, sizeof(err));
     if (rc) {
         fprintf(stderr, "portfleet-collector report: %s\n",
                 rc == PF_AGAIN || rc == PF_INVALID ? err : pf_strerror(rc));
@@ -690,14 +852,14 @@ int capacity_report_main(int argc, char **argv)
     pf_buf_init(&out, REPORT_OUT_MAX);
     if (strcmp(r.format, "html") == 0) {
         /* One page with every site, as a file to mail or archive. */
-        struct capacity_scope sc = {r.tenant, r.site, NULL};
+        struct capacity_scope sc = {r.tenant, r.site, NULL, !r.now_given};
         struct capacity_data d;
-        rc = capacity_load(pg, &r.p, &sc, &d, err, sizeof(err));
+        rc = capacity_load(pg, NULL, &r.p, &sc, &d, err, sizeof(err));
         if (!rc)
             rc = report_html(d.c, r.site, &out);
         capacity_data_free(&d);
     } else {
-        rc = analyse(pg, CAPACITY_REPORT, &r, false, &out, &type, err, sizeof(err));
+        rc = analyse(pg, NULL, CAPACITY_REPORT, &r, false, &out, &type, err, sizeof(err));
     }
     PQfinish(pg);
     if (rc) {

@@ -17,7 +17,9 @@
  * (1..730, default 90): analysis time is a parameter, never read inside
  * the analysis, and all of it is taken_at. Each request runs on a database
  * worker: load the rollups (analysis_db.h), analyse (capacity.h), render
- * (report.h). */
+ * (report.h); the analysis and a host's detail are shared between requests
+ * until the database changes (capacity/analysis_cache.h, --analysis-cache-mb,
+ * --analysis-reuse). */
 #ifndef PF_CAPACITY_API_H
 #define PF_CAPACITY_API_H
 
@@ -58,18 +60,30 @@ struct capacity_scope {
     const char *agent_id; /* a host: its whole site is analysed (site
                              findings and the plan need the peers), and
                              its detail loaded; site is then ignored */
+    bool wall_clock;      /* p->now is the wall clock, not asked for */
 };
+struct acache;
+struct acache_entry;
 struct capacity_data {
-    struct capacity *c;
-    bool has_detail; /* agent_id was given */
-    struct host_detail detail;
+    const struct capacity *c;         /* read-only: it may be shared */
+    const struct host_detail *detail; /* agent_id was given; else NULL */
+    /* Where they live: the cache (held until capacity_data_free), or
+     * here. */
+    struct acache *cache;
+    struct acache_entry *held, *held_detail;
+    struct capacity *own;
+    struct host_detail own_detail;
+    bool hit; /* the analysis came from the cache */
 };
-/* Loads and analyses scope s at p. PF_OK and *out (free with
- * capacity_data_free); PF_NOTFOUND: no such host (a site with no host is
- * an empty analysis, which its page turns into 404); PF_AGAIN: the
- * database (why in err); PF_INVALID (why in err); PF_NOMEM. */
-enum pf_rc capacity_load(PGconn *pg, const struct fleet_params *p, const struct capacity_scope *s,
-                         struct capacity_data *out, char *err, size_t errlen);
+/* Loads and analyses scope s at p, or takes both from cache (may be NULL:
+ * capacity/analysis_cache.h) when the database has not changed since.
+ * PF_OK and *out (free with capacity_data_free); PF_NOTFOUND: no such host
+ * (a site with no host is an empty analysis, which its page turns into
+ * 404); PF_AGAIN: the database (why in err); PF_INVALID (why in err);
+ * PF_NOMEM. */
+enum pf_rc capacity_load(PGconn *pg, struct acache *cache, const struct fleet_params *p,
+                         const struct capacity_scope *s, struct capacity_data *out, char *err,
+                         size_t errlen);
 void capacity_data_free(struct capacity_data *d);
 
 /* `portfleet-collector report --db CONNINFO [--site S] [--format

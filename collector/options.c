@@ -34,6 +34,10 @@ static const struct pf_option_spec serve_specs[] = {
     {"body-budget-mb", 1, 0, "MB", "512", "request bodies held in memory at once; 429 beyond"},
     {"retention-days", 1, 0, "DAYS", "30", "snapshots older than this are dropped (by day)"},
     {"retry-after", 1, 0, "SECONDS", "5", "Retry-After sent with 503 when the database is down"},
+    {"analysis-cache-mb", 1, 0, "MB", "256",
+     "analyses kept for the report and API until the database changes (0: none)"},
+    {"analysis-reuse", 1, 0, "SECONDS", "10",
+     "an analysis as of now answers for this long while the database is unchanged"},
     {"alert-webhook", 1, 1, "[slack:|teams:]URL", NULL,
      "where notifications go (https only); repeat for several"},
     {"alert-ca-file", 1, 0, "PEM", NULL, "CA for the webhooks' and SMTP server's certificates"},
@@ -292,7 +296,9 @@ enum pf_rc copts_load(const char *command, int argc, char **argv, struct copts *
         (rc = get_uint(o, "queue-max", 1, 1000000, &o->queue_max, err, errlen)) ||
         (rc = get_uint(o, "body-budget-mb", 1, 1 << 20, &o->body_budget_mb, err, errlen)) ||
         (rc = get_uint(o, "retention-days", 1, 36500, &o->retention_days, err, errlen)) ||
-        (rc = get_uint(o, "retry-after", 1, 3600, &o->retry_after_s, err, errlen)))
+        (rc = get_uint(o, "retry-after", 1, 3600, &o->retry_after_s, err, errlen)) ||
+        (rc = get_uint(o, "analysis-cache-mb", 0, 1 << 20, &o->analysis_cache_mb, err, errlen)) ||
+        (rc = get_uint(o, "analysis-reuse", 0, 3600, &o->analysis_reuse_s, err, errlen)))
         return rc;
     if ((rc = alert_options(o, err, errlen)))
         return rc;

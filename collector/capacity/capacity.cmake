@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: MIT
 # collector/capacity/capacity.cmake: pfcapacity, the pure analysis over
-# in-memory hourly series (stats, fleet, demand, plan, findings) and its renderings
-# (collector/report: JSON, text, CSV, HTML, Prometheus). It needs only
-# pfcommon, so its unit tests build while the server around it changes.
+# in-memory hourly series (stats, fleet, demand, plan, findings) and its
+# renderings (collector/report: JSON, text, CSV, HTML, Prometheus), and the
+# cache that shares analyses between requests. It needs only pfcommon, so
+# its unit tests build while the server around it changes.
 # Its database side (the ingest rollups and the loader) is in
 # collector/store, its HTTP side in collector/capacity_api.c.
 add_library(pfcapacity STATIC
@@ -16,6 +17,7 @@ add_library(pfcapacity STATIC
   ${CMAKE_CURRENT_LIST_DIR}/findings.c
   ${CMAKE_CURRENT_LIST_DIR}/findings_resources.c
   ${CMAKE_CURRENT_LIST_DIR}/capacity.c
+  ${CMAKE_CURRENT_LIST_DIR}/analysis_cache.c
   ${CMAKE_CURRENT_LIST_DIR}/../report/report_json.c
   ${CMAKE_CURRENT_LIST_DIR}/../report/report_text.c
   ${CMAKE_CURRENT_LIST_DIR}/../report/report_csv.c
@@ -29,4 +31,5 @@ add_library(pfcapacity STATIC
 )
 target_include_directories(pfcapacity PUBLIC ${CMAKE_CURRENT_LIST_DIR}
                            ${CMAKE_CURRENT_LIST_DIR}/../report)
-target_link_libraries(pfcapacity PUBLIC pfcommon pf_cjson m)
+find_package(Threads REQUIRED) # analysis_cache.c's mutex
+target_link_libraries(pfcapacity PUBLIC pfcommon pf_cjson m Threads::Threads)
