@@ -24,6 +24,7 @@ pf_collector_it(collector_rollup 300)
 pf_collector_it(tenants 300)
 pf_collector_it(collector_revoke 600)
 pf_collector_it(collector_drain 300)
+pf_collector_it(collector_storage 300)
 
 # The benchmark's load generator and raw-COPY reference (run by
 # tests/bench/collector_bench.sh; built here so it keeps compiling).

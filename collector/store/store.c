@@ -10,10 +10,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pthread.h>
+
+#include "body.h"
 #include "log.h"
 #include "migrate.h"
+#include "pgarray.h"
 #include "proc_rollup.h"
 #include "rollup.h"
+#include "strmap.h"
 #include "tcp_state.h"
 #include "timeutil.h"
 
@@ -29,7 +34,7 @@ _Static_assert(PF_TCP_NSTATES == 11, "sql/001_schema.sql has one column per TCP 
 #define ST_COL(e, n) "st_" #n ", "
 
 const char *const store_copy_snapshots_sql =
-    "COPY snapshots (agent_id, seq, taken_at, interval_s, host_name, site, machine_id, os, "
+    "COPY snapshots_v1 (agent_id, seq, taken_at, interval_s, host_name, site, machine_id, os, "
     "os_version, roles, cpus, memory_mb, agent_version, ranges, excluded, usable_tcp4, "
     "usable_udp4, usable_tcp6, usable_udp6, " PF_TCP_STATES(TCP_COL)
     "tcp_ephemeral_in_use, top_dest_addr, top_dest_port, top_dest_count, udp_endpoints, "
@@ -39,12 +44,12 @@ const char *const store_copy_snapshots_sql =
     "spool_dropped, spool_corrupt, last_push_error, truncated) FROM STDIN";
 
 const char *const store_copy_processes_sql =
-    "COPY snapshot_processes (agent_id, taken_at, seq, rank, pid, name, service, tcp_ports, "
+    "COPY snapshot_processes_v1 (agent_id, taken_at, seq, rank, pid, name, service, tcp_ports, "
     "udp_ports, " PF_TCP_STATES(ST_COL) "top_remote_addr, top_remote_port, top_remote_count) "
     "FROM STDIN";
 
 const char *const store_copy_remotes_sql =
-    "COPY snapshot_remotes (agent_id, taken_at, seq, rank, addr, port, count) FROM STDIN";
+    "COPY snapshot_remotes_v1 (agent_id, taken_at, seq, rank, addr, port, count) FROM STDIN";
 
 static const struct {
     const char *name, *sql;
@@ -61,6 +66,32 @@ static const struct {
              "SELECT agent_id, seq, taken_at FROM ins), "
              "seen AS (UPDATE agents SET last_seen = now() WHERE agent_id = ANY($4::uuid[])) "
              "SELECT agent_id::text, seq FROM ins"},
+    /* The agent_strings ids of strings the process-wide cache lacks: those
+     * stored already, and new ones numbered after the agent's highest id.
+     * Two transactions numbering the same agent at once collide on a key;
+     * the loser's strings come back missing and it retries. */
+    {"strings",
+     "WITH u AS (SELECT DISTINCT a, v FROM unnest($1::uuid[], $2::text[]) AS u(a, v)), "
+     "old AS (SELECT s.agent_id, s.value, s.id FROM agent_strings s JOIN u "
+     "ON s.agent_id = u.a AND s.value = u.v), "
+     "new AS (SELECT u.a, u.v, (SELECT coalesce(max(m.id), 0) FROM agent_strings m "
+     "WHERE m.agent_id = u.a) + row_number() OVER (PARTITION BY u.a ORDER BY u.v) AS id FROM u "
+     "WHERE NOT EXISTS (SELECT 1 FROM old WHERE old.agent_id = u.a AND old.value = u.v)), "
+     "ins AS (INSERT INTO agent_strings (agent_id, id, value) SELECT a, id, v FROM new "
+     "ORDER BY a, id ON CONFLICT DO NOTHING RETURNING agent_id, value, id) "
+     "SELECT agent_id::text, value, id FROM old UNION ALL "
+     "SELECT agent_id::text, value, id FROM ins"},
+    /* A host's facts, the first time they are seen (store.c hashes them). */
+    {"facts",
+     "INSERT INTO host_facts (agent_id, facts, first_seen, host_name, site, machine_id, os, "
+     "os_version, roles, cpus, memory_mb, agent_version, ranges, excluded, usable_tcp4, "
+     "usable_udp4, usable_tcp6, usable_udp6) "
+     "SELECT a, f, t, n, si, m, o, ov, r::text[], c, mem, av, rg::jsonb, ex::jsonb, u1, u2, u3, "
+     "u4 FROM unnest($1::uuid[], $2::bigint[], $3::timestamptz[], $4::text[], $5::text[], "
+     "$6::text[], $7::text[], $8::text[], $9::text[], $10::integer[], $11::bigint[], "
+     "$12::text[], $13::text[], $14::text[], $15::integer[], $16::integer[], $17::integer[], "
+     "$18::integer[]) AS u(a, f, t, n, si, m, o, ov, r, c, mem, av, rg, ex, u1, u2, u3, u4) "
+     "ORDER BY a, f ON CONFLICT DO NOTHING"},
     {"part", "SELECT pf_ensure_partition($1::date)"},
     {"parts", "SELECT pf_ensure_partitions($1::date, $2::date)"},
     {"drop", "SELECT pf_drop_partitions_before($1::date)"},
@@ -187,22 +218,33 @@ static void col_text_array(struct row *r, const char (*v)[PF_ID_LEN], size_t n)
     col_text(r, lit);
 }
 
-static void col_ranges_json(struct row *r, const struct pf_range *v, size_t n)
+/* A JSON list of ranges, [{"proto","family","start","count"}], into
+ * lit[cap]; false when it does not fit (cannot happen within the model's
+ * caps). */
+static bool ranges_json(const struct pf_range *v, size_t n, char *lit, size_t cap)
 {
-    char lit[PF_EXCLUDED_MAX * 64 + 3];
     size_t o = 0;
 
     lit[o++] = '[';
-    for (size_t i = 0; i < n && o < sizeof(lit) - 1; i++)
-        o += (size_t)snprintf(lit + o, sizeof(lit) - o,
+    for (size_t i = 0; i < n && o < cap - 1; i++)
+        o += (size_t)snprintf(lit + o, cap - o,
                               "%s{\"proto\":\"%s\",\"family\":\"%s\",\"start\":%u,\"count\":%u}",
                               i ? "," : "", pf_proto_name(v[i].proto), pf_family_name(v[i].family),
                               (unsigned)v[i].start, (unsigned)v[i].count);
-    if (o > sizeof(lit) - 2) {
-        r->rc = PF_TOOBIG; /* cannot happen within the model's caps */
+    if (o > cap - 2)
+        return false;
+    snprintf(lit + o, cap - o, "]");
+    return true;
+}
+
+static void col_ranges_json(struct row *r, const struct pf_range *v, size_t n)
+{
+    char lit[PF_EXCLUDED_MAX * 64 + 3];
+
+    if (!ranges_json(v, n, lit, sizeof(lit))) {
+        r->rc = PF_TOOBIG;
         return;
     }
-    snprintf(lit + o, sizeof(lit) - o, "]");
     col_text(r, lit);
 }
 
@@ -223,22 +265,10 @@ static void col_clients_json(struct row *r, const struct pf_client_addr *v, size
     col_text(r, lit);
 }
 
-/* True when path, or a section above it ("events" for "events.tcpip_4227"),
- * is listed in unmeasured: the value is then stored as NULL, not 0. */
-static bool unmeasured(const struct pf_snapshot *s, const char *path)
-{
-    for (size_t i = 0; i < s->nunmeasured; i++) {
-        size_t n = strlen(s->unmeasured[i]);
-        if (strncmp(path, s->unmeasured[i], n) == 0 && (path[n] == '\0' || path[n] == '.'))
-            return true;
-    }
-    return false;
-}
-
 static void col_measured(struct row *r, const struct pf_snapshot *s, const char *path, bool present,
                          uint64_t v)
 {
-    if (present && !unmeasured(s, path))
+    if (present && !body_unmeasured(s, path))
         col_u64(r, v);
     else
         col_null(r);
@@ -251,7 +281,7 @@ static void rows_snapshot(const struct pf_snapshot *s, const char *taken, struct
                                      {PF_PROTO_TCP, PF_FAMILY_IPV6},
                                      {PF_PROTO_UDP, PF_FAMILY_IPV6}};
     char path[PF_ID_LEN + 16];
-    bool ev = s->has_events, vpn = s->has_vpn && !unmeasured(s, "vpn");
+    bool ev = s->has_events, vpn = s->has_vpn && !body_unmeasured(s, "vpn");
 
     col_text(r, s->agent_id);
     col_u64(r, s->seq);
@@ -303,7 +333,7 @@ static void rows_snapshot(const struct pf_snapshot *s, const char *taken, struct
     col_measured(r, s, "vpn.by_protocol.l2tp", vpn, s->vpn.by_protocol[PF_VPN_L2TP]);
     col_measured(r, s, "vpn.by_protocol.pptp", vpn, s->vpn.by_protocol[PF_VPN_PPTP]);
     col_measured(r, s, "vpn.client_addresses.distinct", vpn, s->vpn.distinct_clients);
-    if (vpn && !unmeasured(s, "vpn.client_addresses"))
+    if (vpn && !body_unmeasured(s, "vpn.client_addresses"))
         col_clients_json(r, s->vpn.top, s->vpn.ntop);
     else
         col_null(r);
@@ -794,48 +824,6 @@ static enum fault ensure_days(struct db_conn *dc, PGconn *pg, struct store_item 
     return F_NONE;
 }
 
-static enum fault copy_table(struct db_conn *dc, PGconn *pg, const char *sql, rows_fn fn,
-                             struct store_item *items, const size_t *cand, size_t ncand)
-{
-    struct pf_buf b;
-    PGresult *r;
-    enum fault f = F_NONE;
-    bool sent_ok = true;
-
-    r = PQexecParams(pg, sql, 0, NULL, NULL, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_COPY_IN) {
-        f = classify(dc, r, "COPY");
-        PQclear(r);
-        return f;
-    }
-    PQclear(r);
-    pf_buf_init(&b, 4 * COPY_CHUNK);
-    for (size_t i = 0; i < ncand && sent_ok; i++) {
-        if (!items[cand[i]].fresh)
-            continue;
-        if (append_rows(fn, items[cand[i]].s, &b) != PF_OK) {
-            sent_ok = false;
-            break;
-        }
-        if (b.len >= COPY_CHUNK) {
-            sent_ok = PQputCopyData(pg, b.data, (int)b.len) == 1;
-            pf_buf_reset(&b);
-        }
-    }
-    if (sent_ok && b.len)
-        sent_ok = PQputCopyData(pg, b.data, (int)b.len) == 1;
-    pf_buf_free(&b);
-    PQputCopyEnd(pg, sent_ok ? NULL : "row formatting failed");
-    while ((r = PQgetResult(pg)) != NULL) {
-        if (PQresultStatus(r) != PGRES_COMMAND_OK && f == F_NONE)
-            f = classify(dc, r, sql + 5);
-        PQclear(r);
-    }
-    if (f == F_NONE && !sent_ok)
-        f = db_check(dc) ? F_UNAVAILABLE : F_BUG;
-    return f;
-}
-
 /* Array parameters of the candidate keys: {uuid,...}, {seq,...},
  * {time,...}; and of their distinct agents. */
 static enum pf_rc key_params(struct store_item *items, const size_t *cand, size_t ncand,
@@ -903,17 +891,323 @@ static void mark_fresh(PGresult *r, struct store_item *items, const size_t *cand
 }
 
 
+/* ---- the compact layout (sql/020): strings as ids, facts once ---- */
+
+#define CACHE_MAX (1u << 20) /* strings and facts remembered per process */
+#define BATCH_STRINGS_MAX (1u << 20)
+
+/* What this process knows is committed: agent_strings ids, and each
+ * agent's facts hashes. Ids never change once committed, so a stale entry
+ * cannot exist; a full cache is emptied and refilled as agents post. */
+static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct strmap *cache_ids, *cache_facts;
+
+static bool cache_ready(void)
+{
+    if (!cache_ids)
+        cache_ids = strmap_new(CACHE_MAX);
+    if (!cache_facts)
+        cache_facts = strmap_new(CACHE_MAX);
+    return cache_ids && cache_facts;
+}
+
+/* A transaction's view of the ids: its own answers, then the cache
+ * (cache_mu held by the caller while encoding). */
+struct idctx {
+    const char *agent;
+    const struct strmap *mine;
+};
+
+static bool id_of(void *ctx, const char *str, int64_t *id)
+{
+    const struct idctx *c = ctx;
+
+    return strmap_get(c->mine, c->agent, str, id) || strmap_get(cache_ids, c->agent, str, id);
+}
+
+/* The strings of a batch that neither the cache nor pending holds. */
+struct missing {
+    const char *agent;
+    struct strmap *pending;
+    struct pgarray agents, values;
+    enum pf_rc rc;
+    size_t n;
+};
+
+static void note_missing(void *ctx, const char *str)
+{
+    struct missing *m = ctx;
+    int64_t v;
+
+    if (m->rc || strmap_get(cache_ids, m->agent, str, &v) ||
+        strmap_get(m->pending, m->agent, str, &v))
+        return;
+    if ((m->rc = strmap_put(m->pending, m->agent, str, 0)))
+        return;
+    pgarray_str(&m->agents, m->agent);
+    pgarray_str(&m->values, str);
+    m->n++;
+}
+
+/* FNV-1a of a host's facts: what host_facts keeps per change. */
+static void facts_texts(const struct pf_snapshot *s, char *ranges, size_t rlen, char *excluded,
+                        size_t elen);
+
+static int64_t facts_hash(const struct pf_snapshot *s)
+{
+    char ranges[PF_RANGES_MAX * 64 + 3], excluded[PF_EXCLUDED_MAX * 64 + 3], num[64];
+    uint64_t h = STRMAP_FNV_SEED;
+    const char *texts[] = {s->host.name, s->host.site, s->host.machine_id, s->host.os,
+                           s->host.os_version, s->host.agent_version, ranges, excluded};
+
+    facts_texts(s, ranges, sizeof(ranges), excluded, sizeof(excluded));
+    for (size_t i = 0; i < PF_ARRAY_LEN(texts); i++)
+        h = strmap_fnv(h, texts[i], strlen(texts[i]) + 1);
+    for (size_t i = 0; i < s->host.nroles; i++)
+        h = strmap_fnv(h, s->host.roles[i], strlen(s->host.roles[i]) + 1);
+    snprintf(num, sizeof(num), "%zu/%u/%llu/%d", s->host.nroles, (unsigned)s->host.cpus,
+             (unsigned long long)s->host.memory_mb, s->has_excluded ? 1 : 0);
+    h = strmap_fnv(h, num, strlen(num));
+    return (int64_t)(h & 0x7fffffffffffffffULL); /* fits bigint, never negative */
+}
+
+static void facts_texts(const struct pf_snapshot *s, char *ranges, size_t rlen, char *excluded,
+                        size_t elen)
+{
+    if (!ranges_json(s->ranges, s->nranges, ranges, rlen))
+        ranges[0] = '\0';
+    if (!s->has_excluded || !ranges_json(s->excluded, s->nexcluded, excluded, elen))
+        excluded[0] = '\0';
+}
+
+#define FACTS_COLS 18
+
+/* The host_facts rows of the fresh snapshots whose facts this process has
+ * not seen committed (one per agent and hash), sent in the pipeline;
+ * *sent is 1 when a statement went out. */
+static enum pf_rc send_facts(PGconn *pg, const struct pf_snapshot *const *fresh,
+                             const int64_t *fh, size_t n, struct strmap *seen, bool *sent)
+{
+    static const int usable[4][2] = {{PF_PROTO_TCP, PF_FAMILY_IPV4},
+                                     {PF_PROTO_UDP, PF_FAMILY_IPV4},
+                                     {PF_PROTO_TCP, PF_FAMILY_IPV6},
+                                     {PF_PROTO_UDP, PF_FAMILY_IPV6}};
+    char ranges[PF_RANGES_MAX * 64 + 3], excluded[PF_EXCLUDED_MAX * 64 + 3];
+    struct pgarray a[FACTS_COLS], roles;
+    const char *vals[FACTS_COLS];
+    enum pf_rc rc = PF_OK;
+    size_t rows = 0;
+
+    *sent = false;
+    for (int c = 0; c < FACTS_COLS; c++)
+        pgarray_init(&a[c]);
+    for (size_t i = 0; i < n && !rc; i++) {
+        const struct pf_snapshot *s = fresh[i];
+        int64_t h = fh[i], known;
+        char hs[24];
+        bool have;
+
+        snprintf(hs, sizeof(hs), "%lld", (long long)h);
+        pthread_mutex_lock(&cache_mu);
+        have = strmap_get(cache_facts, s->agent_id, "", &known) && known == h;
+        pthread_mutex_unlock(&cache_mu);
+        if (have || strmap_get(seen, s->agent_id, hs, &known))
+            continue;
+        if ((rc = strmap_put(seen, s->agent_id, hs, h)))
+            break;
+        facts_texts(s, ranges, sizeof(ranges), excluded, sizeof(excluded));
+        pgarray_str(&a[0], s->agent_id);
+        pgarray_i64(&a[1], h);
+        pgarray_time(&a[2], s->taken_at);
+        pgarray_str(&a[3], s->host.name);
+        pgarray_str(&a[4], s->host.site);
+        pgarray_str(&a[5], s->host.machine_id);
+        pgarray_str(&a[6], s->host.os);
+        pgarray_str(&a[7], s->host.os_version);
+        pgarray_init(&roles);
+        for (size_t k = 0; k < s->host.nroles; k++)
+            pgarray_str(&roles, s->host.roles[k]);
+        {
+            const char *lit = pgarray_end(&roles, &rc);
+            if (lit)
+                pgarray_str(&a[8], lit);
+        }
+        pgarray_free(&roles);
+        pgarray_i64(&a[9], (int64_t)s->host.cpus);
+        pgarray_i64(&a[10], (int64_t)s->host.memory_mb);
+        pgarray_str(&a[11], s->host.agent_version);
+        pgarray_str(&a[12], ranges);
+        if (s->has_excluded)
+            pgarray_str(&a[13], excluded);
+        else
+            pgarray_null(&a[13]);
+        for (int u = 0; u < 4; u++) {
+            if (pf_snapshot_range(s, usable[u][0], usable[u][1]))
+                pgarray_i64(&a[14 + u], (int64_t)pf_snapshot_usable_ports(s, usable[u][0],
+                                                                          usable[u][1]));
+            else
+                pgarray_null(&a[14 + u]);
+        }
+        rows++;
+    }
+    for (int c = 0; c < FACTS_COLS; c++)
+        vals[c] = pgarray_end(&a[c], &rc);
+    if (!rc && rows) {
+        if (PQsendQueryPrepared(pg, "facts", FACTS_COLS, vals, NULL, NULL, 0) == 1)
+            *sent = true;
+        else
+            rc = PF_AGAIN;
+    }
+    for (int c = 0; c < FACTS_COLS; c++)
+        pgarray_free(&a[c]);
+    return rc;
+}
+
+/* After COMMIT: what this transaction stored is known for good. A full
+ * cache starts over (it only saves round trips). */
+static void cache_commit(PGresult *strings, const struct pf_snapshot *const *fresh,
+                         const int64_t *fh, size_t n)
+{
+    pthread_mutex_lock(&cache_mu);
+    for (int i = 0; strings && i < PQntuples(strings); i++) {
+        const char *agent = PQgetvalue(strings, i, 0), *value = PQgetvalue(strings, i, 1);
+        int64_t id = strtoll(PQgetvalue(strings, i, 2), NULL, 10);
+        if (strmap_put(cache_ids, agent, value, id) == PF_TOOBIG) {
+            strmap_clear(cache_ids);
+            (void)strmap_put(cache_ids, agent, value, id);
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        if (strmap_put(cache_facts, fresh[i]->agent_id, "", fh[i]) == PF_TOOBIG) {
+            strmap_clear(cache_facts);
+            (void)strmap_put(cache_facts, fresh[i]->agent_id, "", fh[i]);
+        }
+    pthread_mutex_unlock(&cache_mu);
+}
+
+/* The snapshot_data row of s (COPY text), its strings resolved by ids. */
+static enum pf_rc rows_data(const struct pf_snapshot *s, int64_t facts, const struct strmap *mine,
+                            struct pf_buf *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    uint8_t body[BODY_MAX];
+    char taken[PF_TIME_LEN], hx[2 * BODY_MAX + 4];
+    struct idctx ic = {s->agent_id, mine};
+    struct row r = {out, PF_OK, 0};
+    size_t len, before = out->len;
+    enum pf_rc rc;
+
+    if (pf_time_format(s->taken_at, taken))
+        return PF_INVALID;
+    pthread_mutex_lock(&cache_mu);
+    rc = body_encode(s, id_of, &ic, body, &len);
+    pthread_mutex_unlock(&cache_mu);
+    if (rc)
+        return rc;
+    col_text(&r, s->agent_id);
+    col_text(&r, taken);
+    col_u64(&r, s->seq);
+    col_u64(&r, (uint64_t)facts);
+    /* bytea in hex: \x... (the backslash doubled for COPY) */
+    hx[0] = '\\';
+    hx[1] = '\\';
+    hx[2] = 'x';
+    for (size_t i = 0; i < len; i++) {
+        hx[3 + 2 * i] = hex[body[i] >> 4];
+        hx[4 + 2 * i] = hex[body[i] & 15];
+    }
+    sep(&r);
+    put(&r, hx, 3 + 2 * len);
+    if (s->has_vpn && !body_unmeasured(s, "vpn") && !body_unmeasured(s, "vpn.client_addresses"))
+        col_clients_json(&r, s->vpn.top, s->vpn.ntop);
+    else
+        col_null(&r);
+    if (s->nunmeasured)
+        col_text_array(&r, s->unmeasured, s->nunmeasured);
+    else
+        col_null(&r);
+    if (s->has_agent_stats && s->agent_stats.has_last_push_error)
+        col_text(&r, s->agent_stats.last_push_error);
+    else
+        col_null(&r);
+    row_end(&r);
+    if (r.rc) {
+        out->len = before;
+        if (out->data)
+            out->data[before] = '\0';
+    }
+    return r.rc;
+}
+
+static const char copy_data_sql[] =
+    "COPY snapshot_data (agent_id, taken_at, seq, facts, body, vpn_top_clients, unmeasured, "
+    "last_push_error) FROM STDIN";
+
+/* COPYs the fresh snapshots' rows into snapshot_data. */
+static enum fault copy_data(struct db_conn *dc, PGconn *pg, const struct pf_snapshot *const *fresh,
+                            const int64_t *fh, size_t n, const struct strmap *mine)
+{
+    struct pf_buf b;
+    PGresult *r;
+    enum fault f = F_NONE;
+    bool sent_ok = true;
+    enum pf_rc rc = PF_OK;
+
+    r = PQexecParams(pg, copy_data_sql, 0, NULL, NULL, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_COPY_IN) {
+        f = classify(dc, r, "COPY");
+        PQclear(r);
+        return f;
+    }
+    PQclear(r);
+    pf_buf_init(&b, 4 * COPY_CHUNK);
+    for (size_t i = 0; i < n && sent_ok; i++) {
+        if ((rc = rows_data(fresh[i], fh[i], mine, &b)) != PF_OK) {
+            sent_ok = false;
+            break;
+        }
+        if (b.len >= COPY_CHUNK) {
+            sent_ok = PQputCopyData(pg, b.data, (int)b.len) == 1;
+            pf_buf_reset(&b);
+        }
+    }
+    if (sent_ok && b.len)
+        sent_ok = PQputCopyData(pg, b.data, (int)b.len) == 1;
+    pf_buf_free(&b);
+    PQputCopyEnd(pg, sent_ok ? NULL : "row formatting failed");
+    while ((r = PQgetResult(pg)) != NULL) {
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && f == F_NONE)
+            f = classify(dc, r, "COPY snapshot_data");
+        PQclear(r);
+    }
+    if (f == F_NONE && !sent_ok) {
+        if (rc == PF_NOTFOUND) {
+            /* a string id went missing: another transaction numbered the
+             * same agent's strings at the same time */
+            pf_info("database: agent_strings ids raced, retrying");
+            f = F_RETRY;
+        } else {
+            f = db_check(dc) ? F_UNAVAILABLE : F_BUG;
+        }
+    }
+    return f;
+}
+
 /* One transaction in three steps, each one round trip but the COPYs:
- * BEGIN with the keys (which are new: the dedup), the rows of the new ones
- * by COPY, then the hourly rollups (rollup.h) with COMMIT. */
+ * BEGIN with the keys (which are new: the dedup) and the ids of strings
+ * this process has not seen, the new snapshots' rows by COPY, then the
+ * hourly rollups (rollup.h) and new host facts with COMMIT. */
 static enum fault ingest_once(struct db_conn *dc, PGconn *pg, struct store_item *items,
                               const size_t *cand, size_t ncand)
 {
     struct pf_buf ids, seqs, times, agents;
-    const char *vals[4];
+    const char *vals[4], *svals[2];
     const struct pf_snapshot **fresh = NULL; /* stored for the first time */
+    int64_t *fh = NULL;                      /* their facts hashes */
     size_t nfresh = 0, nrollup = 0;
-    PGresult *keys = NULL;
+    PGresult *keys = NULL, *strings = NULL;
+    struct missing m = {0};
+    struct strmap *mine = NULL, *seen = NULL;
     struct pipe p;
     enum fault f;
 
@@ -925,8 +1219,29 @@ static enum fault ingest_once(struct db_conn *dc, PGconn *pg, struct store_item 
     pf_buf_init(&seqs, PARAM_MAX);
     pf_buf_init(&times, PARAM_MAX);
     pf_buf_init(&agents, PARAM_MAX);
-    if (key_params(items, cand, ncand, &ids, &seqs, &times, &agents) != PF_OK ||
-        !(fresh = malloc((ncand ? ncand : 1) * sizeof(*fresh)))) {
+    pgarray_init(&m.agents);
+    pgarray_init(&m.values);
+    m.pending = strmap_new(BATCH_STRINGS_MAX);
+    mine = strmap_new(BATCH_STRINGS_MAX);
+    seen = strmap_new(BATCH_STRINGS_MAX);
+    if (!m.pending || !mine || !seen ||
+        key_params(items, cand, ncand, &ids, &seqs, &times, &agents) != PF_OK ||
+        !(fresh = malloc((ncand ? ncand : 1) * sizeof(*fresh))) ||
+        !(fh = malloc((ncand ? ncand : 1) * sizeof(*fh)))) {
+        f = F_UNAVAILABLE;
+        goto out;
+    }
+    pthread_mutex_lock(&cache_mu);
+    if (!cache_ready())
+        m.rc = PF_NOMEM;
+    for (size_t i = 0; i < ncand && !m.rc; i++) {
+        m.agent = items[cand[i]].s->agent_id;
+        body_strings(items[cand[i]].s, note_missing, &m);
+    }
+    pthread_mutex_unlock(&cache_mu);
+    svals[0] = pgarray_end(&m.agents, &m.rc);
+    svals[1] = pgarray_end(&m.values, &m.rc);
+    if (m.rc) {
         f = F_UNAVAILABLE;
         goto out;
     }
@@ -939,33 +1254,41 @@ static enum fault ingest_once(struct db_conn *dc, PGconn *pg, struct store_item 
     if (p.sent)
         pipe_note(&p, PQsendQueryPrepared(pg, "seqs", 4, vals, NULL, NULL, 0) == 1,
                   "inserting snapshot keys", PGRES_TUPLES_OK, &keys);
+    if (p.sent && m.n)
+        pipe_note(&p, PQsendQueryPrepared(pg, "strings", 2, svals, NULL, NULL, 0) == 1,
+                  "numbering strings", PGRES_TUPLES_OK, &strings);
     if ((f = pipe_end(dc, pg, &p)) != F_NONE)
         goto fail;
     mark_fresh(keys, items, cand, ncand);
     PQclear(keys);
-    for (size_t i = 0; i < ncand; i++)
-        if (items[cand[i]].fresh)
-            fresh[nfresh++] = items[cand[i]].s;
-    if (nfresh) {
-        if ((f = copy_table(dc, pg, store_copy_snapshots_sql, rows_snapshot, items, cand,
-                            ncand)) != F_NONE ||
-            (f = copy_table(dc, pg, store_copy_processes_sql, rows_processes, items, cand,
-                            ncand)) != F_NONE ||
-            (f = copy_table(dc, pg, store_copy_remotes_sql, rows_remotes, items, cand, ncand)) !=
-                F_NONE)
+    for (int i = 0; strings && i < PQntuples(strings); i++)
+        if (strmap_put(mine, PQgetvalue(strings, i, 0), PQgetvalue(strings, i, 1),
+                       strtoll(PQgetvalue(strings, i, 2), NULL, 10)) != PF_OK) {
+            f = F_UNAVAILABLE;
             goto fail;
-    }
+        }
+    for (size_t i = 0; i < ncand; i++)
+        if (items[cand[i]].fresh) {
+            fh[nfresh] = facts_hash(items[cand[i]].s);
+            fresh[nfresh++] = items[cand[i]].s;
+        }
+    if (nfresh && (f = copy_data(dc, pg, fresh, fh, nfresh, mine)) != F_NONE)
+        goto fail;
     pipe_begin(pg, &p);
     if (p.sent) {
         /* Unsent (out of memory, or libpq failed): pipe_end() drops the
          * connection, which ends the transaction. */
-        bool ok = rollup_send(pg, fresh, nfresh, &nrollup) == PF_OK;
+        bool ok = rollup_send(pg, fresh, nfresh, &nrollup) == PF_OK, facts = false;
         for (size_t i = 0; i < nrollup; i++)
             pipe_note(&p, true, "updating the hourly rollups", PGRES_COMMAND_OK, NULL);
+        ok = ok && send_facts(pg, fresh, fh, nfresh, seen, &facts) == PF_OK;
+        if (facts)
+            pipe_note(&p, true, "storing host facts", PGRES_COMMAND_OK, NULL);
         p.sent = p.sent && ok;
     }
     pipe_command(pg, &p, "COMMIT");
     if ((f = pipe_end(dc, pg, &p)) == F_NONE) {
+        cache_commit(strings, fresh, fh, nfresh);
         proc_rollup_add(fresh, nfresh);
         goto out;
     }
@@ -975,7 +1298,14 @@ out:
     if (f != F_NONE)
         for (size_t i = 0; i < ncand; i++)
             items[cand[i]].fresh = false;
+    PQclear(strings);
+    strmap_free(m.pending);
+    strmap_free(mine);
+    strmap_free(seen);
+    pgarray_free(&m.agents);
+    pgarray_free(&m.values);
     free(fresh);
+    free(fh);
     pf_buf_free(&ids);
     pf_buf_free(&seqs);
     pf_buf_free(&times);

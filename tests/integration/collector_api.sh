@@ -31,8 +31,8 @@ pf_psql -c "select pf_ensure_partition('$old_day')" >/dev/null
 pf_psql -c "insert into snapshot_seqs values (gen_random_uuid(), 1, '$old_day 12:00Z')" >/dev/null
 pf_collector_start --retention-days 30
 url=$PF_COLLECTOR_URL
-old_part=snapshots_p$(date -u -d '40 days ago' +%Y%m%d)
-ahead_part=snapshots_p$(date -u -d '3 days' +%Y%m%d)
+old_part=snapshot_data_p$(date -u -d '40 days ago' +%Y%m%d)
+ahead_part=snapshot_data_p$(date -u -d '3 days' +%Y%m%d)
 for _ in $(seq 50); do
   [ -z "$(pf_psql -c "select to_regclass('$old_part')")" ] && break
   sleep 0.1
@@ -41,7 +41,7 @@ pf_check '[ -z "$(pf_psql -c "select to_regclass('"'"'$old_part'"'"')")" ]' "ret
 pf_check '[ "$(pf_psql -c "select count(*) from snapshot_seqs where taken_at < now() - interval '"'"'35 days'"'"'")" = 0 ]' \
   "retention deleted the old dedup keys"
 pf_check '[ -n "$(pf_psql -c "select to_regclass('"'"'$ahead_part'"'"')")" ]' "partition $ahead_part ready"
-pf_check 'grep -q "retention: dropped 3 partition tables" "$PF_TMP/collector.log"' "retention logged"
+pf_check 'grep -q "retention: dropped 1 partition tables" "$PF_TMP/collector.log"' "retention logged"
 pf_log "ok: retention dropped $old_part, $ahead_part is ready"
 
 # post PATH BODYFILE [BEARER] -> sets $code and $body
@@ -130,8 +130,8 @@ print(json.dumps({"snapshots": [snapshot(a, 3), snapshot(a, 1), snapshot(a, 4), 
 EOF
 post /v1/snapshots "$PF_TMP/batch.json" "$K1"
 expect 200 '{"accepted":3,"duplicates":2}' "batch with repeats"
-part=$(pf_psql -c "select tableoid::regclass from snapshots where agent_id = '$A1' and seq = 5")
-want_part=snapshots_p$(date -u -d '5 days ago' +%Y%m%d)
+part=$(pf_psql -c "select tableoid::regclass from snapshot_data where agent_id = '$A1' and seq = 5")
+want_part=snapshot_data_p$(date -u -d '5 days ago' +%Y%m%d)
 pf_check '[ "$part" = "$want_part" ]' "late snapshot in partition $want_part (got $part)"
 pf_log "ok: late snapshot stored in $part"
 

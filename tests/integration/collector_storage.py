@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""collector_storage.py: snapshots that exercise every field of the compact
+layout (sql/020), and a check that the snapshots, snapshot_processes and
+snapshot_remotes views give back exactly what was posted.
+
+  gen AGENT N OUT        N snapshots as one {"snapshots": [...]} body: the
+                         protocol example, then variations: 50 processes and
+                         50 remotes with 255-character names, IPv6, values
+                         up to 2^53 - 1, unmeasured sections, no top
+                         destination, processes without a remote, VPN
+                         fields, a push error, truncated, facts that change
+  check BATCH DUMPDIR    DUMPDIR/{snapshots,processes,remotes}.json (psql
+                         json_agg of the views) must equal BATCH field by field;
+                         prints every difference
+"""
+import copy
+import datetime
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import collector_client  # noqa: E402
+
+STATES = ["listen", "syn_sent", "syn_received", "established", "fin_wait_1", "fin_wait_2",
+          "close_wait", "closing", "last_ack", "time_wait", "bound"]
+BIG = 2 ** 53 - 1
+
+
+def gen(agent, n):
+    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    out = []
+    for seq in range(1, n + 1):
+        d = collector_client.snapshot(agent, seq, now - datetime.timedelta(minutes=n - seq))
+        k = seq % 6
+        if k == 1:  # the caps: 50 processes and remotes, long names, big values
+            d["processes"] = []
+            for i in range(50):
+                d["processes"].append({
+                    "pid": 4294967295 - i, "name": ("p%02d-" % i) + "x" * 251,
+                    "service": "" if i % 3 else "svc-" + "y" * 250,
+                    "tcp_ports": BIG - i, "udp_ports": i,
+                    "states": {s: (BIG - j if i == 0 else i * j) for j, s in enumerate(STATES)},
+                    "top_remote": {"addr": "2001:db8:ffff:ffff:ffff:ffff:ffff:%x" % i,
+                                   "port": 65535 - i, "count": BIG}})
+            d["remotes"] = [{"addr": "2001:db8::%x" % i if i % 2 else "198.51.100.%d" % i,
+                             "port": 1 + i, "count": BIG - i} for i in range(50)]
+            d["tcp"]["ephemeral_in_use"] = BIG
+            d["tcp"]["states"]["time_wait"] = 123456789
+        elif k == 2:  # sections not measured, no top destination, no remotes
+            d["unmeasured"] = ["tcp.states.bound", "events", "udp"]
+            del d["tcp"]["top_destination"]
+            d["remotes"] = []
+            for p in d["processes"]:
+                p.pop("top_remote", None)
+        elif k == 3:  # VPN counts, a push error, truncated, other facts
+            d["vpn"]["connections"] = 900
+            d["vpn"]["by_protocol"] = {"ikev2": 700, "sstp": 150, "l2tp": 40, "pptp": 10}
+            d["vpn"]["client_addresses"] = {"distinct": 3, "top": [
+                {"addr": "203.0.113.10", "count": 500}, {"addr": "203.0.113.11", "count": 1}]}
+            d["vpn"]["ike_num_established_for_initial_query"] = 20000
+            d["agent_stats"]["last_push_error"] = "tls: handshake \"failed\"\t\\ tab"
+            d["agent_stats"]["spool_depth"] = 17
+            d["truncated"] = True
+            d["host"]["roles"] = ["rras", "entra-connector"]
+            d["host"]["memory_mb"] = 16384
+            d["excluded"] = []
+        elif k == 4:  # no optional sections at all
+            for key in ("events", "vpn", "agent_stats", "excluded"):
+                d.pop(key, None)
+        elif k == 5:  # processes named like the remotes
+            d["processes"][0]["name"] = "10.0.0.5 443"
+            d["tcp"]["top_destination"] = {"addr": "10.0.0.5", "port": 443, "count": 9}
+        out.append(d)
+    return {"snapshots": out}
+
+
+def expect_snapshot(d):
+    """The snapshots view row the collector must give back for d."""
+    um = d.get("unmeasured", [])
+
+    def measured(path, present, v):
+        for u in um:
+            if path == u or path.startswith(u + "."):
+                return None
+        return v if present else None
+
+    tcp, udp = d["tcp"], d.get("udp", {})
+    ev, vpn, st = d.get("events"), d.get("vpn"), d.get("agent_stats")
+    vpn_ok = vpn is not None and measured("vpn", True, 1) is not None
+    top = tcp.get("top_destination")
+    r = {"seq": d["seq"], "interval_s": d["interval_s"], "host_name": d["host"]["name"],
+         "site": d["host"]["site"], "os": d["host"]["os"], "roles": d["host"]["roles"],
+         "memory_mb": d["host"]["memory_mb"], "cpus": d["host"]["cpus"],
+         "tcp_ephemeral_in_use": measured("tcp.ephemeral_in_use", True, tcp["ephemeral_in_use"]),
+         "top_dest_addr": top["addr"] if top else None,
+         "top_dest_port": top["port"] if top else None,
+         "top_dest_count": top["count"] if top else None,
+         "udp_endpoints": measured("udp.endpoints", True, udp.get("endpoints")),
+         "udp_ephemeral_in_use": measured("udp.ephemeral_in_use", True,
+                                          udp.get("ephemeral_in_use")),
+         "unmeasured": um, "truncated": d["truncated"],
+         "excluded": d.get("excluded") if "excluded" in d else None}
+    for s in STATES:
+        r["tcp_" + s] = measured("tcp.states." + s, True, tcp["states"].get(s, 0))
+    for e in ("tcpip_4227", "tcpip_4231", "tcpip_4266", "netlogon_5719"):
+        r["ev_" + e] = measured("events." + e, ev is not None, (ev or {}).get(e))
+    r["vpn_connections"] = vpn["connections"] if vpn_ok else None
+    for p in ("ikev2", "sstp", "l2tp", "pptp"):
+        r["vpn_" + p] = vpn["by_protocol"][p] if vpn_ok else None
+    r["vpn_distinct_clients"] = vpn["client_addresses"]["distinct"] if vpn_ok else None
+    r["vpn_top_clients"] = vpn["client_addresses"]["top"] if vpn_ok else None
+    r["vpn_ike_num_established_for_initial_query"] = (
+        vpn["ike_num_established_for_initial_query"] if vpn_ok else None)
+    for k in ("spool_depth", "spool_dropped", "spool_corrupt", "last_push_error"):
+        r[k] = st[k] if st else None
+    return r
+
+
+def check(batch_path, dump):
+    snaps = json.load(open(batch_path))["snapshots"]
+    rows = {r["seq"]: r for r in json.load(open(os.path.join(dump, "snapshots.json")))}
+    procs, rems = {}, {}
+    for r in json.load(open(os.path.join(dump, "processes.json"))):
+        procs.setdefault(r["seq"], []).append(r)
+    for r in json.load(open(os.path.join(dump, "remotes.json"))):
+        rems.setdefault(r["seq"], []).append(r)
+    bad = 0
+    for d in snaps:
+        got = rows.get(d["seq"])
+        if got is None:
+            print("seq %d: not stored" % d["seq"])
+            bad += 1
+            continue
+        for k, v in expect_snapshot(d).items():
+            if got.get(k) != v:
+                print("seq %d: %s = %r, posted %r" % (d["seq"], k, got.get(k), v))
+                bad += 1
+        ps = sorted(procs.get(d["seq"], []), key=lambda r: r["rank"])
+        if len(ps) != len(d.get("processes", [])):
+            print("seq %d: %d processes, posted %d" % (d["seq"], len(ps), len(d["processes"])))
+            bad += 1
+        for i, (p, g) in enumerate(zip(d.get("processes", []), ps)):
+            tr = p.get("top_remote")
+            want = {"rank": i, "pid": p["pid"], "name": p["name"], "service": p["service"],
+                    "tcp_ports": p["tcp_ports"], "udp_ports": p["udp_ports"],
+                    "top_remote_addr": tr["addr"] if tr else None,
+                    "top_remote_port": tr["port"] if tr else None,
+                    "top_remote_count": tr["count"] if tr else None}
+            for s in STATES:
+                want["st_" + s] = p["states"].get(s, 0)
+            for k, v in want.items():
+                if g.get(k) != v:
+                    print("seq %d process %d: %s = %r, posted %r" % (d["seq"], i, k, g.get(k), v))
+                    bad += 1
+        rs = sorted(rems.get(d["seq"], []), key=lambda r: r["rank"])
+        want_r = [{"addr": r["addr"], "port": r["port"], "count": r["count"]}
+                  for r in d.get("remotes", [])]
+        got_r = [{"addr": r["addr"], "port": r["port"], "count": r["count"]} for r in rs]
+        if want_r != got_r:
+            print("seq %d: remotes differ: %r vs %r" % (d["seq"], got_r[:3], want_r[:3]))
+            bad += 1
+    print("%d snapshots compared, %d differences" % (len(snaps), bad))
+    return 1 if bad else 0
+
+
+def main():
+    if sys.argv[1] == "gen":
+        print(json.dumps(gen(sys.argv[2], int(sys.argv[3]))))
+        return 0
+    if sys.argv[1] == "check":
+        return check(sys.argv[2], sys.argv[3])
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
