@@ -33,6 +33,8 @@ static const struct pf_option_spec serve_specs[] = {
     {"queue-max", 1, 0, "N", "4096", "requests waiting for the database; 429 beyond"},
     {"body-budget-mb", 1, 0, "MB", "512", "request bodies held in memory at once; 429 beyond"},
     {"retention-days", 1, 0, "DAYS", "30", "snapshots older than this are dropped (by day)"},
+    {"rollup-retention-days", 1, 0, "DAYS", "400",
+     "hourly rollups older than this are dropped (by month)"},
     {"retry-after", 1, 0, "SECONDS", "5", "Retry-After sent with 503 when the database is down"},
     {"analysis-cache-mb", 1, 0, "MB", "256",
      "analyses kept for the report and API until the database changes (0: none)"},
@@ -296,12 +298,22 @@ enum pf_rc copts_load(const char *command, int argc, char **argv, struct copts *
         (rc = get_uint(o, "queue-max", 1, 1000000, &o->queue_max, err, errlen)) ||
         (rc = get_uint(o, "body-budget-mb", 1, 1 << 20, &o->body_budget_mb, err, errlen)) ||
         (rc = get_uint(o, "retention-days", 1, 36500, &o->retention_days, err, errlen)) ||
+        (rc = get_uint(o, "rollup-retention-days", 1, 36500, &o->rollup_retention_days, err,
+                       errlen)) ||
         (rc = get_uint(o, "retry-after", 1, 3600, &o->retry_after_s, err, errlen)) ||
         (rc = get_uint(o, "analysis-cache-mb", 0, 1 << 20, &o->analysis_cache_mb, err, errlen)) ||
         (rc = get_uint(o, "analysis-reuse", 0, 3600, &o->analysis_reuse_s, err, errlen)))
         return rc;
     if ((rc = alert_options(o, err, errlen)))
         return rc;
+    if (o->rollup_retention_days < o->retention_days) {
+        /* the rollups are what the analysis reads: they must cover every
+         * snapshot still stored */
+        snprintf(err, errlen,
+                 "option --rollup-retention-days: must be at least --retention-days (%llu)",
+                 (unsigned long long)o->retention_days);
+        return PF_INVALID;
+    }
     if (strlen(o->admin_token) < 16 || strlen(o->enroll_secret) < 16) {
         snprintf(err, errlen, "option --%s: must be at least 16 characters",
                  strlen(o->admin_token) < 16 ? "admin-token" : "enroll-secret");

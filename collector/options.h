@@ -32,6 +32,7 @@ struct copts {
     uint64_t queue_max;        /* jobs waiting for a database worker -> 429 beyond */
     uint64_t body_budget_mb;   /* request bodies held in memory at once -> 429 beyond */
     uint64_t retention_days;
+    uint64_t rollup_retention_days;
     uint64_t retry_after_s;    /* Retry-After of 503 answers */
     uint64_t analysis_cache_mb; /* capacity/analysis_cache.h budget; 0: no cache */
     uint64_t analysis_reuse_s;  /* its reuse_s */

@@ -234,7 +234,7 @@ int serve_main(const struct copts *o)
     }
     now = pf_mono_ms();
     sv.next_summary = now + SUMMARY_MS;
-    upkeep_init(&sv.upkeep, (int)o->retention_days, now);
+    upkeep_init(&sv.upkeep, (int)o->retention_days, (int)o->rollup_retention_days, now);
     pf_info("serving on %s: at most %zu connections, timeouts head %llus body %llus idle %llus, "
             "%llu database workers, %llu TLS threads, retention %llu days",
             o->listen, server_max_connections(sv.srv), (unsigned long long)o->header_timeout_s,

@@ -304,68 +304,7 @@ BEGIN
 END
 $$;
 
--- ---- process_hours from the queue (sql/012), reading the new layout ----
-
-CREATE OR REPLACE FUNCTION pf_flush_process_hours(max_snapshots integer, min_held bigint,
-                                                  min_age interval)
-RETURNS integer
-LANGUAGE plpgsql AS $$
-DECLARE
-    n integer;
-BEGIN
-    PERFORM pg_advisory_xact_lock(hashtext('portfleet.process_hours'));
-    WITH q AS (
-        DELETE FROM process_hours_queue
-        WHERE ctid = ANY (ARRAY(SELECT ctid FROM process_hours_queue
-                                WHERE queued_at <= now() - min_age
-                                LIMIT max_snapshots FOR UPDATE SKIP LOCKED))
-        RETURNING agent_id, seq, taken_at
-    ), sp AS (
-        SELECT d.agent_id, d.taken_at, pf_string(d.agent_id, x.name_id) AS name,
-               pf_string(d.agent_id, x.service_id) AS service,
-               x.tcp_ports + x.udp_ports AS held, x.st_bound,
-               pf_endpoint_addr(d.agent_id, x.remote_id) AS top_remote_addr,
-               pf_endpoint_port(d.agent_id, x.remote_id) AS top_remote_port, x.rank
-        FROM q
-        JOIN snapshot_data d ON d.agent_id = q.agent_id AND d.taken_at = q.taken_at
-                            AND d.seq = q.seq
-        CROSS JOIN LATERAL pf_body_processes(d.body) x
-        UNION ALL
-        SELECT v.agent_id, v.taken_at, v.name, v.service, v.tcp_ports + v.udp_ports, v.st_bound,
-               v.top_remote_addr, v.top_remote_port, v.rank
-        FROM q
-        JOIN snapshot_processes_v1 v ON v.agent_id = q.agent_id AND v.taken_at = q.taken_at
-                                    AND v.seq = q.seq
-    ), p AS (
-        SELECT agent_id, date_bin('1 hour', taken_at, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS hour,
-               name, service, held, st_bound, top_remote_addr, top_remote_port, taken_at, rank
-        FROM sp
-        WHERE held >= min_held
-    ), merged AS (
-        INSERT INTO process_hours AS ph (agent_id, hour, name, service, held_max, held_min,
-                                         bound_max, remote_addr, remote_port, remote_at)
-        SELECT agent_id, hour, name, service, max(held), min(held), max(st_bound),
-               (array_agg(top_remote_addr ORDER BY taken_at DESC, rank DESC)
-                   FILTER (WHERE top_remote_addr IS NOT NULL))[1],
-               (array_agg(top_remote_port ORDER BY taken_at DESC, rank DESC)
-                   FILTER (WHERE top_remote_addr IS NOT NULL))[1],
-               max(taken_at) FILTER (WHERE top_remote_addr IS NOT NULL)
-        FROM p
-        GROUP BY agent_id, hour, name, service
-        ORDER BY agent_id, hour, name COLLATE "C", service COLLATE "C"
-        ON CONFLICT (agent_id, hour, name, service) DO UPDATE SET
-            held_max = GREATEST(ph.held_max, EXCLUDED.held_max),
-            held_min = LEAST(ph.held_min, EXCLUDED.held_min),
-            bound_max = GREATEST(ph.bound_max, EXCLUDED.bound_max),
-            remote_addr = CASE WHEN EXCLUDED.remote_at >= ph.remote_at OR ph.remote_at IS NULL
-                               THEN coalesce(EXCLUDED.remote_addr, ph.remote_addr)
-                               ELSE ph.remote_addr END,
-            remote_port = CASE WHEN EXCLUDED.remote_at >= ph.remote_at OR ph.remote_at IS NULL
-                               THEN coalesce(EXCLUDED.remote_port, ph.remote_port)
-                               ELSE ph.remote_port END,
-            remote_at = GREATEST(ph.remote_at, EXCLUDED.remote_at)
-    )
-    SELECT count(*)::integer INTO n FROM q;
-    RETURN n;
-END
-$$;
+-- ---- process_hours from the queue ----
+-- pf_flush_process_hours() (sql/012) now reads the layout above; its new
+-- definition is generated from the fold rules (collector/capacity/fold.h)
+-- and installed by `migrate` after the sql/ files.

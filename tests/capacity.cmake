@@ -44,3 +44,7 @@ pf_capacity_it(capacity_report_render 600)
 pf_capacity_it(capacity_report_pages 600)
 pf_capacity_it(capacity_report_browse 600)
 pf_capacity_it(capacity_cache 300)
+
+# The in-memory path of the hourly fold printed as rows (collector_fold.sh).
+add_executable(fold_rows tools/fold_rows.c)
+target_link_libraries(fold_rows PRIVATE pfcapacity)

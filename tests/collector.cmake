@@ -25,6 +25,14 @@ pf_collector_it(tenants 300)
 pf_collector_it(collector_revoke 600)
 pf_collector_it(collector_drain 300)
 pf_collector_it(collector_storage 300)
+pf_collector_it(collector_retention 300)
+pf_collector_it(collector_fold 300)
+set_tests_properties(collector_fold PROPERTIES ENVIRONMENT
+  "PF_COLLECTOR_BIN=$<TARGET_FILE:portfleet-collector>;PF_FOLD_ROWS_BIN=$<TARGET_FILE:fold_rows>")
+# builds the previous release from git first (skipped when the commit is absent)
+pf_collector_it(collector_upgrade 1500)
+set_tests_properties(collector_upgrade PROPERTIES SKIP_RETURN_CODE 77 ENVIRONMENT
+  "PF_COLLECTOR_BIN=$<TARGET_FILE:portfleet-collector>;PF_FLEETSIM_BIN=$<TARGET_FILE:fleetsim>")
 
 # The benchmark's load generator and raw-COPY reference (run by
 # tests/bench/collector_bench.sh; built here so it keeps compiling).

@@ -12,6 +12,7 @@ add_library(pfcapacity STATIC
   ${CMAKE_CURRENT_LIST_DIR}/sizing.c
   ${CMAKE_CURRENT_LIST_DIR}/resources.c
   ${CMAKE_CURRENT_LIST_DIR}/demand.c
+  ${CMAKE_CURRENT_LIST_DIR}/fold.c
   ${CMAKE_CURRENT_LIST_DIR}/plan.c
   ${CMAKE_CURRENT_LIST_DIR}/plan_resources.c
   ${CMAKE_CURRENT_LIST_DIR}/findings.c

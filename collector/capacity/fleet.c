@@ -246,18 +246,12 @@ enum pf_rc fleet_host_set_config(struct fleet_host *x, const struct pf_snapshot 
     return PF_OK;
 }
 
-static void fold_max(double *slot, double v)
-{
-    if (stats_present(v) && (!stats_present(*slot) || v > *slot))
-        *slot = v;
-}
-
 void fleet_fold_hour(struct fleet_host *x, size_t h, const struct fleet_hour_row *r)
 {
-    fold_max(&x->tcp[h], r->tcp);
-    fold_max(&x->udp[h], r->udp);
-    fold_max(&x->top_dest[h], r->top_dest);
-    fold_max(&x->vpn_conn[h], r->vpn_conn);
+    x->tcp[h] = fold_max_d(x->tcp[h], r->tcp);
+    x->udp[h] = fold_max_d(x->udp[h], r->udp);
+    x->top_dest[h] = fold_max_d(x->top_dest[h], r->top_dest);
+    x->vpn_conn[h] = fold_max_d(x->vpn_conn[h], r->vpn_conn);
     x->events[h].tcpip_4227 += r->events.tcpip_4227;
     x->events[h].tcpip_4231 += r->events.tcpip_4231;
     x->events[h].tcpip_4266 += r->events.tcpip_4266;
@@ -266,29 +260,34 @@ void fleet_fold_hour(struct fleet_host *x, size_t h, const struct fleet_hour_row
 
 void fleet_fold_proc(struct fleet_proc *p, size_t h, double held_max, double held_min, double bound)
 {
-    fold_max(&p->held[h], held_max);
-    fold_max(&p->bound[h], bound);
-    if (stats_present(held_min) && (!stats_present(p->held_min[h]) || held_min < p->held_min[h]))
-        p->held_min[h] = held_min;
+    p->held[h] = fold_max_d(p->held[h], held_max);
+    p->bound[h] = fold_max_d(p->bound[h], bound);
+    p->held_min[h] = fold_min_d(p->held_min[h], held_min);
 }
 
 enum pf_rc fleet_fold_sizing(const struct fleet *f, struct fleet_host *x, size_t h,
                              const double v[SIZING_N])
 {
+    double cur[SIZING_N];
+
     for (int k = 0; k < SIZING_N; k++) {
         if (!stats_present(v[k]))
             continue;
         if (!x->sz[k] && !(x->sz[k] = nan_series(f->nhours)))
             return PF_NOMEM;
-        fold_max(&x->sz[k][h], v[k]);
     }
+    for (int k = 0; k < SIZING_N; k++)
+        cur[k] = x->sz[k] ? x->sz[k][h] : NAN;
+    fold_sizing(cur, v); /* fold.h, the rule of every path */
+    for (int k = 0; k < SIZING_N; k++)
+        if (x->sz[k])
+            x->sz[k][h] = cur[k];
     return PF_OK;
 }
 
 void fleet_fold_vpn(struct fleet_host *x, const struct fleet_vpn *v)
 {
-    if (!x->has_vpn || v->ikev2 > x->vpn.ikev2 ||
-        (v->ikev2 == x->vpn.ikev2 && v->connections > x->vpn.connections)) {
+    if (fold_vpn_newer(x->has_vpn, x->vpn.ikev2, x->vpn.connections, v->ikev2, v->connections)) {
         x->vpn = *v;
         x->has_vpn = true;
     }
@@ -353,7 +352,7 @@ enum pf_rc fleet_add_snapshot(struct fleet *f, const struct pf_snapshot *s)
         if (!p)
             continue; /* FLEET_PROCS_MAX reached: the rest stay untracked */
         fleet_fold_proc(p, (size_t)h, held, held, (double)sp->states[PF_TCP_BOUND]);
-        if (sp->has_top_remote && s->taken_at >= p->remote_at) {
+        if (sp->has_top_remote && fold_remote_newer(p->has_remote ? p->remote_at : -1, s->taken_at)) {
             p->has_remote = true;
             p->remote = sp->top_remote;
             p->remote_at = s->taken_at;

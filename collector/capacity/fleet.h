@@ -11,9 +11,8 @@
  *
  * Two producers fill it the same way: fleet_add_snapshot() folds decoded
  * snapshots (tests, fleetsim's offline mode), and analysis_db.c loads the
- * hourly rollups the collector keeps in PostgreSQL (sql/010). The rollup
- * SQL is written to match fleet_add_snapshot() rule for rule; the
- * integration tests compare the two.
+ * hourly rollups the collector keeps in PostgreSQL (sql/010). Both apply
+ * the one fold of fold.h; the integration tests compare the two.
  *
  * Processes are keyed by (name, service), not PID: a restart gets a new
  * PID and is exactly the event that releases a leak. Only processes that
@@ -27,11 +26,12 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "fold.h"
 #include "sizing.h"
 #include "snapshot.h"
 
-#define FLEET_HOUR 3600
-#define FLEET_PROC_MIN_HELD 20 /* ports; below this a process is not tracked that hour */
+#define FLEET_HOUR FOLD_HOUR
+#define FLEET_PROC_MIN_HELD FOLD_PROC_MIN_HELD /* below this a process is not tracked that hour */
 #define FLEET_PROCS_MAX 256    /* tracked (name, service) keys per host */
 #define FLEET_HOURS_MAX (400 * 24)
 

@@ -91,8 +91,8 @@ static bool counts(const struct pf_snapshot *s, body_id_fn id, void *ctx, struct
     }
     measured(&c[k++], s, "tcp.ephemeral_in_use", true, s->tcp.ephemeral_in_use);
     if (s->tcp.has_top_destination) {
-        if (!id(ctx, endpoint(s->tcp.top_destination.addr, s->tcp.top_destination.port, ep,
-                              sizeof(ep)),
+        if (!id(ctx,
+                endpoint(s->tcp.top_destination.addr, s->tcp.top_destination.port, ep, sizeof(ep)),
                 &v))
             return false;
         c[k++].v[0] = (uint64_t)v;
@@ -113,8 +113,8 @@ static bool counts(const struct pf_snapshot *s, body_id_fn id, void *ctx, struct
     measured(&c[k++], s, "vpn.by_protocol.l2tp", vpn, s->vpn.by_protocol[PF_VPN_L2TP]);
     measured(&c[k++], s, "vpn.by_protocol.pptp", vpn, s->vpn.by_protocol[PF_VPN_PPTP]);
     measured(&c[k++], s, "vpn.client_addresses.distinct", vpn, s->vpn.distinct_clients);
-    measured(&c[k++], s, "vpn.ike_num_established_for_initial_query",
-             vpn && s->vpn.has_ike_value, s->vpn.ike_num_established_for_initial_query);
+    measured(&c[k++], s, "vpn.ike_num_established_for_initial_query", vpn && s->vpn.has_ike_value,
+             s->vpn.ike_num_established_for_initial_query);
     c[k].null = !s->has_agent_stats;
     c[k++].v[0] = s->has_agent_stats ? s->agent_stats.spool_depth : 0;
     c[k].null = !s->has_agent_stats;
@@ -189,8 +189,7 @@ void body_strings(const struct pf_snapshot *s, void (*fn)(void *ctx, const char 
     char ep[BODY_ENDPOINT_LEN];
 
     if (s->tcp.has_top_destination)
-        fn(ctx, endpoint(s->tcp.top_destination.addr, s->tcp.top_destination.port, ep,
-                         sizeof(ep)));
+        fn(ctx, endpoint(s->tcp.top_destination.addr, s->tcp.top_destination.port, ep, sizeof(ep)));
     for (size_t i = 0; s->has_processes && i < s->nprocesses; i++) {
         const struct pf_process *p = &s->processes[i];
         fn(ctx, p->name);

@@ -24,8 +24,7 @@
 #define BODY_ENDPOINT_LEN (PF_ADDR_LEN + 8)
 /* The largest body: 2 bytes, then each section's n and column widths and
  * at most 8 bytes per value. */
-#define BODY_MAX                                                                                   \
-    (2 + 3 + BODY_NCOUNTS * 9 + (BODY_NPROC + BODY_NREMOTE) * (1 + 8 * PF_LIST_MAX))
+#define BODY_MAX (2 + 3 + BODY_NCOUNTS * 9 + (BODY_NPROC + BODY_NREMOTE) * (1 + 8 * PF_LIST_MAX))
 
 /* The id of string str of the snapshot's agent: true and *id (>= 1), or
  * false when it has none yet. */
@@ -37,8 +36,7 @@ enum pf_rc body_encode(const struct pf_snapshot *s, body_id_fn id, void *ctx, ui
                        size_t *len);
 
 /* Calls fn for every string the body of s refers to (repeats included). */
-void body_strings(const struct pf_snapshot *s, void (*fn)(void *ctx, const char *str),
-                  void *ctx);
+void body_strings(const struct pf_snapshot *s, void (*fn)(void *ctx, const char *str), void *ctx);
 
 /* True when path, or a section above it ("events" for "events.tcpip_4227"),
  * is listed in s->unmeasured: the value is then stored as NULL, not 0. */

@@ -12,6 +12,7 @@
 
 #include <libpq-fe.h>
 
+#include "fold.h"
 #include "log.h"
 #include "rollup.h"
 #include "timeutil.h"
@@ -152,6 +153,9 @@ enum pf_rc migrate_run(const char *conninfo, int *applied, char *err, size_t err
     }
     /* generated from this build's lists of figures (sizing.h), not a file */
     if ((rc = rollup_ensure_columns(pg, err, errlen)))
+        goto out;
+    /* generated from the fold rules of this build (fold.h), not a file */
+    if ((rc = exec(pg, fold_flush_sql, "installing pf_flush_process_hours()", err, errlen)))
         goto out;
     rc = ensure_partitions(pg, err, errlen);
 out:

@@ -12,6 +12,7 @@
 
 #include "db.h"
 #include "fleet.h"
+#include "fold.h"
 #include "log.h"
 #include "pgarray.h"
 
@@ -56,15 +57,7 @@ static const char proc_sql[] =
     "bound_max, remote_addr, remote_port, remote_at) "
     "SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::bigint[], "
     "$6::bigint[], $7::bigint[], $8::text[], $9::integer[], $10::timestamptz[]) "
-    "ON CONFLICT (agent_id, hour, name, service) DO UPDATE SET "
-    "held_max = GREATEST(p.held_max, EXCLUDED.held_max), "
-    "held_min = LEAST(p.held_min, EXCLUDED.held_min), "
-    "bound_max = GREATEST(p.bound_max, EXCLUDED.bound_max), "
-    "remote_addr = CASE WHEN EXCLUDED.remote_at >= p.remote_at OR p.remote_at IS NULL "
-    "THEN coalesce(EXCLUDED.remote_addr, p.remote_addr) ELSE p.remote_addr END, "
-    "remote_port = CASE WHEN EXCLUDED.remote_at >= p.remote_at OR p.remote_at IS NULL "
-    "THEN coalesce(EXCLUDED.remote_port, p.remote_port) ELSE p.remote_port END, "
-    "remote_at = GREATEST(p.remote_at, EXCLUDED.remote_at)";
+    "ON CONFLICT (agent_id, hour, name, service) DO UPDATE SET " FOLD_PROC_SET_SQL;
 
 static const char unqueue_sql[] =
     "DELETE FROM process_hours_queue q USING unnest($1::uuid[], $2::bigint[]) AS u(a, s) "
@@ -158,9 +151,9 @@ static struct prow *acc_row(struct acc *a, const char *agent_id, int64_t hour,
         return NULL;
     r->hash = h;
     r->hour = hour;
-    r->held_max = INT64_MIN;
-    r->held_min = INT64_MAX;
-    r->bound_max = 0;
+    r->held_max = -1; /* absent (fold.h) */
+    r->held_min = -1;
+    r->bound_max = -1;
     r->remote_at = -1;
     r->remote_port = 0;
     r->remote_addr[0] = '\0';
@@ -175,30 +168,24 @@ static struct prow *acc_row(struct acc *a, const char *agent_id, int64_t hour,
     return r;
 }
 
-static int64_t max64(int64_t a, int64_t b)
-{
-    return a > b ? a : b;
-}
-
-/* fleet_add_snapshot()'s process rules for one snapshot. */
+/* fold.h's process rules for one snapshot. */
 static bool acc_fold(struct acc *a, const struct pf_snapshot *s)
 {
-    int64_t hour = s->taken_at / FLEET_HOUR * FLEET_HOUR;
+    int64_t hour = fold_hour(s->taken_at);
 
     for (size_t i = 0; i < s->nprocesses; i++) {
         const struct pf_process *p = &s->processes[i];
         int64_t held = (int64_t)(p->tcp_ports + p->udp_ports);
         struct prow *r;
 
-        if (held < FLEET_PROC_MIN_HELD)
+        if (held < FOLD_PROC_MIN_HELD)
             continue;
         if (!(r = acc_row(a, s->agent_id, hour, p)))
             return false;
-        r->held_max = max64(r->held_max, held);
-        r->held_min = held < r->held_min ? held : r->held_min;
-        r->bound_max = max64(r->bound_max, (int64_t)p->states[PF_TCP_BOUND]);
-        /* the latest snapshot's remote; the later entry of one snapshot */
-        if (p->has_top_remote && s->taken_at >= r->remote_at) {
+        r->held_max = fold_max_i(r->held_max, held);
+        r->held_min = fold_min_i(r->held_min, held);
+        r->bound_max = fold_max_i(r->bound_max, (int64_t)p->states[PF_TCP_BOUND]);
+        if (p->has_top_remote && fold_remote_newer(r->remote_at, s->taken_at)) {
             r->remote_at = s->taken_at;
             r->remote_port = p->top_remote.port;
             snprintf(r->remote_addr, sizeof(r->remote_addr), "%s", p->top_remote.addr);

@@ -14,6 +14,7 @@
 #include "buf.h"
 #include "db.h"
 #include "fleet.h"
+#include "fold.h"
 #include "pgarray.h"
 #include "sizing.h"
 #include "timeutil.h"
@@ -31,8 +32,7 @@ struct host_row {
     bool has_vpn;
     int64_t vpn_ikev2, vpn_connections, vpn_distinct, vpn_top_count, vpn_at;
     const char *vpn_top_addr;
-    bool has_sz;
-    double sz[SIZING_N]; /* hourly maxima (fleet_fold_sizing()); NaN: absent */
+    double sz[SIZING_N]; /* sizing.h's figures; NaN: absent */
 };
 
 static int cmp_snap(const void *a, const void *b)
@@ -46,31 +46,15 @@ static int cmp_snap(const void *a, const void *b)
     return x->taken_at < y->taken_at ? -1 : x->taken_at > y->taken_at;
 }
 
-static int64_t max64(int64_t a, int64_t b)
-{
-    return a > b ? a : b;
-}
-
-static void fold_sizing(struct host_row *r, const struct pf_snapshot *s)
-{
-    double v[SIZING_N];
-
-    sizing_from_snapshot(s, v);
-    for (int k = 0; k < SIZING_N; k++)
-        if (!isnan(v[k]) && (isnan(r->sz[k]) || v[k] > r->sz[k])) {
-            r->sz[k] = v[k];
-            r->has_sz = true;
-        }
-}
-
+/* fold.h's host rules for one snapshot. */
 static void fold_host(struct host_row *r, const struct pf_snapshot *s)
 {
     r->samples++;
-    fold_sizing(r, s);
-    r->tcp = max64(r->tcp, (int64_t)s->tcp.ephemeral_in_use);
-    r->udp = max64(r->udp, (int64_t)s->udp.ephemeral_in_use);
+    r->tcp = fold_max_i(r->tcp, (int64_t)s->tcp.ephemeral_in_use);
+    r->udp = fold_max_i(r->udp, (int64_t)s->udp.ephemeral_in_use);
     if (s->tcp.has_top_destination)
-        r->top_dest = max64(r->top_dest, (int64_t)s->tcp.top_destination.count);
+        r->top_dest = fold_max_i(r->top_dest, (int64_t)s->tcp.top_destination.count);
+    fold_sizing_snapshot(r->sz, s);
     if (s->has_events) {
         r->ev.tcpip_4227 += s->events.tcpip_4227;
         r->ev.tcpip_4231 += s->events.tcpip_4231;
@@ -78,13 +62,12 @@ static void fold_host(struct host_row *r, const struct pf_snapshot *s)
         r->ev.netlogon_5719 += s->events.netlogon_5719;
     }
     if (s->has_vpn) {
-        int64_t ikev2 = (int64_t)s->vpn.by_protocol[PF_VPN_IKEV2];
-        r->vpn_conn = max64(r->vpn_conn, (int64_t)s->vpn.connections);
-        /* fleet_fold_vpn(): more IKEv2, then more connections. */
-        if (!r->has_vpn || ikev2 > r->vpn_ikev2 ||
-            (ikev2 == r->vpn_ikev2 && (int64_t)s->vpn.connections > r->vpn_connections)) {
+        uint64_t ikev2 = s->vpn.by_protocol[PF_VPN_IKEV2];
+        r->vpn_conn = fold_max_i(r->vpn_conn, (int64_t)s->vpn.connections);
+        if (fold_vpn_newer(r->has_vpn, (uint64_t)r->vpn_ikev2, (uint64_t)r->vpn_connections,
+                           ikev2, s->vpn.connections)) {
             r->has_vpn = true;
-            r->vpn_ikev2 = ikev2;
+            r->vpn_ikev2 = (int64_t)ikev2;
             r->vpn_connections = (int64_t)s->vpn.connections;
             r->vpn_distinct = (int64_t)s->vpn.distinct_clients;
             r->vpn_top_addr = s->vpn.ntop ? s->vpn.top[0].addr : "";
@@ -96,37 +79,40 @@ static void fold_host(struct host_row *r, const struct pf_snapshot *s)
 
 /* ---- the statements ---- */
 
-#define VPN_NEWER                                                                                  \
-    "EXCLUDED.vpn_ikev2 IS NOT NULL AND (h.vpn_ikev2 IS NULL OR EXCLUDED.vpn_ikev2 > "             \
-    "h.vpn_ikev2 OR (EXCLUDED.vpn_ikev2 = h.vpn_ikev2 AND EXCLUDED.vpn_connections > "             \
-    "h.vpn_connections))"
-#define VPN_COL(c) #c " = CASE WHEN " VPN_NEWER " THEN EXCLUDED." #c " ELSE h." #c " END"
-
-static const char host_sql[] =
+/* INSERT INTO host_hours ... ON CONFLICT: the columns of fold.h's host
+ * list, the VPN peak, then sizing.h's (HOST_COLS in all), one array each. */
+#define HOST_FIXED 17
+#define HOST_COLS (HOST_FIXED + SIZING_N)
+static const char host_sql_head[] =
     "INSERT INTO host_hours AS h (agent_id, hour, samples, tcp_max, udp_max, top_dest_max, "
     "vpn_conn_max, ev_tcpip_4227, ev_tcpip_4231, ev_tcpip_4266, ev_netlogon_5719, vpn_ikev2, "
-    "vpn_connections, vpn_distinct, vpn_top_addr, vpn_top_count, vpn_at) "
-    "SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::integer[], $4::bigint[], "
-    "$5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], "
-    "$11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[], $15::text[], $16::bigint[], "
-    "$17::timestamptz[]) "
-    "ON CONFLICT (agent_id, hour) DO UPDATE SET samples = h.samples + EXCLUDED.samples, "
-    "tcp_max = GREATEST(h.tcp_max, EXCLUDED.tcp_max), "
-    "udp_max = GREATEST(h.udp_max, EXCLUDED.udp_max), "
-    "top_dest_max = GREATEST(h.top_dest_max, EXCLUDED.top_dest_max), "
-    "vpn_conn_max = GREATEST(h.vpn_conn_max, EXCLUDED.vpn_conn_max), "
-    "ev_tcpip_4227 = h.ev_tcpip_4227 + EXCLUDED.ev_tcpip_4227, "
-    "ev_tcpip_4231 = h.ev_tcpip_4231 + EXCLUDED.ev_tcpip_4231, "
-    "ev_tcpip_4266 = h.ev_tcpip_4266 + EXCLUDED.ev_tcpip_4266, "
-    "ev_netlogon_5719 = h.ev_netlogon_5719 + EXCLUDED.ev_netlogon_5719, "
-    /* clang-format off */
-    VPN_COL(vpn_connections) ", "
-    VPN_COL(vpn_distinct) ", "
-    VPN_COL(vpn_top_addr) ", "
-    VPN_COL(vpn_top_count) ", "
-    VPN_COL(vpn_at) ", "
-    VPN_COL(vpn_ikev2);
-/* clang-format on */
+    "vpn_connections, vpn_distinct, vpn_top_addr, vpn_top_count, vpn_at";
+static const char host_sql_types[HOST_FIXED][12] = {
+    "uuid", "timestamptz", "integer", "bigint", "bigint", "bigint", "bigint", "bigint", "bigint",
+    "bigint", "bigint", "bigint", "bigint", "bigint", "text", "bigint", "timestamptz"};
+
+static enum pf_rc host_sql(char *sql, size_t len)
+{
+    size_t o = 0;
+    int n;
+
+#define APPEND(...)                                                                                \
+    do {                                                                                           \
+        n = snprintf(sql + o, len - o, __VA_ARGS__);                                               \
+        if (n < 0 || (size_t)n >= len - o)                                                         \
+            return PF_TOOBIG;                                                                      \
+        o += (size_t)n;                                                                            \
+    } while (0)
+    APPEND("%s", host_sql_head);
+    for (int k = 0; k < SIZING_N; k++)
+        APPEND(", %s", sizing_column(k));
+    APPEND(") SELECT * FROM unnest(");
+    for (int c = 0; c < HOST_COLS; c++)
+        APPEND("%s$%d::%s[]", c ? ", " : "", c + 1, c < HOST_FIXED ? host_sql_types[c] : "bigint");
+    APPEND(") ON CONFLICT (agent_id, hour) DO UPDATE SET %s", FOLD_HOST_SET_SQL);
+#undef APPEND
+    return PF_OK;
+}
 
 static const char latest_sql[] =
     "INSERT INTO host_latest AS l (agent_id, taken_at, name, site, os, roles, cpus, memory_mb, "
@@ -151,44 +137,19 @@ static const char latest_sql[] =
 
 /* Prepared once per connection by rollup_prepare(). */
 static const struct db_statement statements[] = {
-    {"rollup_hosts", host_sql},
     {"rollup_latest", latest_sql},
 };
 
-/* The sizing columns of sql/050 (sizing.h's list), as one UPDATE of the
- * rows rollup_hosts has just written in the same transaction: GREATEST
- * keeps the hour's maximum and ignores NULL (absent) on either side. */
-static enum pf_rc sizing_sql(char *sql, size_t len)
-{
-    size_t o = 0;
-    int n;
-
-#define APPEND(...)                                                                                    do {                                                                                                   n = snprintf(sql + o, len - o, __VA_ARGS__);                                                       if (n < 0 || (size_t)n >= len - o)                                                                     return PF_TOOBIG;                                                                              o += (size_t)n;                                                                                } while (0)
-    APPEND("UPDATE host_hours h SET ");
-    for (int k = 0; k < SIZING_N; k++)
-        APPEND("%s%s = GREATEST(h.%s, u.c%d)", k ? ", " : "", sizing_column(k), sizing_column(k),
-               k);
-    APPEND(" FROM unnest($1::uuid[], $2::timestamptz[]");
-    for (int k = 0; k < SIZING_N; k++)
-        APPEND(", $%d::bigint[]", k + 3);
-    APPEND(") AS u(a, t");
-    for (int k = 0; k < SIZING_N; k++)
-        APPEND(", c%d", k);
-    APPEND(") WHERE h.agent_id = u.a AND h.hour = u.t");
-#undef APPEND
-    return PF_OK;
-}
-
 enum pf_rc rollup_prepare(PGconn *pg, PGresult **failed)
 {
-    char sql[2048];
-    struct db_statement st = {"rollup_sizing", sql};
-    enum pf_rc rc = db_prepare(pg, statements, sizeof(statements) / sizeof(statements[0]), failed);
+    char sql[4096];
+    struct db_statement st = {"rollup_hosts", sql};
+    enum pf_rc rc = host_sql(sql, sizeof(sql));
 
     if (!rc)
-        rc = sizing_sql(sql, sizeof(sql));
-    if (!rc)
         rc = db_prepare(pg, &st, 1, failed);
+    if (!rc)
+        rc = db_prepare(pg, statements, sizeof(statements) / sizeof(statements[0]), failed);
     return rc;
 }
 
@@ -204,11 +165,11 @@ static enum pf_rc send_prepared(PGconn *pg, const char *stmt, int n, const char 
 
 static enum pf_rc send_hosts(PGconn *pg, const struct host_row *rows, size_t n, size_t *nsent)
 {
-    struct pgarray a[17];
-    const char *vals[17];
+    struct pgarray a[HOST_COLS];
+    const char *vals[HOST_COLS];
     enum pf_rc rc = PF_OK;
 
-    for (int c = 0; c < 17; c++)
+    for (int c = 0; c < HOST_COLS; c++)
         pgarray_init(&a[c]);
     for (size_t i = 0; i < n; i++) {
         const struct host_row *r = &rows[i];
@@ -234,51 +195,21 @@ static enum pf_rc send_hosts(PGconn *pg, const struct host_row *rows, size_t n, 
             pgarray_i64(&a[15], r->vpn_top_count);
             pgarray_time(&a[16], r->vpn_at);
         } else {
-            for (int c = 11; c < 17; c++)
+            for (int c = 11; c < HOST_FIXED; c++)
                 pgarray_null(&a[c]);
         }
-    }
-    for (int c = 0; c < 17; c++)
-        vals[c] = pgarray_end(&a[c], &rc);
-    if (!rc)
-        rc = send_prepared(pg, "rollup_hosts", 17, vals, nsent);
-    for (int c = 0; c < 17; c++)
-        pgarray_free(&a[c]);
-    return rc;
-}
-
-/* The sizing figures of the rows that have any (rollup_sizing). */
-static enum pf_rc send_sizing(PGconn *pg, const struct host_row *rows, size_t n, size_t *nsent)
-{
-    struct pgarray a[2 + SIZING_N];
-    const char *vals[2 + SIZING_N];
-    size_t used = 0;
-    enum pf_rc rc = PF_OK;
-
-    for (size_t i = 0; i < n; i++)
-        used += rows[i].has_sz;
-    if (!used)
-        return PF_OK;
-    for (int c = 0; c < 2 + SIZING_N; c++)
-        pgarray_init(&a[c]);
-    for (size_t i = 0; i < n; i++) {
-        const struct host_row *r = &rows[i];
-        if (!r->has_sz)
-            continue;
-        pgarray_str(&a[0], r->agent_id);
-        pgarray_time(&a[1], r->hour);
         for (int k = 0; k < SIZING_N; k++) {
             if (isnan(r->sz[k]))
-                pgarray_null(&a[2 + k]);
+                pgarray_null(&a[HOST_FIXED + k]);
             else
-                pgarray_i64(&a[2 + k], llround(r->sz[k] * (double)sizing_scale(k)));
+                pgarray_i64(&a[HOST_FIXED + k], llround(r->sz[k] * (double)sizing_scale(k)));
         }
     }
-    for (int c = 0; c < 2 + SIZING_N; c++)
+    for (int c = 0; c < HOST_COLS; c++)
         vals[c] = pgarray_end(&a[c], &rc);
     if (!rc)
-        rc = send_prepared(pg, "rollup_sizing", 2 + SIZING_N, vals, nsent);
-    for (int c = 0; c < 2 + SIZING_N; c++)
+        rc = send_prepared(pg, "rollup_hosts", HOST_COLS, vals, nsent);
+    for (int c = 0; c < HOST_COLS; c++)
         pgarray_free(&a[c]);
     return rc;
 }
@@ -401,7 +332,7 @@ enum pf_rc rollup_send(PGconn *pg, const struct pf_snapshot *const *snaps, size_
     qsort(sorted, n, sizeof(*sorted), cmp_snap);
     for (size_t i = 0; i < n; i++) {
         const struct pf_snapshot *s = sorted[i];
-        int64_t hour = s->taken_at / FLEET_HOUR * FLEET_HOUR;
+        int64_t hour = fold_hour(s->taken_at);
         struct host_row *r = nhosts ? &hosts[nhosts - 1] : NULL;
 
         if (!r || r->hour != hour || strcmp(r->agent_id, s->agent_id) != 0) {
@@ -421,8 +352,6 @@ enum pf_rc rollup_send(PGconn *pg, const struct pf_snapshot *const *snaps, size_
     rc = send_latest(pg, latest, nlatest, nsent);
     if (!rc)
         rc = send_hosts(pg, hosts, nhosts, nsent);
-    if (!rc)
-        rc = send_sizing(pg, hosts, nhosts, nsent);
 out:
     free(sorted);
     free(latest);

@@ -95,6 +95,7 @@ static const struct {
     {"part", "SELECT pf_ensure_partition($1::date)"},
     {"parts", "SELECT pf_ensure_partitions($1::date, $2::date)"},
     {"drop", "SELECT pf_drop_partitions_before($1::date)"},
+    {"drop_rollups", "SELECT pf_drop_rollups_before($1::timestamptz)"},
 };
 
 /* Per connection: the days whose partitions this connection has seen
@@ -706,11 +707,11 @@ static enum pf_rc prepared_select(struct db_conn *dc, PGconn *pg, const char *st
     return PF_OK;
 }
 
-enum pf_rc store_maintain(struct db_conn *dc, int retention_days)
+enum pf_rc store_maintain(struct db_conn *dc, int retention_days, int rollup_retention_days)
 {
-    int64_t today = pf_time_now() / 86400;
-    char first[PF_TIME_LEN], last[PF_TIME_LEN], cutoff[PF_TIME_LEN];
-    const char *p2[2] = {first, last}, *p1[1] = {cutoff};
+    int64_t now = pf_time_now(), today = now / 86400;
+    char first[PF_TIME_LEN], last[PF_TIME_LEN], cutoff[PF_TIME_LEN], rcutoff[PF_TIME_LEN];
+    const char *p2[2] = {first, last}, *p1[1] = {cutoff}, *pr[1] = {rcutoff};
     PGconn *pg = db_pg(dc);
     PGresult *r;
     enum pf_rc rc;
@@ -721,6 +722,8 @@ enum pf_rc store_maintain(struct db_conn *dc, int retention_days)
     day_text(today - 1, first);
     day_text(today + STORE_DAYS_AHEAD, last);
     day_text(today - retention_days, cutoff);
+    if (pf_time_format((today - rollup_retention_days) * 86400, rcutoff))
+        return PF_INTERNAL;
     if ((rc = prepared_select(dc, pg, "parts", 2, p2, "creating partitions", &r)))
         return rc;
     PQclear(r);
@@ -731,6 +734,14 @@ enum pf_rc store_maintain(struct db_conn *dc, int retention_days)
     if (dropped)
         pf_info("retention: dropped %d partition tables of days before %s (%d days kept)",
                 dropped, cutoff, retention_days);
+    if ((rc = prepared_select(dc, pg, "drop_rollups", 1, pr, "dropping old rollups", &r)))
+        return rc;
+    dropped = (int)strtol(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    if (dropped)
+        pf_info("retention: dropped %d rollup partition tables of months before %.10s (%d days "
+                "kept)",
+                dropped, rcutoff, rollup_retention_days);
     pf_debug("partitions ready through %s", last);
     return PF_OK;
 }

@@ -66,10 +66,11 @@ struct store_item {
  * when the database refused the data (nothing stored; logged) */
 enum pf_rc store_ingest(struct db_conn *dc, struct store_item *items, size_t n);
 
-/* Creates the partitions of yesterday .. today + STORE_DAYS_AHEAD and drops
- * those of days before today - retention_days (and their dedup keys).
- * PF_OK or PF_AGAIN. */
-enum pf_rc store_maintain(struct db_conn *dc, int retention_days);
+/* Creates the partitions of yesterday .. today + STORE_DAYS_AHEAD (and
+ * their rollup months), drops those of days before today - retention_days
+ * (and their dedup and queued keys), and the monthly rollup partitions
+ * that end before today - rollup_retention_days. PF_OK or PF_AGAIN. */
+enum pf_rc store_maintain(struct db_conn *dc, int retention_days, int rollup_retention_days);
 
 /* Writes the process_hours accumulator and folds orphaned queue entries
  * (proc_rollup_flush()). PF_OK, PF_AGAIN when the database is unavailable,

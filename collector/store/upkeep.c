@@ -14,7 +14,7 @@ static void maint_run(struct db_conn *dc, struct db_job **jobs, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         struct upkeep *u = (struct upkeep *)((char *)jobs[i] - offsetof(struct upkeep, maint.job));
-        if (store_maintain(dc, u->retention_days) != PF_OK)
+        if (store_maintain(dc, u->retention_days, u->rollup_retention_days) != PF_OK)
             pf_warn("partition maintenance failed; will try again");
     }
 }
@@ -47,9 +47,10 @@ static void submit(struct db *db, struct upkeep_job *p, long long now)
     p->next = now + p->every_ms;
 }
 
-void upkeep_init(struct upkeep *u, int retention_days, long long now)
+void upkeep_init(struct upkeep *u, int retention_days, int rollup_retention_days, long long now)
 {
     u->retention_days = retention_days;
+    u->rollup_retention_days = rollup_retention_days;
     u->maint = (struct upkeep_job){.job = {.ops = &maint_ops}, .every_ms = MAINTAIN_MS, .next = now};
     u->rollup = (struct upkeep_job){
         .job = {.ops = &rollup_ops}, .every_ms = ROLLUP_MS, .next = now + ROLLUP_MS};

@@ -20,12 +20,12 @@ struct upkeep_job {
 
 struct upkeep {
     struct upkeep_job maint, rollup;
-    int retention_days;
+    int retention_days, rollup_retention_days;
 };
 
 /* Starts the schedule at now (pf_mono_ms): maintenance at once, the
  * first rollup flush a second later. */
-void upkeep_init(struct upkeep *u, int retention_days, long long now);
+void upkeep_init(struct upkeep *u, int retention_days, int rollup_retention_days, long long now);
 /* Loop thread: submits to db what is due at now (a full queue tries again
  * at the next due time). */
 void upkeep_tick(struct upkeep *u, struct db *db, long long now);

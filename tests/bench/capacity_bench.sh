@@ -14,6 +14,12 @@
 # PF_BENCH_JOBS=N posting processes (default 3), PF_BENCH_RUNS=N timed runs,
 # PF_BENCH_HOLD=FILE keeps everything running until FILE is removed;
 # PF_BENCH_REUSE_DB=CONNINFO PF_BENCH_NOW=T measures again on that database.
+#
+# PF_BENCH_HOSTS=N (e.g. 10000): a fleet of N hosts x 7 days written
+# straight into the rollup tables (tests/bench/capacity_seed.sql) instead of
+# posted, since the analysis reads only those; the reference is then one SQL
+# scan of everything the analysis reads in the window (host_hours and
+# process_hours rows to the client). A few minutes for 10,000 hosts.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -25,7 +31,19 @@ pf_netns_reexec "$@"
 pf_tmpdir
 runs=${PF_BENCH_RUNS:-5}
 
-if [ -n "${PF_BENCH_REUSE_DB:-}" ]; then
+if [ -n "${PF_BENCH_HOSTS:-}" ]; then
+  pf_pg_init
+  pf_make_certs
+  pf_migrate
+  now=$(($(date -u +%s) / 300 * 300))
+  pf_log "seeding $PF_BENCH_HOSTS hosts x 7 days of rollups"
+  t0=$(date +%s%N)
+  psql -X -q -v hosts="$PF_BENCH_HOSTS" -v now="$now" -f "$here/capacity_seed.sql" "$PF_DB" \
+    >"$PF_TMP/seed.log" 2>&1 || { cat "$PF_TMP/seed.log"; pf_fail "seed"; }
+  t1=$(date +%s%N)
+  pf_collector_start --log-level debug
+  PF_BENCH_REUSE_DB=seeded # no ingest figure below
+elif [ -n "${PF_BENCH_REUSE_DB:-}" ]; then
   # Measure again on a database a previous run left (PF_BENCH_HOLD), with
   # the binaries of this build: PF_BENCH_REUSE_DB=conninfo PF_BENCH_NOW=now.
   PF_DB=$PF_BENCH_REUSE_DB
@@ -60,6 +78,10 @@ auth="Authorization: Bearer $PF_ADMIN_TOKEN"
 findings="curl -sS -f --cacert $PF_CA -H '$auth' -o $PF_TMP/findings.json '$PF_COLLECTOR_URL/v1/findings?now=$now'"
 plan="curl -sS -f --cacert $PF_CA -H '$auth' -o $PF_TMP/plan.json '$PF_COLLECTOR_URL/v1/plan?now=$now'"
 raw="psql -X -At '$PF_DB' -o /dev/null -c \"select agent_id, date_trunc('hour', taken_at), max(tcp_ephemeral_in_use), max(udp_ephemeral_in_use) from snapshots where taken_at >= to_timestamp($now) - interval '7 days' group by 1, 2\""
+if [ -n "${PF_BENCH_HOSTS:-}" ]; then
+  # everything the analysis reads in the window, to the client
+  raw="psql -X -At '$PF_DB' -o /dev/null -c \"select * from host_hours where hour >= to_timestamp($now) - interval '7 days'\" -c \"select * from process_hours where hour >= to_timestamp($now) - interval '7 days'\""
+fi
 hyperfine --warmup 1 --runs "$runs" --export-json "$PF_TMP/times.json" \
   -n findings "$findings" -n plan "$plan" -n raw_hourly_scan "$raw" >&2
 python3 - "$PF_TMP/times.json" "$PF_TMP/findings.json" "$PF_TMP/plan.json" <<'PY'

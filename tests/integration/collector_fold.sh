@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# collector_fold.sh: one fold rule (collector/capacity/fold.h), every path
+# the same rows. 60 snapshots of one host over two hours (counts, VPN and
+# events varying; processes repeating a (name, service), some below 20
+# ports, some without a remote; posted out of order, some twice) are
+# folded by
+#  1. fleet_add_snapshot() in memory (tests/tools/fold_rows.c),
+#  2. ingest: rollup.c's upsert of host_hours, proc_rollup.c's accumulator
+#     and upsert of process_hours,
+#  3. the queue: process_hours emptied, every key queued again, and the SQL
+#     function generated from fold.h (pf_flush_process_hours()) folding them
+#     from the stored rows before GET /v1/findings;
+# host_hours and process_hours (with each process's latest remote) must be
+# the same rows by every path. Real PostgreSQL, real collector over TLS,
+# inside a private network namespace.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh"
+pf_netns_reexec "$@"
+pf_tmpdir
+fold_rows=${PF_FOLD_ROWS_BIN:-$(dirname "$PF_COLLECTOR_BIN")/../tests/fold_rows}
+rollup="python3 $here/collector_rollup.py"
+
+pf_pg_init
+pf_make_certs
+pf_migrate
+pf_collector_start
+read -r agent key < <(pf_enroll FOLD-1 site-f machine-f)
+d=$PF_TMP/snaps
+$rollup gen "$agent" 1 60 "$d"
+# host values that vary: counts, a top destination, VPN, events
+python3 - "$d" <<'PY'
+import glob, json, random, sys
+rnd = random.Random(7)
+for path in sorted(glob.glob(sys.argv[1] + "/*.json")):
+    s = json.load(open(path))
+    s["tcp"]["ephemeral_in_use"] = rnd.randint(0, 5000)
+    s["udp"]["ephemeral_in_use"] = rnd.randint(0, 300)
+    s["tcp"]["top_destination"]["count"] = rnd.randint(0, 900)
+    s["vpn"]["connections"] = rnd.randint(0, 400)
+    s["vpn"]["by_protocol"]["ikev2"] = rnd.randint(0, 3)
+    s["events"]["tcpip_4227"] = rnd.choice([0, 0, 1, 5])
+    s["events"]["netlogon_5719"] = rnd.choice([0, 2])
+    json.dump(s, open(path, "w"))
+PY
+$rollup post "$PF_COLLECTOR_URL" "$PF_CA" "$key" "$d"
+$rollup post "$PF_COLLECTOR_URL" "$PF_CA" "$key" "$d" 4 11 12 40 59
+for _ in $(seq 100); do
+  [ "$(pf_psql -c "select count(*) from process_hours_queue")" = 0 ] && break
+  sleep 0.1
+done
+
+"$fold_rows" "$(date -u +%s)" "$d"/*.json | sort >"$PF_TMP/memory.txt"
+dump() { # FILE: the rows in fold_rows' form
+  {
+    pf_psql -F '|' -c "select 'H', extract(epoch from hour)::bigint, tcp_max, udp_max,
+        top_dest_max, vpn_conn_max, ev_tcpip_4227, ev_tcpip_4231, ev_tcpip_4266,
+        ev_netlogon_5719 from host_hours where agent_id = '$agent'"
+    pf_psql -F '|' -c "select 'P', extract(epoch from hour)::bigint, name, service, held_max,
+        held_min, bound_max from process_hours where agent_id = '$agent'"
+    pf_psql -F '|' -c "select distinct on (name, service) 'R', name, service, remote_addr,
+        remote_port, extract(epoch from remote_at)::bigint from process_hours
+        where agent_id = '$agent' and remote_at is not null
+        order by name, service, remote_at desc"
+  } | sort >"$1"
+}
+dump "$PF_TMP/ingest.txt"
+pf_check '[ "$(grep -c "^P" "$PF_TMP/memory.txt")" -ge 4 ]' "the memory fold kept processes"
+diff "$PF_TMP/memory.txt" "$PF_TMP/ingest.txt" ||
+  pf_fail "ingest (rollup.c, proc_rollup.c) and the memory fold (fleet.c) differ"
+pf_log "ok: ingest rows = memory fold ($(wc -l <"$PF_TMP/ingest.txt") rows)"
+
+pf_psql -c "delete from process_hours" >/dev/null
+pf_psql -c "insert into process_hours_queue (agent_id, seq, taken_at)
+  select agent_id, seq, taken_at from snapshot_seqs" >/dev/null
+pf_curl -fsS -o /dev/null -H "Authorization: Bearer $PF_ADMIN_TOKEN" \
+  "$PF_COLLECTOR_URL/v1/findings" || pf_fail "GET /v1/findings"
+pf_check '[ "$(pf_psql -c "select count(*) from process_hours_queue")" = 0 ]' "queue folded"
+dump "$PF_TMP/queue.txt"
+diff "$PF_TMP/memory.txt" "$PF_TMP/queue.txt" ||
+  pf_fail "the queue's SQL fold and the memory fold differ"
+pf_log "collector_fold: all checks passed"
