@@ -12,9 +12,13 @@ const char fold_flush_sql[] =
     "BEGIN\n"
     /* one writer of process_hours at a time (proc_rollup.h) */
     "PERFORM pg_advisory_xact_lock(hashtext('portfleet.process_hours'));\n"
-    "WITH q AS (DELETE FROM process_hours_queue WHERE ctid = ANY (ARRAY(SELECT ctid FROM "
-    "process_hours_queue WHERE queued_at <= now() - min_age LIMIT max_snapshots FOR UPDATE SKIP "
-    "LOCKED)) RETURNING agent_id, seq, taken_at), "
+    /* Keys, not ctids (a ctid names a row only within one table, and on
+     * Citus the queue is many); no row locks: every writer of the queue's
+     * deletions and of process_hours holds the advisory lock above. */
+    "WITH k AS (SELECT agent_id, seq FROM process_hours_queue WHERE queued_at <= now() - min_age "
+    "LIMIT max_snapshots), "
+    "q AS (DELETE FROM process_hours_queue d USING k WHERE d.agent_id = k.agent_id "
+    "AND d.seq = k.seq RETURNING d.agent_id, d.seq, d.taken_at), "
     "sp AS (SELECT d.agent_id, d.taken_at, pf_string(d.agent_id, x.name_id) AS name, "
     "pf_string(d.agent_id, x.service_id) AS service, x.tcp_ports + x.udp_ports AS held, "
     "x.st_bound, pf_endpoint_addr(d.agent_id, x.remote_id) AS top_remote_addr, "

@@ -5,6 +5,7 @@
 #include "analysis_db.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,24 +58,28 @@ static const char site_hours_sql_tail[] =
     "AND q.hour >= $1::timestamptz AND q.hour < $2::timestamptz OFFSET 0) h";
 
 /* The last day of every process of the given hosts (their last hour with
- * data and the LEAK_MIN_HOURS - 1 before it), read along the primary key
- * per host (OFFSET 0 keeps the planner from turning it into a scan of all
- * process-hours); then, for the leak candidates among them
- * (demand_leak_candidate), their whole series in the window. */
+ * data and the LEAK_MIN_HOURS - 1 before it); then, for the leak
+ * candidates among them (demand_leak_candidate), their whole series in
+ * the window. Plain joins of process_hours with the unnest()ed keys, the
+ * hours also bounded by constants ($4, $5: the earliest and latest of the
+ * keys) so one PostgreSQL prunes the monthly partitions and reads one
+ * index range, and Citus pushes the join down to every worker as it is
+ * (no LATERAL subquery with OFFSET, which it cannot push down). */
 static const char proc_day_sql[] =
     "SELECT p.agent_id::text, p.hour, p.name, p.service, p.held_max, p.held_min, p.bound_max, "
     "p.remote_addr, p.remote_port, p.remote_at "
-    "FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[]) AS a(agent_id, lo, hi) "
-    "CROSS JOIN LATERAL (SELECT * FROM process_hours q WHERE q.agent_id = a.agent_id "
-    "AND q.hour >= a.lo AND q.hour <= a.hi OFFSET 0) p";
+    "FROM process_hours p "
+    "JOIN unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[]) AS a(agent_id, lo, hi) "
+    "ON p.agent_id = a.agent_id AND p.hour >= a.lo AND p.hour <= a.hi "
+    "WHERE p.hour >= $4::timestamptz AND p.hour <= $5::timestamptz";
 
 static const char proc_series_sql[] =
     "SELECT p.agent_id::text, p.hour, p.name, p.service, p.held_max, p.held_min, p.bound_max, "
     "p.remote_addr, p.remote_port, p.remote_at "
-    "FROM unnest($1::uuid[], $2::text[], $3::text[]) AS c(agent_id, name, service) "
-    "CROSS JOIN LATERAL (SELECT * FROM process_hours q WHERE q.agent_id = c.agent_id "
-    "AND q.name = c.name AND q.service = c.service AND q.hour >= $4::timestamptz "
-    "AND q.hour < $5::timestamptz OFFSET 0) p";
+    "FROM process_hours p "
+    "JOIN unnest($1::uuid[], $2::text[], $3::text[]) AS c(agent_id, name, service) "
+    "ON p.agent_id = c.agent_id AND p.name = c.name AND p.service = c.service "
+    "WHERE p.hour >= $4::timestamptz AND p.hour < $5::timestamptz";
 
 static bool null(const PGresult *r, int row, int col)
 {
@@ -336,6 +341,8 @@ static enum pf_rc load_processes(PGconn *pg, struct fleet *f, const char *from, 
 {
     struct pgarray a[3];
     const char *vals[5];
+    char lo_min[PF_TIME_LEN], hi_max[PF_TIME_LEN];
+    int64_t lo_first = INT64_MAX, hi_last = INT64_MIN;
     enum pf_rc rc = PF_OK;
     size_t ncand = 0;
 
@@ -346,16 +353,25 @@ static enum pf_rc load_processes(PGconn *pg, struct fleet *f, const char *from, 
         long h = last_hour(f, &f->hosts[i]);
         if (h < 0)
             continue;
+        int64_t lo = f->start +
+                     (int64_t)(h >= LEAK_MIN_HOURS - 1 ? h - (LEAK_MIN_HOURS - 1) : 0) * FLEET_HOUR;
+        int64_t hi = f->start + (int64_t)h * FLEET_HOUR;
         pgarray_str(&a[0], f->hosts[i].agent_id);
-        pgarray_time(&a[1],
-                     f->start + (int64_t)(h >= LEAK_MIN_HOURS - 1 ? h - (LEAK_MIN_HOURS - 1) : 0) *
-                                    FLEET_HOUR);
-        pgarray_time(&a[2], f->start + (int64_t)h * FLEET_HOUR);
+        pgarray_time(&a[1], lo);
+        pgarray_time(&a[2], hi);
+        lo_first = lo < lo_first ? lo : lo_first;
+        hi_last = hi > hi_last ? hi : hi_last;
     }
     for (int c = 0; c < 3; c++)
         vals[c] = pgarray_end(&a[c], &rc);
+    if (hi_last == INT64_MIN)
+        lo_first = hi_last = f->start; /* no host has data: the arrays are empty */
+    if (pf_time_format(lo_first, lo_min) || pf_time_format(hi_last, hi_max))
+        rc = PF_INTERNAL;
+    vals[3] = lo_min;
+    vals[4] = hi_max;
     if (!rc)
-        rc = fold_proc_rows(pg, f, proc_day_sql, 3, vals, err, errlen,
+        rc = fold_proc_rows(pg, f, proc_day_sql, 5, vals, err, errlen,
                             "loading the last day of "
                             "processes");
     for (int c = 0; c < 3; c++)

@@ -82,6 +82,10 @@ if [ -n "${PF_BENCH_HOSTS:-}" ]; then
   # everything the analysis reads in the window, to the client
   raw="psql -X -At '$PF_DB' -o /dev/null -c \"select * from host_hours where hour >= to_timestamp($now) - interval '7 days'\" -c \"select * from process_hours where hour >= to_timestamp($now) - interval '7 days'\""
 fi
+for q in findings plan; do # one answer first: a failure says why
+  code=$(pf_curl -o "$PF_TMP/first.json" -w '%{http_code}' -H "$auth" "$PF_COLLECTOR_URL/v1/$q?now=$now")
+  [ "$code" = 200 ] || { head -c 400 "$PF_TMP/first.json"; tail -n 5 "$PF_TMP/collector.log"; pf_fail "GET /v1/$q: $code"; }
+done
 hyperfine --warmup 1 --runs "$runs" --export-json "$PF_TMP/times.json" \
   -n findings "$findings" -n plan "$plan" -n raw_hourly_scan "$raw" >&2
 python3 - "$PF_TMP/times.json" "$PF_TMP/findings.json" "$PF_TMP/plan.json" <<'PY'
