@@ -8,12 +8,16 @@
 #     is used), migrates a fresh database and ingests two fleetsim
 #     scenarios and a batch covering every snapshot field
 #     (collector_storage.py gen).
-#  2. GET /v1/findings, /v1/plan (both at a fixed now) and /v1/hosts are
-#     saved; the collector stops.
-#  3. This build's `migrate` upgrades the database; this build's collector
-#     must answer the three the same, byte for byte, and the snapshots
-#     views must give every posted field back (collector_storage.py check)
-#     for the rows the old release stored.
+#  2. The rollups the analysis reads (host_hours, process_hours,
+#     host_latest) are dumped; the collector stops.
+#  3. This build's `migrate` upgrades the database: the rollups must be the
+#     same rows, the snapshots views must give every posted field back
+#     (collector_storage.py check) for the rows the old release stored, and
+#     this build's /v1/findings, /v1/plan and /v1/hosts on the upgraded
+#     database must equal its answers on a second database that this build
+#     filled itself with the same posts (agent ids aside: enrolled twice).
+#     (The previous release's own answers are not the reference: the
+#     capacity engine changes between releases, the stored history must not.)
 #  4. New snapshots are posted after the upgrade: the views show old and
 #     new rows together.
 # Real PostgreSQL, real collectors over TLS, inside a private network
@@ -73,27 +77,70 @@ json.dump({"snapshots": b[36:]}, open(sys.argv[3], "w"))' \
 post "$PF_TMP/old.json"
 answers() { # DIR
   mkdir -p "$1"
-  for q in "findings?now=$now" "plan?now=$now" "hosts"; do
+  for q in "findings?now=$now" "plan?now=$now" "hosts?now=$now"; do
     pf_curl -fsS -H "Authorization: Bearer $PF_ADMIN_TOKEN" "$PF_COLLECTOR_URL/v1/$q" \
       >"$1/${q%%\?*}.json" || pf_fail "GET /v1/$q"
   done
 }
-answers "$PF_TMP/before"
+rollups() { # FILE
+  {
+    pf_psql -c "select * from host_hours order by agent_id, hour"
+    pf_psql -c "select * from process_hours order by agent_id, hour, name, service"
+    pf_psql -c "select * from host_latest order by agent_id"
+  } >"$1"
+}
+rollups "$PF_TMP/rollups-before.txt"
 rows_before=$(pf_psql -c "select count(*) from snapshots")
 pf_collector_stop
-pf_log "previous release: $rows_before snapshots, $(python3 -c '
-import json, sys; print(len(json.load(open(sys.argv[1]))["findings"]))' "$PF_TMP/before/findings.json") findings"
+pf_log "previous release: $rows_before snapshots, $(wc -l <"$PF_TMP/rollups-before.txt") rollup rows"
 
 PF_COLLECTOR_BIN=$new_bin
 pf_migrate
 pf_check 'grep -q "applied 020_compact_snapshots.sql" "$PF_TMP/migrate.log"' "the upgrade ran"
+rollups "$PF_TMP/rollups-after.txt"
+diff "$PF_TMP/rollups-before.txt" "$PF_TMP/rollups-after.txt" >/dev/null ||
+  pf_fail "the rollups changed in the upgrade"
 pf_collector_start
 answers "$PF_TMP/after"
-for f in findings plan hosts; do
-  cmp -s "$PF_TMP/before/$f.json" "$PF_TMP/after/$f.json" ||
-    { diff <(python3 -m json.tool "$PF_TMP/before/$f.json") \
-        <(python3 -m json.tool "$PF_TMP/after/$f.json") | head -n 20; pf_fail "/v1/$f changed"; }
+pf_collector_stop
+
+# the same posts into a database this build made itself
+db_a=$PF_DB
+pf_as_pg "$PF_PG_BIN/createdb" -h "$PF_PG_SOCK" -p "$PF_PG_PORT" -U postgres fresh
+PF_DB="host=$PF_PG_SOCK port=$PF_PG_PORT user=postgres dbname=fresh"
+pf_migrate
+pf_collector_start
+for sc in seed001_snat seed004_leak; do
+  "$sim" post --scenario "$root/tests/fleetsim/scenarios/$sc.json" --collector "$PF_COLLECTOR_URL" \
+    --ca-file "$PF_CA" --enroll-secret "$PF_ENROLL_SECRET" --now "$now" 2>>"$PF_TMP/post.log" ||
+    { cat "$PF_TMP/post.log"; pf_fail "posting $sc"; }
 done
+read -r agent_b key_b < <(pf_enroll UPGRADE-1 site-u machine-u)
+sed "s/$agent/$agent_b/g" "$PF_TMP/old.json" >"$PF_TMP/old_b.json"
+key_a=$key
+key=$key_b
+post "$PF_TMP/old_b.json"
+key=$key_a
+answers "$PF_TMP/fresh"
+pf_collector_stop
+PF_DB=$db_a
+for f in findings plan hosts; do
+  python3 - "$PF_TMP/after/$f.json" "$PF_TMP/fresh/$f.json" <<'PY' || pf_fail "/v1/$f differs"
+import json, re, sys
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+def norm(x):
+    if isinstance(x, dict):
+        return {k: norm(v) for k, v in x.items() if k not in ("agent_id", "generated_at")}
+    if isinstance(x, list):
+        return sorted((norm(v) for v in x), key=lambda v: json.dumps(v, sort_keys=True))
+    return UUID.sub("<agent>", x) if isinstance(x, str) else x
+a, b = (norm(json.load(open(p))) for p in sys.argv[1:3])
+if a != b:
+    print(json.dumps(a, sort_keys=True)[:600]); print(json.dumps(b, sort_keys=True)[:600])
+    sys.exit(1)
+PY
+done
+pf_collector_start
 pf_check '[ "$(pf_psql -c "select count(*) from snapshots")" = "$rows_before" ]' \
   "every snapshot still readable"
 dump() {
