@@ -12,27 +12,46 @@
 --   endpoint ("addr port") once, with a small number (1, 2, ...) that the
 --   snapshots use instead;
 -- * snapshot_data: one row per snapshot, daily partitions like before; its
---   counts, processes and remotes in one bytea, body (format below); the
---   rare text and JSON values (VPN top clients, unmeasured, the last push
---   error) stay columns, NULL when absent.
+--   counts, processes, remotes, VPN clients, ports and pool, resources and
+--   sessions in one bytea, body (format below); the rare text values
+--   (unmeasured, the last push error) stay columns, NULL when absent.
 -- The views snapshots, snapshot_processes and snapshot_remotes give back
--- every column of the old tables, for forensics, tests and reports; rows
--- stored before this migration stay where they were (renamed *_v1, still
--- partitioned, dropped by the same retention) and the views show both.
+-- every column of the old tables (and the sections the old tables never
+-- kept: resources, sessions, vpn.ports, vpn.address_pool), for forensics,
+-- tests and reports; rows stored before this migration stay where they
+-- were (renamed *_v1, still partitioned, dropped by the same retention)
+-- and the views show both.
 --
 -- body, version 1 (integers big-endian, unsigned):
 --   byte 0       format version (1)
---   byte 1       flags: bit 0 = the snapshot was truncated
---   then three sections, in this order:
---     counts     1 row, 31 columns (the order of the snapshots view below)
---     processes  one row per process, 18 columns, in the agent's order
---     remotes    one row per remote, 2 columns (endpoint, count), in order
---   a section is: n (1 byte, rows), then per column: w (1 byte), then n
---   values of w bytes each. w is the width the column's largest value
---   needs (0 when all are 0); 255 means the column is NULL (no values).
+--   byte 1       flags: bit 0 = the snapshot was truncated; bit 1 = the
+--                VPN client list is stored (vpn_top_clients, maybe []);
+--                bit 2 = vpn.ports is stored (maybe []); bit 3 = the
+--                remotes' counts, bit 4 = the VPN clients' counts are
+--                stored as differences: each row's count minus the next
+--                row's, the last row's as it is (the agent sends them
+--                largest first, so these are small; a list out of that
+--                order is stored as it is)
+--   then eight sections, in this order:
+--     1 counts     1 row, 31 columns (the order of the snapshots view below)
+--     2 processes  one row per process, 18 columns, in the agent's order
+--     3 remotes    one row per remote, 2 columns (endpoint, count), in order
+--     4 vpn_top    one row per VPN client: address, count, in order
+--     5 vpn_ports  one row per vpn.ports entry: protocol (0 ikev2, 1 sstp,
+--                  2 l2tp, 3 pptp), configured, in_use, in order
+--     6 vpn_pool   0 or 1 row: size, in_use
+--     7 resources  0 or 1 row: cpu_pct, cpu_pct_peak (both in 1/100 of a
+--                  percent), memory_used_mb
+--     8 sessions   0 or 1 row: source, tcp_active, udp_active, users,
+--                  requests_per_s (in 1/100)
+--   a section is: n (1 byte, rows), then, when n > 0, per column: w
+--   (1 byte), then n values of w bytes each. w is the width the column's
+--   largest value needs (0 when all are 0); 255 means the column is NULL
+--   (no values: a figure the agent did not send).
 --   A string column holds agent_strings ids; id 0 is "absent" (NULL).
--- Any snapshot the collector accepts fits (at most 50 processes and 50
--- remotes, values up to 2^63 - 1), so nothing is truncated or refused.
+-- Any snapshot the collector accepts fits (at most 50 entries per list,
+-- values up to 2^63 - 1, fractions kept to hundredths by the decoder), so
+-- nothing is truncated or refused.
 
 ALTER TABLE snapshots RENAME TO snapshots_v1;
 ALTER TABLE snapshot_processes RENAME TO snapshot_processes_v1;
@@ -74,7 +93,6 @@ CREATE TABLE snapshot_data (
     seq             bigint NOT NULL,
     facts           bigint NOT NULL,
     body            bytea NOT NULL,
-    vpn_top_clients jsonb,
     unmeasured      text[],
     last_push_error text,
     PRIMARY KEY (agent_id, taken_at, seq)
@@ -97,14 +115,24 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
                      ::bit(64)::bigint END
 $$;
 
--- Where every column of a body is: {n_counts, off, w, off, w, ... (31),
--- n_processes (at 64), off, w, ... (18), n_remotes (at 101), off, w, ...
--- (2)}; offsets are 0-based byte positions.
+-- The sections of a body: their number of columns, and where each
+-- section's entry starts in pf_body_layout()'s array (1-based).
+CREATE FUNCTION pf_body_cols() RETURNS integer[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT ARRAY[31, 18, 2, 2, 3, 2, 3, 5] $$;
+
+CREATE FUNCTION pf_body_base(s integer) RETURNS integer
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT (ARRAY[1, 64, 101, 106, 111, 118, 123, 130])[s]
+$$;
+
+-- Where every column of a body is: per section (from pf_body_base), n,
+-- then off, w per column; offsets are 0-based byte positions. The
+-- columns of an empty section are NULL (w 255).
 CREATE FUNCTION pf_body_layout(b bytea) RETURNS integer[]
 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
 DECLARE
-    cols integer[] := ARRAY[31, 18, 2];
-    res integer[] := array_fill(0, ARRAY[1 + 62 + 1 + 36 + 1 + 4]);
+    cols integer[] := pf_body_cols();
+    res integer[] := array_fill(0, ARRAY[140]);
     o integer := 2;
     k integer := 1;
     n integer;
@@ -113,14 +141,18 @@ BEGIN
     IF get_byte(b, 0) <> 1 THEN
         RAISE EXCEPTION 'snapshot body format % is not known', get_byte(b, 0);
     END IF;
-    FOR s IN 1..3 LOOP
+    FOR s IN 1..8 LOOP
         n := get_byte(b, o);
         o := o + 1;
         res[k] := n;
         k := k + 1;
         FOR c IN 1..cols[s] LOOP
-            w := get_byte(b, o);
-            o := o + 1;
+            IF n = 0 THEN
+                w := 255;
+            ELSE
+                w := get_byte(b, o);
+                o := o + 1;
+            END IF;
             res[k] := o;
             res[k + 1] := w;
             k := k + 2;
@@ -139,12 +171,22 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT pf_body_u(b, l[2 * c], l[2 * c + 1])
 $$;
 
--- Row i (0-based) of column c (1-based) of section s (2 processes, 3 remotes).
+-- Row i (0-based) of column c (1-based) of section s (1-based, above).
 CREATE FUNCTION pf_body_cell(b bytea, l integer[], s integer, i integer, c integer)
 RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT pf_body_u(b, l[base + 2 * c - 1] + i * l[base + 2 * c], l[base + 2 * c])
-    FROM (SELECT CASE s WHEN 2 THEN 64 ELSE 101 END AS base) x
+    FROM (SELECT pf_body_base(s) AS base) x
 $$;
+
+-- Column c of the one-row section s (6 and up), NULL when it has no row.
+CREATE FUNCTION pf_body_one(b bytea, l integer[], s integer, c integer)
+RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN l[pf_body_base(s)] > 0 THEN pf_body_cell(b, l, s, 0, c) END
+$$;
+
+-- A figure kept in 1/100 (cpu_pct, requests_per_s) as the number sent.
+CREATE FUNCTION pf_body_hundredths(v bigint) RETURNS numeric
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$ SELECT round(v / 100.0, 2) $$;
 
 -- The processes of a body, ids not yet resolved.
 CREATE FUNCTION pf_body_processes(b bytea)
@@ -167,11 +209,39 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
     FROM (SELECT pf_body_layout(b) AS l) x, generate_series(0, l[64] - 1) AS i
 $$;
 
+-- A count column stored as differences (flags bit 3 for the remotes, bit
+-- 4 for the VPN clients): each value is its own difference plus those of
+-- the rows after it.
 CREATE FUNCTION pf_body_remotes(b bytea)
 RETURNS TABLE (rank smallint, endpoint_id integer, count bigint)
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-    SELECT i::smallint, pf_body_cell(b, l, 3, i, 1)::integer, pf_body_cell(b, l, 3, i, 2)
-    FROM (SELECT pf_body_layout(b) AS l) x, generate_series(0, l[101] - 1) AS i
+    SELECT i::smallint, e::integer,
+           CASE WHEN get_byte(b, 1) & 8 = 8 THEN (sum(c) OVER (ORDER BY i DESC))::bigint ELSE c END
+    FROM (SELECT i, pf_body_cell(b, l, 3, i, 1) AS e, pf_body_cell(b, l, 3, i, 2) AS c
+          FROM (SELECT pf_body_layout(b) AS l) x, generate_series(0, l[101] - 1) AS i) r
+$$;
+
+-- The VPN clients of a body (section 4), ids not yet resolved.
+CREATE FUNCTION pf_body_vpn_top(b bytea, l integer[])
+RETURNS TABLE (rank smallint, addr_id integer, count bigint)
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT i::smallint, a::integer,
+           CASE WHEN get_byte(b, 1) & 16 = 16 THEN (sum(c) OVER (ORDER BY i DESC))::bigint ELSE c END
+    FROM (SELECT i, pf_body_cell(b, l, 4, i, 1) AS a, pf_body_cell(b, l, 4, i, 2) AS c
+          FROM generate_series(0, l[106] - 1) AS i) r
+$$;
+
+-- vpn.ports of a body (section 5) as the JSON the agent sent, NULL when
+-- it sent none.
+CREATE FUNCTION pf_body_vpn_ports(b bytea, l integer[]) RETURNS jsonb
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT CASE WHEN get_byte(b, 1) & 4 = 4 THEN coalesce(
+        (SELECT jsonb_agg(jsonb_build_object(
+                    'protocol', (ARRAY['ikev2', 'sstp', 'l2tp', 'pptp'])
+                                [pf_body_cell(b, l, 5, i, 1) + 1],
+                    'configured', pf_body_cell(b, l, 5, i, 2),
+                    'in_use', pf_body_cell(b, l, 5, i, 3)) ORDER BY i)
+           FROM generate_series(0, l[111] - 1) AS i), '[]'::jsonb) END
 $$;
 
 -- The string an id stands for (NULL for id 0, "absent").
@@ -203,7 +273,12 @@ SELECT agent_id, seq, taken_at, received_at, interval_s, host_name, site, machin
        ev_tcpip_4231, ev_tcpip_4266, ev_netlogon_5719, vpn_connections, vpn_ikev2, vpn_sstp,
        vpn_l2tp, vpn_pptp, vpn_distinct_clients, vpn_top_clients,
        vpn_ike_num_established_for_initial_query, unmeasured, spool_depth, spool_dropped,
-       spool_corrupt, last_push_error, truncated
+       spool_corrupt, last_push_error, truncated,
+       NULL::jsonb AS vpn_ports, NULL::bigint AS vpn_pool_size, NULL::bigint AS vpn_pool_in_use,
+       NULL::numeric AS cpu_pct, NULL::numeric AS cpu_pct_peak, NULL::bigint AS memory_used_mb,
+       NULL::text AS sessions_source, NULL::bigint AS sessions_tcp_active,
+       NULL::bigint AS sessions_udp_active, NULL::bigint AS sessions_users,
+       NULL::numeric AS sessions_requests_per_s
 FROM snapshots_v1
 UNION ALL
 SELECT d.agent_id, d.seq, d.taken_at, k.received_at,
@@ -224,10 +299,20 @@ SELECT d.agent_id, d.seq, d.taken_at, k.received_at,
        pf_body_count(d.body, l.l, 20), pf_body_count(d.body, l.l, 21),
        pf_body_count(d.body, l.l, 22), pf_body_count(d.body, l.l, 23),
        pf_body_count(d.body, l.l, 24), pf_body_count(d.body, l.l, 25),
-       pf_body_count(d.body, l.l, 26), pf_body_count(d.body, l.l, 27), d.vpn_top_clients,
+       pf_body_count(d.body, l.l, 26), pf_body_count(d.body, l.l, 27),
+       CASE WHEN get_byte(d.body, 1) & 2 = 2 THEN coalesce(
+           (SELECT jsonb_agg(jsonb_build_object('addr', pf_string(d.agent_id, t.addr_id),
+                                                'count', t.count) ORDER BY t.rank)
+              FROM pf_body_vpn_top(d.body, l.l) t), '[]'::jsonb) END,
        pf_body_count(d.body, l.l, 28), coalesce(d.unmeasured, '{}'),
        pf_body_count(d.body, l.l, 29), pf_body_count(d.body, l.l, 30),
-       pf_body_count(d.body, l.l, 31), d.last_push_error, get_byte(d.body, 1) & 1 = 1
+       pf_body_count(d.body, l.l, 31), d.last_push_error, get_byte(d.body, 1) & 1 = 1,
+       pf_body_vpn_ports(d.body, l.l), pf_body_one(d.body, l.l, 6, 1),
+       pf_body_one(d.body, l.l, 6, 2), pf_body_hundredths(pf_body_one(d.body, l.l, 7, 1)),
+       pf_body_hundredths(pf_body_one(d.body, l.l, 7, 2)), pf_body_one(d.body, l.l, 7, 3),
+       pf_string(d.agent_id, pf_body_one(d.body, l.l, 8, 1)), pf_body_one(d.body, l.l, 8, 2),
+       pf_body_one(d.body, l.l, 8, 3), pf_body_one(d.body, l.l, 8, 4),
+       pf_body_hundredths(pf_body_one(d.body, l.l, 8, 5))
 FROM snapshot_data d
 CROSS JOIN LATERAL pf_body_layout(d.body) AS l(l)
 JOIN host_facts f ON f.agent_id = d.agent_id AND f.facts = d.facts

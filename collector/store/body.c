@@ -4,6 +4,7 @@
  * that are all zero (most TCP states of most processes) cost one byte. */
 #include "body.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -46,6 +47,8 @@ static void put_col(struct enc *e, const struct col *c, size_t n)
 {
     unsigned w;
 
+    if (n == 0)
+        return; /* an empty section has no column widths */
     if (c->null) {
         e->out[e->len++] = W_NULL;
         return;
@@ -124,6 +127,104 @@ static bool counts(const struct pf_snapshot *s, body_id_fn id, void *ctx, struct
     return k == BODY_NCOUNTS;
 }
 
+/* A fraction kept to hundredths (the codec rounds to them) as an integer
+ * of 1/100; the view divides by 100 again. */
+static uint64_t hundredths(double v)
+{
+    return (uint64_t)llround(v * 100.0);
+}
+
+/* A count column sorted from the largest down (remotes, VPN clients, as
+ * the agent sends them) is stored as each value's excess over the next
+ * one, the last as itself: small numbers, a byte where the counts need
+ * two. True when it was; a column out of order stays as it is. */
+static bool descending(struct col *c, size_t n)
+{
+    for (size_t i = 0; i + 1 < n; i++)
+        if (c->v[i] < c->v[i + 1])
+            return false;
+    for (size_t i = 0; i + 1 < n; i++)
+        c->v[i] -= c->v[i + 1];
+    return n > 1;
+}
+
+static void opt(struct col *c, bool has, uint64_t v)
+{
+    c->null = !has;
+    c->v[0] = has ? v : 0;
+}
+
+static void put_section(struct enc *e, const struct col *c, int ncols, size_t n)
+{
+    e->out[e->len++] = (uint8_t)n;
+    for (int k = 0; k < ncols; k++)
+        put_col(e, &c[k], n);
+}
+
+/* The sections after the remotes: VPN clients, VPN ports, the address
+ * pool, resources, sessions (the order of sql/020's layout). */
+static enum pf_rc sizing(struct enc *e, const struct pf_snapshot *s, bool vpn_top, body_id_fn id,
+                         void *ctx, uint8_t *flags)
+{
+    struct col c[BODY_NSESSIONS];
+    const struct pf_vpn *v = &s->vpn;
+    size_t n = vpn_top ? v->ntop : 0;
+    int64_t x;
+
+    memset(c, 0, sizeof(c));
+    for (size_t i = 0; i < n; i++) {
+        if (!id(ctx, v->top[i].addr, &x))
+            return PF_NOTFOUND;
+        c[0].v[i] = (uint64_t)x;
+        c[1].v[i] = v->top[i].count;
+    }
+    if (descending(&c[1], n))
+        *flags |= BODY_F_VPN_TOP_DESC;
+    put_section(e, c, BODY_NVPN_TOP, n);
+
+    memset(c, 0, sizeof(c));
+    n = s->has_vpn && v->has_ports ? v->nports : 0;
+    for (size_t i = 0; i < n; i++) {
+        c[0].v[i] = v->ports[i].proto;
+        c[1].v[i] = v->ports[i].configured;
+        c[2].v[i] = v->ports[i].in_use;
+    }
+    put_section(e, c, BODY_NVPN_PORTS, n);
+
+    memset(c, 0, sizeof(c));
+    c[0].v[0] = v->pool_size;
+    c[1].v[0] = v->pool_in_use;
+    put_section(e, c, BODY_NVPN_POOL, s->has_vpn && v->has_address_pool ? 1 : 0);
+
+    memset(c, 0, sizeof(c));
+    opt(&c[0], s->resources.has_cpu, hundredths(s->resources.cpu_pct));
+    opt(&c[1], s->resources.has_cpu_peak, hundredths(s->resources.cpu_pct_peak));
+    opt(&c[2], s->resources.has_memory, s->resources.memory_used_mb);
+    put_section(e, c, BODY_NRESOURCES, s->has_resources ? 1 : 0);
+
+    memset(c, 0, sizeof(c));
+    if (s->has_sessions) {
+        const struct pf_sessions *se = &s->sessions;
+        if (!id(ctx, se->source, &x))
+            return PF_NOTFOUND;
+        c[0].v[0] = (uint64_t)x;
+        opt(&c[1], se->has_tcp_active, se->tcp_active);
+        opt(&c[2], se->has_udp_active, se->udp_active);
+        opt(&c[3], se->has_users, se->users);
+        opt(&c[4], se->has_requests_per_s, hundredths(se->requests_per_s));
+    }
+    put_section(e, c, BODY_NSESSIONS, s->has_sessions ? 1 : 0);
+    return PF_OK;
+}
+
+/* The VPN client list is stored when the old layout stored it
+ * (vpn_top_clients): VPN measured and its client addresses too. */
+static bool has_vpn_top(const struct pf_snapshot *s)
+{
+    return s->has_vpn && !body_unmeasured(s, "vpn") &&
+           !body_unmeasured(s, "vpn.client_addresses");
+}
+
 enum pf_rc body_encode(const struct pf_snapshot *s, body_id_fn id, void *ctx, uint8_t *out,
                        size_t *len)
 {
@@ -131,18 +232,20 @@ enum pf_rc body_encode(const struct pf_snapshot *s, body_id_fn id, void *ctx, ui
     struct enc e = {out, 0};
     char ep[BODY_ENDPOINT_LEN];
     size_t np = s->has_processes ? s->nprocesses : 0, nr = s->has_remotes ? s->nremotes : 0;
+    bool vpn_top = has_vpn_top(s), ports = s->has_vpn && s->vpn.has_ports;
     int64_t v;
+    enum pf_rc rc;
 
     *len = 0;
-    if (np > PF_LIST_MAX || nr > PF_LIST_MAX)
-        return PF_TOOBIG; /* the codec's cap: cannot happen */
+    if (np > PF_LIST_MAX || nr > PF_LIST_MAX || (vpn_top && s->vpn.ntop > PF_LIST_MAX) ||
+        (ports && s->vpn.nports > PF_VPN_NPROTO))
+        return PF_TOOBIG; /* the codec's caps: cannot happen */
     out[e.len++] = BODY_VERSION;
-    out[e.len++] = s->truncated ? 1 : 0;
+    out[e.len++] = (uint8_t)((s->truncated ? BODY_F_TRUNCATED : 0) |
+                             (vpn_top ? BODY_F_VPN_TOP : 0) | (ports ? BODY_F_VPN_PORTS : 0));
     if (!counts(s, id, ctx, c))
         return PF_NOTFOUND;
-    out[e.len++] = 1;
-    for (int k = 0; k < BODY_NCOUNTS; k++)
-        put_col(&e, &c[k], 1);
+    put_section(&e, c, BODY_NCOUNTS, 1);
 
     memset(c, 0, BODY_NPROC * sizeof(*c));
     for (size_t i = 0; i < np; i++) {
@@ -166,9 +269,7 @@ enum pf_rc body_encode(const struct pf_snapshot *s, body_id_fn id, void *ctx, ui
             c[k++].v[i] = p->top_remote.count;
         } /* else id 0: absent */
     }
-    out[e.len++] = (uint8_t)np;
-    for (int k = 0; k < BODY_NPROC; k++)
-        put_col(&e, &c[k], np);
+    put_section(&e, c, BODY_NPROC, np);
 
     memset(c, 0, BODY_NREMOTE * sizeof(*c));
     for (size_t i = 0; i < nr; i++) {
@@ -177,9 +278,11 @@ enum pf_rc body_encode(const struct pf_snapshot *s, body_id_fn id, void *ctx, ui
         c[0].v[i] = (uint64_t)v;
         c[1].v[i] = s->remotes[i].count;
     }
-    out[e.len++] = (uint8_t)nr;
-    for (int k = 0; k < BODY_NREMOTE; k++)
-        put_col(&e, &c[k], nr);
+    if (descending(&c[1], nr))
+        out[1] |= BODY_F_REMOTES_DESC;
+    put_section(&e, c, BODY_NREMOTE, nr);
+    if ((rc = sizing(&e, s, vpn_top, id, ctx, &out[1])))
+        return rc;
     *len = e.len;
     return PF_OK;
 }
@@ -199,4 +302,8 @@ void body_strings(const struct pf_snapshot *s, void (*fn)(void *ctx, const char 
     }
     for (size_t i = 0; s->has_remotes && i < s->nremotes; i++)
         fn(ctx, endpoint(s->remotes[i].addr, s->remotes[i].port, ep, sizeof(ep)));
+    for (size_t i = 0; has_vpn_top(s) && i < s->vpn.ntop; i++)
+        fn(ctx, s->vpn.top[i].addr);
+    if (s->has_sessions)
+        fn(ctx, s->sessions.source);
 }

@@ -1131,10 +1131,6 @@ static enum pf_rc rows_data(const struct pf_snapshot *s, int64_t facts, const st
     }
     sep(&r);
     put(&r, hx, 3 + 2 * len);
-    if (s->has_vpn && !body_unmeasured(s, "vpn") && !body_unmeasured(s, "vpn.client_addresses"))
-        col_clients_json(&r, s->vpn.top, s->vpn.ntop);
-    else
-        col_null(&r);
     if (s->nunmeasured)
         col_text_array(&r, s->unmeasured, s->nunmeasured);
     else
@@ -1153,8 +1149,8 @@ static enum pf_rc rows_data(const struct pf_snapshot *s, int64_t facts, const st
 }
 
 static const char copy_data_sql[] =
-    "COPY snapshot_data (agent_id, taken_at, seq, facts, body, vpn_top_clients, unmeasured, "
-    "last_push_error) FROM STDIN";
+    "COPY snapshot_data (agent_id, taken_at, seq, facts, body, unmeasured, last_push_error) "
+    "FROM STDIN";
 
 /* COPYs the fresh snapshots' rows into snapshot_data. */
 static enum fault copy_data(struct db_conn *dc, PGconn *pg, const struct pf_snapshot *const *fresh,

@@ -8,7 +8,11 @@ written out so the bench can compare the database with gzip -6 of it.
 
 Each host: a dozen processes (stable pids, an occasional restart with a new
 pid), 50 remotes drawn from a pool of 80 with some churn, counts that random
-walk minute to minute, a top destination, UDP, events now and then; every
+walk minute to minute, a top destination, UDP, events now and then, CPU and
+memory (resources); by its role, a quarter of the hosts each: an Entra
+connector (sessions: users, requests/s), cloudflared (sessions: TCP and UDP
+streams), RRAS (vpn: about 200 connections from a pool of 300 clients, the
+top 50 of them, ports per protocol, the address pool), a plain host. Every
 snapshot 60 s apart, ending now. Deterministic for a seed.
 """
 import datetime
@@ -64,6 +68,9 @@ class Host:
                      for _ in range(60)] + ["203.0.113.%d" % rng.randrange(1, 255)
                                             for _ in range(20)]
         self.ports = [443, 443, 443, 80, 8443, 5671, 1433, 389]
+        self.kind = ["entra-connector", "cloudflared", "rras", "web"][i % 4]
+        self.cpu, self.mem, self.rps, self.users = 20.0, 3000, 50.0, 40
+        self.clients = {"172.16.%d.%d" % (k // 250, k % 250 + 1): 0 for k in range(300)}
         self.remotes = {}
         while len(self.remotes) < 50:
             self.remotes[(rng.choice(self.pool), rng.choice(self.ports))] = rng.randrange(1, 300)
@@ -95,17 +102,48 @@ class Host:
                                                        "count": max(1, p["held"] // 3)}})
         rem = sorted(self.remotes.items(), key=lambda kv: -kv[1])
         total = sum(p["held"] for p in self.procs)
+        self.cpu = min(100.0, max(1.0, self.cpu + rng.uniform(-3, 3)))
+        self.mem = min(8000, max(1000, self.mem + rng.randint(-40, 40)))
+        extra = {"resources": {"cpu_pct": round(self.cpu, 2),
+                               "cpu_pct_peak": round(min(100.0, self.cpu + rng.uniform(0, 30)), 2),
+                               "memory_used_mb": self.mem}}
+        if self.kind == "entra-connector":
+            self.rps = max(0.0, self.rps + rng.uniform(-4, 4))
+            self.users = max(0, self.users + rng.randint(-3, 3))
+            extra["sessions"] = {"source": "entra-connector", "users": self.users,
+                                 "requests_per_s": round(self.rps, 2)}
+        elif self.kind == "cloudflared":
+            extra["sessions"] = {"source": "cloudflared", "tcp_active": total // 2,
+                                 "udp_active": rng.randint(0, 40)}
+        elif self.kind == "rras":
+            for c in rng.sample(list(self.clients), 8):  # clients come and go
+                self.clients[c] = max(0, min(3, self.clients[c] + rng.choice((-1, 1))))
+            on = sorted(((c, n) for c, n in self.clients.items() if n), key=lambda kv: (-kv[1], kv[0]))
+            conn = sum(n for _, n in on)
+            ikev2, sstp = conn * 6 // 10, conn * 3 // 10
+            extra["vpn"] = {
+                "connections": conn,
+                "by_protocol": {"ikev2": ikev2, "sstp": sstp, "l2tp": conn - ikev2 - sstp,
+                                "pptp": 0},
+                "client_addresses": {"distinct": len(on),
+                                     "top": [{"addr": c, "count": n} for c, n in on[:50]]},
+                "ike_num_established_for_initial_query": None,
+                "ports": [{"protocol": "ikev2", "configured": 128, "in_use": min(128, ikev2)},
+                          {"protocol": "sstp", "configured": 128, "in_use": min(128, sstp)},
+                          {"protocol": "l2tp", "configured": 128, "in_use": conn - ikev2 - sstp},
+                          {"protocol": "pptp", "configured": 128, "in_use": 0}],
+                "address_pool": {"size": 500, "in_use": min(500, conn)}}
         states = {s: 0 for s in STATES}
         states["established"] = total * 7 // 10
         states["time_wait"] = total - states["established"]
         states["listen"] = 24 + rng.randint(0, 1)
         states["bound"] = rng.randint(0, 6)
         states["close_wait"] = rng.randint(0, 5)
-        return {
+        d = {
             "schema": "portfleet.snapshot.v1", "agent_id": self.agent_id, "seq": seq,
             "taken_at": taken.strftime("%Y-%m-%dT%H:%M:%SZ"), "interval_s": 60,
             "host": {"name": self.name, "site": self.site, "machine_id": "mid-%04d" % self.i,
-                     "os": "windows", "os_version": "10.0.20348", "roles": ["entra-connector"],
+                     "os": "windows", "os_version": "10.0.20348", "roles": [self.kind],
                      "cpus": 4, "memory_mb": 8192, "agent_version": "0.1.0"},
             "ranges": [{"proto": p, "family": f, "start": 49152, "count": 16384}
                        for p in ("tcp", "udp") for f in ("ipv4", "ipv6")],
@@ -122,6 +160,8 @@ class Host:
             "agent_stats": {"spool_depth": 0, "spool_dropped": 0, "spool_corrupt": 0,
                             "last_push_error": None},
             "truncated": False}
+        d.update(extra)
+        return d
 
 
 def main():

@@ -9,7 +9,9 @@ snapshot_remotes views give back exactly what was posted.
                          50 remotes with 255-character names, IPv6, values
                          up to 2^53 - 1, unmeasured sections, no top
                          destination, processes without a remote, VPN
-                         fields, a push error, truncated, facts that change
+                         fields (50 clients, ports, the address pool),
+                         resources and sessions (each figure present or
+                         not), a push error, truncated, facts that change
   check BATCH DUMPDIR    DUMPDIR/{snapshots,processes,remotes}.json (psql
                          json_agg of the views) must equal BATCH field by field;
                          prints every difference
@@ -48,12 +50,24 @@ def gen(agent, n):
                              "port": 1 + i, "count": BIG - i} for i in range(50)]
             d["tcp"]["ephemeral_in_use"] = BIG
             d["tcp"]["states"]["time_wait"] = 123456789
+            d["vpn"]["client_addresses"] = {"distinct": BIG, "top": [
+                {"addr": "2001:db8:aaaa:bbbb:cccc:dddd:eeee:%x" % i, "count": BIG - i}
+                for i in range(50)]}
+            d["vpn"]["ports"] = [{"protocol": p, "configured": BIG - i, "in_use": BIG - 2 * i}
+                                 for i, p in enumerate(["pptp", "l2tp", "sstp", "ikev2"])]
+            d["vpn"]["address_pool"] = {"size": BIG, "in_use": BIG}
+            d["resources"] = {"cpu_pct": 100, "cpu_pct_peak": 100,
+                              "memory_used_mb": d["host"]["memory_mb"]}
+            d["sessions"] = {"source": "s" * 63, "tcp_active": BIG, "udp_active": BIG,
+                             "users": BIG, "requests_per_s": 1099511627775.99}
         elif k == 2:  # sections not measured, no top destination, no remotes
             d["unmeasured"] = ["tcp.states.bound", "events", "udp"]
             del d["tcp"]["top_destination"]
             d["remotes"] = []
             for p in d["processes"]:
                 p.pop("top_remote", None)
+            d["unmeasured"] += ["sessions", "resources.memory_used_mb"]
+            d["resources"] = {"cpu_pct": 0.01, "cpu_pct_peak": None}
         elif k == 3:  # VPN counts, a push error, truncated, other facts
             d["vpn"]["connections"] = 900
             d["vpn"]["by_protocol"] = {"ikev2": 700, "sstp": 150, "l2tp": 40, "pptp": 10}
@@ -66,12 +80,29 @@ def gen(agent, n):
             d["host"]["roles"] = ["rras", "entra-connector"]
             d["host"]["memory_mb"] = 16384
             d["excluded"] = []
+            d["vpn"]["ports"] = [{"protocol": "sstp", "configured": 128, "in_use": 100},
+                                 {"protocol": "ikev2", "configured": 128, "in_use": 0}]
+            d["vpn"]["address_pool"] = {"size": 500, "in_use": 120}
+            d["resources"] = {"cpu_pct": 63.46, "cpu_pct_peak": 91, "memory_used_mb": 5120}
+            d["sessions"] = {"source": "entra-connector", "users": 40, "requests_per_s": 12.5}
         elif k == 4:  # no optional sections at all
             for key in ("events", "vpn", "agent_stats", "excluded"):
                 d.pop(key, None)
         elif k == 5:  # processes named like the remotes
             d["processes"][0]["name"] = "10.0.0.5 443"
             d["tcp"]["top_destination"] = {"addr": "10.0.0.5", "port": 443, "count": 9}
+            d["vpn"]["ports"] = []
+            d["vpn"]["client_addresses"]["top"] = []
+            # counts not largest first (the agent's order): kept as sent
+            d["remotes"] = [{"addr": "10.9.0.%d" % (i + 1), "port": 443, "count": c}
+                            for i, c in enumerate([5, 7, 7, 1, 300, 2])]
+            d["resources"] = {}
+            d["sessions"] = {"source": "cloudflared", "tcp_active": 0, "udp_active": 7}
+        else:  # the decoder rounds fractions to hundredths; clients out of order
+            d["vpn"]["client_addresses"]["top"] = [
+                {"addr": "203.0.113.%d" % (i + 1), "count": c} for i, c in enumerate([1, 4, 4, 2])]
+            d["resources"] = {"cpu_pct": 12.344, "cpu_pct_peak": 99.996}
+            d["sessions"] = {"source": "10.0.0.5 443", "requests_per_s": 0.005}
         out.append(d)
     return {"snapshots": out}
 
@@ -115,7 +146,30 @@ def expect_snapshot(d):
         vpn["ike_num_established_for_initial_query"] if vpn_ok else None)
     for k in ("spool_depth", "spool_dropped", "spool_corrupt", "last_push_error"):
         r[k] = st[k] if st else None
+    # sections the old tables never kept: stored as sent (fractions to
+    # hundredths), whatever unmeasured says
+    res, ses, vpn = d.get("resources") or {}, d.get("sessions") or {}, vpn or {}
+    r["vpn_ports"] = vpn.get("ports")
+    pool = vpn.get("address_pool") or {}
+    r["vpn_pool_size"], r["vpn_pool_in_use"] = pool.get("size"), pool.get("in_use")
+    r["cpu_pct"] = hundredths(res.get("cpu_pct"))
+    r["cpu_pct_peak"] = hundredths(res.get("cpu_pct_peak"))
+    r["memory_used_mb"] = res.get("memory_used_mb")
+    r["sessions_source"] = ses.get("source")
+    for k in ("tcp_active", "udp_active", "users"):
+        r["sessions_" + k] = ses.get(k)
+    r["sessions_requests_per_s"] = hundredths(ses.get("requests_per_s"))
     return r
+
+
+def hundredths(v):
+    """What the decoder keeps of a fraction (half away from zero), as the
+    view's numeric reads back in Python."""
+    if v is None:
+        return None
+    import decimal
+    q = decimal.Decimal(repr(v)).quantize(decimal.Decimal("0.01"), decimal.ROUND_HALF_UP)
+    return float(q) if q != q.to_integral() else int(q)
 
 
 def check(batch_path, dump):

@@ -3,7 +3,8 @@
 # collector_storage.sh: the compact layout (sql/020) loses nothing. Snapshots
 # covering every field and the caps (50 processes and 50 remotes with
 # 255-character names, values up to 2^53 - 1, IPv6, unmeasured sections,
-# VPN, push errors, facts that change) go through the real collector; the
+# VPN with its clients, ports and pool, resources and sessions, push
+# errors, facts that change) go through the real collector; the
 # snapshots, snapshot_processes and snapshot_remotes views must give every
 # value back (collector_storage.py check). Then, with a second collector
 # (its own string cache) posting to the same agent, a resend and new
@@ -50,13 +51,42 @@ import json, sys
 b = json.load(open(sys.argv[1]))
 b["snapshots"][0]["remotes"][49]["count"] -= 1
 b["snapshots"][3]["processes"][0]["states"]["bound"] = 1
+b["snapshots"][2]["sessions"]["users"] += 1
+b["snapshots"][0]["vpn"]["ports"][3]["in_use"] -= 1
 print(json.dumps(b))' "$PF_TMP/batch.json" >"$PF_TMP/changed.json"
 if $st check "$PF_TMP/changed.json" "$PF_TMP/d1" >"$PF_TMP/changed.txt"; then
   pf_fail "the check missed a changed value"
 fi
-pf_check 'tail -n1 "$PF_TMP/changed.txt" | grep -q "compared, 2 differences"' \
-  "the check found both changed values: $(tail -n1 "$PF_TMP/changed.txt")"
+pf_check 'tail -n1 "$PF_TMP/changed.txt" | grep -q "compared, 4 differences"' \
+  "the check found the four changed values: $(tail -n1 "$PF_TMP/changed.txt")"
 pf_log "ok: every field of 36 snapshots read back"
+
+# what does not fit the model is refused whole, the field named, never cut
+while IFS='|' read -r name mutation path; do
+  python3 - "$agent" >"$PF_TMP/bad.json" <<EOF
+import json, sys
+sys.path.insert(0, "$here")
+from collector_client import snapshot
+d = snapshot(sys.argv[1], 9000)
+$mutation
+print(json.dumps(d))
+EOF
+  code=$(pf_curl -o "$PF_TMP/answer" -w '%{http_code}' -X POST -H "Authorization: Bearer $key" \
+    -H 'Content-Type: application/json' --data-binary "@$PF_TMP/bad.json" "$PF_COLLECTOR_URL/v1/snapshots")
+  msg=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["message"])' "$PF_TMP/answer")
+  [ "$code" = 400 ] || pf_fail "$name: status $code, expected 400 ($msg)"
+  case "$msg" in "$path"*) ;; *) pf_fail "$name: message '$msg' does not name $path" ;; esac
+  pf_log "ok: 400 $name: $msg"
+done <<'CASES'
+process name of 256 characters|d["processes"][0]["name"] = "n" * 256|processes[0].name
+51 remotes|d["remotes"] = [{"addr": "10.1.0.%d" % (i + 1), "port": 443, "count": 1} for i in range(51)]|remotes
+51 VPN clients|d["vpn"]["client_addresses"]["top"] = [{"addr": "10.2.0.%d" % (i + 1), "count": 1} for i in range(51)]|vpn.client_addresses.top
+five VPN port entries|d["vpn"]["ports"] = [{"protocol": p, "configured": 1, "in_use": 0} for p in ("ikev2", "sstp", "l2tp", "pptp", "ikev2")]|vpn.ports
+sessions source of 64 characters|d["sessions"] = {"source": "s" * 64}|sessions.source
+requests_per_s past 2^53|d["sessions"] = {"source": "x", "requests_per_s": 2.0 ** 54}|sessions.requests_per_s
+CASES
+pf_check '[ "$(pf_psql -c "select count(*) from snapshot_seqs where seq = 9000")" = 0 ]' \
+  "no refused snapshot stored"
 
 # a second collector knows none of the ids: same agent, a resend and new seqs
 pf_collector_stop
