@@ -5,7 +5,8 @@
 -- posting 20 million snapshots through the API would take hours on a small
 -- machine, and the analysis reads only these tables. 100 sites; load with an
 -- office-hours bump and noise; 1 host in 50 grows 150 ports a day, 1 in 40
--- has a leaking process, 1 in 100 went silent a day ago. :now is Unix time.
+-- has a leaking process, 1 in 100 went silent a day ago; CPU, memory, users
+-- and requests/s (host_hours.sz_*) for every host. :now is Unix time.
 \set ON_ERROR_STOP on
 BEGIN;
 SELECT pf_ensure_partitions((to_timestamp(:now) - interval '8 days')::date,
@@ -28,14 +29,21 @@ INSERT INTO host_latest (agent_id, taken_at, name, site, os, roles, cpus, memory
 SELECT agent_id, last_seen, name, site, 'windows', ARRAY['entra-connector'], 4, 8192, 60,
        49152, 16384, 49152, 16384, 16384, 16384, '[]', base, 40, '10.0.0.5', 443, NULL
 FROM seed_hosts;
-INSERT INTO host_hours (agent_id, hour, samples, tcp_max, udp_max, top_dest_max, vpn_conn_max)
+INSERT INTO host_hours (agent_id, hour, samples, tcp_max, udp_max, top_dest_max, vpn_conn_max,
+                        sz_cpu_pct, sz_mem_mb, sz_users, sz_rps)
 SELECT h.agent_id, hr, 60,
        h.base + CASE WHEN extract(hour FROM hr) BETWEEN 8 AND 17 THEN 1200 ELSE 0 END
               + (abs(hashtext(h.i || '/' || hr)) % 300)
               + CASE WHEN h.i % 50 = 3
                      THEN (150 * extract(epoch FROM hr - (to_timestamp(:now) - interval '7 days'))
                            / 86400)::bigint ELSE 0 END,
-       40 + abs(hashtext(hr::text || h.i)) % 20, 200 + abs(hashtext(h.i || 'd' || hr)) % 50, NULL
+       40 + abs(hashtext(hr::text || h.i)) % 20, 200 + abs(hashtext(h.i || 'd' || hr)) % 50, NULL,
+       -- the sizing figures (1/100 for CPU and requests/s): busier in office hours
+       1500 + abs(hashtext(h.i || 'c' || hr)) % 3000
+            + CASE WHEN extract(hour FROM hr) BETWEEN 8 AND 17 THEN 3000 ELSE 0 END,
+       2500 + abs(hashtext(h.i || 'm' || hr)) % 3000,
+       50 + abs(hashtext(h.i || 'u' || hr)) % 200,
+       2000 + abs(hashtext(h.i || 'r' || hr)) % 20000
 FROM seed_hosts h,
      generate_series(date_trunc('hour', to_timestamp(:now) - interval '7 days'),
                      date_trunc('hour', h.last_seen), interval '1 hour') AS hr;

@@ -55,6 +55,17 @@ pf_pg_stop
 pf_pg_start
 pf_make_certs
 pf_migrate
+# The raw COPY reference writes the rows of the layout before sql/020 (one
+# per snapshot, process and remote: snapshots_v1 ...), as the collector
+# did; the collector keeps daily partitions of its own tables only.
+pf_psql -c "DO \$\$ DECLARE t text; d date; BEGIN
+  FOREACH t IN ARRAY ARRAY['snapshots_v1', 'snapshot_processes_v1', 'snapshot_remotes_v1'] LOOP
+    FOR d IN SELECT generate_series(current_date - 1, current_date + 1, '1 day')::date LOOP
+      EXECUTE format('CREATE TABLE IF NOT EXISTS %I PARTITION OF %I FOR VALUES FROM (%L) TO (%L)',
+                     t || '_p' || to_char(d, 'YYYYMMDD'), t, d::timestamp AT TIME ZONE 'UTC',
+                     (d + 1)::timestamp AT TIME ZONE 'UTC');
+    END LOOP;
+  END LOOP; END \$\$" >/dev/null
 # shellcheck disable=SC2086
 pf_collector_start ${COLLECTOR_OPTS:-}
 

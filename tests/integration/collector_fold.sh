@@ -42,6 +42,29 @@ for path in sorted(glob.glob(sys.argv[1] + "/*.json")):
     s["vpn"]["by_protocol"]["ikev2"] = rnd.randint(0, 3)
     s["events"]["tcpip_4227"] = rnd.choice([0, 0, 1, 5])
     s["events"]["netlogon_5719"] = rnd.choice([0, 2])
+    # sizing (sizing.h): each section, and each figure in it, now and then absent
+    if rnd.random() < 0.8:
+        r = {"cpu_pct": round(rnd.uniform(0, 100), 2), "memory_used_mb": rnd.randint(0, 8192)}
+        if rnd.random() < 0.5:
+            r["cpu_pct_peak"] = round(rnd.uniform(r["cpu_pct"], 100), 2)
+        if rnd.random() < 0.2:
+            del r["memory_used_mb"]
+        s["resources"] = r
+    if rnd.random() < 0.8:
+        se = {"source": "entra-connector", "tcp_active": rnd.randint(0, 900),
+              "udp_active": rnd.randint(0, 90), "users": rnd.randint(0, 300),
+              "requests_per_s": round(rnd.uniform(0, 500), 2)}
+        for k in ("udp_active", "users", "requests_per_s"):
+            if rnd.random() < 0.2:
+                del se[k]
+        s["sessions"] = se
+    if rnd.random() < 0.7:
+        s["vpn"]["ports"] = [{"protocol": p, "configured": c, "in_use": rnd.randint(0, c)}
+                             for p, c in (("ikev2", 128), ("sstp", rnd.choice([64, 128])))
+                             if rnd.random() < 0.8]
+    if rnd.random() < 0.7:
+        size = rnd.choice([250, 500])
+        s["vpn"]["address_pool"] = {"size": size, "in_use": rnd.randint(0, size)}
     json.dump(s, open(path, "w"))
 PY
 $rollup post "$PF_COLLECTOR_URL" "$PF_CA" "$key" "$d"
@@ -57,6 +80,10 @@ dump() { # FILE: the rows in fold_rows' form
     pf_psql -F '|' -c "select 'H', extract(epoch from hour)::bigint, tcp_max, udp_max,
         top_dest_max, vpn_conn_max, ev_tcpip_4227, ev_tcpip_4231, ev_tcpip_4266,
         ev_netlogon_5719 from host_hours where agent_id = '$agent'"
+    pf_psql -F '|' -c "select 'S', extract(epoch from hour)::bigint, sz_cpu_pct, sz_mem_mb,
+        sz_sessions, sz_users, sz_rps, sz_ports_ikev2, sz_ports_sstp, sz_ports_l2tp,
+        sz_ports_pptp, sz_conf_ikev2, sz_conf_sstp, sz_conf_l2tp, sz_conf_pptp, sz_pool_used,
+        sz_pool_size from host_hours where agent_id = '$agent'"
     pf_psql -F '|' -c "select 'P', extract(epoch from hour)::bigint, name, service, held_max,
         held_min, bound_max from process_hours where agent_id = '$agent'"
     pf_psql -F '|' -c "select distinct on (name, service) 'R', name, service, remote_addr,
@@ -67,6 +94,8 @@ dump() { # FILE: the rows in fold_rows' form
 }
 dump "$PF_TMP/ingest.txt"
 pf_check '[ "$(grep -c "^P" "$PF_TMP/memory.txt")" -ge 4 ]' "the memory fold kept processes"
+pf_check '[ "$(grep -c "^S|[0-9]*|[0-9]" "$PF_TMP/memory.txt")" -ge 2 ]' \
+  "the memory fold kept sizing figures"
 diff "$PF_TMP/memory.txt" "$PF_TMP/ingest.txt" ||
   pf_fail "ingest (rollup.c, proc_rollup.c) and the memory fold (fleet.c) differ"
 pf_log "ok: ingest rows = memory fold ($(wc -l <"$PF_TMP/ingest.txt") rows)"

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # collector_upgrade.sh: `migrate` upgrades a database of the previous
 # release in place, and everything it held reads the same afterwards.
-#  1. The previous release (git commit PF_PREV_COMMIT, default 2c511bf: the
+#  1. The previous release (git commit PF_PREV_COMMIT, default db1a3a7: the
 #     last one with one row per process and remote) is built from
 #     `git archive` into the temporary directory (or PF_PREV_COLLECTOR_BIN
 #     is used), migrates a fresh database and ingests two fleetsim
@@ -31,7 +31,7 @@ pf_tmpdir
 new_bin=$PF_COLLECTOR_BIN
 sim=${PF_FLEETSIM_BIN:-$(dirname "$new_bin")/../tests/fleetsim}
 st="python3 $here/collector_storage.py"
-prev_commit=${PF_PREV_COMMIT:-2c511bf}
+prev_commit=${PF_PREV_COMMIT:-db1a3a7}
 
 if [ -n "${PF_PREV_COLLECTOR_BIN:-}" ]; then
   prev_bin=$PF_PREV_COLLECTOR_BIN

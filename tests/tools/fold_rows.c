@@ -92,6 +92,14 @@ int main(int argc, char **argv)
             num(x->vpn_conn[h]);
             printf("|%" PRIu64 "|%" PRIu64 "|%" PRIu64 "|%" PRIu64 "\n", x->events[h].tcpip_4227,
                    x->events[h].tcpip_4231, x->events[h].tcpip_4266, x->events[h].netlogon_5719);
+            /* the sizing figures as host_hours keeps them (1/scale) */
+            printf("S|%" PRId64, hour);
+            for (int c = 0; c < SIZING_N; c++) {
+                putchar('|');
+                if (x->sz[c])
+                    num(x->sz[c][h] * (double)sizing_scale(c));
+            }
+            putchar('\n');
         }
         for (size_t j = 0; j < x->nprocs; j++) {
             const struct fleet_proc *q = &x->procs[j];
