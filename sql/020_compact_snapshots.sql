@@ -40,10 +40,14 @@
 --     5 vpn_ports  one row per vpn.ports entry: protocol (0 ikev2, 1 sstp,
 --                  2 l2tp, 3 pptp), configured, in_use, in order
 --     6 vpn_pool   0 or 1 row: size, in_use
---     7 resources  0 or 1 row: cpu_pct, cpu_pct_peak (both in 1/100 of a
---                  percent), memory_used_mb
---     8 sessions   0 or 1 row: source, tcp_active, udp_active, users,
---                  requests_per_s (in 1/100)
+--     7 resources  0 or 1 row: the resources figures of
+--                  common/snapshot_fields.h in its order (cpu_pct,
+--                  memory_used_mb, cpu_pct_peak; percentages and rates
+--                  in 1/100)
+--     8 sessions   0 or 1 row: source, then the sessions figures of that
+--                  list (tcp_active, udp_active, users, requests_per_s)
+--   sections 7 and 8, when n > 0, have one more byte before the column
+--   widths: their number of columns (a longer list stores more)
 --   a section is: n (1 byte, rows), then, when n > 0, per column: w
 --   (1 byte), then n values of w bytes each. w is the width the column's
 --   largest value needs (0 when all are 0); 255 means the column is NULL
@@ -136,6 +140,7 @@ DECLARE
     o integer := 2;
     k integer := 1;
     n integer;
+    nc integer;
     w integer;
 BEGIN
     IF get_byte(b, 0) <> 1 THEN
@@ -146,16 +151,26 @@ BEGIN
         o := o + 1;
         res[k] := n;
         k := k + 1;
-        FOR c IN 1..cols[s] LOOP
-            IF n = 0 THEN
+        -- sections 7 and 8 say how many columns they have: a newer build
+        -- may store more figures than this layout names (skipped), an
+        -- older one fewer (NULL)
+        nc := cols[s];
+        IF s >= 7 AND n > 0 THEN
+            nc := get_byte(b, o);
+            o := o + 1;
+        END IF;
+        FOR c IN 1..greatest(cols[s], nc) LOOP
+            IF n = 0 OR c > nc THEN
                 w := 255;
             ELSE
                 w := get_byte(b, o);
                 o := o + 1;
             END IF;
-            res[k] := o;
-            res[k + 1] := w;
-            k := k + 2;
+            IF c <= cols[s] THEN
+                res[k] := o;
+                res[k + 1] := w;
+                k := k + 2;
+            END IF;
             IF w <> 255 THEN
                 o := o + n * w;
             END IF;
@@ -309,7 +324,7 @@ SELECT d.agent_id, d.seq, d.taken_at, k.received_at,
        pf_body_count(d.body, l.l, 31), d.last_push_error, get_byte(d.body, 1) & 1 = 1,
        pf_body_vpn_ports(d.body, l.l), pf_body_one(d.body, l.l, 6, 1),
        pf_body_one(d.body, l.l, 6, 2), pf_body_hundredths(pf_body_one(d.body, l.l, 7, 1)),
-       pf_body_hundredths(pf_body_one(d.body, l.l, 7, 2)), pf_body_one(d.body, l.l, 7, 3),
+       pf_body_hundredths(pf_body_one(d.body, l.l, 7, 3)), pf_body_one(d.body, l.l, 7, 2),
        pf_string(d.agent_id, pf_body_one(d.body, l.l, 8, 1)), pf_body_one(d.body, l.l, 8, 2),
        pf_body_one(d.body, l.l, 8, 3), pf_body_one(d.body, l.l, 8, 4),
        pf_body_hundredths(pf_body_one(d.body, l.l, 8, 5))

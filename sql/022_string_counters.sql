@@ -61,7 +61,7 @@ SELECT d.agent_id, d.seq, d.taken_at, k.received_at,
        pf_body_count(d.body, l.l, 31), d.last_push_error, get_byte(d.body, 1) & 1 = 1,
        pf_body_vpn_ports(d.body, l.l), pf_body_one(d.body, l.l, 6, 1),
        pf_body_one(d.body, l.l, 6, 2), pf_body_hundredths(pf_body_one(d.body, l.l, 7, 1)),
-       pf_body_hundredths(pf_body_one(d.body, l.l, 7, 2)), pf_body_one(d.body, l.l, 7, 3),
+       pf_body_hundredths(pf_body_one(d.body, l.l, 7, 3)), pf_body_one(d.body, l.l, 7, 2),
        ss.value, pf_body_one(d.body, l.l, 8, 2),
        pf_body_one(d.body, l.l, 8, 3), pf_body_one(d.body, l.l, 8, 4),
        pf_body_hundredths(pf_body_one(d.body, l.l, 8, 5))

@@ -161,12 +161,40 @@ static void put_section(struct enc *e, const struct col *c, int ncols, size_t n)
         put_col(e, &c[k], n);
 }
 
+/* Sections 7 (resources) and 8 (sessions): the figures of
+ * snapshot_fields.h in that section, in the list's order (sessions after
+ * its source's id), preceded by their number of columns, so a body from a
+ * build with a longer list still parses where the SQL knows fewer. */
+static void put_fields(struct enc *e, const struct pf_snapshot *s, enum pf_field_section sec,
+                       bool present, const struct col *first)
+{
+    struct col c[1 + PF_NFIELDS];
+    int k = 0;
+
+    memset(c, 0, sizeof(c));
+    if (first)
+        c[k++] = *first;
+    for (int i = 0; i < PF_NFIELDS; i++) {
+        const struct pf_field *f = &pf_fields[i];
+        if (f->section != sec)
+            continue;
+        opt(&c[k++], present && pf_field_has(s, f),
+            f->kind == PF_FIELD_COUNT ? pf_field_count(s, f) : hundredths(pf_field_value(s, f)));
+    }
+    e->out[e->len++] = present ? 1 : 0;
+    if (!present)
+        return;
+    e->out[e->len++] = (uint8_t)k;
+    for (int j = 0; j < k; j++)
+        put_col(e, &c[j], 1);
+}
+
 /* The sections after the remotes: VPN clients, VPN ports, the address
  * pool, resources, sessions (the order of sql/020's layout). */
 static enum pf_rc sizing(struct enc *e, const struct pf_snapshot *s, bool vpn_top, body_id_fn id,
                          void *ctx, uint8_t *flags)
 {
-    struct col c[BODY_NSESSIONS];
+    struct col c[BODY_NVPN_PORTS];
     const struct pf_vpn *v = &s->vpn;
     size_t n = vpn_top ? v->ntop : 0;
     int64_t x;
@@ -196,24 +224,16 @@ static enum pf_rc sizing(struct enc *e, const struct pf_snapshot *s, bool vpn_to
     c[1].v[0] = v->pool_in_use;
     put_section(e, c, BODY_NVPN_POOL, s->has_vpn && v->has_address_pool ? 1 : 0);
 
-    memset(c, 0, sizeof(c));
-    opt(&c[0], s->resources.has_cpu, hundredths(s->resources.cpu_pct));
-    opt(&c[1], s->resources.has_cpu_peak, hundredths(s->resources.cpu_pct_peak));
-    opt(&c[2], s->resources.has_memory, s->resources.memory_used_mb);
-    put_section(e, c, BODY_NRESOURCES, s->has_resources ? 1 : 0);
-
-    memset(c, 0, sizeof(c));
+    put_fields(e, s, PF_SECTION_resources, s->has_resources, NULL);
     if (s->has_sessions) {
-        const struct pf_sessions *se = &s->sessions;
-        if (!id(ctx, se->source, &x))
+        struct col src = {0};
+        if (!id(ctx, s->sessions.source, &x))
             return PF_NOTFOUND;
-        c[0].v[0] = (uint64_t)x;
-        opt(&c[1], se->has_tcp_active, se->tcp_active);
-        opt(&c[2], se->has_udp_active, se->udp_active);
-        opt(&c[3], se->has_users, se->users);
-        opt(&c[4], se->has_requests_per_s, hundredths(se->requests_per_s));
+        src.v[0] = (uint64_t)x;
+        put_fields(e, s, PF_SECTION_sessions, true, &src);
+    } else {
+        put_fields(e, s, PF_SECTION_sessions, false, NULL);
     }
-    put_section(e, c, BODY_NSESSIONS, s->has_sessions ? 1 : 0);
     return PF_OK;
 }
 

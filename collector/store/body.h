@@ -25,8 +25,8 @@
 #define BODY_NVPN_TOP 2 /* vpn.client_addresses.top: address id, count */
 #define BODY_NVPN_PORTS 3 /* vpn.ports: protocol, configured, in_use */
 #define BODY_NVPN_POOL 2  /* vpn.address_pool: size, in_use */
-#define BODY_NRESOURCES 3 /* cpu_pct, cpu_pct_peak (1/100), memory_used_mb */
-#define BODY_NSESSIONS 5  /* source id, tcp_active, udp_active, users, requests_per_s (1/100) */
+/* resources and sessions: snapshot_fields.h's figures (fractions in 1/100),
+ * sessions after its source's id; each section with its column count */
 /* byte 1 */
 #define BODY_F_TRUNCATED 1
 #define BODY_F_VPN_TOP 2   /* the VPN client list is stored (may be empty) */
@@ -39,7 +39,7 @@
  * at most 8 bytes per value. */
 #define BODY_MAX                                                                                   \
     (2 + 8 + BODY_NCOUNTS * 9 + (BODY_NPROC + BODY_NREMOTE + BODY_NVPN_TOP) * (1 + 8 * PF_LIST_MAX) + \
-     BODY_NVPN_PORTS * (1 + 8 * PF_VPN_NPROTO) + (BODY_NVPN_POOL + BODY_NRESOURCES + BODY_NSESSIONS) * 9)
+     BODY_NVPN_PORTS * (1 + 8 * PF_VPN_NPROTO) + (BODY_NVPN_POOL + 1 + PF_NFIELDS) * 9 + 2)
 
 /* The id of string str of the snapshot's agent: true and *id (>= 1), or
  * false when it has none yet. */
