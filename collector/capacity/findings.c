@@ -65,10 +65,9 @@ void findings_free(struct findings *fs)
 
 /* ---- building blocks ---- */
 
-/* Appends a zeroed finding for host x (NULL: a site finding). NULL when
- * out of memory. */
-static struct finding *add(struct findings *fs, enum finding_kind kind, enum finding_severity sev,
-                           const char *tenant, const char *site, const struct fleet_host *x)
+struct finding *findings_append(struct findings *fs, enum finding_kind kind,
+                                enum finding_severity sev, const char *tenant, const char *site,
+                                const struct fleet_host *x)
 {
     struct finding *f;
 
@@ -87,8 +86,7 @@ static struct finding *add(struct findings *fs, enum finding_kind kind, enum fin
     return f;
 }
 
-static void summary(struct finding *f, const char *fmt, ...) PF_PRINTF(2, 3);
-static void summary(struct finding *f, const char *fmt, ...)
+void finding_summary(struct finding *f, const char *fmt, ...)
 {
     va_list ap;
 
@@ -97,8 +95,7 @@ static void summary(struct finding *f, const char *fmt, ...)
     va_end(ap);
 }
 
-static void remedy(struct finding *f, const char *fmt, ...) PF_PRINTF(2, 3);
-static void remedy(struct finding *f, const char *fmt, ...)
+void finding_remedy(struct finding *f, const char *fmt, ...)
 {
     va_list ap;
 
@@ -152,7 +149,7 @@ static const char *when(int64_t t, char buf[PF_TIME_LEN])
 static void widen_remedies(struct finding *f, const struct plan_widen *w)
 {
     for (size_t i = 0; i < w->ncommands; i++)
-        remedy(f, "%s", w->commands[i]);
+        finding_remedy(f, "%s", w->commands[i]);
 }
 
 /* ---- one function per kind ---- */
@@ -164,16 +161,17 @@ static void leak_remedies(struct finding *fi, const struct fleet_host *x,
 {
     if (fleet_host_is_windows(x)) {
         if (pr->service[0])
-            remedy(fi, "Restart-Service -Name %s -Force", pr->service);
+            finding_remedy(fi, "Restart-Service -Name %s -Force", pr->service);
         else
-            remedy(fi, "Stop-Process -Name %.*s -Force", (int)strcspn(pr->name, "."), pr->name);
-        remedy(fi, "netstat -anobq");
+            finding_remedy(fi, "Stop-Process -Name %.*s -Force", (int)strcspn(pr->name, "."),
+                           pr->name);
+        finding_remedy(fi, "netstat -anobq");
     } else {
         if (pr->service[0])
-            remedy(fi, "systemctl restart %s", pr->service);
+            finding_remedy(fi, "systemctl restart %s", pr->service);
         else
-            remedy(fi, "pkill -x %s", pr->name);
-        remedy(fi, "ss -tanp | grep '\"%s\"'", pr->name);
+            finding_remedy(fi, "pkill -x %s", pr->name);
+        finding_remedy(fi, "ss -tanp | grep '\"%s\"'", pr->name);
     }
 }
 
@@ -185,8 +183,8 @@ static enum pf_rc restarted_leak(struct findings *fs, const struct fleet_host *x
     double fill = rate > 0 ? ((double)x->tcp_usable - (base > 0 ? base : 0)) / rate : NAN;
     bool crit = lk->cycle_host_max >= CRITICAL_UTIL * x->tcp_usable;
     char b1[32], b2[32], b3[32], b4[32], b5[32];
-    struct finding *fi =
-        add(fs, FINDING_PORT_LEAK, crit ? SEVERITY_CRITICAL : SEVERITY_WARNING, x->tenant, x->site, x);
+    struct finding *fi = findings_append(
+        fs, FINDING_PORT_LEAK, crit ? SEVERITY_CRITICAL : SEVERITY_WARNING, x->tenant, x->site, x);
 
     if (!fi)
         return PF_NOMEM;
@@ -201,22 +199,23 @@ static enum pf_rc restarted_leak(struct findings *fs, const struct fleet_host *x
         fi->has_remote = true;
         fi->remote = pr->remote;
     }
-    summary(fi,
-            "%s%s%s%s leaks and is restarted every %.0f hours (%zu cycles seen): between "
-            "restarts it holds %.2f more ports every minute (%s an hour) and gives none back, up "
-            "to about %s before each restart, the host to %s of %s usable (%.0f%%); the restart "
-            "is all that keeps the range from filling: without it, full about %s after one",
-            pr->name, pr->service[0] ? " (" : "", pr->service, pr->service[0] ? ")" : "",
-            lk->cycle_hours, lk->cycles, rate / 60, num(b1, sizeof(b1), rate),
-            num(b2, sizeof(b2), lk->cycle_peak), num(b3, sizeof(b3), lk->cycle_host_max),
-            num(b4, sizeof(b4), x->tcp_usable), fi->utilization * 100,
-            stats_present(fill) ? duration(b5, sizeof(b5), fill) : "?");
+    finding_summary(
+        fi,
+        "%s%s%s%s leaks and is restarted every %.0f hours (%zu cycles seen): between "
+        "restarts it holds %.2f more ports every minute (%s an hour) and gives none back, up "
+        "to about %s before each restart, the host to %s of %s usable (%.0f%%); the restart "
+        "is all that keeps the range from filling: without it, full about %s after one",
+        pr->name, pr->service[0] ? " (" : "", pr->service, pr->service[0] ? ")" : "",
+        lk->cycle_hours, lk->cycles, rate / 60, num(b1, sizeof(b1), rate),
+        num(b2, sizeof(b2), lk->cycle_peak), num(b3, sizeof(b3), lk->cycle_host_max),
+        num(b4, sizeof(b4), x->tcp_usable), fi->utilization * 100,
+        stats_present(fill) ? duration(b5, sizeof(b5), fill) : "?");
     leak_remedies(fi, x, pr);
-    remedy(fi,
-           "Keep the scheduled restart until the vendor of %s fixes the leak: it does not "
-           "release the ports it uses%s%s%s",
-           pr->name, pr->has_remote ? ", last seen talking to " : "",
-           pr->has_remote ? pr->remote.addr : "", pr->has_remote ? "" : "");
+    finding_remedy(fi,
+                   "Keep the scheduled restart until the vendor of %s fixes the leak: it does not "
+                   "release the ports it uses%s%s%s",
+                   pr->name, pr->has_remote ? ", last seen talking to " : "",
+                   pr->has_remote ? pr->remote.addr : "", pr->has_remote ? "" : "");
     return PF_OK;
 }
 
@@ -257,8 +256,9 @@ static enum pf_rc port_leak(struct findings *fs, const struct fleet *f,
             lk.beyond_horizon = hp->full_at > p->now + (int64_t)(p->horizon_days * 86400);
         }
         hours = lk.hours;
-        fi = add(fs, FINDING_PORT_LEAK,
-                 hours <= CRITICAL_DAYS * 24 ? SEVERITY_CRITICAL : SEVERITY_WARNING, x->tenant, x->site, x);
+        fi = findings_append(fs, FINDING_PORT_LEAK,
+                             hours <= CRITICAL_DAYS * 24 ? SEVERITY_CRITICAL : SEVERITY_WARNING,
+                             x->tenant, x->site, x);
         if (!fi)
             return PF_NOMEM;
         fi->has_process = true;
@@ -294,42 +294,47 @@ static enum pf_rc port_leak(struct findings *fs, const struct fleet *f,
                  p->horizon_days);
         held_now = pr->held[t->last];
         bound_now = stats_present(pr->bound[t->last]) ? pr->bound[t->last] : 0;
-        summary(fi,
-                "%s%s%s%s holds %.2f more ports every minute (%s an hour) and gives none back, "
-                "steadily for %s: %s now, %s of them BOUND; the range (%s usable) %s %s%s%s%s",
-                pr->name, pr->service[0] ? " (" : "", pr->service, pr->service[0] ? ")" : "",
-                t->rate / 60, num(b1, sizeof(b1), t->rate),
-                duration(b2, sizeof(b2), (double)(t->last + 1 - t->first)),
-                num(b3, sizeof(b3), held_now), num(b4, sizeof(b4), bound_now),
-                num(b5, sizeof(b5), x->tcp_usable), hours > 0 ? "is full in about" : "was full at",
-                hours > 0 ? duration(b6, sizeof(b6), hours) : when(lk.exhaustion_at, tb),
-                lk.beyond_horizon ? " (" : "", lk.beyond_horizon ? when(lk.exhaustion_at, tb) : "",
-                lk.beyond_horizon ? beyond : "");
+        finding_summary(
+            fi,
+            "%s%s%s%s holds %.2f more ports every minute (%s an hour) and gives none back, "
+            "steadily for %s: %s now, %s of them BOUND; the range (%s usable) %s %s%s%s%s",
+            pr->name, pr->service[0] ? " (" : "", pr->service, pr->service[0] ? ")" : "",
+            t->rate / 60, num(b1, sizeof(b1), t->rate),
+            duration(b2, sizeof(b2), (double)(t->last + 1 - t->first)),
+            num(b3, sizeof(b3), held_now), num(b4, sizeof(b4), bound_now),
+            num(b5, sizeof(b5), x->tcp_usable), hours > 0 ? "is full in about" : "was full at",
+            hours > 0 ? duration(b6, sizeof(b6), hours) : when(lk.exhaustion_at, tb),
+            lk.beyond_horizon ? " (" : "", lk.beyond_horizon ? when(lk.exhaustion_at, tb) : "",
+            lk.beyond_horizon ? beyond : "");
         if (win) {
             if (pr->service[0])
-                remedy(fi, "Restart-Service -Name %s -Force", pr->service);
+                finding_remedy(fi, "Restart-Service -Name %s -Force", pr->service);
             else
-                remedy(fi, "Stop-Process -Name %.*s -Force", (int)strcspn(pr->name, "."), pr->name);
-            remedy(fi, "netstat -anobq");
-            remedy(fi, "Get-NetTCPConnection | Group-Object -Property State, OwningProcess | "
-                       "Select -Property Count, Name, @{Name=\"ProcessName\";Expression={(Get-"
-                       "Process -PID ($_.Name.Split(',')[-1].Trim(' '))).Name}}, Group | Sort "
-                       "Count -Descending");
+                finding_remedy(fi, "Stop-Process -Name %.*s -Force", (int)strcspn(pr->name, "."),
+                               pr->name);
+            finding_remedy(fi, "netstat -anobq");
+            finding_remedy(fi,
+                           "Get-NetTCPConnection | Group-Object -Property State, OwningProcess | "
+                           "Select -Property Count, Name, @{Name=\"ProcessName\";Expression={(Get-"
+                           "Process -PID ($_.Name.Split(',')[-1].Trim(' '))).Name}}, Group | Sort "
+                           "Count -Descending");
         } else {
             if (pr->service[0])
-                remedy(fi, "systemctl restart %s", pr->service);
+                finding_remedy(fi, "systemctl restart %s", pr->service);
             else
-                remedy(fi, "pkill -x %s", pr->name);
-            remedy(fi, "ss -tanp | grep '\"%s\"'", pr->name);
+                finding_remedy(fi, "pkill -x %s", pr->name);
+            finding_remedy(fi, "ss -tanp | grep '\"%s\"'", pr->name);
         }
         if (pr->has_remote)
-            remedy(fi,
-                   "Contact the vendor of %s: it does not release the ports it uses, last seen "
-                   "talking to %s:%u; a restart only buys %s",
-                   pr->name, pr->remote.addr, (unsigned)pr->remote.port,
-                   duration(b1, sizeof(b1), x->tcp_usable / t->rate));
+            finding_remedy(
+                fi,
+                "Contact the vendor of %s: it does not release the ports it uses, last seen "
+                "talking to %s:%u; a restart only buys %s",
+                pr->name, pr->remote.addr, (unsigned)pr->remote.port,
+                duration(b1, sizeof(b1), x->tcp_usable / t->rate));
         else
-            remedy(fi, "Contact the vendor of %s: it does not release the ports it uses", pr->name);
+            finding_remedy(fi, "Contact the vendor of %s: it does not release the ports it uses",
+                           pr->name);
     }
     return PF_OK;
 }
@@ -346,8 +351,9 @@ static enum pf_rc exhaustion_forecast(struct findings *fs, const struct fleet *f
     if (!hp->has_forecast)
         return PF_OK;
     hours = (double)(hp->exhaustion_at - p->now) / FLEET_HOUR;
-    fi = add(fs, FINDING_EXHAUSTION_FORECAST,
-             hours <= CRITICAL_DAYS * 24 ? SEVERITY_CRITICAL : SEVERITY_WARNING, x->tenant, x->site, x);
+    fi = findings_append(fs, FINDING_EXHAUSTION_FORECAST,
+                         hours <= CRITICAL_DAYS * 24 ? SEVERITY_CRITICAL : SEVERITY_WARNING,
+                         x->tenant, x->site, x);
     if (!fi)
         return PF_NOMEM;
     fi->has_rate = true;
@@ -361,34 +367,38 @@ static enum pf_rc exhaustion_forecast(struct findings *fs, const struct fleet *f
     fi->has_utilization = true;
     fi->utilization = demand_ratio(hp->forecast_level, hp->forecast_limit);
     if (hp->forecast_growth.fit == STATS_GROWTH_COMPOUND)
-        summary(fi,
-                "the daily peak of %s in use grows %.1f%% a day, compounded (%s a day now), "
-                "over %zu days; from a peak of %s of %s the limit is reached in about %s",
-                hp->forecast_what, hp->forecast_growth.rate * 100,
-                num(b1, sizeof(b1), hp->forecast_growth.per_day), hp->forecast_growth.days,
-                num(b3, sizeof(b3), hp->forecast_level), num(b4, sizeof(b4), hp->forecast_limit),
-                duration(b5, sizeof(b5), hours > 0 ? hours : 0));
+        finding_summary(
+            fi,
+            "the daily peak of %s in use grows %.1f%% a day, compounded (%s a day now), "
+            "over %zu days; from a peak of %s of %s the limit is reached in about %s",
+            hp->forecast_what, hp->forecast_growth.rate * 100,
+            num(b1, sizeof(b1), hp->forecast_growth.per_day), hp->forecast_growth.days,
+            num(b3, sizeof(b3), hp->forecast_level), num(b4, sizeof(b4), hp->forecast_limit),
+            duration(b5, sizeof(b5), hours > 0 ? hours : 0));
     else if (hp->forecast_growth.fit == STATS_GROWTH_LINEAR)
-        summary(fi,
-                "the daily peak of %s in use grows %s a day, over %zu days; from a peak of %s "
-                "of %s the limit is reached in about %s",
-                hp->forecast_what, num(b1, sizeof(b1), hp->forecast_growth.per_day),
-                hp->forecast_growth.days, num(b3, sizeof(b3), hp->forecast_level),
-                num(b4, sizeof(b4), hp->forecast_limit),
-                duration(b5, sizeof(b5), hours > 0 ? hours : 0));
+        finding_summary(
+            fi,
+            "the daily peak of %s in use grows %s a day, over %zu days; from a peak of %s "
+            "of %s the limit is reached in about %s",
+            hp->forecast_what, num(b1, sizeof(b1), hp->forecast_growth.per_day),
+            hp->forecast_growth.days, num(b3, sizeof(b3), hp->forecast_level),
+            num(b4, sizeof(b4), hp->forecast_limit),
+            duration(b5, sizeof(b5), hours > 0 ? hours : 0));
     else
-        summary(fi,
-                "%s in use rise %s an hour, steadily for %s; at %s of %s the limit is reached "
-                "in about %s",
-                hp->forecast_what, num(b1, sizeof(b1), hp->forecast_rate),
-                duration(b2, sizeof(b2), (double)(p->now - hp->forecast_since) / FLEET_HOUR),
-                num(b3, sizeof(b3), hp->forecast_level), num(b4, sizeof(b4), hp->forecast_limit),
-                duration(b5, sizeof(b5), hours > 0 ? hours : 0));
-    remedy(fi, "Find what holds the ports: the port_leak finding of this host when there is one");
+        finding_summary(
+            fi,
+            "%s in use rise %s an hour, steadily for %s; at %s of %s the limit is reached "
+            "in about %s",
+            hp->forecast_what, num(b1, sizeof(b1), hp->forecast_rate),
+            duration(b2, sizeof(b2), (double)(p->now - hp->forecast_since) / FLEET_HOUR),
+            num(b3, sizeof(b3), hp->forecast_level), num(b4, sizeof(b4), hp->forecast_limit),
+            duration(b5, sizeof(b5), hours > 0 ? hours : 0));
+    finding_remedy(
+        fi, "Find what holds the ports: the port_leak finding of this host when there is one");
     if (fleet_host_is_windows(x))
-        remedy(fi, "netstat -anobq");
+        finding_remedy(fi, "netstat -anobq");
     else
-        remedy(fi, "ss -tanp");
+        finding_remedy(fi, "ss -tanp");
     /* Widening buys a leaking host only time: port_leak says what to do. */
     plan_widen_host(x, &w);
     if (w.needed && !hp->leaking)
@@ -432,8 +442,9 @@ static enum pf_rc exhaustion_events(struct findings *fs, const struct fleet *f,
     }
     if (last_any < 0)
         return PF_OK;
-    fi = add(fs, FINDING_EXHAUSTION_EVENTS, last_fail >= 0 ? SEVERITY_CRITICAL : SEVERITY_WARNING,
-             x->tenant, x->site, x);
+    fi = findings_append(fs, FINDING_EXHAUSTION_EVENTS,
+                         last_fail >= 0 ? SEVERITY_CRITICAL : SEVERITY_WARNING, x->tenant, x->site,
+                         x);
     if (!fi)
         return PF_NOMEM;
     if (last_fail >= 0) {
@@ -454,17 +465,19 @@ static enum pf_rc exhaustion_events(struct findings *fs, const struct fleet *f,
     if (sum.netlogon_5719)
         snprintf(parts[np++], sizeof(parts[0]), "5719 (NETLOGON: no secure channel) x%llu",
                  (unsigned long long)sum.netlogon_5719);
-    summary(fi,
-            "Windows logged %s%s%s%s%s%s%s in the window; the range was %.0f%% full in those "
-            "hours (%s of %s usable)",
-            parts[0], np > 1 ? ", " : "", np > 1 ? parts[1] : "", np > 2 ? ", " : "",
-            np > 2 ? parts[2] : "", np > 3 ? ", " : "", np > 3 ? parts[3] : "", worst * 100,
-            num(b1, sizeof(b1), worst_ports), num(b2, sizeof(b2), x->tcp_usable));
-    remedy(fi, "netstat -anobq");
-    remedy(fi, "Get-NetTCPConnection | Group-Object -Property State, OwningProcess | Select "
-               "-Property Count, Name, @{Name=\"ProcessName\";Expression={(Get-Process -PID "
-               "($_.Name.Split(',')[-1].Trim(' '))).Name}}, Group | Sort Count -Descending");
-    remedy(fi, "netsh int ipv4 show dynamicport tcp");
+    finding_summary(
+        fi,
+        "Windows logged %s%s%s%s%s%s%s in the window; the range was %.0f%% full in those "
+        "hours (%s of %s usable)",
+        parts[0], np > 1 ? ", " : "", np > 1 ? parts[1] : "", np > 2 ? ", " : "",
+        np > 2 ? parts[2] : "", np > 3 ? ", " : "", np > 3 ? parts[3] : "", worst * 100,
+        num(b1, sizeof(b1), worst_ports), num(b2, sizeof(b2), x->tcp_usable));
+    finding_remedy(fi, "netstat -anobq");
+    finding_remedy(fi,
+                   "Get-NetTCPConnection | Group-Object -Property State, OwningProcess | Select "
+                   "-Property Count, Name, @{Name=\"ProcessName\";Expression={(Get-Process -PID "
+                   "($_.Name.Split(',')[-1].Trim(' '))).Name}}, Group | Sort Count -Descending");
+    finding_remedy(fi, "netsh int ipv4 show dynamicport tcp");
     plan_widen_host(x, &w);
     if (w.needed && !hp->leaking)
         widen_remedies(fi, &w);
@@ -524,20 +537,22 @@ static void excluded_remedies(struct finding *fi, const struct fleet_host *x)
     if (excluded_in_range(x, &blocks) == 0)
         return;
     if (fleet_host_is_windows(x)) {
-        remedy(fi, "netsh int ipv4 show excludedportrange protocol=tcp");
-        remedy(fi, "netsh int ipv4 show excludedportrange protocol=udp");
+        finding_remedy(fi, "netsh int ipv4 show excludedportrange protocol=tcp");
+        finding_remedy(fi, "netsh int ipv4 show excludedportrange protocol=udp");
         /* Restarting WinNAT gives its blocks back and reserves anew, often
          * outside the ports in use (docker/docs#15452). */
-        remedy(fi, "net stop winnat; net start winnat");
-        remedy(fi, "If the host needs no Hyper-V, containers or WSL (a connector host should "
-                   "not): Uninstall-WindowsFeature -Name Hyper-V, then reboot: its reservations "
-                   "go with it");
-        remedy(fi, "Widening the dynamic range (below) leaves the blocks the same size: the "
-                   "usable count after it is the new range minus them");
+        finding_remedy(fi, "net stop winnat; net start winnat");
+        finding_remedy(
+            fi, "If the host needs no Hyper-V, containers or WSL (a connector host should "
+                "not): Uninstall-WindowsFeature -Name Hyper-V, then reboot: its reservations "
+                "go with it");
+        finding_remedy(fi,
+                       "Widening the dynamic range (below) leaves the blocks the same size: the "
+                       "usable count after it is the new range minus them");
     } else {
-        remedy(fi, "sysctl net.ipv4.ip_local_reserved_ports");
-        remedy(fi, "sysctl -w net.ipv4.ip_local_reserved_ports=\"\" (and remove it from "
-                   "/etc/sysctl.d), unless a service needs those ports");
+        finding_remedy(fi, "sysctl net.ipv4.ip_local_reserved_ports");
+        finding_remedy(fi, "sysctl -w net.ipv4.ip_local_reserved_ports=\"\" (and remove it from "
+                           "/etc/sysctl.d), unless a service needs those ports");
     }
 }
 
@@ -580,7 +595,7 @@ static enum pf_rc range_too_small(struct findings *fs, const struct fleet *f,
         sev = SEVERITY_INFO;
     else
         return PF_OK;
-    fi = add(fs, FINDING_RANGE_TOO_SMALL, sev, x->tenant, x->site, x);
+    fi = findings_append(fs, FINDING_RANGE_TOO_SMALL, sev, x->tenant, x->site, x);
     if (!fi)
         return PF_NOMEM;
     fi->has_utilization = true;
@@ -598,19 +613,19 @@ static enum pf_rc range_too_small(struct findings *fs, const struct fleet *f,
     else
         pressure_words(x, hp, what, sizeof(what));
     range_words(x, words, sizeof(words));
-    summary(fi, "%s: %.0f%%%s; %s%s ports (start=%u)%s%s", what,
-            hp->utilization * 100, words,
-            cf ? "Cloudflare allocates cloudflared " : "widen to ", num(b4, sizeof(b4), w.num),
-            (unsigned)w.start,
-            cf ? " per host (about 4,000 users per host)" : ", then add hosts past 50,000",
-            cf && hp->worst == PRESSURE_UDP
-                ? "; Cloudflare: a DNS query through cloudflared holds its UDP port about 5 s"
-                : "");
+    finding_summary(
+        fi, "%s: %.0f%%%s; %s%s ports (start=%u)%s%s", what, hp->utilization * 100, words,
+        cf ? "Cloudflare allocates cloudflared " : "widen to ", num(b4, sizeof(b4), w.num),
+        (unsigned)w.start,
+        cf ? " per host (about 4,000 users per host)" : ", then add hosts past 50,000",
+        cf && hp->worst == PRESSURE_UDP
+            ? "; Cloudflare: a DNS query through cloudflared holds its UDP port about 5 s"
+            : "");
     excluded_remedies(fi, x);
     widen_remedies(fi, &w);
     if (fleet_host_is_windows(x) && fi->nremediation < FINDING_REMEDIATION_MAX &&
         excluded_in_range(x, &(size_t){0}) == 0)
-        remedy(fi, "netsh int ipv4 show excludedportrange protocol=tcp");
+        finding_remedy(fi, "netsh int ipv4 show excludedportrange protocol=tcp");
     return PF_OK;
 }
 
@@ -641,8 +656,9 @@ static enum pf_rc add_hosts(struct findings *fs, const struct fleet *f, const st
         return PF_OK;
     if (s->binding != PLAN_BIND_PORTS)
         return findings_resources_add_hosts(fs, f, s, site_hosts_word(f, s->tenant, s->site));
-    fi = add(fs, FINDING_ADD_HOSTS, s->overloaded_now ? SEVERITY_CRITICAL : SEVERITY_WARNING,
-             s->tenant, s->site, NULL);
+    fi = findings_append(fs, FINDING_ADD_HOSTS,
+                         s->overloaded_now ? SEVERITY_CRITICAL : SEVERITY_WARNING, s->tenant,
+                         s->site, NULL);
     if (!fi)
         return PF_NOMEM;
     fi->has_utilization = true;
@@ -650,19 +666,21 @@ static enum pf_rc add_hosts(struct findings *fs, const struct fleet *f, const st
         s->capacity_per_host > 0 && s->hosts
             ? s->p99 / (s->capacity_per_host / s->target_utilization * (double)s->hosts)
             : 0;
-    summary(fi,
-            "site %s needs %zu hosts, has %zu: demand %s %s ports (p99 of the site's hourly sum "
-            "%s, growing %.0f a day over %.0f days); one host carries %s (%.0f%% of %s "
-            "usable%s), plus one spare",
-            s->site, s->recommended_hosts, s->hosts, num(b1, sizeof(b1), s->demand),
-            s->binding_protocol && strcmp(s->binding_protocol, "udp") == 0 ? "UDP" : "TCP",
-            num(b2, sizeof(b2), s->p99), s->growth_per_day, s->horizon_days,
-            num(b3, sizeof(b3), s->capacity_per_host), s->target_utilization * 100,
-            num(b4, sizeof(b4), s->capacity_per_host / s->target_utilization),
-            s->nchanges ? ", after widening the ranges" : "");
-    remedy(fi, "Add %zu %s to site %s", s->add_hosts, site_hosts_word(f, s->tenant, s->site), s->site);
+    finding_summary(
+        fi,
+        "site %s needs %zu hosts, has %zu: demand %s %s ports (p99 of the site's hourly sum "
+        "%s, growing %.0f a day over %.0f days); one host carries %s (%.0f%% of %s "
+        "usable%s), plus one spare",
+        s->site, s->recommended_hosts, s->hosts, num(b1, sizeof(b1), s->demand),
+        s->binding_protocol && strcmp(s->binding_protocol, "udp") == 0 ? "UDP" : "TCP",
+        num(b2, sizeof(b2), s->p99), s->growth_per_day, s->horizon_days,
+        num(b3, sizeof(b3), s->capacity_per_host), s->target_utilization * 100,
+        num(b4, sizeof(b4), s->capacity_per_host / s->target_utilization),
+        s->nchanges ? ", after widening the ranges" : "");
+    finding_remedy(fi, "Add %zu %s to site %s", s->add_hosts,
+                   site_hosts_word(f, s->tenant, s->site), s->site);
     if (s->nchanges)
-        remedy(fi, "Widen the ranges first (free): see range_changes in the plan");
+        finding_remedy(fi, "Widen the ranges first (free): see range_changes in the plan");
     return PF_OK;
 }
 
@@ -672,17 +690,18 @@ static enum pf_rc redundancy(struct findings *fs, const struct fleet *f, const s
 
     if (s->reporting_hosts >= PLAN_MIN_HOSTS)
         return PF_OK;
-    fi = add(fs, FINDING_REDUNDANCY, s->reporting_hosts == 0 ? SEVERITY_CRITICAL : SEVERITY_WARNING,
-             s->tenant, s->site, NULL);
+    fi = findings_append(fs, FINDING_REDUNDANCY,
+                         s->reporting_hosts == 0 ? SEVERITY_CRITICAL : SEVERITY_WARNING, s->tenant,
+                         s->site, NULL);
     if (!fi)
         return PF_NOMEM;
-    summary(fi,
-            "site %s has %zu reporting host%s (%zu known): one failure or one patch night "
-            "takes it down; Cloudflare asks 2 hosts per network location, Microsoft 2 "
-            "connectors per group",
-            s->site, s->reporting_hosts, s->reporting_hosts == 1 ? "" : "s", s->hosts);
-    remedy(fi, "Add %zu %s to site %s", PLAN_MIN_HOSTS - s->reporting_hosts,
-           site_hosts_word(f, s->tenant, s->site), s->site);
+    finding_summary(fi,
+                    "site %s has %zu reporting host%s (%zu known): one failure or one patch night "
+                    "takes it down; Cloudflare asks 2 hosts per network location, Microsoft 2 "
+                    "connectors per group",
+                    s->site, s->reporting_hosts, s->reporting_hosts == 1 ? "" : "s", s->hosts);
+    finding_remedy(fi, "Add %zu %s to site %s", PLAN_MIN_HOSTS - s->reporting_hosts,
+                   site_hosts_word(f, s->tenant, s->site), s->site);
     return PF_OK;
 }
 
@@ -700,7 +719,8 @@ static enum pf_rc snat_ikev2(struct findings *fs, const struct fleet *f,
     if (v->distinct_clients > SNAT_MAX_DISTINCT && share < SNAT_TOP_SHARE)
         return PF_OK;
     raised = x->has_ike_value && x->ike_value > 0;
-    fi = add(fs, FINDING_SNAT_IKEV2, raised ? SEVERITY_WARNING : SEVERITY_CRITICAL, x->tenant, x->site, x);
+    fi = findings_append(fs, FINDING_SNAT_IKEV2, raised ? SEVERITY_WARNING : SEVERITY_CRITICAL,
+                         x->tenant, x->site, x);
     if (!fi)
         return PF_NOMEM;
     if (v->top.addr[0]) {
@@ -709,34 +729,38 @@ static enum pf_rc snat_ikev2(struct findings *fs, const struct fleet *f,
         fi->remote.port = 500;
         fi->remote.count = v->top.count;
     }
-    summary(fi,
-            "%llu IKEv2 connections (%llu in all) come from %llu client address%s, %s with "
-            "%llu: a load balancer or NAT translates the source, and Windows limits IPsec SAs "
-            "per source address (error 809 under load); IkeNumEstablishedForInitialQuery is %s",
-            (unsigned long long)v->ikev2, (unsigned long long)v->connections,
-            (unsigned long long)v->distinct_clients, v->distinct_clients == 1 ? "" : "es",
-            v->top.addr[0] ? v->top.addr : "the top one", (unsigned long long)v->top.count,
-            raised ? "already raised (a partial workaround)" : "not set");
+    finding_summary(
+        fi,
+        "%llu IKEv2 connections (%llu in all) come from %llu client address%s, %s with "
+        "%llu: a load balancer or NAT translates the source, and Windows limits IPsec SAs "
+        "per source address (error 809 under load); IkeNumEstablishedForInitialQuery is %s",
+        (unsigned long long)v->ikev2, (unsigned long long)v->connections,
+        (unsigned long long)v->distinct_clients, v->distinct_clients == 1 ? "" : "es",
+        v->top.addr[0] ? v->top.addr : "the top one", (unsigned long long)v->top.count,
+        raised ? "already raised (a partial workaround)" : "not set");
     if (raised) {
         char *s = fi->summary + strlen(fi->summary);
         snprintf(s, sizeof(fi->summary) - (size_t)(s - fi->summary), " to %u",
                  (unsigned)x->ike_value);
     }
-    remedy(fi, "F5 BIG-IP: virtual servers IKEv2 UDP 500 and UDP 4500, Properties > "
-               "Configuration: Source Address Translation = None");
-    remedy(fi, "Citrix ADC: System > Settings > Configure Modes: Use Subnet IP; then Traffic "
-               "Management > Load Balancing > Service Groups, IKEv2 UDP 500 and UDP 4500: "
-               "Settings > Use Client IP");
-    remedy(fi, "Kemp LoadMaster: Virtual Services > View/Modify Services, IKEv2 UDP 500 and UDP "
-               "4500: Standard Options > Transparency");
-    remedy(fi, "Loadbalancer.org: Layer 4 virtual service, Ports 500,4500, Protocol UDP, "
-               "Forwarding Method NAT (destination NAT only)");
-    remedy(fi, "Then route the VPN server's default gateway through the load balancer");
+    finding_remedy(fi, "F5 BIG-IP: virtual servers IKEv2 UDP 500 and UDP 4500, Properties > "
+                       "Configuration: Source Address Translation = None");
+    finding_remedy(fi,
+                   "Citrix ADC: System > Settings > Configure Modes: Use Subnet IP; then Traffic "
+                   "Management > Load Balancing > Service Groups, IKEv2 UDP 500 and UDP 4500: "
+                   "Settings > Use Client IP");
+    finding_remedy(
+        fi, "Kemp LoadMaster: Virtual Services > View/Modify Services, IKEv2 UDP 500 and UDP "
+            "4500: Standard Options > Transparency");
+    finding_remedy(fi, "Loadbalancer.org: Layer 4 virtual service, Ports 500,4500, Protocol UDP, "
+                       "Forwarding Method NAT (destination NAT only)");
+    finding_remedy(fi, "Then route the VPN server's default gateway through the load balancer");
     if (!raised || x->ike_value < 50000) {
-        remedy(fi, "Partial workaround, on every RRAS server: New-ItemProperty -Path "
-                   "'HKLM:SYSTEM\\CurrentControlSet\\Services\\IKEEXT\\Parameters\\' -Name "
-                   "IkeNumEstablishedForInitialQuery -PropertyType DWORD -Value 50000 -Force");
-        remedy(fi, "Restart-Service IKEEXT -Force -PassThru");
+        finding_remedy(fi,
+                       "Partial workaround, on every RRAS server: New-ItemProperty -Path "
+                       "'HKLM:SYSTEM\\CurrentControlSet\\Services\\IKEEXT\\Parameters\\' -Name "
+                       "IkeNumEstablishedForInitialQuery -PropertyType DWORD -Value 50000 -Force");
+        finding_remedy(fi, "Restart-Service IKEEXT -Force -PassThru");
     }
     return PF_OK;
 }
@@ -773,12 +797,13 @@ static void imbalance_advice(struct finding *fi, const struct fleet *f,
         /* Seed 002: Always On VPN clients only use the first server. */
         snprintf(tail, room, "Always On VPN clients only use the first server of the profile; "
                              "listing more servers gives neither balance nor automatic failover");
-        remedy(fi, "Publish one name for the site behind a load balancer (F5, Citrix ADC, Kemp, "
-                   "Loadbalancer.org) or a traffic manager (Azure Traffic Manager), not a "
-                   "longer server list");
-        remedy(fi, "Loadbalancer.org: Layer 4 virtual services, UDP 500,4500 (IKEv2) and "
-                   "TCP 443 (SSTP), Forwarding Method NAT, every RRAS server as a real "
-                   "server");
+        finding_remedy(
+            fi, "Publish one name for the site behind a load balancer (F5, Citrix ADC, Kemp, "
+                "Loadbalancer.org) or a traffic manager (Azure Traffic Manager), not a "
+                "longer server list");
+        finding_remedy(fi, "Loadbalancer.org: Layer 4 virtual services, UDP 500,4500 (IKEv2) and "
+                           "TCP 443 (SSTP), Forwarding Method NAT, every RRAS server as a real "
+                           "server");
         return;
     }
     if (fleet_host_has_role(x, "entra")) {
@@ -793,18 +818,19 @@ static void imbalance_advice(struct finding *fi, const struct fleet *f,
                  x->name, num(b1, sizeof(b1), total),
                  num(b2, sizeof(b2), total > owned ? total - owned : 0),
                  top ? "; the process holding the most: " : "", top ? top->name : "");
-        remedy(fi, "Get-NetTCPConnection -State TimeWait | Group-Object -Property "
-                   "RemoteAddress,RemotePort | Sort Count -Descending | Select -First 10 "
-                   "Count,Name");
-        remedy(fi, "netstat -anobq");
-        remedy(fi, "Check in the Microsoft Entra admin center (private network connectors) "
-                   "that every connector of the group is active and on the same version");
+        finding_remedy(fi, "Get-NetTCPConnection -State TimeWait | Group-Object -Property "
+                           "RemoteAddress,RemotePort | Sort Count -Descending | Select -First 10 "
+                           "Count,Name");
+        finding_remedy(fi, "netstat -anobq");
+        finding_remedy(fi, "Check in the Microsoft Entra admin center (private network connectors) "
+                           "that every connector of the group is active and on the same version");
         return;
     }
     snprintf(tail, room, "the clients do not spread over the hosts");
-    remedy(fi, "Publish one name for the site behind a load balancer (F5, Citrix ADC, Kemp, "
-               "Loadbalancer.org) or a traffic manager (Azure Traffic Manager), not a "
-               "longer server list");
+    finding_remedy(fi,
+                   "Publish one name for the site behind a load balancer (F5, Citrix ADC, Kemp, "
+                   "Loadbalancer.org) or a traffic manager (Azure Traffic Manager), not a "
+                   "longer server list");
 }
 
 /* What load_imbalance compares hosts by: RRAS hosts by VPN connections,
@@ -860,17 +886,19 @@ static enum pf_rc load_imbalance(struct findings *fs, const struct fleet *f,
             continue;
         if (vpn ? top < IMBALANCE_MIN_VPN : top < IMBALANCE_MIN_UTIL * busiest->tcp_usable)
             continue;
-        fi = add(fs, FINDING_LOAD_IMBALANCE, SEVERITY_WARNING, s->tenant, s->site, busiest);
+        fi = findings_append(fs, FINDING_LOAD_IMBALANCE, SEVERITY_WARNING, s->tenant, s->site,
+                             busiest);
         if (!fi)
             return PF_NOMEM;
         fi->has_utilization = true;
         fi->utilization = total > 0 ? top / total : 0;
-        summary(fi,
-                "%s carries %.0f%% of site %s's %s (on average %s of %s); the other %zu host%s "
-                "average %s: ",
-                busiest->name, fi->utilization * 100, s->site,
-                vpn ? "VPN connections" : "ports in use", num(b1, sizeof(b1), top),
-                num(b2, sizeof(b2), total), n - 1, n == 2 ? "" : "s", num(b3, sizeof(b3), others));
+        finding_summary(
+            fi,
+            "%s carries %.0f%% of site %s's %s (on average %s of %s); the other %zu host%s "
+            "average %s: ",
+            busiest->name, fi->utilization * 100, s->site, vpn ? "VPN connections" : "ports in use",
+            num(b1, sizeof(b1), top), num(b2, sizeof(b2), total), n - 1, n == 2 ? "" : "s",
+            num(b3, sizeof(b3), others));
         imbalance_advice(fi, f, busiest);
     }
     return PF_OK;
@@ -886,33 +914,36 @@ static enum pf_rc host_silent(struct findings *fs, const struct fleet *f,
     if (!plan_host_silent(x, p))
         return PF_OK;
     util = demand_ratio((double)x->last_tcp_in_use, x->tcp_usable);
-    fi = add(fs, FINDING_HOST_SILENT, util >= CRITICAL_UTIL ? SEVERITY_CRITICAL : SEVERITY_WARNING,
-             x->tenant, x->site, x);
+    fi = findings_append(fs, FINDING_HOST_SILENT,
+                         util >= CRITICAL_UTIL ? SEVERITY_CRITICAL : SEVERITY_WARNING, x->tenant,
+                         x->site, x);
     if (!fi)
         return PF_NOMEM;
     fi->has_utilization = true;
     fi->utilization = util;
     if (x->last_seen == 0) {
-        summary(fi, "never sent a snapshot");
+        finding_summary(fi, "never sent a snapshot");
     } else {
         if (pf_time_format(x->last_seen, when) != PF_OK)
             snprintf(when, sizeof(when), "?");
-        summary(fi,
-                "no snapshot for %s (last %s, every %u s); at its last snapshot %s of %s usable "
-                "ports were in use (%.0f%%)%s",
-                duration(b1, sizeof(b1), (double)(p->now - x->last_seen) / FLEET_HOUR), when,
-                (unsigned)x->interval_s, num(b2, sizeof(b2), (double)x->last_tcp_in_use),
-                num(b3, sizeof(b3), x->tcp_usable), util * 100,
-                util >= CRITICAL_UTIL ? ": the range is probably full, and a host out of ports "
-                                        "cannot report either"
-                                      : "");
+        finding_summary(
+            fi,
+            "no snapshot for %s (last %s, every %u s); at its last snapshot %s of %s usable "
+            "ports were in use (%.0f%%)%s",
+            duration(b1, sizeof(b1), (double)(p->now - x->last_seen) / FLEET_HOUR), when,
+            (unsigned)x->interval_s, num(b2, sizeof(b2), (double)x->last_tcp_in_use),
+            num(b3, sizeof(b3), x->tcp_usable), util * 100,
+            util >= CRITICAL_UTIL ? ": the range is probably full, and a host out of ports "
+                                    "cannot report either"
+                                  : "");
     }
-    remedy(fi, "Check the host: if it answers ping and RDP but outbound connections fail, its "
-               "ports are exhausted; find the holder before rebooting");
+    finding_remedy(fi,
+                   "Check the host: if it answers ping and RDP but outbound connections fail, its "
+                   "ports are exhausted; find the holder before rebooting");
     if (fleet_host_is_windows(x))
-        remedy(fi, "netstat -anobq");
+        finding_remedy(fi, "netstat -anobq");
     else
-        remedy(fi, "ss -tanp");
+        finding_remedy(fi, "ss -tanp");
     return PF_OK;
 }
 

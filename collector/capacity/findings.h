@@ -86,6 +86,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "compat.h"
 #include "error.h"
 #include "fleet.h"
 #include "demand.h"
@@ -195,6 +196,17 @@ enum pf_rc findings_build(const struct fleet *f, const struct plan *pl,
                           struct findings **out);
 /* Frees fs; NULL does nothing. */
 void findings_free(struct findings *fs);
+
+/* Building blocks shared by findings.c and findings_resources.c. */
+/* Appends a zeroed finding of site (tenant, site) for host x (NULL: a site
+ * finding). NULL when out of memory. */
+struct finding *findings_append(struct findings *fs, enum finding_kind kind,
+                                enum finding_severity sev, const char *tenant, const char *site,
+                                const struct fleet_host *x);
+/* Sets f's summary. */
+void finding_summary(struct finding *f, const char *fmt, ...) PF_PRINTF(2, 3);
+/* Adds one remediation line to f; past FINDING_REMEDIATION_MAX it does nothing. */
+void finding_remedy(struct finding *f, const char *fmt, ...) PF_PRINTF(2, 3);
 
 /* findings_resources.c: adds host x's resource_pressure, vpn_ports, address_pool and
  * sessions_per_host findings to fs. PF_OK or PF_NOMEM. */
