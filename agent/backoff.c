@@ -267,8 +267,13 @@ void failover_success(struct failover *f, size_t i)
 {
     if (i >= f->n)
         return;
-    f->c[i].failures = 0;
-    f->c[i].not_before = 0;
+    for (size_t j = i; j < f->n; j++) {
+        if (j > i && f->c[j].told)
+            continue;
+        f->c[j].failures = 0;
+        f->c[j].not_before = 0;
+        f->c[j].told = false;
+    }
 }
 
 int64_t failover_failure(struct failover *f, size_t i, int64_t now_ms, int64_t retry_after_s,
@@ -287,5 +292,6 @@ int64_t failover_failure(struct failover *f, size_t i, int64_t now_ms, int64_t r
     else
         wait = backoff_delay_ms(f->c[i].failures, f->base_ms, cap, r);
     f->c[i].not_before = now_ms + wait;
+    f->c[i].told = retry_after_s >= 0;
     return wait;
 }

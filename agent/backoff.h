@@ -17,6 +17,7 @@
 #ifndef PF_BACKOFF_H
 #define PF_BACKOFF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -77,6 +78,7 @@ struct failover {
     struct {
         unsigned failures;   /* consecutive */
         int64_t not_before;  /* do not try before this time */
+        bool told;           /* not_before came from the collector's Retry-After */
     } c[BACKOFF_MAX_COLLECTORS];
 };
 
@@ -89,7 +91,11 @@ void failover_init(struct failover *f, size_t n, int64_t base_ms, int64_t cap_ms
  * to the time until the earliest one ends. */
 int failover_pick(const struct failover *f, int64_t now_ms, int64_t *wait_ms);
 
-/* Collector i answered: its backoff is cleared. */
+/* Collector i answered: its backoff is cleared, and so is the backoff of
+ * every fallback after it that it earned by failing (not one it was told
+ * by a Retry-After): that verdict dates from the last outage, and a
+ * fallback must be tried at once when i fails next, not when a stale
+ * backoff of up to BACKOFF_CAP_MS ends. */
 void failover_success(struct failover *f, size_t i);
 
 /* Collector i failed in a retryable way at now_ms: it waits the backoff for

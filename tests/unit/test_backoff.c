@@ -198,6 +198,38 @@ TEST(failover_moves_on_and_comes_back)
     T_EQ_INT(f.c[0].failures, 0);
 }
 
+TEST(failover_success_clears_stale_fallback_backoff)
+{
+    struct failover f;
+    struct backoff_rng r;
+    int64_t now = 1000, wait = -1;
+
+    backoff_rng_seed(&r, 11);
+    failover_init(&f, 3, BACKOFF_BASE_MS, BACKOFF_CAP_MS);
+    /* an outage of all three: the fallbacks pile up failures */
+    for (int i = 0; i < 12; i++) {
+        failover_failure(&f, 0, now, -1, &r);
+        failover_failure(&f, 1, now, -1, &r);
+    }
+    failover_failure(&f, 2, now, 600, &r); /* the last one said: 10 min */
+    T_ASSERT(f.c[1].failures == 12);
+    /* the first is back: the second's backoff is from the outage, cleared;
+     * the third's Retry-After stands */
+    failover_success(&f, 0);
+    T_EQ_INT(f.c[1].failures, 0);
+    T_EQ_INT(f.c[2].failures, 1);
+    /* the first fails again: the second is used at once */
+    failover_failure(&f, 0, now + 5000, -1, &r);
+    T_EQ_INT(failover_pick(&f, now + 5000, &wait), f.c[0].not_before <= now + 5000 ? 0 : 1);
+    T_ASSERT(f.c[1].not_before <= now + 5000);
+    T_ASSERT(f.c[2].not_before >= now + 600000);
+    /* a success of a later one leaves an earlier one's backoff alone, so
+     * the agent keeps probing it at the failback cap */
+    failover_failure(&f, 0, now, -1, &r);
+    failover_success(&f, 1);
+    T_EQ_INT(f.c[0].failures, 2);
+}
+
 TEST(failover_all_down_waits_for_earliest)
 {
     struct failover f;
@@ -257,6 +289,7 @@ int main(void)
     RUN(startup_spreads_ten_thousand_agents);
     RUN(next_tick_jitter_and_no_bunching);
     RUN(failover_moves_on_and_comes_back);
+    RUN(failover_success_clears_stale_fallback_backoff);
     RUN(failover_all_down_waits_for_earliest);
     RUN(last_collector_uses_full_cap);
     RUN(rng_upto_uniform);
