@@ -80,13 +80,4 @@ enum pf_rc store_flush_rollups(struct db_conn *dc);
 /* SELECT 1. PF_OK or PF_AGAIN. */
 enum pf_rc store_ping(struct db_conn *dc);
 
-/* The COPY statements of the three data tables, and the rows of one
- * snapshot in their COPY text format appended to snaps, procs and remotes.
- * Exported so the benchmark's raw-COPY reference writes identical rows. */
-extern const char *const store_copy_snapshots_sql;
-extern const char *const store_copy_processes_sql;
-extern const char *const store_copy_remotes_sql;
-enum pf_rc store_copy_rows(const struct pf_snapshot *s, struct pf_buf *snaps, struct pf_buf *procs,
-                           struct pf_buf *remotes);
-
 #endif

@@ -5,7 +5,7 @@
  * already committed, so ingest sends a string or a host's facts to the
  * database only the first time. Open addressing, keys copied; a map is
  * capped (strmap_put() answers PF_TOOBIG when full) and not thread-safe
- * (the cache wraps it in a mutex, store.c). */
+ * (the cache wraps it in a mutex, compact.c). */
 #ifndef PF_STRMAP_H
 #define PF_STRMAP_H
 

@@ -5,7 +5,7 @@
  *   collector_bench raw CONNINFO SNAPSHOTS
  *       the reference: the rows of SNAPSHOTS realistic snapshots (20
  *       processes, 20 remotes each), formatted beforehand with the
- *       collector's own store_copy_rows(), COPYed straight into
+ *       collector's own copyrow_snapshot(), COPYed straight into
  *       snapshot_seqs, snapshots, snapshot_processes and snapshot_remotes,
  *       1000 snapshots per transaction (RAW_TXN=k in the environment: k).
  *       Prints snapshots/s.
@@ -54,6 +54,7 @@
 #include "db.h"
 #include "snapshot.h"
 #include "snapshot_json.h"
+#include "copyrow.h"
 #include "store.h"
 #include "timeutil.h"
 
@@ -206,7 +207,7 @@ static int cmd_raw(const char *conninfo, size_t n)
         make_snapshot(&s, agents[i % 100], i / 100 + 1, now);
         pf_time_format(s.taken_at, ts);
         pf_buf_printf(&seqs[t], "%s\t%" PRIu64 "\t%s\n", s.agent_id, s.seq, ts);
-        if (store_copy_rows(&s, &snaps[t], &procs[t], &rems[t]))
+        if (copyrow_snapshot(&s, &snaps[t], &procs[t], &rems[t]))
             die("formatting rows");
     }
     pf_snapshot_clear(&s);
@@ -217,9 +218,9 @@ static int cmd_raw(const char *conninfo, size_t n)
     for (size_t t = 0; t < ntx; t++) {
         exec_ok(pg, "BEGIN");
         copy_in(pg, "COPY snapshot_seqs (agent_id, seq, taken_at) FROM STDIN", &seqs[t]);
-        copy_in(pg, store_copy_snapshots_sql, &snaps[t]);
-        copy_in(pg, store_copy_processes_sql, &procs[t]);
-        copy_in(pg, store_copy_remotes_sql, &rems[t]);
+        copy_in(pg, copyrow_snapshots_sql, &snaps[t]);
+        copy_in(pg, copyrow_processes_sql, &procs[t]);
+        copy_in(pg, copyrow_remotes_sql, &rems[t]);
         exec_ok(pg, "COMMIT");
     }
     dt = now_s() - t0;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* test_store.c: the COPY rows the collector writes for a snapshot (the
- * database part of store.c runs in the integration tests): one value per
+/* test_store.c: the COPY rows copyrow.c writes for a snapshot (the
+ * database part of the store runs in the integration tests): one value per
  * column of the COPY statement, text escaped for COPY, NULL (\N) for what
  * the agent listed as unmeasured or left out, arrays and JSON well formed,
  * one process and one remote row per list entry with their rank. */
@@ -9,6 +9,7 @@
 
 #include "snapshot.h"
 #include "snapshot_json.h"
+#include "copyrow.h"
 #include "store.h"
 #include "test.h"
 
@@ -108,34 +109,34 @@ TEST(snapshot_row)
     char v[512];
 
     rows();
-    T_EQ_INT(store_copy_rows(&snap, &snaps, &procs, &remotes), PF_OK);
+    T_EQ_INT(copyrow_snapshot(&snap, &snaps, &procs, &remotes), PF_OK);
     T_EQ_INT(nlines(snaps.data), 1);
-    T_EQ_INT(nfields(snaps.data), ncols(store_copy_snapshots_sql));
-    T_EQ_INT(col(store_copy_snapshots_sql, snaps.data, "agent_id", v, sizeof(v)), 0);
+    T_EQ_INT(nfields(snaps.data), ncols(copyrow_snapshots_sql));
+    T_EQ_INT(col(copyrow_snapshots_sql, snaps.data, "agent_id", v, sizeof(v)), 0);
     T_EQ_STR(v, "9b2c0000-0000-4000-8000-000000000001");
-    T_EQ_INT(col(store_copy_snapshots_sql, snaps.data, "seq", v, sizeof(v)), 0);
+    T_EQ_INT(col(copyrow_snapshots_sql, snaps.data, "seq", v, sizeof(v)), 0);
     T_EQ_STR(v, "1042");
-    T_EQ_INT(col(store_copy_snapshots_sql, snaps.data, "taken_at", v, sizeof(v)), 0);
+    T_EQ_INT(col(copyrow_snapshots_sql, snaps.data, "taken_at", v, sizeof(v)), 0);
     T_EQ_STR(v, "2026-11-22T10:00:00Z");
-    T_EQ_INT(col(store_copy_snapshots_sql, snaps.data, "roles", v, sizeof(v)), 0);
+    T_EQ_INT(col(copyrow_snapshots_sql, snaps.data, "roles", v, sizeof(v)), 0);
     T_EQ_STR(v, "{\"entra-connector\"}");
-    T_EQ_INT(col(store_copy_snapshots_sql, snaps.data, "usable_tcp4", v, sizeof(v)), 0);
+    T_EQ_INT(col(copyrow_snapshots_sql, snaps.data, "usable_tcp4", v, sizeof(v)), 0);
     T_EQ_STR(v, "16284"); /* 16384 minus the 100 excluded ports inside the range */
-    T_EQ_INT(col(store_copy_snapshots_sql, snaps.data, "usable_udp6", v, sizeof(v)), 0);
+    T_EQ_INT(col(copyrow_snapshots_sql, snaps.data, "usable_udp6", v, sizeof(v)), 0);
     T_EQ_STR(v, "16384");
-    T_EQ_INT(col(store_copy_snapshots_sql, snaps.data, "ranges", v, sizeof(v)), 0);
+    T_EQ_INT(col(copyrow_snapshots_sql, snaps.data, "ranges", v, sizeof(v)), 0);
     T_CONTAINS(v, "{\"proto\":\"tcp\",\"family\":\"ipv4\",\"start\":49152,\"count\":16384}");
-    T_EQ_INT(col(store_copy_snapshots_sql, snaps.data, "tcp_bound", v, sizeof(v)), 0);
+    T_EQ_INT(col(copyrow_snapshots_sql, snaps.data, "tcp_bound", v, sizeof(v)), 0);
     T_EQ_STR(v, "0");
-    T_EQ_INT(col(store_copy_snapshots_sql, snaps.data, "top_dest_addr", v, sizeof(v)), 0);
+    T_EQ_INT(col(copyrow_snapshots_sql, snaps.data, "top_dest_addr", v, sizeof(v)), 0);
     T_EQ_STR(v, "10.0.0.5");
-    T_EQ_INT(col(store_copy_snapshots_sql, snaps.data, "vpn_ike_num_established_for_initial_query",
+    T_EQ_INT(col(copyrow_snapshots_sql, snaps.data, "vpn_ike_num_established_for_initial_query",
                  v, sizeof(v)),
              0);
     T_EQ_STR(v, "\\N"); /* JSON null: not set */
-    T_EQ_INT(col(store_copy_snapshots_sql, snaps.data, "last_push_error", v, sizeof(v)), 0);
+    T_EQ_INT(col(copyrow_snapshots_sql, snaps.data, "last_push_error", v, sizeof(v)), 0);
     T_EQ_STR(v, "\\N");
-    T_EQ_INT(col(store_copy_snapshots_sql, snaps.data, "truncated", v, sizeof(v)), 0);
+    T_EQ_INT(col(copyrow_snapshots_sql, snaps.data, "truncated", v, sizeof(v)), 0);
     T_EQ_STR(v, "f");
     free_rows();
 }
@@ -151,18 +152,18 @@ TEST(unmeasured_is_null)
     T_EQ_INT(pf_snapshot_add_unmeasured(&s, "events"), PF_OK);
     T_EQ_INT(pf_snapshot_add_unmeasured(&s, "vpn"), PF_OK);
     rows();
-    T_EQ_INT(store_copy_rows(&s, &snaps, &procs, &remotes), PF_OK);
-    T_EQ_INT(col(store_copy_snapshots_sql, snaps.data, "tcp_bound", v, sizeof(v)), 0);
+    T_EQ_INT(copyrow_snapshot(&s, &snaps, &procs, &remotes), PF_OK);
+    T_EQ_INT(col(copyrow_snapshots_sql, snaps.data, "tcp_bound", v, sizeof(v)), 0);
     T_EQ_STR(v, "\\N");
-    T_EQ_INT(col(store_copy_snapshots_sql, snaps.data, "tcp_time_wait", v, sizeof(v)), 0);
+    T_EQ_INT(col(copyrow_snapshots_sql, snaps.data, "tcp_time_wait", v, sizeof(v)), 0);
     T_EQ_STR(v, "0");
-    T_EQ_INT(col(store_copy_snapshots_sql, snaps.data, "ev_tcpip_4231", v, sizeof(v)), 0);
+    T_EQ_INT(col(copyrow_snapshots_sql, snaps.data, "ev_tcpip_4231", v, sizeof(v)), 0);
     T_EQ_STR(v, "\\N");
-    T_EQ_INT(col(store_copy_snapshots_sql, snaps.data, "vpn_ikev2", v, sizeof(v)), 0);
+    T_EQ_INT(col(copyrow_snapshots_sql, snaps.data, "vpn_ikev2", v, sizeof(v)), 0);
     T_EQ_STR(v, "\\N");
-    T_EQ_INT(col(store_copy_snapshots_sql, snaps.data, "vpn_top_clients", v, sizeof(v)), 0);
+    T_EQ_INT(col(copyrow_snapshots_sql, snaps.data, "vpn_top_clients", v, sizeof(v)), 0);
     T_EQ_STR(v, "\\N");
-    T_EQ_INT(col(store_copy_snapshots_sql, snaps.data, "unmeasured", v, sizeof(v)), 0);
+    T_EQ_INT(col(copyrow_snapshots_sql, snaps.data, "unmeasured", v, sizeof(v)), 0);
     T_EQ_STR(v, "{\"tcp.states.bound\",\"events\",\"vpn\"}");
     free_rows();
 }
@@ -179,19 +180,19 @@ TEST(absent_sections_are_null)
     s.nexcluded = 0;
     s.tcp.has_top_destination = false;
     rows();
-    T_EQ_INT(store_copy_rows(&s, &snaps, &procs, &remotes), PF_OK);
-    T_EQ_INT(nfields(snaps.data), ncols(store_copy_snapshots_sql));
-    T_EQ_INT(col(store_copy_snapshots_sql, snaps.data, "ev_tcpip_4227", v, sizeof(v)), 0);
+    T_EQ_INT(copyrow_snapshot(&s, &snaps, &procs, &remotes), PF_OK);
+    T_EQ_INT(nfields(snaps.data), ncols(copyrow_snapshots_sql));
+    T_EQ_INT(col(copyrow_snapshots_sql, snaps.data, "ev_tcpip_4227", v, sizeof(v)), 0);
     T_EQ_STR(v, "\\N");
-    T_EQ_INT(col(store_copy_snapshots_sql, snaps.data, "vpn_connections", v, sizeof(v)), 0);
+    T_EQ_INT(col(copyrow_snapshots_sql, snaps.data, "vpn_connections", v, sizeof(v)), 0);
     T_EQ_STR(v, "\\N");
-    T_EQ_INT(col(store_copy_snapshots_sql, snaps.data, "spool_depth", v, sizeof(v)), 0);
+    T_EQ_INT(col(copyrow_snapshots_sql, snaps.data, "spool_depth", v, sizeof(v)), 0);
     T_EQ_STR(v, "\\N");
-    T_EQ_INT(col(store_copy_snapshots_sql, snaps.data, "excluded", v, sizeof(v)), 0);
+    T_EQ_INT(col(copyrow_snapshots_sql, snaps.data, "excluded", v, sizeof(v)), 0);
     T_EQ_STR(v, "\\N");
-    T_EQ_INT(col(store_copy_snapshots_sql, snaps.data, "usable_tcp4", v, sizeof(v)), 0);
+    T_EQ_INT(col(copyrow_snapshots_sql, snaps.data, "usable_tcp4", v, sizeof(v)), 0);
     T_EQ_STR(v, "16384"); /* nothing excluded any more */
-    T_EQ_INT(col(store_copy_snapshots_sql, snaps.data, "top_dest_port", v, sizeof(v)), 0);
+    T_EQ_INT(col(copyrow_snapshots_sql, snaps.data, "top_dest_port", v, sizeof(v)), 0);
     T_EQ_STR(v, "\\N");
     free_rows();
 }
@@ -208,17 +209,17 @@ TEST(text_is_escaped)
     s.processes = &p;
     s.nprocesses = 1;
     rows();
-    T_EQ_INT(store_copy_rows(&s, &snaps, &procs, &remotes), PF_OK);
+    T_EQ_INT(copyrow_snapshot(&s, &snaps, &procs, &remotes), PF_OK);
     T_EQ_INT(nlines(snaps.data), 1);
-    T_EQ_INT(nfields(snaps.data), ncols(store_copy_snapshots_sql));
-    T_EQ_INT(col(store_copy_snapshots_sql, snaps.data, "host_name", v, sizeof(v)), 0);
+    T_EQ_INT(nfields(snaps.data), ncols(copyrow_snapshots_sql));
+    T_EQ_INT(col(copyrow_snapshots_sql, snaps.data, "host_name", v, sizeof(v)), 0);
     T_EQ_STR(v, "host\\\\with\\ttab");
     /* array literal {"q\"uote\\"}, then COPY-escaped: backslashes doubled */
-    T_EQ_INT(col(store_copy_snapshots_sql, snaps.data, "roles", v, sizeof(v)), 0);
+    T_EQ_INT(col(copyrow_snapshots_sql, snaps.data, "roles", v, sizeof(v)), 0);
     T_EQ_STR(v, "{\"q\\\\\"uote\\\\\\\\\"}");
     T_EQ_INT(nlines(procs.data), 1);
-    T_EQ_INT(nfields(procs.data), ncols(store_copy_processes_sql));
-    T_EQ_INT(col(store_copy_processes_sql, procs.data, "name", v, sizeof(v)), 0);
+    T_EQ_INT(nfields(procs.data), ncols(copyrow_processes_sql));
+    T_EQ_INT(col(copyrow_processes_sql, procs.data, "name", v, sizeof(v)), 0);
     T_EQ_STR(v, "a\\tb\\nc\\\\d\\re");
     free_rows();
 }
@@ -228,22 +229,22 @@ TEST(child_rows)
     char v[64];
 
     rows();
-    T_EQ_INT(store_copy_rows(&snap, &snaps, &procs, &remotes), PF_OK);
+    T_EQ_INT(copyrow_snapshot(&snap, &snaps, &procs, &remotes), PF_OK);
     T_EQ_INT(nlines(procs.data), snap.nprocesses);
     T_EQ_INT(nlines(remotes.data), snap.nremotes);
-    T_EQ_INT(nfields(procs.data), ncols(store_copy_processes_sql));
-    T_EQ_INT(nfields(remotes.data), ncols(store_copy_remotes_sql));
-    T_EQ_INT(col(store_copy_processes_sql, procs.data, "rank", v, sizeof(v)), 0);
+    T_EQ_INT(nfields(procs.data), ncols(copyrow_processes_sql));
+    T_EQ_INT(nfields(remotes.data), ncols(copyrow_remotes_sql));
+    T_EQ_INT(col(copyrow_processes_sql, procs.data, "rank", v, sizeof(v)), 0);
     T_EQ_STR(v, "0");
-    T_EQ_INT(col(store_copy_processes_sql, procs.data, "name", v, sizeof(v)), 0);
+    T_EQ_INT(col(copyrow_processes_sql, procs.data, "name", v, sizeof(v)), 0);
     T_EQ_STR(v, "DnsFilterService.exe");
-    T_EQ_INT(col(store_copy_processes_sql, procs.data, "service", v, sizeof(v)), 0);
+    T_EQ_INT(col(copyrow_processes_sql, procs.data, "service", v, sizeof(v)), 0);
     T_EQ_STR(v, "DnsFilterSvc");
-    T_EQ_INT(col(store_copy_processes_sql, procs.data, "top_remote_port", v, sizeof(v)), 0);
+    T_EQ_INT(col(copyrow_processes_sql, procs.data, "top_remote_port", v, sizeof(v)), 0);
     T_EQ_STR(v, "80");
-    T_EQ_INT(col(store_copy_remotes_sql, remotes.data, "addr", v, sizeof(v)), 0);
+    T_EQ_INT(col(copyrow_remotes_sql, remotes.data, "addr", v, sizeof(v)), 0);
     T_EQ_STR(v, "169.254.169.254");
-    T_EQ_INT(col(store_copy_remotes_sql, remotes.data, "taken_at", v, sizeof(v)), 0);
+    T_EQ_INT(col(copyrow_remotes_sql, remotes.data, "taken_at", v, sizeof(v)), 0);
     T_EQ_STR(v, "2026-11-22T10:00:00Z");
     free_rows();
 }
@@ -255,7 +256,7 @@ TEST(full_buffer_leaves_no_half_row)
     pf_buf_init(&small, 100);
     pf_buf_init(&procs, 1 << 20);
     pf_buf_init(&remotes, 1 << 20);
-    T_EQ_INT(store_copy_rows(&snap, &small, &procs, &remotes), PF_TOOBIG);
+    T_EQ_INT(copyrow_snapshot(&snap, &small, &procs, &remotes), PF_TOOBIG);
     T_EQ_INT(small.len, 0);
     pf_buf_free(&small);
     free_rows();

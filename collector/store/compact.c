@@ -1,0 +1,435 @@
+/* SPDX-License-Identifier: MIT */
+/* compact.c: the write side of the compact layout (compact.h): strings as
+ * agent_strings ids, host facts once per change, snapshot_data by COPY.
+ * The process-wide cache holds only what is committed, so it is never
+ * wrong; a transaction's own ids wait in its struct compact until COMMIT. */
+#include "compact.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <pthread.h>
+
+#include "body.h"
+#include "copyrow.h"
+#include "log.h"
+#include "pgarray.h"
+#include "strmap.h"
+#include "timeutil.h"
+
+#define CACHE_MAX (1u << 20) /* strings and facts remembered per process */
+#define BATCH_STRINGS_MAX (1u << 20)
+#define COPY_CHUNK (256 * 1024) /* bytes handed to libpq at a time */
+#define FACTS_COLS 18 /* columns of the facts statement */
+
+static const struct {
+    const char *name, *sql;
+} statements[] = {
+    /* The agent_strings ids of strings the process-wide cache lacks: those
+     * stored already, and new ones numbered after the agent's highest id.
+     * Two transactions numbering the same agent at once collide on a key;
+     * the loser's strings come back missing and it retries. */
+    {"strings",
+     "WITH u AS (SELECT DISTINCT a, v FROM unnest($1::uuid[], $2::text[]) AS u(a, v)), "
+     "old AS (SELECT s.agent_id, s.value, s.id FROM agent_strings s JOIN u "
+     "ON s.agent_id = u.a AND s.value = u.v), "
+     "fresh AS (SELECT u.a, u.v FROM u "
+     "WHERE NOT EXISTS (SELECT 1 FROM old WHERE old.agent_id = u.a AND old.value = u.v)), "
+     "cnt AS (SELECT a, count(*)::integer AS n FROM fresh GROUP BY a), "
+     /* sql/022: the agent's numbers last - n + 1 .. last are this batch's */
+     "bump AS (INSERT INTO agent_string_next AS t (agent_id, last) SELECT a, n FROM cnt "
+     "ORDER BY a ON CONFLICT (agent_id) DO UPDATE SET last = t.last + EXCLUDED.last "
+     "RETURNING agent_id, last), "
+     "new AS (SELECT f.a, f.v, b.last - c.n + row_number() OVER (PARTITION BY f.a "
+     "ORDER BY f.v) AS id FROM fresh f JOIN cnt c ON c.a = f.a JOIN bump b ON b.agent_id = f.a), "
+     "ins AS (INSERT INTO agent_strings (agent_id, id, value) SELECT a, id, v FROM new "
+     "ORDER BY a, id ON CONFLICT DO NOTHING RETURNING agent_id, value, id) "
+     "SELECT agent_id::text, value, id FROM old UNION ALL "
+     "SELECT agent_id::text, value, id FROM ins"},
+    /* A host's facts, the first time they are seen (compact_facts_hash()). */
+    {"facts",
+     "INSERT INTO host_facts (agent_id, facts, first_seen, host_name, site, machine_id, os, "
+     "os_version, roles, cpus, memory_mb, agent_version, ranges, excluded, usable_tcp4, "
+     "usable_udp4, usable_tcp6, usable_udp6) "
+     "SELECT a, f, t, n, si, m, o, ov, r::text[], c, mem, av, rg::jsonb, ex::jsonb, u1, u2, u3, "
+     "u4 FROM unnest($1::uuid[], $2::bigint[], $3::timestamptz[], $4::text[], $5::text[], "
+     "$6::text[], $7::text[], $8::text[], $9::text[], $10::integer[], $11::bigint[], "
+     "$12::text[], $13::text[], $14::text[], $15::integer[], $16::integer[], $17::integer[], "
+     "$18::integer[]) AS u(a, f, t, n, si, m, o, ov, r, c, mem, av, rg, ex, u1, u2, u3, u4) "
+     "ORDER BY a, f ON CONFLICT DO NOTHING"},
+};
+
+enum pf_rc compact_prepare(PGconn *pg, PGresult **bad)
+{
+    *bad = NULL;
+    for (size_t i = 0; i < PF_ARRAY_LEN(statements); i++) {
+        PGresult *r = PQprepare(pg, statements[i].name, statements[i].sql, 0, NULL);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            *bad = r;
+            return PF_INTERNAL;
+        }
+        PQclear(r);
+    }
+    return PF_OK;
+}
+
+/* What this process knows is committed: agent_strings ids, and each
+ * agent's facts hashes. Ids never change once committed, so a stale entry
+ * cannot exist; a full cache is emptied and refilled as agents post. */
+static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct strmap *cache_ids, *cache_facts;
+
+static bool cache_ready(void)
+{
+    if (!cache_ids)
+        cache_ids = strmap_new(CACHE_MAX);
+    if (!cache_facts)
+        cache_facts = strmap_new(CACHE_MAX);
+    return cache_ids && cache_facts;
+}
+
+/* A transaction's view of the ids: its own answers, then the cache
+ * (cache_mu held by the caller while encoding). */
+struct idctx {
+    const char *agent;
+    const struct strmap *mine;
+};
+
+static bool id_of(void *ctx, const char *str, int64_t *id)
+{
+    const struct idctx *c = ctx;
+
+    return strmap_get(c->mine, c->agent, str, id) || strmap_get(cache_ids, c->agent, str, id);
+}
+
+/* The strings of a batch that neither the cache nor pending holds. */
+struct missing {
+    const char *agent;
+    struct strmap *pending;
+    struct pgarray agents, values;
+    enum pf_rc rc;
+    size_t n;
+};
+
+struct compact {
+    struct strmap *mine; /* the ids this transaction was answered */
+    struct strmap *seen; /* the facts it sends */
+    struct missing m;    /* the strings it asks for */
+    const char *vals[2]; /* their parameters */
+    PGresult *strings;   /* the answer */
+};
+
+struct compact *compact_new(void)
+{
+    struct compact *c = calloc(1, sizeof(*c));
+
+    if (!c)
+        return NULL;
+    pgarray_init(&c->m.agents);
+    pgarray_init(&c->m.values);
+    c->m.pending = strmap_new(BATCH_STRINGS_MAX);
+    c->mine = strmap_new(BATCH_STRINGS_MAX);
+    c->seen = strmap_new(BATCH_STRINGS_MAX);
+    if (!c->m.pending || !c->mine || !c->seen) {
+        compact_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void compact_free(struct compact *c)
+{
+    if (!c)
+        return;
+    PQclear(c->strings);
+    strmap_free(c->m.pending);
+    strmap_free(c->mine);
+    strmap_free(c->seen);
+    pgarray_free(&c->m.agents);
+    pgarray_free(&c->m.values);
+    free(c);
+}
+
+static void note_missing(void *ctx, const char *str)
+{
+    struct missing *m = ctx;
+    int64_t v;
+
+    if (m->rc || strmap_get(cache_ids, m->agent, str, &v) ||
+        strmap_get(m->pending, m->agent, str, &v))
+        return;
+    if ((m->rc = strmap_put(m->pending, m->agent, str, 0)))
+        return;
+    pgarray_str(&m->agents, m->agent);
+    pgarray_str(&m->values, str);
+    m->n++;
+}
+
+static void facts_texts(const struct pf_snapshot *s, char *ranges, size_t rlen, char *excluded,
+                        size_t elen)
+{
+    if (!copyrow_ranges_json(s->ranges, s->nranges, ranges, rlen))
+        ranges[0] = '\0';
+    if (!s->has_excluded || !copyrow_ranges_json(s->excluded, s->nexcluded, excluded, elen))
+        excluded[0] = '\0';
+}
+
+/* FNV-1a of a host's facts. */
+int64_t compact_facts_hash(const struct pf_snapshot *s)
+{
+    char ranges[PF_RANGES_MAX * 64 + 3], excluded[PF_EXCLUDED_MAX * 64 + 3], num[64];
+    uint64_t h = STRMAP_FNV_SEED;
+    const char *texts[] = {s->host.name, s->host.site, s->host.machine_id, s->host.os,
+                           s->host.os_version, s->host.agent_version, ranges, excluded};
+
+    facts_texts(s, ranges, sizeof(ranges), excluded, sizeof(excluded));
+    for (size_t i = 0; i < PF_ARRAY_LEN(texts); i++)
+        h = strmap_fnv(h, texts[i], strlen(texts[i]) + 1);
+    for (size_t i = 0; i < s->host.nroles; i++)
+        h = strmap_fnv(h, s->host.roles[i], strlen(s->host.roles[i]) + 1);
+    snprintf(num, sizeof(num), "%zu/%u/%llu/%d", s->host.nroles, (unsigned)s->host.cpus,
+             (unsigned long long)s->host.memory_mb, s->has_excluded ? 1 : 0);
+    h = strmap_fnv(h, num, strlen(num));
+    return (int64_t)(h & 0x7fffffffffffffffULL); /* fits bigint, never negative */
+}
+
+enum pf_rc compact_missing(struct compact *c, const struct store_item *items, const size_t *cand,
+                           size_t ncand, size_t *n)
+{
+    struct missing *m = &c->m;
+
+    pthread_mutex_lock(&cache_mu);
+    if (!cache_ready())
+        m->rc = PF_NOMEM;
+    for (size_t i = 0; i < ncand && !m->rc; i++) {
+        m->agent = items[cand[i]].s->agent_id;
+        body_strings(items[cand[i]].s, note_missing, m);
+    }
+    pthread_mutex_unlock(&cache_mu);
+    c->vals[0] = pgarray_end(&m->agents, &m->rc);
+    c->vals[1] = pgarray_end(&m->values, &m->rc);
+    *n = m->n;
+    return m->rc ? PF_NOMEM : PF_OK;
+}
+
+bool compact_send_strings(struct compact *c, PGconn *pg)
+{
+    return PQsendQueryPrepared(pg, "strings", 2, c->vals, NULL, NULL, 0) == 1;
+}
+
+enum pf_rc compact_take_ids(struct compact *c, PGresult *strings)
+{
+    PQclear(c->strings);
+    c->strings = strings;
+    for (int i = 0; strings && i < PQntuples(strings); i++)
+        if (strmap_put(c->mine, PQgetvalue(strings, i, 0), PQgetvalue(strings, i, 1),
+                       strtoll(PQgetvalue(strings, i, 2), NULL, 10)) != PF_OK)
+            return PF_NOMEM;
+    return PF_OK;
+}
+
+/* One row per agent and hash. */
+enum pf_rc compact_send_facts(struct compact *c, PGconn *pg, const struct pf_snapshot *const *fresh,
+                              const int64_t *fh, size_t n, bool *sent)
+{
+    static const int usable[4][2] = {{PF_PROTO_TCP, PF_FAMILY_IPV4},
+                                     {PF_PROTO_UDP, PF_FAMILY_IPV4},
+                                     {PF_PROTO_TCP, PF_FAMILY_IPV6},
+                                     {PF_PROTO_UDP, PF_FAMILY_IPV6}};
+    char ranges[PF_RANGES_MAX * 64 + 3], excluded[PF_EXCLUDED_MAX * 64 + 3];
+    struct pgarray a[FACTS_COLS], roles;
+    const char *vals[FACTS_COLS];
+    struct strmap *seen = c->seen;
+    enum pf_rc rc = PF_OK;
+    size_t rows = 0;
+
+    *sent = false;
+    for (int k = 0; k < FACTS_COLS; k++)
+        pgarray_init(&a[k]);
+    for (size_t i = 0; i < n && !rc; i++) {
+        const struct pf_snapshot *s = fresh[i];
+        int64_t h = fh[i], known;
+        char hs[24];
+        bool have;
+
+        snprintf(hs, sizeof(hs), "%lld", (long long)h);
+        pthread_mutex_lock(&cache_mu);
+        have = strmap_get(cache_facts, s->agent_id, "", &known) && known == h;
+        pthread_mutex_unlock(&cache_mu);
+        if (have || strmap_get(seen, s->agent_id, hs, &known))
+            continue;
+        if ((rc = strmap_put(seen, s->agent_id, hs, h)))
+            break;
+        facts_texts(s, ranges, sizeof(ranges), excluded, sizeof(excluded));
+        pgarray_str(&a[0], s->agent_id);
+        pgarray_i64(&a[1], h);
+        pgarray_time(&a[2], s->taken_at);
+        pgarray_str(&a[3], s->host.name);
+        pgarray_str(&a[4], s->host.site);
+        pgarray_str(&a[5], s->host.machine_id);
+        pgarray_str(&a[6], s->host.os);
+        pgarray_str(&a[7], s->host.os_version);
+        pgarray_init(&roles);
+        for (size_t k = 0; k < s->host.nroles; k++)
+            pgarray_str(&roles, s->host.roles[k]);
+        {
+            const char *lit = pgarray_end(&roles, &rc);
+            if (lit)
+                pgarray_str(&a[8], lit);
+        }
+        pgarray_free(&roles);
+        pgarray_i64(&a[9], (int64_t)s->host.cpus);
+        pgarray_i64(&a[10], (int64_t)s->host.memory_mb);
+        pgarray_str(&a[11], s->host.agent_version);
+        pgarray_str(&a[12], ranges);
+        if (s->has_excluded)
+            pgarray_str(&a[13], excluded);
+        else
+            pgarray_null(&a[13]);
+        for (int u = 0; u < 4; u++) {
+            if (pf_snapshot_range(s, usable[u][0], usable[u][1]))
+                pgarray_i64(&a[14 + u], (int64_t)pf_snapshot_usable_ports(s, usable[u][0],
+                                                                          usable[u][1]));
+            else
+                pgarray_null(&a[14 + u]);
+        }
+        rows++;
+    }
+    for (int k = 0; k < FACTS_COLS; k++)
+        vals[k] = pgarray_end(&a[k], &rc);
+    if (!rc && rows) {
+        if (PQsendQueryPrepared(pg, "facts", FACTS_COLS, vals, NULL, NULL, 0) == 1)
+            *sent = true;
+        else
+            rc = PF_AGAIN;
+    }
+    for (int k = 0; k < FACTS_COLS; k++)
+        pgarray_free(&a[k]);
+    return rc;
+}
+
+/* A full cache starts over (it only saves round trips). */
+void compact_commit(struct compact *c, const struct pf_snapshot *const *fresh, const int64_t *fh,
+                    size_t n)
+{
+    PGresult *strings = c->strings;
+
+    pthread_mutex_lock(&cache_mu);
+    for (int i = 0; strings && i < PQntuples(strings); i++) {
+        const char *agent = PQgetvalue(strings, i, 0), *value = PQgetvalue(strings, i, 1);
+        int64_t id = strtoll(PQgetvalue(strings, i, 2), NULL, 10);
+        if (strmap_put(cache_ids, agent, value, id) == PF_TOOBIG) {
+            strmap_clear(cache_ids);
+            (void)strmap_put(cache_ids, agent, value, id);
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        if (strmap_put(cache_facts, fresh[i]->agent_id, "", fh[i]) == PF_TOOBIG) {
+            strmap_clear(cache_facts);
+            (void)strmap_put(cache_facts, fresh[i]->agent_id, "", fh[i]);
+        }
+    pthread_mutex_unlock(&cache_mu);
+}
+
+/* The snapshot_data row of s (COPY text), its strings resolved by ids. */
+static enum pf_rc rows_data(const struct pf_snapshot *s, int64_t facts, const struct strmap *mine,
+                            struct pf_buf *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    uint8_t body[BODY_MAX];
+    char taken[PF_TIME_LEN], hx[2 * BODY_MAX + 4];
+    struct idctx ic = {s->agent_id, mine};
+    struct copyrow r = {out, PF_OK, 0};
+    size_t len, before = out->len;
+    enum pf_rc rc;
+
+    if (pf_time_format(s->taken_at, taken))
+        return PF_INVALID;
+    pthread_mutex_lock(&cache_mu);
+    rc = body_encode(s, id_of, &ic, body, &len);
+    pthread_mutex_unlock(&cache_mu);
+    if (rc)
+        return rc;
+    copyrow_text(&r, s->agent_id);
+    copyrow_text(&r, taken);
+    copyrow_u64(&r, s->seq);
+    copyrow_u64(&r, (uint64_t)facts);
+    /* bytea in hex: \x... (the backslash doubled for COPY) */
+    hx[0] = '\\';
+    hx[1] = '\\';
+    hx[2] = 'x';
+    for (size_t i = 0; i < len; i++) {
+        hx[3 + 2 * i] = hex[body[i] >> 4];
+        hx[4 + 2 * i] = hex[body[i] & 15];
+    }
+    copyrow_raw(&r, hx, 3 + 2 * len);
+    if (s->nunmeasured)
+        copyrow_text_array(&r, s->unmeasured, s->nunmeasured);
+    else
+        copyrow_null(&r);
+    if (s->has_agent_stats && s->agent_stats.has_last_push_error)
+        copyrow_text(&r, s->agent_stats.last_push_error);
+    else
+        copyrow_null(&r);
+    copyrow_end(&r);
+    if (r.rc) {
+        out->len = before;
+        if (out->data)
+            out->data[before] = '\0';
+    }
+    return r.rc;
+}
+
+static const char copy_data_sql[] =
+    "COPY snapshot_data (agent_id, taken_at, seq, facts, body, unmeasured, last_push_error) "
+    "FROM STDIN";
+
+enum fault compact_copy(struct compact *c, struct db_conn *dc, PGconn *pg,
+                        const struct pf_snapshot *const *fresh, const int64_t *fh, size_t n)
+{
+    struct pf_buf b;
+    PGresult *r;
+    enum fault f = F_NONE;
+    bool sent_ok = true;
+    enum pf_rc rc = PF_OK;
+
+    r = PQexecParams(pg, copy_data_sql, 0, NULL, NULL, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_COPY_IN) {
+        f = fault_classify(dc, r, "COPY");
+        PQclear(r);
+        return f;
+    }
+    PQclear(r);
+    pf_buf_init(&b, 4 * COPY_CHUNK);
+    for (size_t i = 0; i < n && sent_ok; i++) {
+        if ((rc = rows_data(fresh[i], fh[i], c->mine, &b)) != PF_OK) {
+            sent_ok = false;
+            break;
+        }
+        if (b.len >= COPY_CHUNK) {
+            sent_ok = PQputCopyData(pg, b.data, (int)b.len) == 1;
+            pf_buf_reset(&b);
+        }
+    }
+    if (sent_ok && b.len)
+        sent_ok = PQputCopyData(pg, b.data, (int)b.len) == 1;
+    pf_buf_free(&b);
+    PQputCopyEnd(pg, sent_ok ? NULL : "row formatting failed");
+    while ((r = PQgetResult(pg)) != NULL) {
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && f == F_NONE)
+            f = fault_classify(dc, r, "COPY snapshot_data");
+        PQclear(r);
+    }
+    if (f == F_NONE && !sent_ok) {
+        if (rc == PF_NOTFOUND) {
+            /* a string id went missing: another transaction numbered the
+             * same agent's strings at the same time */
+            pf_info("database: agent_strings ids raced, retrying");
+            f = F_RETRY;
+        } else {
+            f = db_check(dc) ? F_UNAVAILABLE : F_BUG;
+        }
+    }
+    return f;
+}
