@@ -15,10 +15,7 @@
 #                                    record r) matches N lines of FILE; prints the
 #                                    seconds it took
 #   alert_count FILE FILTER          how many records of FILE match FILTER
-PF_SYS_PY=${PF_SYS_PY:-/usr/bin/python3}
-# Debian's python3 (it has aiosmtpd), and no version-manager shim that
-# costs seconds per start on a loaded machine: these tests time things.
-python3() { "$PF_SYS_PY" "$@"; }
+# python3 is Debian's (lib.sh): it has aiosmtpd.
 
 alert_receiver_start() {
   local name=$1 port var

@@ -27,9 +27,25 @@
 #   pf_cleanup             stop everything started here, remove $PF_TMP
 #                          (installed as the EXIT trap by pf_tmpdir)
 #   pf_fail MSG / pf_check COND MSG   report and exit 1 / assert
+#   pf_wait_for COND SECONDS MSG  poll the shell condition COND until it holds;
+#                          pf_fail MSG after SECONDS. Wait for the event a
+#                          check means, with a bound only a hang reaches,
+#                          never a fixed sleep that a loaded machine outlasts
 #
 # The collector binary is $PF_COLLECTOR_BIN (ctest passes it); the tests
 # never touch the network outside their namespace.
+
+# Debian's python3 (deploy/install-deps.sh installs it, with aiosmtpd), not
+# the first python3 in PATH: a version manager's shim (pyenv) costs 1-5 s
+# per start on a loaded machine, and a test starts python up to a hundred
+# times (collector_api). The tests use only the standard library and
+# Debian's python3-aiosmtpd. Exported, so scripts started from here and
+# their `python3` use it too.
+PF_SYS_PY=${PF_SYS_PY:-/usr/bin/python3}
+[ -x "$PF_SYS_PY" ] || PF_SYS_PY=$(command -v python3)
+python3() { "$PF_SYS_PY" "$@"; }
+export PF_SYS_PY
+export -f python3
 
 PF_ENROLL_SECRET=${PF_ENROLL_SECRET:-enroll-secret-for-tests}
 PF_ADMIN_TOKEN=${PF_ADMIN_TOKEN:-admin-token-for-tests}
@@ -47,6 +63,13 @@ pf_fail() {
   exit 1
 }
 pf_check() { eval "$1" || pf_fail "$2 (check: $1)"; }
+pf_wait_for() {
+  local deadline=$((SECONDS + $2))
+  until eval "$1"; do
+    [ $SECONDS -lt $deadline ] || pf_fail "$3 (waited $2 s for: $1)"
+    sleep 0.2
+  done
+}
 
 pf_netns_reexec() {
   if [ -z "${PF_IN_NETNS:-}" ]; then
