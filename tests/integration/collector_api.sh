@@ -15,6 +15,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 pf_netns_reexec "$@"
 pf_tmpdir
+pid2= pid3=
+trap 'rc=$?; for p in $pid2 $pid3; do kill "$p" 2>/dev/null; done; (exit $rc); pf_cleanup' EXIT
 client="python3 $here/collector_client.py"
 
 pf_pg_init
@@ -33,11 +35,8 @@ pf_collector_start --retention-days 30
 url=$PF_COLLECTOR_URL
 old_part=snapshot_data_p$(date -u -d '40 days ago' +%Y%m%d)
 ahead_part=snapshot_data_p$(date -u -d '3 days' +%Y%m%d)
-for _ in $(seq 50); do
-  [ -z "$(pf_psql -c "select to_regclass('$old_part')")" ] && break
-  sleep 0.1
-done
-pf_check '[ -z "$(pf_psql -c "select to_regclass('"'"'$old_part'"'"')")" ]' "retention dropped $old_part"
+pf_wait_for '[ -z "$(pf_psql -c "select to_regclass('"'"'$old_part'"'"')")" ]' 60 \
+  "retention dropped $old_part"
 pf_check '[ "$(pf_psql -c "select count(*) from snapshot_seqs where taken_at < now() - interval '"'"'35 days'"'"'")" = 0 ]' \
   "retention deleted the old dedup keys"
 pf_check '[ -n "$(pf_psql -c "select to_regclass('"'"'$ahead_part'"'"')")" ]' "partition $ahead_part ready"
@@ -382,7 +381,14 @@ expect 200 '"duplicates":1' "serving after garbage"
 
 # ---- clients that reset mid-handshake: the server stays responsive and idle ----
 $client abort-handshakes "$url" 300
-sleep 1
+# the TLS threads may still be busy with the hellos on a loaded machine:
+# idle means idle once every aborted connection is closed (the only one
+# open is the status request's own)
+open_conns() {
+  pf_curl -H "Authorization: Bearer $PF_ADMIN_TOKEN" "$url/v1/status" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["connections_open"])'
+}
+pf_wait_for '[ "$(open_conns)" = 1 ]' 60 "the aborted handshakes' connections closed"
 t0=$(awk '{print $14 + $15}' "/proc/$PF_COLLECTOR_PID/stat")
 sleep 2
 busy=$(( $(awk '{print $14 + $15}' "/proc/$PF_COLLECTOR_PID/stat") - t0 ))
@@ -397,12 +403,10 @@ port3=$(pf_free_port)
   --body-budget-mb 1 --max-connections 4 --body-timeout 2 --idle-timeout 2 \
   >"$PF_TMP/c3.log" 2>&1 &
 pid3=$!
-for _ in $(seq 50); do
-  [ "$(pf_curl -o /dev/null -w '%{http_code}' "https://127.0.0.1:$port3/healthz" 2>/dev/null)" = 200 ] && break
-  sleep 0.1
-done
+pf_wait_for '[ "$(pf_curl -o /dev/null -w "%{http_code}" "https://127.0.0.1:$port3/healthz" 2>/dev/null)" = 200 ]' \
+  60 "the collector with hard limits answers /healthz"
 $client limits "https://127.0.0.1:$port3" "$PF_CA" || { kill $pid3; pf_fail "limits"; }
-kill -TERM $pid3; wait $pid3 || true
+kill -TERM $pid3; wait $pid3 || true; pid3=
 pf_check 'grep -q "connection limit (4) reached" "$PF_TMP/c3.log"' "the refusal is logged"
 pf_log "ok: 429 beyond the body budget, connections beyond the cap closed, body and idle timeouts"
 
@@ -413,13 +417,10 @@ port2=$(pf_free_port)
   --db "host=$PF_PG_SOCK port=$PF_PG_PORT user=postgres dbname=unmigrated" \
   --enroll-secret "$PF_ENROLL_SECRET" --admin-token "$PF_ADMIN_TOKEN" >"$PF_TMP/c2.log" 2>&1 &
 pid2=$!
-for _ in $(seq 50); do
-  code=$(pf_curl -o /dev/null -w '%{http_code}' "https://127.0.0.1:$port2/readyz" 2>/dev/null || true)
-  [ "$code" = 503 ] && break
-  sleep 0.1
-done
-kill -TERM $pid2; wait $pid2 || true
-pf_check '[ "$code" = 503 ]' "readyz is 503 on an unmigrated database (got $code)"
+code=
+pf_wait_for 'code=$(pf_curl -o /dev/null -w "%{http_code}" "https://127.0.0.1:$port2/readyz" 2>/dev/null || true); [ "$code" = 503 ]' \
+  60 "readyz is 503 on an unmigrated database"
+kill -TERM $pid2; wait $pid2 || true; pid2=
 pf_check 'grep -q "run .portfleet-collector migrate" "$PF_TMP/c2.log"' "the log says to migrate"
 pf_log "ok: unmigrated database -> 503 and a log line saying to run migrate"
 
