@@ -513,16 +513,17 @@ def cmd_slowloris(a):
 
 def cmd_ingest_loop(a):
     """Posts one snapshot at a time (seq 1, 2, ...) over one keep-alive
-    connection for a.seconds, like an agent draining a spool quickly. On 503
-    it checks Retry-After, waits a little and resends the same seq. Writes
-    one JSON line per answer to a.out: {"seq", "status", "retry_after"}."""
+    connection for a.seconds, or until the file a.stop_file exists, like an
+    agent draining a spool quickly. On 503 it checks Retry-After, waits a
+    little and resends the same seq. Writes one JSON line per answer to
+    a.out: {"seq", "status", "retry_after"}."""
     host, port = split(a.url)
     ctx = tls_ctx(a.ca)
     conn = None
     seq = 1
     end = time.time() + a.seconds
     with open(a.out, "w", encoding="utf-8") as out:
-        while time.time() < end:
+        while time.time() < end and not (a.stop_file and os.path.exists(a.stop_file)):
             body = json.dumps(snapshot(a.agent, seq, procs=3, remotes=3)).encode()
             try:
                 if conn is None:
@@ -666,6 +667,7 @@ def main():
     i.add_argument("agent")
     i.add_argument("seconds", type=float)
     i.add_argument("out")
+    i.add_argument("--stop-file")
     i.set_defaults(fn=cmd_ingest_loop)
     a = p.parse_args()
     a.fn(a)

@@ -18,17 +18,27 @@ pf_collector_start --retry-after 2
 pid_before=$PF_COLLECTOR_PID
 read -r AID KEY < <(pf_enroll DBDOWN-1 lab machine-dbdown)
 
-python3 "$here/collector_client.py" ingest-loop "$PF_COLLECTOR_URL" "$PF_CA" "$KEY" "$AID" 16 \
-  "$PF_TMP/answers.jsonl" &
+# The client posts until told to stop (300 s at most); each phase waits for
+# the answers it is about, not for a time a loaded machine may outlast.
+ans=$PF_TMP/answers.jsonl
+python3 "$here/collector_client.py" ingest-loop "$PF_COLLECTOR_URL" "$PF_CA" "$KEY" "$AID" 300 \
+  "$ans" --stop-file "$PF_TMP/stop" &
 client=$!
-sleep 4
+# answers with STATUS from line FROM of the answers on
+answers_since() { tail -n +"$1" "$ans" 2>/dev/null | grep -c "\"status\": $2," || true; }
+pf_wait_for '[ "$(answers_since 1 200)" -ge 3 ]' 60 "posting works before the outage"
 pf_log "stopping PostgreSQL"
 pf_pg_stop
-sleep 5
+from=$(($(wc -l <"$ans") + 1))
+pf_wait_for '[ "$(answers_since "$from" 503)" -ge 3 ]' 60 "503 while the database is down"
 code=$(pf_curl -o /dev/null -w '%{http_code}' "$PF_COLLECTOR_URL/readyz")
 pf_check '[ "$code" = 503 ]' "readyz is 503 while the database is down (got $code)"
 pf_log "starting PostgreSQL again"
 pf_pg_start
+from=$(($(wc -l <"$ans") + 1))
+pf_wait_for '[ "$(answers_since "$from" 200)" -ge 3 ]' 60 \
+  "posting works again after the outage, same collector"
+touch "$PF_TMP/stop"
 wait $client || pf_fail "ingest client failed"
 
 pf_check 'kill -0 $pid_before' "the collector kept running"
