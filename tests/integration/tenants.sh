@@ -20,6 +20,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 pf_netns_reexec "$@"
 pf_tmpdir
+pid2=
+trap 'rc=$?; [ -z "$pid2" ] || kill "$pid2" 2>/dev/null; (exit $rc); pf_cleanup' EXIT
 export PF_HERE=$here
 
 pf_pg_init
@@ -81,10 +83,8 @@ port2=$(pf_free_port)
   >>"$PF_TMP/collector2.log" 2>&1 &
 pid2=$!
 url2=https://127.0.0.1:$port2
-for _ in $(seq 100); do
-  [ "$(pf_curl -o /dev/null -w '%{http_code}' "$url2/readyz" 2>/dev/null)" = 200 ] && break
-  sleep 0.1
-done
+pf_wait_for '[ "$(pf_curl -o /dev/null -w "%{http_code}" "$url2/readyz" 2>/dev/null)" = 200 ]' 60 \
+  "the second collector is ready"
 mkdir -p "$PF_TMP/out"
 python3 "$here/tenants_isolation.py" "$url1" "$url2" "$PF_CA" "$PF_ADMIN_TOKEN" \
   "$PF_ENROLL_SECRET" "$PF_TMP/out" 2>&1 | tee "$PF_TMP/isolation.log" ||
@@ -93,6 +93,7 @@ grep -q "tenants_isolation: all checks passed" "$PF_TMP/isolation.log" ||
   { kill "$pid2"; pf_fail "tenants_isolation.py"; }
 kill -TERM "$pid2"
 wait "$pid2" || true
+pid2=
 pf_collector_stop || pf_fail "the collector did not stop on SIGTERM"
 
 # ---- 3. no secret in any log line, page or URL ----

@@ -86,6 +86,19 @@ def request(method, path, token=None, body=None, form=None, cookie=None, headers
     return r.status, hdrs, b.decode("utf-8", "replace")
 
 
+def wait_until(cond, what, limit=60):
+    """Polls cond() until it is true: the event a check is about (a refresh
+    of a collector's tokens), not a sleep a loaded machine may outlast.
+    The bound is for a hang; the latency promises are measured below."""
+    t0 = time.monotonic()
+    while not cond():
+        if time.monotonic() - t0 > limit:
+            fail("waited %d s for %s" % (limit, what))
+            return False
+        time.sleep(0.1)
+    return True
+
+
 def header(hdrs, name):
     return [v for k, v in hdrs if k.lower() == name.lower()]
 
@@ -157,7 +170,13 @@ REVOKED = json.loads(p.stdout)["token"]
 SECRETS.append(REVOKED)
 cli("token", "revoke", REVOKED)
 BOGUS = "pft_" + "0" * 48
-time.sleep(2.5)  # two refreshes: the new tokens are known, the revoked one gone
+# both collectors refreshed: the new tokens are known, the revoked one gone
+wait_until(lambda: all(
+    request("GET", "/v1/hosts", token=t, base=u)[0] == 200
+    for t in (T["acme"]["admin"], T["acme"]["read"], T["globex"]["admin"], T["globex"]["read"], OP2)
+    for u in (URL1, URL2)) and all(
+    request("GET", "/v1/hosts", token=REVOKED, base=u)[0] == 401 for u in (URL1, URL2)),
+    "both collectors to know the new tokens and refuse the revoked one")
 
 
 def other_of(tenant):
@@ -412,7 +431,8 @@ check(psql("select count(*) from snapshot_seqs where agent_id = '%s'" % g_id) ==
 # ---- browser sessions ----
 sess_tok = json.loads(cli("token", "add", "--tenant", "acme", "--role", "read").stdout)["token"]
 SECRETS.append(sess_tok)
-time.sleep(1.5)
+wait_until(lambda: request("GET", "/v1/hosts", token=sess_tok)[0] == 200,
+           "the first collector to know the new token")
 st, hdrs, b = request("GET", "/report")
 check(st == 401 and '<form method="post" action="/report/signin">' in b and
       'name="token"' in b, "GET /report without a token: the sign-in form (%d)" % st)
@@ -441,7 +461,10 @@ check(psql("select count(*) from sessions where id_hash = sha256('%s'::bytea)" %
 st, hdrs, b = request("GET", "/report", cookie=sid)
 check(st == 200 and "/report/signout" in b and leak_check("report by cookie", "acme", b),
       "GET /report with the cookie: acme's report with a sign-out button (%d)" % st)
-time.sleep(1.5)
+# a session opened on the first collector is known on the second after
+# its next refresh
+wait_until(lambda: request("GET", "/v1/hosts", cookie=sid, base=URL2)[0] == 200,
+           "the second collector to know the session")
 st, _, b = request("GET", "/v1/hosts", cookie=sid, base=URL2)
 check(st == 200 and all(a in b for a in ids_of("acme")), "the session works on the second collector")
 st, _, b = request("POST", "/v1/tokens", cookie=sid, body={"role": "read"}, headers={"Origin": origin})
