@@ -51,12 +51,27 @@ pf_collector_start "${alert_opts[@]}"
 c2_start
 pf_log "collectors $PF_COLLECTOR_PID and $C2_PID on one database"
 
+# The negative checks ("nothing more is sent") wait for the events that
+# would send it, not for a time: an evaluation that began after SINCE (a
+# database timestamp) committed, and no row for the receiver left unsent.
+settled() {
+  [ "$(pf_psql -c "select count(*) from alert_runs where evaluated_at > '$1'")" = 1 ] &&
+    [ "$(pf_psql -c "select count(*) from alert_outbox where done_at is null and destination like '%/json'")" = 0 ]
+}
+db_now() { pf_psql -c "select now()"; }
+
 # ---- 1. two collectors: each notification once ----
 for i in 1 2 3 4; do
   pf_enroll TWO-$i two-$i machine-two-$i >/dev/null
 done
 alert_wait_count "$RX" 'b["status"]=="firing" and b["id"].startswith("redundancy/two-")' 4 60 >/dev/null
-sleep 3
+# redundancy, add_hosts and host_silent for each of four sites
+distinct() {
+  python3 -c 'import json,sys; print(len({(json.loads(l)["body"]["id"], json.loads(l)["body"]["status"]) for l in open(sys.argv[1])}))' "$RX"
+}
+pf_wait_for '[ "$(distinct)" -ge 12 ]' 60 "twelve notifications"
+since=$(db_now)
+pf_wait_for 'settled "$since"' 60 "an evaluation after the twelve notifications, and the outbox sent"
 python3 - "$RX" <<'PY' || pf_fail "each notification exactly once with two collectors"
 import collections, json, sys
 c = collections.Counter((json.loads(l)["body"]["id"], json.loads(l)["body"]["status"]) for l in open(sys.argv[1]))
@@ -122,7 +137,8 @@ PY
 n_before=$(wc -l <"$RX")
 pf_collector_start "${alert_opts[@]}"
 c2_start
-sleep 5
+since=$(db_now)
+pf_wait_for 'settled "$since"' 60 "an evaluation after the restart"
 n_after=$(wc -l <"$RX")
 pf_check '[ "$n_before" = "$n_after" ]' "a restart sends nothing again ($n_before -> $n_after records)"
 read -r AID KEY < <(pf_enroll LATE-1 late machine-late-1)
@@ -137,7 +153,8 @@ pf_psql -c "update alert_state set notified_at = now() - interval '25 hours' whe
 sev=$(pf_psql -c "select severity from alert_state where id = 'redundancy/two-1'")
 pf_check '[ "$sev" = critical ]' "redundancy/two-1 is critical ($sev)"
 alert_wait_count "$RX" 'b["id"]=="redundancy/two-1" and b["status"]=="repeat"' 1 30 >/dev/null
-sleep 3
+since=$(db_now)
+pf_wait_for 'settled "$since"' 60 "an evaluation after the repeat"
 warn_repeat=$(alert_count "$RX" 'b["id"]=="add_hosts/two-1" and b["status"]=="repeat"')
 pf_check '[ "$warn_repeat" = 0 ]' "a warning is not repeated ($warn_repeat)"
 repeats=$(alert_count "$RX" 'b["id"]=="redundancy/two-1" and b["status"]=="repeat"')
