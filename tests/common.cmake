@@ -7,6 +7,7 @@ pf_fuzz_target(fuzz_snapshot fuzz_snapshot.c pfcommon)
 pf_fuzz_target(fuzz_json_tree fuzz_json_tree.c pfcommon)
 pf_unit_test(test_timeutil pfcommon)
 pf_unit_test(test_buf pfcommon)
+pf_unit_test(test_html pfcommon)
 pf_unit_test(test_array pfcommon)
 pf_unit_test(test_tcp_state pfcommon)
 # Benchmarks: built, not run by ctest (they report ratios, not pass/fail).

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "html.h"
 #include "timeutil.h"
 
 /* Slack: header text at most 150 characters, section text 3000, fields
@@ -460,40 +461,24 @@ static enum pf_rc subject(struct pf_buf *out, const char *s)
  * once a line is WRAP_AT long (a line break is a space in HTML too). */
 #define WRAP_AT 400
 
-static enum pf_rc html_escape(struct pf_buf *out, const char *s)
+/* HTML for a mail body line: escaped by the collector's one escaper
+ * (pf_html_escape); CR and LF become spaces, and long text wraps at a
+ * space (a line break is a space in HTML too). */
+static enum pf_rc html_text(struct pf_buf *out, const char *s)
 {
     enum pf_rc rc = PF_OK;
-    size_t line = 0, before;
+    size_t line = 0;
 
-    for (; *s && !rc; s++) {
-        before = out->len;
-        switch (*s) {
-        case '<':
-            rc = pf_buf_puts(out, "&lt;");
-            break;
-        case '>':
-            rc = pf_buf_puts(out, "&gt;");
-            break;
-        case '&':
-            rc = pf_buf_puts(out, "&amp;");
-            break;
-        case '"':
-            rc = pf_buf_puts(out, "&quot;");
-            break;
-        case '\'':
-            rc = pf_buf_puts(out, "&#39;");
-            break;
-        case ' ':
-        case '\r':
-        case '\n':
-            rc = pf_buf_puts(out, line >= WRAP_AT ? "\r\n" : " ");
-            if (line >= WRAP_AT)
-                line = 0;
-            break;
-        default:
-            rc = pf_buf_append(out, s, 1);
-        }
+    while (*s && !rc) {
+        size_t n = strcspn(s, " \r\n"), before = out->len;
+        rc = pf_html_escape_n(out, s, n);
         line += out->len - before;
+        s += n;
+        if (*s && !rc) {
+            rc = pf_buf_puts(out, line >= WRAP_AT ? "\r\n" : " ");
+            line = line >= WRAP_AT ? 0 : line + 1;
+            s++;
+        }
     }
     return rc;
 }
@@ -584,24 +569,24 @@ enum pf_rc alert_format_email(const cJSON *payload, int64_t sent_at, const char 
                             "Content-Transfer-Encoding: 8bit\r\n\r\n"
                             "<!DOCTYPE html>\r\n<html><body>\r\n<h2>",
                             boundary);
-    rc = rc ? rc : html_escape(out, t.title);
+    rc = rc ? rc : html_text(out, t.title);
     rc = rc ? rc : pf_buf_puts(out, "</h2>\r\n<p>");
-    rc = rc ? rc : html_escape(out, t.summary);
+    rc = rc ? rc : html_text(out, t.summary);
     rc = rc ? rc : pf_buf_puts(out, "</p>\r\n<table>\r\n<tr><th align=\"left\">Where</th><td>");
-    rc = rc ? rc : html_escape(out, t.where);
+    rc = rc ? rc : html_text(out, t.where);
     rc = rc ? rc : pf_buf_puts(out, "</td></tr>\r\n<tr><th align=\"left\">Range full</th><td>");
-    rc = rc ? rc : html_escape(out, t.full);
+    rc = rc ? rc : html_text(out, t.full);
     rc = rc ? rc : pf_buf_puts(out, "</td></tr>\r\n<tr><th align=\"left\">Severity</th><td>");
-    rc = rc ? rc : html_escape(out, t.severity);
+    rc = rc ? rc : html_text(out, t.severity);
     rc = rc ? rc
             : pf_buf_puts(out, "</td></tr>\r\n<tr><th align=\"left\">First step</th><td><code>");
-    rc = rc ? rc : html_escape(out, t.step);
+    rc = rc ? rc : html_text(out, t.step);
     rc = rc ? rc : pf_buf_puts(out, "</code></td></tr>\r\n</table>\r\n<p><a href=\"");
-    rc = rc ? rc : html_escape(out, t.url);
+    rc = rc ? rc : html_text(out, t.url);
     rc = rc ? rc : pf_buf_puts(out, "\">Open the report</a></p>\r\n<p><small>id ");
-    rc = rc ? rc : html_escape(out, t.id);
+    rc = rc ? rc : html_text(out, t.id);
     rc = rc ? rc : pf_buf_puts(out, ", tenant ");
-    rc = rc ? rc : html_escape(out, t.tenant);
+    rc = rc ? rc : html_text(out, t.tenant);
     rc = rc ? rc
             : pf_buf_printf(out, ", sent %s</small></p>\r\n</body></html>\r\n--%s--\r\n", sent,
                             boundary);

@@ -153,7 +153,7 @@ static enum pf_rc states_chart(const struct rpage *pg, const struct fleet_host *
                            "role=\"img\"><title>",
                            SW, SH, SW, SH);
     if (!rc)
-        rc = rparts_esc(out, x->name);
+        rc = pf_html_escape(out, x->name);
     if (!rc)
         rc = pf_buf_puts(out, ": TCP sockets by state per hour</title>");
     if (!rc)
@@ -276,7 +276,7 @@ static enum pf_rc procs_section(const struct rpage *pg, const struct fleet_host 
         if (!rc)
             rc = pf_buf_puts(out, "\"><title>");
         if (!rc)
-            rc = rparts_esc(out, p->name);
+            rc = pf_html_escape(out, p->name);
         if (!rc)
             rc = pf_buf_puts(out, "</title></path>");
     }
@@ -292,11 +292,11 @@ static enum pf_rc procs_section(const struct rpage *pg, const struct fleet_host 
                            "</i></td><td class=\"process\">",
                            f ? " culprit" : "", proc_colors[k]);
         if (!rc)
-            rc = rparts_esc(out, p->name);
+            rc = pf_html_escape(out, p->name);
         if (!rc)
             rc = pf_buf_puts(out, "</td><td>");
         if (!rc)
-            rc = rparts_esc(out, p->service);
+            rc = pf_html_escape(out, p->service);
         if (!rc)
             rc = pf_buf_printf(out, "</td><td class=\"n\">%.0f</td>", p->peak);
         if (!rc)
@@ -305,7 +305,7 @@ static enum pf_rc procs_section(const struct rpage *pg, const struct fleet_host 
         if (!rc)
             rc = pf_buf_printf(out, "<td class=\"n\">%.0f</td><td>", p->peak_bound);
         if (!rc && p->has_remote) {
-            rc = rparts_esc(out, p->remote.addr);
+            rc = pf_html_escape(out, p->remote.addr);
             if (!rc)
                 rc = pf_buf_printf(out, ":%u", (unsigned)p->remote.port);
         }
@@ -332,7 +332,7 @@ static enum pf_rc remotes_section(const struct rpage *pg, const struct host_deta
     for (size_t i = 0; !rc && i < d->nremotes; i++) {
         rc = pf_buf_puts(out, "<tr><td>");
         if (!rc)
-            rc = rparts_esc(out, d->remotes[i].ep.addr);
+            rc = pf_html_escape(out, d->remotes[i].ep.addr);
         if (!rc)
             rc = pf_buf_printf(out, "</td><td class=\"n\">%u</td><td class=\"n\">%llu</td></tr>",
                                (unsigned)d->remotes[i].ep.port,
@@ -414,11 +414,11 @@ static enum pf_rc health_section(const struct rpage *pg, const struct fleet_host
                            rparts_when(d->latest_at, tb),
                            plan_host_silent(x, &c->params) ? " (silent)" : "");
     if (!rc)
-        rc = rparts_esc(out, d->agent_version);
+        rc = pf_html_escape(out, d->agent_version);
     if (!rc)
         rc = pf_buf_puts(out, "</td></tr><tr><th>OS version</th><td>");
     if (!rc)
-        rc = rparts_esc(out, d->os_version);
+        rc = pf_html_escape(out, d->os_version);
     if (!rc)
         rc = pf_buf_printf(out,
                            "</td></tr><tr><th>interval</th><td class=\"n\">%u s</td></tr>"
@@ -434,7 +434,7 @@ static enum pf_rc health_section(const struct rpage *pg, const struct fleet_host
     if (!rc)
         rc = pf_buf_puts(out, "<tr><th>last push error</th><td class=\"last-error\">");
     if (!rc && d->last_error[0])
-        rc = rparts_esc(out, d->last_error);
+        rc = pf_html_escape(out, d->last_error);
     else if (!rc)
         rc = pf_buf_puts(out, "none in the latest snapshot");
     if (!rc && d->error_at) {
@@ -444,7 +444,7 @@ static enum pf_rc health_section(const struct rpage *pg, const struct fleet_host
                            (unsigned long long)d->snapshots_with_error,
                            rparts_when(d->error_at, tb));
         if (!rc)
-            rc = rparts_esc(out, d->error);
+            rc = pf_html_escape(out, d->error);
         if (!rc)
             rc = pf_buf_puts(out, "</span>");
     }
@@ -453,7 +453,7 @@ static enum pf_rc health_section(const struct rpage *pg, const struct fleet_host
     for (size_t i = 0; !rc && i < d->nunmeasured; i++) {
         rc = pf_buf_puts(out, i ? ", <code>" : "<code>");
         if (!rc)
-            rc = rparts_esc(out, d->unmeasured[i]);
+            rc = pf_html_escape(out, d->unmeasured[i]);
         if (!rc)
             rc = pf_buf_puts(out, "</code>");
     }
@@ -522,7 +522,7 @@ static enum pf_rc forecast_section(const struct rpage *pg, size_t i)
         if (!rc && f->has_process) {
             rc = pf_buf_puts(out, ": ");
             if (!rc)
-                rc = rparts_esc(out, f->process_name);
+                rc = pf_html_escape(out, f->process_name);
         }
         if (!rc && f->has_rate)
             rc = pf_buf_printf(out, ", %+.1f ports/hour", f->rate_per_hour);
@@ -699,7 +699,7 @@ enum pf_rc report_html_host(const struct capacity *c, const char *agent_id,
     if (!rc)
         rc = pf_buf_puts(out, "<section class=\"host\" data-agent=\"");
     if (!rc)
-        rc = rparts_esc(out, x->agent_id);
+        rc = pf_html_escape(out, x->agent_id);
     if (!rc)
         rc = pf_buf_puts(out, "\"><p>site ");
     if (!rc)
@@ -707,15 +707,15 @@ enum pf_rc report_html_host(const struct capacity *c, const char *agent_id,
     if (!rc)
         rc = pf_buf_puts(out, "; agent <code>");
     if (!rc)
-        rc = rparts_esc(out, x->agent_id);
+        rc = pf_html_escape(out, x->agent_id);
     if (!rc)
         rc = pf_buf_puts(out, "</code>; ");
     if (!rc)
-        rc = rparts_esc(out, x->os);
+        rc = pf_html_escape(out, x->os);
     for (size_t k = 0; !rc && k < x->nroles; k++) {
         rc = pf_buf_puts(out, k ? ", " : "; roles ");
         if (!rc)
-            rc = rparts_esc(out, x->roles[k]);
+            rc = pf_html_escape(out, x->roles[k]);
     }
     if (!rc)
         rc = pf_buf_printf(out,

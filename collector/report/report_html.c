@@ -24,34 +24,6 @@ static const struct geom geoms[] = {
     [RPARTS_CHART_SMALL] = {300, 96, 44, 6, 8, 8, false},
 };
 
-enum pf_rc rparts_esc(struct pf_buf *out, const char *s)
-{
-    enum pf_rc rc = PF_OK;
-
-    for (const char *p = s; !rc && *p; p++) {
-        switch (*p) {
-        case '&':
-            rc = pf_buf_puts(out, "&amp;");
-            break;
-        case '<':
-            rc = pf_buf_puts(out, "&lt;");
-            break;
-        case '>':
-            rc = pf_buf_puts(out, "&gt;");
-            break;
-        case '"':
-            rc = pf_buf_puts(out, "&quot;");
-            break;
-        case '\'':
-            rc = pf_buf_puts(out, "&#39;");
-            break;
-        default:
-            rc = pf_buf_append(out, p, 1);
-        }
-    }
-    return rc;
-}
-
 const char *rparts_when(int64_t t, char buf[PF_TIME_LEN])
 {
     if (pf_time_format(t, buf) != PF_OK)
@@ -178,11 +150,11 @@ enum pf_rc rparts_chart(const struct capacity *c, size_t i, enum rparts_chart_si
                        "height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" role=\"img\" data-host=\"",
                        size == RPARTS_CHART_SMALL ? " small" : "", CW, CH, CW, CH);
     if (!rc)
-        rc = rparts_esc(out, x->name);
+        rc = pf_html_escape(out, x->name);
     if (!rc)
         rc = pf_buf_puts(out, "\"><title>");
     if (!rc)
-        rc = rparts_esc(out, x->name);
+        rc = pf_html_escape(out, x->name);
     if (!rc)
         rc = pf_buf_puts(out, ": TCP ports in use per hour (maximum), usable range and forecast"
                               "</title>");
@@ -294,17 +266,17 @@ enum pf_rc rparts_hosts(const struct capacity *c, const struct plan_site *s, rpa
             continue;
         rc = pf_buf_puts(out, "<tr class=\"host\"><td>");
         if (!rc)
-            rc = link ? link(ud, out, x->agent_id, x->name) : rparts_esc(out, x->name);
+            rc = link ? link(ud, out, x->agent_id, x->name) : pf_html_escape(out, x->name);
         if (!rc)
             rc = pf_buf_puts(out, "</td><td>");
         if (!rc)
-            rc = rparts_esc(out, x->os);
+            rc = pf_html_escape(out, x->os);
         if (!rc)
             rc = pf_buf_puts(out, "</td><td>");
         for (size_t k = 0; !rc && k < x->nroles; k++) {
             rc = k ? pf_buf_puts(out, ", ") : PF_OK;
             if (!rc)
-                rc = rparts_esc(out, x->roles[k]);
+                rc = pf_html_escape(out, x->roles[k]);
         }
         if (!rc)
             rc = pf_buf_printf(out,
@@ -373,13 +345,13 @@ enum pf_rc rparts_plan(const struct plan_site *s, struct pf_buf *out)
     for (size_t i = 0; !rc && i < s->nchanges; i++) {
         rc = pf_buf_puts(out, "<p>Widen the range of <b>");
         if (!rc)
-            rc = rparts_esc(out, s->changes[i].host);
+            rc = pf_html_escape(out, s->changes[i].host);
         if (!rc)
             rc = pf_buf_puts(out, "</b>:</p><ul class=\"rem\">");
         for (size_t j = 0; !rc && j < s->changes[i].widen.ncommands; j++) {
             rc = pf_buf_puts(out, "<li><code>");
             if (!rc)
-                rc = rparts_esc(out, s->changes[i].widen.commands[j]);
+                rc = pf_html_escape(out, s->changes[i].widen.commands[j]);
             if (!rc)
                 rc = pf_buf_puts(out, "</code></li>");
         }
@@ -389,7 +361,7 @@ enum pf_rc rparts_plan(const struct plan_site *s, struct pf_buf *out)
     for (size_t i = 0; !rc && i < s->nnotes; i++) {
         rc = pf_buf_puts(out, "<p class=\"note\">");
         if (!rc)
-            rc = rparts_esc(out, s->notes[i]);
+            rc = pf_html_escape(out, s->notes[i]);
         if (!rc)
             rc = pf_buf_puts(out, "</p>");
     }
@@ -430,21 +402,21 @@ enum pf_rc rparts_findings(const struct capacity *c, const struct plan_site *s,
         if (!rc && f->host[0] && link)
             rc = link(ud, out, f->agent_id, f->host);
         else if (!rc)
-            rc = rparts_esc(out, f->host[0] ? f->host : "(site)");
+            rc = pf_html_escape(out, f->host[0] ? f->host : "(site)");
         if (!rc)
             rc = pf_buf_puts(out, "</td><td>");
         if (!rc)
-            rc = rparts_esc(out, f->summary);
+            rc = pf_html_escape(out, f->summary);
         if (!rc && f->has_exhaustion)
             rc = pf_buf_printf(out, " <b>(full at %s)</b>", rparts_when(f->exhaustion_at, tb));
         if (!rc && f->has_process) {
             rc = pf_buf_puts(out, "<div class=\"culprit\">culprit: <b class=\"process\">");
             if (!rc)
-                rc = rparts_esc(out, f->process_name);
+                rc = pf_html_escape(out, f->process_name);
             if (!rc && f->process_service[0]) {
                 rc = pf_buf_puts(out, "</b> (service <b class=\"service\">");
                 if (!rc)
-                    rc = rparts_esc(out, f->process_service);
+                    rc = pf_html_escape(out, f->process_service);
                 if (!rc)
                     rc = pf_buf_puts(out, "</b>)");
             } else if (!rc) {
@@ -455,7 +427,7 @@ enum pf_rc rparts_findings(const struct capacity *c, const struct plan_site *s,
             if (!rc && f->has_remote) {
                 rc = pf_buf_puts(out, ", talking to ");
                 if (!rc)
-                    rc = rparts_esc(out, f->remote.addr);
+                    rc = pf_html_escape(out, f->remote.addr);
                 if (!rc)
                     rc = pf_buf_printf(out, ":%u", (unsigned)f->remote.port);
             }
@@ -468,7 +440,7 @@ enum pf_rc rparts_findings(const struct capacity *c, const struct plan_site *s,
             bool cmd = rparts_is_command(f->remediation[j]);
             rc = pf_buf_puts(out, cmd ? "<li><code>" : "<li>");
             if (!rc)
-                rc = rparts_esc(out, f->remediation[j]);
+                rc = pf_html_escape(out, f->remediation[j]);
             if (!rc)
                 rc = pf_buf_puts(out, cmd ? "</code></li>" : "</li>");
         }
@@ -487,20 +459,20 @@ static enum pf_rc site_section(const struct capacity *c, const struct plan_site 
 
     rc = pf_buf_puts(out, "<section class=\"site\" data-tenant=\"");
     if (!rc)
-        rc = rparts_esc(out, s->tenant);
+        rc = pf_html_escape(out, s->tenant);
     if (!rc)
         rc = pf_buf_puts(out, "\" data-site=\"");
     if (!rc)
-        rc = rparts_esc(out, s->site);
+        rc = pf_html_escape(out, s->site);
     if (!rc)
         rc = pf_buf_puts(out, "\"><h2>Site ");
     if (!rc)
-        rc = rparts_esc(out, s->site);
+        rc = pf_html_escape(out, s->site);
     /* The same site name in two tenants is two sites: say whose. */
     if (!rc && strcmp(s->tenant, "default") != 0) {
         rc = pf_buf_puts(out, " <small>(tenant ");
         if (!rc)
-            rc = rparts_esc(out, s->tenant);
+            rc = pf_html_escape(out, s->tenant);
         if (!rc)
             rc = pf_buf_puts(out, ")</small>");
     }
@@ -519,7 +491,7 @@ static enum pf_rc site_section(const struct capacity *c, const struct plan_site 
             continue;
         rc = pf_buf_puts(out, "<figure class=\"host-chart\"><figcaption>");
         if (!rc)
-            rc = rparts_esc(out, c->fleet->hosts[i].name);
+            rc = pf_html_escape(out, c->fleet->hosts[i].name);
         if (!rc)
             rc = pf_buf_puts(out, "</figcaption>");
         if (!rc)

@@ -43,13 +43,13 @@ static enum pf_rc cause(const struct rpage *pg, const struct finding *f)
     if (!rc && f->has_process) {
         rc = pf_buf_puts(out, ": <span class=\"process\">");
         if (!rc)
-            rc = rparts_esc(out, f->process_name);
+            rc = pf_html_escape(out, f->process_name);
         if (!rc)
             rc = pf_buf_puts(out, "</span>");
         if (!rc && f->process_service[0]) {
             rc = pf_buf_puts(out, " (");
             if (!rc)
-                rc = rparts_esc(out, f->process_service);
+                rc = pf_html_escape(out, f->process_service);
             if (!rc)
                 rc = pf_buf_puts(out, ")");
         }
@@ -59,7 +59,7 @@ static enum pf_rc cause(const struct rpage *pg, const struct finding *f)
     if (!rc)
         rc = pf_buf_puts(out, "<br><span class=\"muted\">");
     if (!rc)
-        rc = rparts_esc(out, f->summary);
+        rc = pf_html_escape(out, f->summary);
     return rc ? rc : pf_buf_puts(out, "</span>");
 }
 
@@ -106,7 +106,7 @@ static enum pf_rc nearest_hosts(const struct rpage *pg)
         rc = pf_buf_printf(pg->out, "<tr class=\"%s%s\" data-agent=\"", sev,
                            u[k].f->severity == SEVERITY_CRITICAL ? " urgent" : "");
         if (!rc)
-            rc = rparts_esc(pg->out, x->agent_id);
+            rc = pf_html_escape(pg->out, x->agent_id);
         if (!rc)
             rc = pf_buf_printf(pg->out, "\"><td class=\"n\">%zu</td><td>", k + 1);
         if (!rc)
@@ -133,7 +133,7 @@ static enum pf_rc nearest_hosts(const struct rpage *pg)
             rc = pf_buf_printf(pg->out, "<br>%s: <span class=\"process\">",
                                finding_kind_name(g->kind));
             if (!rc)
-                rc = rparts_esc(pg->out, g->process_name);
+                rc = pf_html_escape(pg->out, g->process_name);
             if (!rc)
                 rc = pf_buf_puts(pg->out, "</span>");
         }
@@ -197,7 +197,7 @@ static enum pf_rc sites_ranked(const struct rpage *pg)
         const char *cls = si[i].worst < 0 ? "none" : finding_severity_name(si[i].worst);
         rc = pf_buf_printf(pg->out, "<tr class=\"site-row %s\" data-site=\"", cls);
         if (!rc)
-            rc = rparts_esc(pg->out, s->site);
+            rc = pf_html_escape(pg->out, s->site);
         if (!rc)
             rc = pf_buf_printf(pg->out, "\"><td class=\"n\">%zu</td><td>", i + 1);
         if (!rc)

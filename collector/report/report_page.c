@@ -96,7 +96,7 @@ enum pf_rc rpage_href(const struct rpage *pg, enum rpage_target t, const char *t
     if (!rc && t != RPAGE_TO_OVERVIEW && f)
         rc = pf_buf_puts(pg->out, ".html");
     if (!rc && q)
-        rc = rparts_esc(pg->out, pg->l->query);
+        rc = pf_html_escape(pg->out, pg->l->query);
     /* Served: the tenant as a parameter (tenant names are [a-z0-9-]); an
      * operator sees every tenant, whose sites may share a name. */
     if (!rc && !f && t == RPAGE_TO_SITE && other_tenant(tenant))
@@ -115,7 +115,7 @@ enum pf_rc rpage_anchor(const struct rpage *pg, enum rpage_target t, const char 
     if (!rc)
         rc = pf_buf_puts(pg->out, "\">");
     if (!rc)
-        rc = rparts_esc(pg->out, text);
+        rc = pf_html_escape(pg->out, text);
     return rc ? rc : pf_buf_puts(pg->out, "</a>");
 }
 
@@ -139,11 +139,11 @@ enum pf_rc rpage_head(const struct rpage *pg, const char *title, const char *tit
                                "'none'; style-src 'unsafe-inline'\">"
                                "<meta name=\"viewport\" content=\"width=device-width\"><title>");
     if (!rc)
-        rc = rparts_esc(pg->out, title);
+        rc = pf_html_escape(pg->out, title);
     if (!rc && title2) {
         rc = pf_buf_puts(pg->out, " ");
         if (!rc)
-            rc = rparts_esc(pg->out, title2);
+            rc = pf_html_escape(pg->out, title2);
     }
     if (!rc)
         rc = pf_buf_printf(pg->out, " - portfleet</title><style>%s</style></head><body>",
@@ -158,11 +158,11 @@ enum pf_rc rpage_head(const struct rpage *pg, const char *title, const char *tit
     if (!rc) {
         rc = pf_buf_puts(pg->out, "<h1>");
         if (!rc)
-            rc = rparts_esc(pg->out, title);
+            rc = pf_html_escape(pg->out, title);
         if (!rc && title2) {
             rc = pf_buf_puts(pg->out, " ");
             if (!rc)
-                rc = rparts_esc(pg->out, title2);
+                rc = pf_html_escape(pg->out, title2);
         }
     }
     if (!rc)

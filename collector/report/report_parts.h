@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* report_parts.h: the pieces the HTML renderings share (report_html.c,
  * the single page; report_overview.c, report_site.c and report_host.c,
- * the pages): the escaper, times, the style sheet, the ports chart and the
+ * the pages): times, the style sheet, the ports chart and the
  * plan and findings tables. Internal to the report. */
 #ifndef PF_REPORT_PARTS_H
 #define PF_REPORT_PARTS_H
@@ -12,10 +12,9 @@
 #include "buf.h"
 #include "capacity.h"
 #include "error.h"
+#include "html.h" /* pf_html_escape: every host-supplied string */
 #include "timeutil.h"
 
-/* Appends s with & < > " ' escaped. */
-enum pf_rc rparts_esc(struct pf_buf *out, const char *s);
 /* t as RFC 3339 in buf, "?" when it cannot be formatted; returns buf. */
 const char *rparts_when(int64_t t, char buf[PF_TIME_LEN]);
 /* The inline style sheet of every page. */

@@ -120,7 +120,7 @@ enum pf_rc report_html_site(const struct capacity *c, const char *tenant, const 
     if (!rc)
         rc = pf_buf_puts(out, "<section class=\"site\" data-site=\"");
     if (!rc)
-        rc = rparts_esc(out, s->site);
+        rc = pf_html_escape(out, s->site);
     if (!rc)
         rc = pf_buf_printf(out,
                            "\"><p>%zu hosts (%zu reporting); findings: %zu critical, %zu "
@@ -153,7 +153,7 @@ enum pf_rc report_html_site(const struct capacity *c, const char *tenant, const 
         if (!rc)
             rc = pf_buf_puts(out, "\"><figure class=\"host-chart small\"><figcaption>");
         if (!rc)
-            rc = rparts_esc(out, x->name);
+            rc = pf_html_escape(out, x->name);
         if (!rc)
             rc = pf_buf_puts(out, "</figcaption>");
         if (!rc)
