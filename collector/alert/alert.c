@@ -234,7 +234,48 @@ struct cur {
     bool seen; /* matched a state row */
 };
 
-/* Writes one outbox row per destination of tenant for payload. */
+/* The destinations one notification was written for, so a place named
+ * twice (a serve option and a tenant's own destination, or one option
+ * given twice) gets it once: the first wins, options before a tenant's. */
+struct sent_to {
+    char **d;
+    size_t n, cap;
+    bool nomem;
+};
+
+/* True when dest is new for this notification (and remembers it). */
+static bool first_time(struct sent_to *s, const char *dest)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (alert_dest_same(s->d[i], dest))
+            return false;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 8;
+        char **d = realloc(s->d, cap * sizeof(*d));
+        if (!d) {
+            s->nomem = true; /* sent twice rather than not at all */
+            return true;
+        }
+        s->d = d;
+        s->cap = cap;
+    }
+    if (!(s->d[s->n] = strdup(dest))) {
+        s->nomem = true;
+        return true;
+    }
+    s->n++;
+    return true;
+}
+
+static void sent_to_free(struct sent_to *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        free(s->d[i]);
+    free(s->d);
+}
+
+/* Writes one outbox row per destination of tenant for payload (one per
+ * place: see struct sent_to). */
 static bool enqueue(struct alert *a, PGconn *pg, const PGresult *dests, const char *tenant,
                     const char *id, const char *status, cJSON *payload, uint64_t *queued)
 {
@@ -242,18 +283,23 @@ static bool enqueue(struct alert *a, PGconn *pg, const PGresult *dests, const ch
     char *text = cJSON_PrintUnformatted(payload);
     char buf[ALERT_DEST_MAX + 8];
     bool ok = text != NULL;
+    struct sent_to seen = {0};
     static const char *const ins =
         "INSERT INTO alert_outbox (tenant, destination, alert_id, status, payload) "
         "VALUES ($1, $2, $3, $4, $5)";
 
     for (size_t i = 0; ok && i < o->nalert_webhooks; i++) {
         const char *v[] = {tenant, o->alert_webhooks[i], id, status, text};
+        if (!first_time(&seen, o->alert_webhooks[i]))
+            continue;
         ok = cmd(pg, ins, 5, v);
         *queued += ok;
     }
     for (size_t i = 0; ok && o->alert_smtp_url && i < o->nalert_email_to; i++) {
         snprintf(buf, sizeof(buf), "email:%s", o->alert_email_to[i]);
         const char *v[] = {tenant, buf, id, status, text};
+        if (!first_time(&seen, buf))
+            continue;
         ok = cmd(pg, ins, 5, v);
         *queued += ok;
     }
@@ -273,9 +319,16 @@ static bool enqueue(struct alert *a, PGconn *pg, const PGresult *dests, const ch
             continue;
         }
         const char *v[] = {tenant, target, id, status, text};
+        if (!first_time(&seen, target))
+            continue;
         ok = cmd(pg, ins, 5, v);
         *queued += ok;
     }
+    if (seen.nomem)
+        pf_warn("alert: out of memory comparing destinations: a place named twice may get "
+                "\"%s\" twice",
+                id);
+    sent_to_free(&seen);
     free(text);
     return ok;
 }

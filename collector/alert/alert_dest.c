@@ -163,6 +163,19 @@ enum pf_rc alert_dest_parse(const char *dest, enum alert_dest_kind *kind, const 
     return alert_check_https(*target, err, errlen);
 }
 
+/* A webhook's URL without its format prefix; an email destination whole. */
+static const char *dest_place(const char *dest)
+{
+    if (strncmp(dest, "slack:", 6) == 0 || strncmp(dest, "teams:", 6) == 0)
+        return dest + 6;
+    return dest;
+}
+
+bool alert_dest_same(const char *a, const char *b)
+{
+    return strcmp(dest_place(a), dest_place(b)) == 0;
+}
+
 void alert_dest_label(const char *dest, char out[ALERT_DEST_LABEL_LEN])
 {
     static const char *const names[] = {"json", "slack", "teams", "email"};

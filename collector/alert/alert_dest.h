@@ -35,6 +35,11 @@ enum pf_rc alert_check_smtp_url(const char *url, bool *loopback, char *err, size
 /* PF_OK for a plain address local@domain (no spaces, angle brackets,
  * quotes or control characters; at most 254 bytes). */
 enum pf_rc alert_check_email(const char *addr, char *err, size_t errlen);
+/* Whether stored destinations a and b deliver to the same place: the same
+ * URL whatever format prefix each has ("https://x" and "slack:https://x"),
+ * or the same "email:ADDR". A notification goes to one place once, however
+ * many ways it was configured (a serve option and a tenant's own). */
+bool alert_dest_same(const char *a, const char *b);
 /* Writes "json:HOST#hash", "slack:HOST#hash", "teams:HOST#hash" or
  * "email:ADDR" into out: names a destination without its secret. */
 void alert_dest_label(const char *dest, char out[ALERT_DEST_LABEL_LEN]);

@@ -29,6 +29,10 @@ pf_make_certs
 pf_migrate
 alert_receiver_start A
 base=https://127.0.0.1:$RX_A_PORT
+# the JSON receiver is the default tenant's own destination too: named
+# twice, it must get each notification once
+"$PF_COLLECTOR_BIN" alert add --db "$PF_DB" "$base/json" >>"$PF_TMP/alert-add.log" 2>&1 ||
+  { cat "$PF_TMP/alert-add.log" >&2; pf_fail "alert add"; }
 pf_collector_start --alert-interval 1 --alert-ca-file "$PF_CA" --alert-timeout 3 \
   --alert-retry-max 2 --alert-report-url https://portfleet.example:8443 \
   --alert-webhook "$base/json" --alert-webhook "slack:$base/slack" \
@@ -51,6 +55,16 @@ for l in open(sys.argv[1]):
 PY
 done
 latency=$(sort -n "$PF_TMP/latency" | tr '\n' ' ')
+# the rows of one notification are written in one transaction: all there
+lat_rows() {
+  pf_psql -c "select count(*) from alert_outbox where alert_id like 'redundancy/lat-%' and
+              status = 'firing' and destination like '%/json' $1"
+}
+pf_check '[ "$(lat_rows "")" = 5 ]' \
+  "a webhook that is a serve option and the tenant's destination: one row per notification ($(lat_rows "") for 5)"
+pf_wait_for '[ "$(lat_rows "and done_at is null")" = 0 ]' 60 "the five notifications sent"
+got=$(alert_count "$RX" 'r["path"]=="/json" and b["id"].startswith("redundancy/lat-") and b["status"]=="firing"')
+pf_check '[ "$got" = 5 ]' "the receiver named twice got each of 5 notifications once ($got)"
 pf_log "latency: finding appeared -> receiver saw it, 5 times (alert-interval 1 s): $latency s"
 
 read -r AID KEY < <(pf_enroll ALERT-1 lab machine-alert-1)

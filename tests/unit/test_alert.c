@@ -270,6 +270,20 @@ TEST(destinations)
     T_EQ_INT(alert_check_email("a@example.com", err, sizeof(err)), PF_OK);
 }
 
+/* A place named twice (a serve option and a tenant's own destination) is
+ * one destination, whatever format prefix each names it with. */
+TEST(same_destination)
+{
+    T_ASSERT(alert_dest_same("https://h.example/x", "https://h.example/x"));
+    T_ASSERT(alert_dest_same("https://h.example/x", "slack:https://h.example/x"));
+    T_ASSERT(alert_dest_same("teams:https://h.example/x", "slack:https://h.example/x"));
+    T_ASSERT(!alert_dest_same("https://h.example/x", "https://h.example/y"));
+    T_ASSERT(!alert_dest_same("https://h.example/x", "https://h.example/x2"));
+    T_ASSERT(alert_dest_same("email:ops@example.com", "email:ops@example.com"));
+    T_ASSERT(!alert_dest_same("email:ops@example.com", "email:dev@example.com"));
+    T_ASSERT(!alert_dest_same("email:https://h.example/x", "https://h.example/x"));
+}
+
 /* serve with the required options plus extra; returns copts_load's rc. */
 static int serve(const char *a1, const char *a2, const char *a3, const char *a4, char *err)
 {
@@ -341,6 +355,7 @@ int main(void)
     RUN(resolved_site);
     RUN(email);
     RUN(destinations);
+    RUN(same_destination);
     RUN(options);
     return T_DONE();
 }
