@@ -17,6 +17,18 @@
  * A session opened here is known here at once; on another collector of
  * the same database after the next refresh.
  *
+ * auth_epoch is not auth_generation (sql/060, auth_cache.h), the counter
+ * of node keys, and the two are kept apart on purpose. This table is
+ * complete (a token missing from it is refused, with no database lookup),
+ * so auth_epoch moves on every change of tokens, sessions and tenants,
+ * additions included: a token made or a session opened elsewhere must
+ * become known. The node-key cache holds good keys only and looks a miss
+ * up, so auth_generation moves only when a key stops being good (revoked,
+ * re-keyed, deleted), never at an enrollment: one counter for both would
+ * either hide new tokens from this table or drop every collector's cached
+ * keys at each sign-in, token and session (and each enrollment, were
+ * additions counted for keys).
+ *
  * access_decide() is the one gate every authenticated route goes through
  * (server.c calls it before a handler runs): handlers only see the result
  * (struct access_who) and filter by its tenant. */

@@ -25,6 +25,11 @@
  * database lookup and pass it to auth_cache_put; an entry filled under a
  * generation that has moved on is never returned.
  *
+ * The read side's tokens and sessions do not use this cache: access.c
+ * keeps them all in memory and counts every change of them, additions
+ * included, in auth_epoch (sql/030; why that is another counter:
+ * access.h).
+ *
  * Use, e.g. for API tokens:
  *     uint8_t h[AUTH_HASH_LEN];   auth_hash(token, strlen(token), h);
  *     if (auth_cache_get(c, h, who, sizeof(who))) -> good
