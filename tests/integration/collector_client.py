@@ -380,28 +380,35 @@ def cmd_limits(a):
     sys.exit(0 if ok else 1)
 
 
-async def slow_conn(host, port, ctx, stats, stop_at):
+async def slow_conn(host, port, ctx, stats, timeout, handshakes):
     """One attacker connection: TCP connect, TLS handshake, then one byte of
-    a request head per second until the server closes. The time counts from
-    the TCP connect, where the server's header deadline starts too."""
-    try:
-        reader, writer = await asyncio.open_connection(host, port)
-    except Exception as e:  # noqa: BLE001 - counted, reported
-        stats["connect_failed"] += 1
-        stats["errors"].append(repr(e))
-        return
-    t0 = time.monotonic()
-    stats["connected"] += 1
-    try:
-        await writer.start_tls(ctx, server_hostname="localhost")
-    except (ConnectionError, ssl.SSLError, OSError):
-        # the header deadline covers the handshake too: when the machine
-        # cannot finish a thousand handshakes in time, the server closes
-        # the rest before they send a byte of HTTP
-        stats["closed_in_handshake"] += 1
-        stats["closed_after"].append(time.monotonic() - t0)
-        stats["bytes_sent"].append(0)
-        return
+    a request head per second until the server closes (given up timeout +
+    12 s after the connect). The time counts from the TCP connect, where
+    the server's header deadline starts too. At most `handshakes`
+    (a semaphore) connect and shake hands at once, as a slowloris attacker
+    would: the attack is the slow head, and a loaded machine cannot finish
+    a thousand handshakes within the header timeout at once (then none
+    would reach the head)."""
+    async with handshakes:
+        try:
+            reader, writer = await asyncio.open_connection(host, port)
+        except Exception as e:  # noqa: BLE001 - counted, reported
+            stats["connect_failed"] += 1
+            stats["errors"].append(repr(e))
+            return
+        t0 = time.monotonic()
+        stop_at = t0 + timeout + 12
+        stats["connected"] += 1
+        try:
+            await writer.start_tls(ctx, server_hostname="localhost")
+        except (ConnectionError, ssl.SSLError, OSError):
+            # the header deadline covers the handshake too: when the
+            # machine cannot finish the handshakes in time, the server
+            # closes the rest before they send a byte of HTTP
+            stats["closed_in_handshake"] += 1
+            stats["closed_after"].append(time.monotonic() - t0)
+            stats["bytes_sent"].append(0)
+            return
     stats["in_head"] += 1
     head = b"POST /v1/snapshots HTTP/1.1\r\nHost: localhost\r\nX-Slow: " + b"a" * 200
     i = 0
@@ -443,14 +450,18 @@ async def healthz(reader, writer, close):
     return head.startswith(b"HTTP/1.1 200")
 
 
-async def newconn_client(host, port, ctx, stats, stop_at):
+async def newconn_client(host, port, ctx, stats, burst_over, want):
     """A client that opens a new TLS connection for each request, once a
     second: it queues behind the attackers' handshakes (all on the TLS
-    threads), so on a busy machine one may wait past the header timeout
-    while the burst lasts. Reported; the test requires the last ones to
-    succeed."""
-    while time.monotonic() < stop_at - 3:
+    threads), so on a busy machine it may wait past the header timeout
+    while the burst lasts. Reported; once the burst is over (every slow
+    connection closed) it goes on until `want` of its connections in a row
+    have succeeded, for 60 s at most."""
+    after = 0
+    while after < want and not (burst_over.is_set() and
+                                time.monotonic() > stats["burst_end"] + 60):
         t0 = time.monotonic()
+        over = burst_over.is_set()
         try:
             reader, writer = await asyncio.open_connection(host, port, ssl=ctx,
                                                            server_hostname="localhost")
@@ -463,7 +474,21 @@ async def newconn_client(host, port, ctx, stats, stop_at):
         stats["nc_last"] = ok
         if ok:
             stats["nc_latency"].append(time.monotonic() - t0)
+        if over:
+            after = after + 1 if ok else 0
+            stats["nc_after_burst"] = after
         await asyncio.sleep(1.0)
+
+
+async def loop_lag(stats, done):
+    """How late this client's own event loop runs (a thousand TLS
+    connections in one Python thread on a loaded machine): the largest
+    delay of a 0.1 s sleep. A close the server made on time is seen this
+    much later at most."""
+    while not done.is_set():
+        t0 = time.monotonic()
+        await asyncio.sleep(0.1)
+        stats["lag"] = max(stats["lag"], time.monotonic() - t0 - 0.1)
 
 
 def summary(name, values):
@@ -479,31 +504,45 @@ async def slowloris(a):
     ctx = tls_ctx(a.ca)
     stats = {"connected": 0, "connect_failed": 0, "closed_after": [], "bytes_sent": [],
              "in_head": 0, "closed_in_handshake": 0,
-             "nc_ok": 0, "nc_failed": 0,
-             "nc_latency": [], "errors": []}
-    stop_at = time.monotonic() + a.timeout + 12
-    tasks = [asyncio.create_task(newconn_client(host, port, ctx, stats, stop_at))]
+             "nc_ok": 0, "nc_failed": 0, "nc_after_burst": 0,
+             "nc_latency": [], "errors": [], "lag": 0.0, "burst_end": 0.0}
+    handshakes = asyncio.Semaphore(100)
+    burst_over, done = asyncio.Event(), asyncio.Event()
+    want = max(1, a.timeout // 2)
+    nc = asyncio.create_task(newconn_client(host, port, ctx, stats, burst_over, want))
+    lag = asyncio.create_task(loop_lag(stats, done))
+    tasks = []
     for i in range(a.n):
-        tasks.append(asyncio.create_task(slow_conn(host, port, ctx, stats, stop_at)))
+        tasks.append(asyncio.create_task(slow_conn(host, port, ctx, stats, a.timeout,
+                                                   handshakes)))
         if i % 100 == 99:
             await asyncio.sleep(0.1)
     await asyncio.gather(*tasks)
+    stats["burst_end"] = time.monotonic()
+    burst_over.set()
+    await nc
+    done.set()
+    await lag
     closed = stats["closed_after"]
+    bound = a.timeout + 2.0 + stats["lag"]
     print("slow connections: %d connected, %d failed to connect, %d closed by the server "
           "(%d while sending the head one byte a second, %d still in the TLS handshake)" %
           (stats["connected"], stats["connect_failed"], len(closed), stats["in_head"],
            stats["closed_in_handshake"]))
     if closed:
-        print("closed after (from TCP connect): min %.2f s, max %.2f s (header timeout %d s); "
-              "bytes sent per connection before the close: max %d" %
-              (min(closed), max(closed), a.timeout, max(stats["bytes_sent"])))
-    print("new-connection client: %d ok, %d failed; %s" %
-          (stats["nc_ok"], stats["nc_failed"], summary("latency", stats["nc_latency"])))
+        print("closed after (from TCP connect): min %.2f s, max %.2f s (header timeout %d s; "
+              "bound %.2f s: 2 s + this client's largest loop lag, %.2f s); bytes sent per "
+              "connection before the close: max %d" %
+              (min(closed), max(closed), a.timeout, bound, stats["lag"],
+               max(stats["bytes_sent"])))
+    print("new-connection client: %d ok, %d failed; %d in a row ok after the burst (want %d); %s" %
+          (stats["nc_ok"], stats["nc_failed"], stats["nc_after_burst"], want,
+           summary("latency", stats["nc_latency"])))
     for e in stats["errors"][:5]:
         print("error:", e)
-    ok = (stats["connected"] == a.n and len(closed) == a.n and max(closed) <= a.timeout + 2.0
+    ok = (stats["connected"] == a.n and len(closed) == a.n and max(closed) <= bound
           and stats["in_head"] >= a.n // 10
-          and stats.get("nc_last") and stats["nc_ok"] >= a.timeout / 2)
+          and stats["nc_last"] and stats["nc_after_burst"] >= want)
     return 0 if ok else 1
 
 
