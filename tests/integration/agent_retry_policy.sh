@@ -39,10 +39,7 @@ stop_all() {
   pf_cleanup
 }
 trap stop_all EXIT
-for _ in $(seq 50); do
-  grep -q listening "$PF_TMP/server.out" 2>/dev/null && break
-  sleep 0.1
-done
+pf_wait_for 'grep -q listening "$PF_TMP/server.out" 2>/dev/null' 60 "retry_server.py listens"
 
 "$build/agent/portfleet-agent" run --collector "https://127.0.0.1:$port" \
   --enroll-secret s3cret --ca-file "$PF_CA" --state-dir "$PF_TMP/state" --interval 1 \

@@ -69,10 +69,8 @@ for path in sorted(glob.glob(sys.argv[1] + "/*.json")):
 PY
 $rollup post "$PF_COLLECTOR_URL" "$PF_CA" "$key" "$d"
 $rollup post "$PF_COLLECTOR_URL" "$PF_CA" "$key" "$d" 4 11 12 40 59
-for _ in $(seq 100); do
-  [ "$(pf_psql -c "select count(*) from process_hours_queue")" = 0 ] && break
-  sleep 0.1
-done
+pf_wait_for '[ "$(pf_psql -c "select count(*) from process_hours_queue")" = 0 ]' 60 \
+  "the collector folded every queued key"
 
 "$fold_rows" "$(date -u +%s)" "$d"/*.json | sort >"$PF_TMP/memory.txt"
 dump() { # FILE: the rows in fold_rows' form

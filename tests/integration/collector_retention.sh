@@ -47,10 +47,7 @@ pf_check '[ "$(pf_psql -c "select count(*) from host_hours where agent_id = '"'"
 pf_collector_stop
 
 pf_collector_start --retention-days 30 --rollup-retention-days 60
-for _ in $(seq 100); do
-  exists "host_hours_p$(month 100)" || break
-  sleep 0.1
-done
+pf_wait_for '! exists "host_hours_p$(month 100)"' 60 "the first retention pass ran"
 exists "snapshot_data_p$(day 100)" && pf_fail "the 100-day-old detail partition is still there"
 exists "snapshot_data_p$(day 50)" && pf_fail "the 50-day-old detail partition is still there"
 exists "snapshot_data_p$(day 5)" || pf_fail "the 5-day-old detail partition was dropped"

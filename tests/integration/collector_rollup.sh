@@ -42,8 +42,7 @@ findings() {
 $rollup gen "$agent" 1 60 "$d"
 $rollup post "$PF_COLLECTOR_URL" "$PF_CA" "$key" "$d"
 $rollup post "$PF_COLLECTOR_URL" "$PF_CA" "$key" "$d" 3 9 17 22 30 31 44 50 58 60
-for _ in $(seq 100); do [ "$(queued)" = 0 ] && break; sleep 0.1; done
-pf_check '[ "$(queued)" = 0 ]' "the flush deleted every queued key"
+pf_wait_for '[ "$(queued)" = 0 ]' 60 "the flush deleted every queued key"
 dump "$PF_TMP/mem.txt"
 $rollup check "$d" "$PF_TMP/mem.txt" || pf_fail "process_hours from memory"
 pf_check '! grep -q "folded .* queued over" "$PF_TMP/collector.log"' "no orphan was folded"
