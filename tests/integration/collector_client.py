@@ -20,7 +20,13 @@ thousand slow connections, post in a loop while the database goes away.
                               an idle keep-alive connection are closed in time
   slowloris URL CA N TIMEOUT  N TLS connections sending one byte per second, and a
                               client making a new TLS connection every second
-  ingest-loop URL CA KEY AGENT SECONDS OUT   post snapshots one by one
+  ingest-loop URL CA KEY AGENT SECONDS OUT [--stop-file F]   post snapshots one
+                              by one (until F exists)
+  rejections URL CA KEY AGENT  reads cases NAME|MUTATION|PATH from stdin: each
+                              MUTATION (python, of a snapshot d or a batch b; it
+                              sets out) is posted, and must get 400 invalid whose
+                              message starts with PATH; one process, one
+                              keep-alive connection for the lot
   revoke-race CA KEY AGENT SEQ0 URL... -- CMD...   post with KEY to every URL
                               (200 each), run CMD (a revocation), then post to
                               each URL every 0.1 s until it answers 401
@@ -592,6 +598,55 @@ def cmd_ingest_loop(a):
         conn.close()
 
 
+def cmd_rejections(a):
+    host, port = split(a.url)
+    conn = http.client.HTTPSConnection(host, port, context=tls_ctx(a.ca), timeout=60)
+    n = 0
+    for line in sys.stdin:
+        line = line.rstrip("\n")
+        if not line.strip():
+            continue
+        name, mutation, path = line.split("|", 2)
+        d = snapshot(a.agent, 100)
+        b = {"snapshots": [snapshot(a.agent, 101), snapshot(a.agent, 102),
+                           snapshot(a.agent, 103)]}
+        ns = {"d": d, "b": b, "out": d}
+        exec(mutation, ns)  # noqa: S102 - the test's own table
+        body = json.dumps(ns["out"], separators=(",", ":")).encode()
+        for attempt in (1, 2):
+            try:
+                conn.request("POST", "/v1/snapshots", body=body,
+                             headers={"Authorization": "Bearer " + a.key,
+                                      "Content-Type": "application/json"})
+                r = conn.getresponse()
+                text = r.read().decode(errors="replace")
+                break
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                # the server may end a keep-alive connection between requests
+                conn.close()
+                if attempt == 2:
+                    raise
+        if r.getheader("Connection", "").lower() == "close":
+            conn.close()
+        if r.status != 400:
+            print("FAIL: %s: status %d, expected 400 (%s)" % (name, r.status, text))
+            sys.exit(1)
+        try:
+            err = json.loads(text)
+            assert err["error"] == "invalid"
+            msg = err["message"]
+        except (ValueError, KeyError, AssertionError):
+            print("FAIL: %s: not an invalid error: %s" % (name, text))
+            sys.exit(1)
+        if not msg.startswith(path):
+            print("FAIL: %s: message '%s' does not start with '%s'" % (name, msg, path))
+            sys.exit(1)
+        print("ok: 400 %s: %s" % (name, msg), flush=True)
+        n += 1
+    print("%d rejections, each naming its path" % n)
+    sys.exit(0 if n else 1)
+
+
 def post_one(conn, key, body):
     conn.request("POST", "/v1/snapshots", body=body,
                  headers={"Authorization": "Bearer " + key, "Content-Type": "application/json"})
@@ -708,6 +763,12 @@ def main():
     i.add_argument("out")
     i.add_argument("--stop-file")
     i.set_defaults(fn=cmd_ingest_loop)
+    rj = sub.add_parser("rejections")
+    rj.add_argument("url")
+    rj.add_argument("ca")
+    rj.add_argument("key")
+    rj.add_argument("agent")
+    rj.set_defaults(fn=cmd_rejections)
     a = p.parse_args()
     a.fn(a)
 
