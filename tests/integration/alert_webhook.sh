@@ -38,6 +38,13 @@ pf_collector_start --alert-interval 1 --alert-ca-file "$PF_CA" --alert-timeout 3
   --alert-webhook "$base/json" --alert-webhook "slack:$base/slack" \
   --alert-webhook "teams:$base/teams" --log-level debug
 RX=$PF_TMP/rx-A.jsonl
+# no notification left to send, and (with SINCE, a database timestamp) an
+# evaluation that began after SINCE committed: nothing more is coming
+undone() { pf_psql -c "select count(*) from alert_outbox where done_at is null"; }
+settled() {
+  [ "$(undone)" = 0 ] &&
+    { [ -z "${1:-}" ] || [ "$(pf_psql -c "select count(*) from alert_runs where evaluated_at > '$1'")" = 1 ]; }
+}
 
 # ---- 1. latency, then firing in three formats ----
 # A finding appears the moment a host enrolls into a new site (redundancy:
@@ -131,9 +138,10 @@ pf_log "receiver down"
 n_before=$(wc -l <"$RX")
 seq=2
 alert_post "$AID" "$KEY" $seq 2 # back: host_silent resolved, redundancy back to warning (not sent)
-sleep 9                          # silent again: host_silent fires again
-down_rows=$(pf_psql -c "select count(*) from alert_outbox where done_at is null")
-pf_check '[ "$down_rows" -ge 6 ]' "notifications wait in the outbox while the receiver is down ($down_rows)"
+# silent again 6 s later: host_silent fires again; resolved and firing,
+# three formats each, wait in the outbox
+pf_wait_for '[ "$(undone)" -ge 6 ]' 60 "notifications wait in the outbox while the receiver is down"
+down_rows=$(undone)
 alert_receiver_start A
 pf_log "receiver up again"
 t_up=$SECONDS
@@ -186,7 +194,9 @@ for mode in hang huge slow; do
     "$PF_COLLECTOR_URL/v1/findings")
   python3 -c "import sys; sys.exit(0 if $ft < 3 else 1)" || pf_fail "/v1/findings took $ft s while $mode"
   if [ $mode = hang ]; then
-    sleep 4
+    # the hung request is cut off by --alert-timeout, then the receiver answers
+    pf_wait_for 'grep -q "Operation timed out\|Timeout was reached" "$PF_TMP/collector.log"' 60 \
+      "the hung receiver was cut off by the timeout (log)"
     echo ok >"$PF_TMP/rx-A.mode"
   fi
   for i in $(seq 60); do
@@ -197,7 +207,9 @@ for mode in hang huge slow; do
   took=$(pf_psql -c "select round(max(extract(epoch from done_at - created_at))::numeric, 2) from alert_outbox where nid > $nid0")
   pf_check '[ "$left" = 0 ]' "delivered despite a receiver that answers $mode ($left left)"
   pf_log "receiver $mode: its notifications delivered within ${took} s of being queued; meanwhile snapshots took$post_times s, /v1/findings $ft s"
-  sleep 7 # silent again before the next round
+  # silent again before the next round (its snapshot resolves host_silent)
+  pf_wait_for '[ "$(pf_psql -c "select count(*) from alert_state where id = '"'host_silent/\$AID'"'")" = 1 ]' \
+    60 "host_silent fires again before the next round"
 done
 grep -q "Operation timed out\|Timeout was reached" "$PF_TMP/collector.log" ||
   pf_fail "the hung receiver was cut off by the timeout (log)"
@@ -231,8 +243,9 @@ assert all(o["acknowledgement"] is None for o in others)
 PY
 n_before=$(alert_count "$RX" 'b.get("id")=="'"$id"'"')
 seq=$((seq + 1))
+since=$(pf_psql -c "select now()")
 alert_post "$AID" "$KEY" $seq 2 # host_silent would resolve: muted
-sleep 4
+pf_wait_for 'settled "$since"' 60 "an evaluation after the snapshot, and the outbox sent"
 n_after=$(alert_count "$RX" 'b.get("id")=="'"$id"'"')
 pf_check '[ "$n_before" = "$n_after" ]' "an acknowledged id sends nothing ($n_before -> $n_after)"
 pf_check 'kill -0 $PF_COLLECTOR_PID' "the collector kept running"
@@ -243,14 +256,11 @@ for name in $(grep -o 'portfleet_[a-z_]*' "$here/../../deploy/prometheus/portfle
   grep -Eq "^(# TYPE )?$name[{ ]" "$PF_TMP/metrics.txt" || pf_fail "the rules read $name, which /metrics lacks"
 done
 # and with the database down /metrics still answers, saying so
-sleep 3
+pf_wait_for settled 60 "every notification sent before the outage"
 n0=$(alert_count "$RX" 'b.get("id")=="redundancy/lab" and b["status"]=="firing"')
 pf_pg_stop
-sleep 2
-code=$(pf_curl -o "$PF_TMP/metrics-down.txt" -w '%{http_code}' -H "Authorization: Bearer $PF_ADMIN_TOKEN" \
-  "$PF_COLLECTOR_URL/metrics")
-pf_check '[ "$code" = 200 ] && grep -q "^portfleet_db_up 0$" "$PF_TMP/metrics-down.txt"' \
-  "/metrics answers portfleet_db_up 0 while the database is down ($code)"
+pf_wait_for 'code=$(pf_curl -o "$PF_TMP/metrics-down.txt" -w "%{http_code}" -H "Authorization: Bearer $PF_ADMIN_TOKEN" "$PF_COLLECTOR_URL/metrics"); [ "$code" = 200 ] && grep -q "^portfleet_db_up 0$" "$PF_TMP/metrics-down.txt"' \
+  60 "/metrics answers portfleet_db_up 0 while the database is down"
 pf_pg_start
 pf_wait_ready 30
 seq=$((seq + 1))
