@@ -41,6 +41,8 @@ sampler=$!
 pfa_agent_start agent --collector "https://127.0.0.1:$port" --enroll-secret "$PF_ENROLL_SECRET" \
   --ca-file "$PF_CA" --state-dir "$state" --interval 1 --spool-max-mb "$cap_mb"
 sleep 35
+# past the cap by ten snapshots (a loaded machine may skip a tick now and then)
+pfa_wait_for '[ "$(pfa_status "$state" spool_dropped)" -ge 10 ]' 120 "the cap was not passed"
 dropped_down=$(pfa_status "$state" spool_dropped)
 depth_down=$(pfa_status "$state" spool_depth)
 pf_log "after 35 s without a collector: spool depth $depth_down, dropped $dropped_down"
