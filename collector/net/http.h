@@ -53,7 +53,7 @@ size_t http_head_end(const char *buf, size_t len, size_t from);
  * the HTTP status to answer (400, 411, 413, 417, 431, 501, 505) with a static
  * reason in *why; req is then only partly filled and must not be used,
  * except content_length after 413: the announced length (the server reads
- * and discards that much after answering, see server.c DRAIN_BYTES). */
+ * and discards that much after answering, see conn.h DRAIN_BYTES). */
 int http_parse_head(char *buf, size_t len, uint64_t max_body, struct http_request *req,
                     const char **why);
 
