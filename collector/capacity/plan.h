@@ -51,7 +51,7 @@
  * Other resources. The hosts each other resource needs are computed the
  * same way (p99 of the site's hourly sum, growth over the horizon, one
  * spare, at least 2) by resources.h; the plan recommends the largest and
- * names it in binding_resource (PROTOCOL.md section 3). */
+ * names it in binding_resource (docs/protocol.md section 3). */
 #ifndef PF_PLAN_H
 #define PF_PLAN_H
 
@@ -90,7 +90,7 @@ struct plan_range_change {
     struct plan_widen widen;
 };
 
-/* What sets recommended_hosts (PROTOCOL.md's binding_resource). */
+/* What sets recommended_hosts (binding_resource, docs/protocol.md section 3). */
 enum plan_binding {
     PLAN_BIND_PORTS = 0,
     PLAN_BIND_CPU,

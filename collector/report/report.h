@@ -24,7 +24,7 @@
 #include "capacity.h"
 #include "error.h"
 
-/* One finding as PROTOCOL.md section 3 has it, with its "id"
+/* One finding as docs/protocol.md section 3 has it, with its "id"
  * (finding_id()); NULL when out of memory. The caller cJSON_Delete()s it.
  * Notifications embed it. */
 struct cJSON;

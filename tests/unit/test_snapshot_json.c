@@ -1285,7 +1285,7 @@ TEST(batch)
 /* A decode into a snapshot that already holds lists frees them (no leak
  * under ASan) and leaves it cleared on error. */
 /* resources, sessions, vpn.ports and vpn.address_pool: what they accept,
- * what they refuse (the figures of PROTOCOL.md's "bad input"), and that
+ * what they refuse (the figures docs/protocol.md section 2 refuses), and that
  * null means absent at every level. */
 #define SIZING_AT "\"unmeasured\": [],"
 #define POOL_AT "\"ike_num_established_for_initial_query\": null"
