@@ -176,14 +176,8 @@ struct fleet_proc *fleet_proc_get(struct fleet *f, struct fleet_host *h, const c
     if (h->nprocs >= FLEET_PROCS_MAX || strlen(name) >= PF_NAME_LEN ||
         strlen(service) >= PF_NAME_LEN)
         return NULL;
-    /* Grow one at a time in powers of two. */
-    if ((h->nprocs & (h->nprocs - 1)) == 0) {
-        size_t ncap = h->nprocs ? h->nprocs * 2 : 1;
-        struct fleet_proc *np = realloc(h->procs, ncap * sizeof(*np));
-        if (!np)
-            return NULL;
-        h->procs = np;
-    }
+    if (PF_ARRAY_RESERVE(h->procs, h->capprocs, h->nprocs + 1, 1))
+        return NULL;
     p = &h->procs[h->nprocs];
     memset(p, 0, sizeof(*p));
     snprintf(p->name, sizeof(p->name), "%s", name);

@@ -113,7 +113,7 @@ struct fleet_host {
     double *sz[SIZING_N];
 
     struct fleet_proc *procs;
-    size_t nprocs;
+    size_t nprocs, capprocs;
 };
 
 struct fleet {

@@ -16,6 +16,7 @@
 #include <windows.h>
 #include <tlhelp32.h>
 
+#include "array.h"
 #include "log.h"
 #include "snapshot.h"
 #include "svcmap.h"
@@ -100,17 +101,8 @@ static struct entry *cache_find(uint32_t pid)
 
 static struct entry *cache_add(uint32_t pid)
 {
-    if (ncache == capcache) {
-        size_t ncap = capcache ? capcache * 2 : 64;
-        struct entry *p;
-        if (ncap > CACHE_MAX)
-            return NULL;
-        p = realloc(cache, ncap * sizeof(*p));
-        if (!p)
-            return NULL;
-        cache = p;
-        capcache = ncap;
-    }
+    if (ncache >= CACHE_MAX || PF_ARRAY_RESERVE(cache, capcache, ncache + 1, 64))
+        return NULL;
     memset(&cache[ncache], 0, sizeof(cache[0]));
     cache[ncache].pid = pid;
     return &cache[ncache++];

@@ -7,6 +7,7 @@
 #include <winsock2.h> /* before windows.h, as compat.h does */
 #include <windows.h>
 
+#include "array.h"
 #include "log.h"
 
 enum pf_rc svcmap_enumerate(struct svcmap_entry **out, size_t *n)
@@ -38,15 +39,9 @@ enum pf_rc svcmap_enumerate(struct svcmap_entry **out, size_t *n)
             break;
         }
         const ENUM_SERVICE_STATUS_PROCESSW *s = (const ENUM_SERVICE_STATUS_PROCESSW *)buf;
-        if (ne + count > cap) {
-            size_t ncap = (ne + count) * 2 + 16;
-            struct svcmap_entry *p = realloc(e, ncap * sizeof(*e));
-            if (!p) {
-                rc = PF_NOMEM;
-                break;
-            }
-            e = p;
-            cap = ncap;
+        if (PF_ARRAY_RESERVE(e, cap, ne + count, 16)) {
+            rc = PF_NOMEM;
+            break;
         }
         for (DWORD i = 0; i < count; i++) {
             struct svcmap_entry *x = &e[ne];
