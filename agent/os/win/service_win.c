@@ -120,7 +120,9 @@ static enum pf_rc append_arg(struct pf_buf *b, const char *arg)
     return rc ? rc : pf_buf_puts(b, "\"");
 }
 
-static void win_error(char *err, size_t errlen, const char *what, DWORD code)
+/* Says in err what failed with Windows error code (its number and the
+ * system's text) and returns code as our error (osutil_rc_from_os). */
+static enum pf_rc win_error(char *err, size_t errlen, const char *what, DWORD code)
 {
     wchar_t msg[256];
     char text[512];
@@ -134,6 +136,7 @@ static void win_error(char *err, size_t errlen, const char *what, DWORD code)
     }
     snprintf(err, errlen, "%s: error %lu%s%s", what, (unsigned long)code, text[0] ? ": " : "",
              text);
+    return osutil_rc_from_os(code);
 }
 
 /* ---- private directories ---- */
@@ -167,8 +170,7 @@ static enum pf_rc private_dir(const char *dir, char *err, size_t errlen)
     if (e != ERROR_SUCCESS) {
         char what[OSUTIL_PATH_MAX + 32];
         snprintf(what, sizeof(what), "cannot restrict access to %s", dir);
-        win_error(err, errlen, what, e);
-        rc = osutil_rc_from_os(e);
+        rc = win_error(err, errlen, what, e);
     }
 out:
     if (sd)
@@ -194,7 +196,8 @@ static bool dedicated_dir(const char *dir)
         return false;
     n = wcslen(w);
     if (GetFileAttributesW(w) == INVALID_FILE_ATTRIBUTES) {
-        ok = GetLastError() == ERROR_FILE_NOT_FOUND || GetLastError() == ERROR_PATH_NOT_FOUND;
+        DWORD e = GetLastError();
+        ok = e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND;
         goto out;
     }
     if (n < 4 || !(pattern = malloc((n + 3) * sizeof(*pattern))))
@@ -443,9 +446,8 @@ enum pf_rc service_install(int nargs, char **args, char *err, size_t errlen)
 
     scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT | SC_MANAGER_CREATE_SERVICE);
     if (!scm) {
-        e = GetLastError();
-        win_error(err, errlen, "cannot open the service manager (run as Administrator)", e);
-        rc = osutil_rc_from_os(e);
+        rc = win_error(err, errlen, "cannot open the service manager (run as Administrator)",
+                       GetLastError());
         goto out;
     }
     svc = OpenServiceW(scm, SERVICE_NAME, SERVICE_ALL_ACCESS);
@@ -455,23 +457,20 @@ enum pf_rc service_install(int nargs, char **args, char *err, size_t errlen)
             !ChangeServiceConfigW(svc, SERVICE_WIN32_OWN_PROCESS, SERVICE_AUTO_START,
                                   SERVICE_ERROR_NORMAL, wcmd, NULL, NULL, NULL, L"LocalSystem",
                                   L"", DISPLAY_NAME)) {
-            win_error(err, errlen, "cannot update the service", GetLastError());
-            rc = PF_IO;
+            rc = win_error(err, errlen, "cannot update the service", GetLastError());
             goto out;
         }
-    } else if (GetLastError() == ERROR_SERVICE_DOES_NOT_EXIST) {
+    } else if ((e = GetLastError()) == ERROR_SERVICE_DOES_NOT_EXIST) {
         svc = CreateServiceW(scm, SERVICE_NAME, DISPLAY_NAME, SERVICE_ALL_ACCESS,
                              SERVICE_WIN32_OWN_PROCESS, SERVICE_AUTO_START, SERVICE_ERROR_NORMAL,
                              wcmd, NULL, NULL, NULL, NULL, NULL);
         if (!svc) {
-            win_error(err, errlen, "cannot create the service", GetLastError());
-            rc = PF_IO;
+            rc = win_error(err, errlen, "cannot create the service", GetLastError());
             goto out;
         }
         svc_changed = true;
     } else {
-        win_error(err, errlen, "cannot open the service", GetLastError());
-        rc = PF_IO;
+        rc = win_error(err, errlen, "cannot open the service", e);
         goto out;
     }
     set_recovery(svc);
@@ -481,8 +480,7 @@ enum pf_rc service_install(int nargs, char **args, char *err, size_t errlen)
     if (e == NO_ERROR && (conf_changed || svc_changed)) {
         e = stop_service(svc);
         if (e != NO_ERROR) {
-            win_error(err, errlen, "cannot stop the running service to restart it", e);
-            rc = PF_IO;
+            rc = win_error(err, errlen, "cannot stop the running service to restart it", e);
             goto out;
         }
         e = ERROR_SERVICE_NOT_ACTIVE;
@@ -493,8 +491,7 @@ enum pf_rc service_install(int nargs, char **args, char *err, size_t errlen)
         DWORD t0 = GetTickCount();
         while (!StartServiceW(svc, 0, NULL) && (e = GetLastError()) != ERROR_SERVICE_ALREADY_RUNNING) {
             if (e != ERROR_SERVICE_DATABASE_LOCKED || GetTickCount() - t0 > START_WAIT_MS) {
-                win_error(err, errlen, "cannot start the service", e);
-                rc = PF_IO;
+                rc = win_error(err, errlen, "cannot start the service", e);
                 goto out;
             }
             Sleep(500);
@@ -559,9 +556,8 @@ enum pf_rc service_uninstall(bool purge, const char *state_dir, char *err, size_
     err[0] = '\0';
     scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT);
     if (!scm) {
-        e = GetLastError();
-        win_error(err, errlen, "cannot open the service manager (run as Administrator)", e);
-        return osutil_rc_from_os(e);
+        return win_error(err, errlen, "cannot open the service manager (run as Administrator)",
+                         GetLastError());
     }
     svc = OpenServiceW(scm, SERVICE_NAME, SERVICE_STOP | SERVICE_QUERY_STATUS |
                                               SERVICE_QUERY_CONFIG | DELETE);
@@ -571,17 +567,17 @@ enum pf_rc service_uninstall(bool purge, const char *state_dir, char *err, size_
         e = stop_service(svc);
         if (e != NO_ERROR)
             pf_warn("stopping the service: error %lu; deleting it anyway", (unsigned long)e);
-        if (!DeleteService(svc) && GetLastError() != ERROR_SERVICE_MARKED_FOR_DELETE) {
-            win_error(err, errlen, "cannot delete the service", GetLastError());
+        if (!DeleteService(svc) && (e = GetLastError()) != ERROR_SERVICE_MARKED_FOR_DELETE) {
+            rc = win_error(err, errlen, "cannot delete the service", e);
             CloseServiceHandle(svc);
             CloseServiceHandle(scm);
-            return PF_IO;
+            return rc;
         }
         CloseServiceHandle(svc);
-    } else if (GetLastError() != ERROR_SERVICE_DOES_NOT_EXIST) {
-        win_error(err, errlen, "cannot open the service", GetLastError());
+    } else if ((e = GetLastError()) != ERROR_SERVICE_DOES_NOT_EXIST) {
+        rc = win_error(err, errlen, "cannot open the service", e);
         CloseServiceHandle(scm);
-        return PF_IO;
+        return rc;
     }
     CloseServiceHandle(scm);
     RegDeleteKeyW(HKEY_LOCAL_MACHINE, EVENTLOG_KEY);
