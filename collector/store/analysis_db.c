@@ -151,6 +151,43 @@ static PGresult *query(PGconn *pg, const char *sql, int n, const char *const *va
     return r;
 }
 
+/* Runs a binary query in single-row mode and hands each row to fn as it
+ * arrives. libpq would otherwise build the whole answer (a 1,000-host
+ * week is 170,000 rows of 30 columns) into one result before returning,
+ * which costs three times the query itself; row by row, each row is
+ * folded and freed while the server sends the next. Reads every result
+ * to the end, even after fn failed, so the connection stays usable.
+ * PF_OK; PF_AGAIN with err when the database failed; else fn's error. */
+typedef enum pf_rc (*row_fn)(struct fleet *f, const PGresult *r, int row);
+
+static enum pf_rc stream(PGconn *pg, const char *sql, int n, const char *const *vals,
+                         struct fleet *f, row_fn fn, char *err, size_t errlen, const char *what)
+{
+    PGresult *r;
+    enum pf_rc rc = PF_OK;
+
+    if (!PQsendQueryParams(pg, sql, n, NULL, vals, NULL, NULL, 1)) {
+        snprintf(err, errlen, "%s: %s", what, PQerrorMessage(pg));
+        return PF_AGAIN;
+    }
+    if (!PQsetSingleRowMode(pg)) {
+        snprintf(err, errlen, "%s: single-row mode refused", what);
+        rc = PF_AGAIN;
+    }
+    while ((r = PQgetResult(pg)) != NULL) {
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_SINGLE_TUPLE) {
+            if (!rc)
+                rc = fn(f, r, 0);
+        } else if (st != PGRES_TUPLES_OK && !rc) {
+            snprintf(err, errlen, "%s: %s", what, PQresultErrorMessage(r));
+            rc = PF_AGAIN;
+        }
+        PQclear(r);
+    }
+    return rc;
+}
+
 /* Runs a parameterless command; -1 with the reason in err on failure. */
 static int command(PGconn *pg, const char *sql, char *err, size_t errlen)
 {
@@ -287,7 +324,7 @@ static enum pf_rc hours_sql(char *sql, size_t len, int one_site)
     return n < 0 || (size_t)n >= len - o ? PF_TOOBIG : PF_OK;
 }
 
-static void proc_hour(struct fleet *f, const PGresult *r, int i)
+static enum pf_rc proc_hour(struct fleet *f, const PGresult *r, int i)
 {
     char id[PF_ID_LEN], name[PF_NAME_LEN], service[PF_NAME_LEN];
     struct fleet_host *x;
@@ -298,12 +335,12 @@ static void proc_hour(struct fleet *f, const PGresult *r, int i)
     x = fleet_host_find(f, id);
     h = x ? fleet_hour(f, bin_time(r, i, 1)) : -1;
     if (h < 0)
-        return;
+        return PF_OK;
     bin_text(r, i, 2, name, sizeof(name));
     bin_text(r, i, 3, service, sizeof(service));
     p = fleet_proc_get(f, x, name, service);
     if (!p)
-        return; /* FLEET_PROCS_MAX reached, as in the fold */
+        return PF_OK; /* FLEET_PROCS_MAX reached, as in the fold */
     fleet_fold_proc(p, (size_t)h, bin_dbl(r, i, 4), bin_dbl(r, i, 5), bin_dbl(r, i, 6));
     if (!null(r, i, 7) && bin_time(r, i, 9) >= p->remote_at) {
         p->has_remote = true;
@@ -311,6 +348,7 @@ static void proc_hour(struct fleet *f, const PGresult *r, int i)
         p->remote.port = (uint16_t)bin_int(r, i, 8);
         p->remote_at = bin_time(r, i, 9);
     }
+    return PF_OK;
 }
 
 /* Runs a binary query with array parameters and folds its process rows. */
@@ -318,14 +356,7 @@ static enum pf_rc fold_proc_rows(PGconn *pg, struct fleet *f, const char *sql, i
                                  const char *const *vals, char *err, size_t errlen,
                                  const char *what)
 {
-    PGresult *r = query(pg, sql, n, vals, 1, err, errlen, what);
-
-    if (!r)
-        return PF_AGAIN;
-    for (int i = 0; i < PQntuples(r); i++)
-        proc_hour(f, r, i);
-    PQclear(r);
-    return PF_OK;
+    return stream(pg, sql, n, vals, f, proc_hour, err, errlen, what);
 }
 
 static long last_hour(const struct fleet *f, const struct fleet_host *x)
@@ -474,14 +505,7 @@ enum pf_rc analysis_db_load(PGconn *pg, const struct fleet_params *p, const char
     vals[3] = tenant;
     if ((rc = hours_sql(hsql, sizeof(hsql), site[0] != 0)))
         goto fail;
-    r = query(pg, hsql, 4, vals, 1, err, errlen, "loading host hours");
-    if (!r) {
-        rc = PF_AGAIN;
-        goto fail;
-    }
-    for (int i = 0; i < PQntuples(r) && !rc; i++)
-        rc = host_hour(f, r, i);
-    PQclear(r);
+    rc = stream(pg, hsql, 4, vals, f, host_hour, err, errlen, "loading host hours");
     if (rc)
         goto fail;
 
