@@ -7,8 +7,11 @@
 # GET /v1/findings and GET /v1/plan for the whole fleet, against a
 # reference measured in the same run: one SQL pass over the raw snapshots
 # of the window that only computes the hosts' hourly maxima (what the
-# analysis would have to read without the rollups). Prints the times and
-# the ratios; not a pass/fail test. Takes about 15 minutes on 2 cores.
+# analysis would have to read without the rollups). Every timed answer is
+# cold: a write to the database before each run, so each request loads and
+# analyses the fleet as after an ingest (no analysis cache reuse). Prints
+# the times, the ratios and the load average; not a pass/fail test. Takes
+# about 15 minutes on 2 cores.
 #
 #   tests/bench/capacity_bench.sh BUILD_DIR        (default build)
 # PF_BENCH_JOBS=N posting processes (default 3), PF_BENCH_RUNS=N timed runs,
@@ -86,10 +89,17 @@ for q in findings plan; do # one answer first: a failure says why
   code=$(pf_curl -o "$PF_TMP/first.json" -w '%{http_code}' -H "$auth" "$PF_COLLECTOR_URL/v1/$q?now=$now")
   [ "$code" = 200 ] || { head -c 400 "$PF_TMP/first.json"; tail -n 5 "$PF_TMP/collector.log"; pf_fail "GET /v1/$q: $code"; }
 done
-hyperfine --warmup 1 --runs "$runs" --export-json "$PF_TMP/times.json" \
+# Cold: a write before each run moves the database's version, so no
+# analysis made before may answer (the collector's analysis cache would
+# otherwise answer every run after the first in a millisecond).
+touch_db=$(printf "psql -X -q -At %q -c %q" "$PF_DB" "SELECT pg_current_xact_id()")
+load_before=$(cut -d' ' -f1 /proc/loadavg)
+hyperfine --runs "$runs" --prepare "$touch_db" --export-json "$PF_TMP/times.json" \
   -n findings "$findings" -n plan "$plan" -n raw_hourly_scan "$raw" >&2
-python3 - "$PF_TMP/times.json" "$PF_TMP/findings.json" "$PF_TMP/plan.json" <<'PY'
+load_after=$(cut -d' ' -f1 /proc/loadavg)
+python3 - "$PF_TMP/times.json" "$PF_TMP/findings.json" "$PF_TMP/plan.json" "$load_before" "$load_after" <<'PY'
 import collections, json, sys
+print("load average %s before, %s after (2 cores)" % (sys.argv[4], sys.argv[5]))
 t = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
 f = json.load(open(sys.argv[2]))["findings"]
 p = json.load(open(sys.argv[3]))["sites"]

@@ -4,9 +4,19 @@
 -- host_hours, process_hours), for capacity_bench.sh's large-fleet mode:
 -- posting 20 million snapshots through the API would take hours on a small
 -- machine, and the analysis reads only these tables. 100 sites; load with an
--- office-hours bump and noise; 1 host in 50 grows 150 ports a day, 1 in 40
--- has a leaking process, 1 in 100 went silent a day ago; CPU, memory, users
--- and requests/s (host_hours.sz_*) for every host. :now is Unix time.
+-- office-hours bump and noise. Most hosts are healthy, a few percent have
+-- each kind of problem, as in a real fleet (a seed where every host trips a
+-- finding measures the rendering of findings, not the analysis):
+--   ports:  1 host in 50 grows 150 ports a day (i % 50 = 3), 1 in 50 runs
+--           near its range (i % 50 = 17, about 75% of it at peak), 1 in 40
+--           has a leaking process (i % 40 = 5), 1 in 100 went silent a day
+--           ago (i % 100 = 7);
+--   sizing: CPU, memory, users and requests/s (host_hours.sz_*) for every
+--           host: CPU 5-45% at peak, memory 25-55% of 8 GB, 20-220
+--           requests/s; 1 host in 33 runs hot (CPU 80-95%, i % 33 = 4), 1 in
+--           50 short of memory (75-90%, i % 50 = 9), 1 in 50 over the
+--           connector's requests/s (i % 50 = 13).
+-- :now is Unix time.
 \set ON_ERROR_STOP on
 BEGIN;
 SELECT pf_ensure_partitions((to_timestamp(:now) - interval '8 days')::date,
@@ -16,7 +26,7 @@ SELECT i, gen_random_uuid() AS agent_id, 'H' || lpad(i::text, 5, '0') AS name,
        'site-' || lpad((i % 100)::text, 3, '0') AS site,
        CASE WHEN i % 100 = 7 THEN to_timestamp(:now) - interval '1 day'
             ELSE to_timestamp(:now) - interval '2 minutes' END AS last_seen,
-       1500 + (i * 7919) % 3000 AS base
+       CASE WHEN i % 50 = 17 THEN 10500 ELSE 1500 + (i * 7919) % 3000 END AS base
 FROM generate_series(1, :hosts) AS i;
 INSERT INTO agents (agent_id, node_key_hash, name, site, machine_id, enrolled_at, last_seen)
 SELECT agent_id, sha256(agent_id::text::bytea), name, site, 'm-' || i,
@@ -39,11 +49,16 @@ SELECT h.agent_id, hr, 60,
                            / 86400)::bigint ELSE 0 END,
        40 + abs(hashtext(hr::text || h.i)) % 20, 200 + abs(hashtext(h.i || 'd' || hr)) % 50, NULL,
        -- the sizing figures (1/100 for CPU and requests/s): busier in office hours
-       1500 + abs(hashtext(h.i || 'c' || hr)) % 3000
-            + CASE WHEN extract(hour FROM hr) BETWEEN 8 AND 17 THEN 3000 ELSE 0 END,
-       2500 + abs(hashtext(h.i || 'm' || hr)) % 3000,
+       CASE WHEN h.i % 33 = 4 THEN 6500 + abs(hashtext(h.i || 'c' || hr)) % 1500
+                                       + CASE WHEN extract(hour FROM hr) BETWEEN 8 AND 17
+                                              THEN 1500 ELSE 0 END
+            ELSE 500 + abs(hashtext(h.i || 'c' || hr)) % 2500
+                 + CASE WHEN extract(hour FROM hr) BETWEEN 8 AND 17 THEN 1500 ELSE 0 END END,
+       CASE WHEN h.i % 50 = 9 THEN 6150 + abs(hashtext(h.i || 'm' || hr)) % 1200
+            ELSE 2000 + abs(hashtext(h.i || 'm' || hr)) % 2500 END,
        50 + abs(hashtext(h.i || 'u' || hr)) % 200,
-       2000 + abs(hashtext(h.i || 'r' || hr)) % 20000
+       CASE WHEN h.i % 50 = 13 THEN 85000 + abs(hashtext(h.i || 'r' || hr)) % 25000
+            ELSE 2000 + abs(hashtext(h.i || 'r' || hr)) % 20000 END
 FROM seed_hosts h,
      generate_series(date_trunc('hour', to_timestamp(:now) - interval '7 days'),
                      date_trunc('hour', h.last_seen), interval '1 hour') AS hr;

@@ -51,6 +51,7 @@ else
     --ca-file "$PF_CA" --enroll-secret "$PF_ENROLL_SECRET" --now "$now" \
     --jobs "${PF_BENCH_JOBS:-3}" 2>"$PF_TMP/post.log" || { cat "$PF_TMP/post.log"; pf_fail "post"; }
   pf_log "posted in $((SECONDS - t0)) s"
+  pf_drain_process_queue
   pf_psql -c "VACUUM ANALYZE" >/dev/null
 fi
 printf 'stored: %s hosts, %s snapshots, %s host-hours, %s process-hours\n' \
