@@ -22,7 +22,8 @@
 # PF_BENCH_JOBS=N posting processes (default 3), PF_BENCH_RUNS=N timed runs
 # (default 10), PF_BENCH_HOLD=FILE keeps everything running until FILE is
 # removed; PF_BENCH_REUSE_DB=CONNINFO PF_BENCH_NOW=T measures again on a
-# database a previous run held (this one's or capacity_bench.sh's).
+# database a previous run held (this one's or capacity_bench.sh's; its
+# seeded fleet has no site "apps": PF_BENCH_SITE=site-001 names another).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -72,7 +73,7 @@ print(m.group(1) if m else "")
 PY
 )
 [ -n "$agent" ] || pf_fail "the overview names no host nearest exhaustion"
-site=apps
+site=${PF_BENCH_SITE:-apps}
 get "/report/site/$site?now=$now" "$PF_TMP/site.html" || pf_fail "GET /report/site/$site"
 get "/report/host/$agent?now=$now" "$PF_TMP/host.html" || pf_fail "GET /report/host/$agent"
 get "/v1/findings?now=$now" "$PF_TMP/findings.json" || pf_fail "GET /v1/findings"
