@@ -20,33 +20,47 @@
 
 #define CACHE_MAX (1u << 20) /* strings and facts remembered per process */
 #define BATCH_STRINGS_MAX (1u << 20)
+#define RESOLVE_ROUNDS 3 /* a lookup, then twice: move the counter, number again */
 #define COPY_CHUNK (256 * 1024) /* bytes handed to libpq at a time */
 #define FACTS_COLS 18 /* columns of the facts statement */
 
 static const struct {
     const char *name, *sql;
 } statements[] = {
-    /* The agent_strings ids of strings the process-wide cache lacks: those
-     * stored already, and new ones numbered after the agent's highest id.
-     * Two transactions numbering the same agent at once collide on a key;
-     * the loser's strings come back missing and it retries. */
+    /* Numbers the strings the process-wide cache lacks, each agent's after
+     * its counter (sql/022), and stores them. The counter's row stays
+     * locked until COMMIT, so the transactions numbering one agent's
+     * strings, in this collector or another, take turns: the numbers
+     * last - n + 1 .. last are this batch's alone. A string stored before
+     * (by another collector, or before this process started) conflicts on
+     * (agent_id, value) and is not returned; its number stays unused and
+     * compact_resolve() looks the string up. No lookup here: a join of the
+     * batch against agent_strings was planned as a scan of the whole table
+     * (9-25 ms a call at 30,000 strings, growing with every string). */
     {"strings",
      "WITH u AS (SELECT DISTINCT a, v FROM unnest($1::uuid[], $2::text[]) AS u(a, v)), "
-     "old AS (SELECT s.agent_id, s.value, s.id FROM agent_strings s JOIN u "
-     "ON s.agent_id = u.a AND s.value = u.v), "
-     "fresh AS (SELECT u.a, u.v FROM u "
-     "WHERE NOT EXISTS (SELECT 1 FROM old WHERE old.agent_id = u.a AND old.value = u.v)), "
-     "cnt AS (SELECT a, count(*)::integer AS n FROM fresh GROUP BY a), "
-     /* sql/022: the agent's numbers last - n + 1 .. last are this batch's */
+     "k AS (SELECT a, v, row_number() OVER (PARTITION BY a ORDER BY v) AS k FROM u), "
+     "cnt AS (SELECT a, count(*)::integer AS n FROM u GROUP BY a), "
      "bump AS (INSERT INTO agent_string_next AS t (agent_id, last) SELECT a, n FROM cnt "
      "ORDER BY a ON CONFLICT (agent_id) DO UPDATE SET last = t.last + EXCLUDED.last "
      "RETURNING agent_id, last), "
-     "new AS (SELECT f.a, f.v, b.last - c.n + row_number() OVER (PARTITION BY f.a "
-     "ORDER BY f.v) AS id FROM fresh f JOIN cnt c ON c.a = f.a JOIN bump b ON b.agent_id = f.a), "
-     "ins AS (INSERT INTO agent_strings (agent_id, id, value) SELECT a, id, v FROM new "
-     "ORDER BY a, id ON CONFLICT DO NOTHING RETURNING agent_id, value, id) "
-     "SELECT agent_id::text, value, id FROM old UNION ALL "
+     "ins AS (INSERT INTO agent_strings (agent_id, id, value) "
+     "SELECT k.a, b.last - c.n + k.k, k.v FROM k JOIN cnt c ON c.a = k.a "
+     "JOIN bump b ON b.agent_id = k.a ORDER BY 1, 2 ON CONFLICT DO NOTHING "
+     "RETURNING agent_id, value, id) "
      "SELECT agent_id::text, value, id FROM ins"},
+    /* The ids of strings stored before: an index scan of (agent_id, value)
+     * whatever the table's size (a few agents times the batch's strings;
+     * a pair that was not asked for is still a true id). */
+    {"string_ids",
+     "SELECT agent_id::text, value, id FROM agent_strings "
+     "WHERE agent_id = ANY($1::uuid[]) AND value = ANY($2::text[])"},
+    /* A counter behind the agent's highest id (rows numbered by a collector
+     * of a release before sql/022): moved past it. */
+    {"string_heal",
+     "UPDATE agent_string_next t SET last = m.id FROM (SELECT agent_id, max(id) AS id "
+     "FROM agent_strings WHERE agent_id = ANY($1::uuid[]) GROUP BY agent_id) m "
+     "WHERE t.agent_id = m.agent_id AND t.last < m.id"},
     /* A host's facts, the first time they are seen (compact_facts_hash()). */
     {"facts",
      "INSERT INTO host_facts (agent_id, facts, first_seen, host_name, site, machine_id, os, "
@@ -103,11 +117,14 @@ static bool id_of(void *ctx, const char *str, int64_t *id)
     return strmap_get(c->mine, c->agent, str, id) || strmap_get(cache_ids, c->agent, str, id);
 }
 
-/* The strings of a batch that neither the cache nor pending holds. */
+/* The strings of a batch that have no id yet (in the cache, or in mine
+ * when not NULL), each pair once: agents[i], values[i]; and the distinct
+ * agents among them (the candidates come sorted by agent). */
 struct missing {
-    const char *agent;
+    const char *agent, *last_agent;
+    const struct strmap *mine;
     struct strmap *pending;
-    struct pgarray agents, values;
+    struct pgarray agents, values, distinct;
     enum pf_rc rc;
     size_t n;
 };
@@ -117,8 +134,71 @@ struct compact {
     struct strmap *seen; /* the facts it sends */
     struct missing m;    /* the strings it asks for */
     const char *vals[2]; /* their parameters */
-    PGresult *strings;   /* the answer */
 };
+
+static void missing_init(struct missing *m, const struct strmap *mine)
+{
+    memset(m, 0, sizeof(*m));
+    m->mine = mine;
+    pgarray_init(&m->agents);
+    pgarray_init(&m->values);
+    pgarray_init(&m->distinct);
+    m->pending = strmap_new(BATCH_STRINGS_MAX);
+    if (!m->pending)
+        m->rc = PF_NOMEM;
+}
+
+static void missing_free(struct missing *m)
+{
+    strmap_free(m->pending);
+    pgarray_free(&m->agents);
+    pgarray_free(&m->values);
+    pgarray_free(&m->distinct);
+}
+
+static void note_missing(void *ctx, const char *str)
+{
+    struct missing *m = ctx;
+    int64_t v;
+
+    if (m->rc || strmap_get(cache_ids, m->agent, str, &v) ||
+        (m->mine && strmap_get(m->mine, m->agent, str, &v)) ||
+        strmap_get(m->pending, m->agent, str, &v))
+        return;
+    if ((m->rc = strmap_put(m->pending, m->agent, str, 0)))
+        return;
+    pgarray_str(&m->agents, m->agent);
+    pgarray_str(&m->values, str);
+    if (!m->last_agent || strcmp(m->last_agent, m->agent) != 0)
+        pgarray_str(&m->distinct, m->agent);
+    m->last_agent = m->agent;
+    m->n++;
+}
+
+/* Walks the candidates' strings into m. PF_OK or PF_NOMEM. */
+static enum pf_rc collect(struct missing *m, const struct store_item *items, const size_t *cand,
+                          size_t ncand)
+{
+    pthread_mutex_lock(&cache_mu);
+    if (!m->rc && !cache_ready())
+        m->rc = PF_NOMEM;
+    for (size_t i = 0; i < ncand && !m->rc; i++) {
+        m->agent = items[cand[i]].s->agent_id;
+        body_strings(items[cand[i]].s, note_missing, m);
+    }
+    pthread_mutex_unlock(&cache_mu);
+    return m->rc ? PF_NOMEM : PF_OK;
+}
+
+/* Keeps the (agent, value, id) rows of r in mine. */
+static enum pf_rc take(struct strmap *mine, const PGresult *r)
+{
+    for (int i = 0; i < PQntuples(r); i++)
+        if (strmap_put(mine, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
+                       strtoll(PQgetvalue(r, i, 2), NULL, 10)) != PF_OK)
+            return PF_NOMEM;
+    return PF_OK;
+}
 
 struct compact *compact_new(void)
 {
@@ -126,12 +206,10 @@ struct compact *compact_new(void)
 
     if (!c)
         return NULL;
-    pgarray_init(&c->m.agents);
-    pgarray_init(&c->m.values);
-    c->m.pending = strmap_new(BATCH_STRINGS_MAX);
+    missing_init(&c->m, NULL);
     c->mine = strmap_new(BATCH_STRINGS_MAX);
     c->seen = strmap_new(BATCH_STRINGS_MAX);
-    if (!c->m.pending || !c->mine || !c->seen) {
+    if (c->m.rc || !c->mine || !c->seen) {
         compact_free(c);
         return NULL;
     }
@@ -142,28 +220,10 @@ void compact_free(struct compact *c)
 {
     if (!c)
         return;
-    PQclear(c->strings);
-    strmap_free(c->m.pending);
+    missing_free(&c->m);
     strmap_free(c->mine);
     strmap_free(c->seen);
-    pgarray_free(&c->m.agents);
-    pgarray_free(&c->m.values);
     free(c);
-}
-
-static void note_missing(void *ctx, const char *str)
-{
-    struct missing *m = ctx;
-    int64_t v;
-
-    if (m->rc || strmap_get(cache_ids, m->agent, str, &v) ||
-        strmap_get(m->pending, m->agent, str, &v))
-        return;
-    if ((m->rc = strmap_put(m->pending, m->agent, str, 0)))
-        return;
-    pgarray_str(&m->agents, m->agent);
-    pgarray_str(&m->values, str);
-    m->n++;
 }
 
 static void facts_texts(const struct pf_snapshot *s, char *ranges, size_t rlen, char *excluded,
@@ -199,14 +259,8 @@ enum pf_rc compact_missing(struct compact *c, const struct store_item *items, co
 {
     struct missing *m = &c->m;
 
-    pthread_mutex_lock(&cache_mu);
-    if (!cache_ready())
-        m->rc = PF_NOMEM;
-    for (size_t i = 0; i < ncand && !m->rc; i++) {
-        m->agent = items[cand[i]].s->agent_id;
-        body_strings(items[cand[i]].s, note_missing, m);
-    }
-    pthread_mutex_unlock(&cache_mu);
+    if (collect(m, items, cand, ncand))
+        return PF_NOMEM;
     c->vals[0] = pgarray_end(&m->agents, &m->rc);
     c->vals[1] = pgarray_end(&m->values, &m->rc);
     *n = m->n;
@@ -220,13 +274,67 @@ bool compact_send_strings(struct compact *c, PGconn *pg)
 
 enum pf_rc compact_take_ids(struct compact *c, PGresult *strings)
 {
-    PQclear(c->strings);
-    c->strings = strings;
-    for (int i = 0; strings && i < PQntuples(strings); i++)
-        if (strmap_put(c->mine, PQgetvalue(strings, i, 0), PQgetvalue(strings, i, 1),
-                       strtoll(PQgetvalue(strings, i, 2), NULL, 10)) != PF_OK)
-            return PF_NOMEM;
-    return PF_OK;
+    enum pf_rc rc = strings ? take(c->mine, strings) : PF_OK;
+
+    PQclear(strings);
+    return rc;
+}
+
+/* Runs one of the statements above on parameters vals; keeps the rows in
+ * mine when it returns any. */
+static enum fault run(struct compact *c, struct db_conn *dc, PGconn *pg, const char *stmt,
+                      int nvals, const char *const *vals, const char *what)
+{
+    PGresult *r = PQexecPrepared(pg, stmt, nvals, vals, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(r);
+    enum fault f = F_NONE;
+
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK)
+        f = fault_classify(dc, r, what);
+    else if (st == PGRES_TUPLES_OK && take(c->mine, r) != PF_OK)
+        f = F_UNAVAILABLE;
+    PQclear(r);
+    return f;
+}
+
+enum fault compact_resolve(struct compact *c, struct db_conn *dc, PGconn *pg,
+                           const struct store_item *items, const size_t *cand, size_t ncand)
+{
+    enum fault f = F_NONE;
+
+    for (int round = 0; f == F_NONE; round++) {
+        struct missing m;
+        const char *pairs[2], *lookup[2], *agents;
+
+        missing_init(&m, c->mine);
+        if (collect(&m, items, cand, ncand) == PF_OK) {
+            pairs[0] = pgarray_end(&m.agents, &m.rc);
+            pairs[1] = lookup[1] = pgarray_end(&m.values, &m.rc);
+            lookup[0] = agents = pgarray_end(&m.distinct, &m.rc);
+        }
+        if (m.rc) {
+            f = F_UNAVAILABLE;
+        } else if (!m.n) {
+            missing_free(&m);
+            return F_NONE; /* every string has its id */
+        } else if (round == RESOLVE_ROUNDS) {
+            pf_info("database: %zu strings still without an id, retrying", m.n);
+            f = F_RETRY;
+        } else if (round == 0) {
+            /* stored before, by another collector or before this process
+             * started: look them up */
+            f = run(c, dc, pg, "string_ids", 2, lookup, "looking up strings");
+        } else {
+            /* still unknown: their numbers collided with rows the counter
+             * does not cover; move it past them and number again */
+            pf_warn("database: %zu strings got no id, moving the string counters", m.n);
+            f = run(c, dc, pg, "string_heal", 1, &agents, "moving string counters");
+            if (f == F_NONE)
+                f = run(c, dc, pg, "strings", 2, pairs, "numbering strings");
+        }
+        missing_free(&m);
+    }
+    return f;
 }
 
 /* One row per agent and hash. */
@@ -310,20 +418,20 @@ enum pf_rc compact_send_facts(struct compact *c, PGconn *pg, const struct pf_sna
 }
 
 /* A full cache starts over (it only saves round trips). */
+static void cache_id(void *ctx, const char *agent, const char *value, int64_t id)
+{
+    (void)ctx;
+    if (strmap_put(cache_ids, agent, value, id) == PF_TOOBIG) {
+        strmap_clear(cache_ids);
+        (void)strmap_put(cache_ids, agent, value, id);
+    }
+}
+
 void compact_commit(struct compact *c, const struct pf_snapshot *const *fresh, const int64_t *fh,
                     size_t n)
 {
-    PGresult *strings = c->strings;
-
     pthread_mutex_lock(&cache_mu);
-    for (int i = 0; strings && i < PQntuples(strings); i++) {
-        const char *agent = PQgetvalue(strings, i, 0), *value = PQgetvalue(strings, i, 1);
-        int64_t id = strtoll(PQgetvalue(strings, i, 2), NULL, 10);
-        if (strmap_put(cache_ids, agent, value, id) == PF_TOOBIG) {
-            strmap_clear(cache_ids);
-            (void)strmap_put(cache_ids, agent, value, id);
-        }
-    }
+    strmap_foreach(c->mine, cache_id, NULL);
     for (size_t i = 0; i < n; i++)
         if (strmap_put(cache_facts, fresh[i]->agent_id, "", fh[i]) == PF_TOOBIG) {
             strmap_clear(cache_facts);

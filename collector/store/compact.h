@@ -6,9 +6,15 @@
  * is committed (ids never change once committed), so a string or a host's
  * facts go to the database only the first time this process sees them.
  * Used by store.c's ingest transaction, in its order: compact_missing()
- * and compact_send_strings() with the keys, compact_take_ids(), then
- * compact_copy(), compact_send_facts() before COMMIT, compact_commit()
- * after it. */
+ * and compact_send_strings() with the keys, compact_take_ids() and
+ * compact_resolve(), then compact_copy(), compact_send_facts() before
+ * COMMIT, compact_commit() after it.
+ *
+ * Numbering: each agent's strings are numbered 1, 2, ... after its
+ * counter (agent_string_next, sql/022), whose row the transaction locks
+ * until COMMIT; agent_strings' keys, (agent_id, id) and (agent_id, value),
+ * guarantee that no string ever has two ids and no id two strings, even
+ * with several collectors on one database. */
 #ifndef PF_COMPACT_H
 #define PF_COMPACT_H
 
@@ -40,8 +46,17 @@ enum pf_rc compact_missing(struct compact *c, const struct store_item *items, co
 /* Sends the statement that numbers the missing strings (in the caller's
  * pipeline; its result has PGRES_TUPLES_OK). True when it went out. */
 bool compact_send_strings(struct compact *c, PGconn *pg);
-/* Takes the numbering's result (c frees it). PF_OK or PF_NOMEM. */
+/* Takes the numbering's result (and frees it). PF_OK or PF_NOMEM. */
 enum pf_rc compact_take_ids(struct compact *c, PGresult *strings);
+/* After compact_take_ids(), inside the same transaction: gives an id to
+ * every string of the candidates that the numbering did not return
+ * (stored before by another collector, or before this process started):
+ * looks them up, and when some are still unknown (their numbers collided
+ * with rows the counter did not cover), moves the agents' counters past
+ * their highest id and numbers them again. F_NONE, F_RETRY when strings
+ * are still without an id after that, or the fault of a statement. */
+enum fault compact_resolve(struct compact *c, struct db_conn *dc, PGconn *pg,
+                           const struct store_item *items, const size_t *cand, size_t ncand);
 
 /* The hash of a host's facts: host_facts keeps one row per agent and hash. */
 int64_t compact_facts_hash(const struct pf_snapshot *s);

@@ -437,12 +437,12 @@ static enum fault ingest_once(struct db_conn *dc, PGconn *pg, struct store_item 
     mark_fresh(keys, items, cand, ncand);
     PQclear(keys);
     keys = NULL;
-    if (compact_take_ids(c, strings) != PF_OK) {
-        strings = NULL;
-        f = F_UNAVAILABLE;
+    f = compact_take_ids(c, strings) == PF_OK ? F_NONE : F_UNAVAILABLE;
+    strings = NULL; /* freed */
+    if (f == F_NONE && nmissing)
+        f = compact_resolve(c, dc, pg, items, cand, ncand);
+    if (f != F_NONE)
         goto fail;
-    }
-    strings = NULL; /* c frees it */
     for (size_t i = 0; i < ncand; i++)
         if (items[cand[i]].fresh) {
             fh[nfresh] = compact_facts_hash(items[cand[i]].s);

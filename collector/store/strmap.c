@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* strmap.c: open-addressing hash map keyed by (agent_id, string); see
  * strmap.h. Linear probing in a power-of-two table kept at most half
- * full; a key is "agent\0string" in one allocation. */
+ * full; a key is "agent\0string\0" in one allocation. */
 #include "strmap.h"
 
 #include <stdlib.h>
@@ -140,14 +140,24 @@ enum pf_rc strmap_put(struct strmap *m, const char *agent, const char *s, int64_
             return PF_NOMEM;
         sl = find(m, h, agent, na, s, ns);
     }
-    sl->key = malloc(na + 1 + ns);
+    sl->key = malloc(na + 1 + ns + 1);
     if (!sl->key)
         return PF_NOMEM;
     memcpy(sl->key, agent, na + 1);
     memcpy(sl->key + na + 1, s, ns);
+    sl->key[na + 1 + ns] = '\0'; /* for strmap_foreach() */
     sl->len = na + 1 + ns;
     sl->hash = h;
     sl->v = v;
     m->n++;
     return PF_OK;
+}
+
+void strmap_foreach(const struct strmap *m,
+                    void (*fn)(void *ctx, const char *agent, const char *s, int64_t v), void *ctx)
+{
+    for (size_t i = 0; m && i < m->cap; i++)
+        if (m->slots[i].key)
+            fn(ctx, m->slots[i].key, m->slots[i].key + strlen(m->slots[i].key) + 1,
+               m->slots[i].v);
 }

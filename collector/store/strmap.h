@@ -30,6 +30,11 @@ bool strmap_get(const struct strmap *m, const char *agent, const char *s, int64_
 /* Sets (agent, s) to v. PF_OK, PF_NOMEM, PF_TOOBIG (the map is full). */
 enum pf_rc strmap_put(struct strmap *m, const char *agent, const char *s, int64_t v);
 
+/* Calls fn for every entry, in no particular order; the map must not
+ * change meanwhile. */
+void strmap_foreach(const struct strmap *m,
+                    void (*fn)(void *ctx, const char *agent, const char *s, int64_t v), void *ctx);
+
 /* FNV-1a over n bytes, continuing from h (start with STRMAP_FNV_SEED). */
 #define STRMAP_FNV_SEED 0xcbf29ce484222325ULL
 uint64_t strmap_fnv(uint64_t h, const void *p, size_t n);
