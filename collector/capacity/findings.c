@@ -847,9 +847,20 @@ static enum pf_rc load_imbalance(struct findings *fs, const struct fleet *f,
                                  const struct fleet_params *p, const struct host_pressure *hp,
                                  const struct plan_site *s)
 {
+    /* The site's reporting hosts, in fleet order, found once: the groups
+     * below compare them with each other, not with the whole fleet (a
+     * 10,000-host fleet of 100 sites would compare 50 million pairs). */
+    size_t *in = malloc((f->nhosts ? f->nhosts : 1) * sizeof(*in)), nin = 0;
+
+    if (!in)
+        return PF_NOMEM;
+    for (size_t i = 0; i < f->nhosts; i++)
+        if (fleet_host_in_site(&f->hosts[i], s->tenant, s->site) &&
+            !plan_host_silent(&f->hosts[i], p))
+            in[nin++] = i;
     /* Each group once: the first host of the site carrying it. */
-    for (size_t i = 0; i < f->nhosts; i++) {
-        const struct fleet_host *x = &f->hosts[i], *busiest = NULL;
+    for (size_t a = 0; a < nin; a++) {
+        const struct fleet_host *x = &f->hosts[in[a]], *busiest = NULL;
         const char *g = load_group(x);
         bool vpn = x->has_vpn, first = true;
         double total = 0, top = -1;
@@ -857,19 +868,15 @@ static enum pf_rc load_imbalance(struct findings *fs, const struct fleet *f,
         struct finding *fi;
         char b1[32], b2[32], b3[32];
 
-        if (!fleet_host_in_site(x, s->tenant, s->site) || plan_host_silent(x, p))
-            continue;
-        for (size_t j = 0; j < i && first; j++)
-            first =
-                !(fleet_host_in_site(&f->hosts[j], s->tenant, s->site) && !plan_host_silent(&f->hosts[j], p) &&
-                  strcmp(load_group(&f->hosts[j]), g) == 0);
+        for (size_t b = 0; b < a && first; b++)
+            first = strcmp(load_group(&f->hosts[in[b]]), g) != 0;
         if (!first)
             continue;
-        for (size_t j = i; j < f->nhosts; j++) {
+        for (size_t b = a; b < nin; b++) {
+            size_t j = in[b];
             const struct fleet_host *y = &f->hosts[j];
             double m;
-            if (!fleet_host_in_site(y, s->tenant, s->site) || plan_host_silent(y, p) ||
-                strcmp(load_group(y), g) != 0)
+            if (strcmp(load_group(y), g) != 0)
                 continue;
             m = vpn ? demand_mean(y->vpn_conn, f->nhours) : hp[j].demand_mean;
             total += m;
@@ -888,8 +895,10 @@ static enum pf_rc load_imbalance(struct findings *fs, const struct fleet *f,
             continue;
         fi = findings_append(fs, FINDING_LOAD_IMBALANCE, SEVERITY_WARNING, s->tenant, s->site,
                              busiest);
-        if (!fi)
+        if (!fi) {
+            free(in);
             return PF_NOMEM;
+        }
         fi->has_utilization = true;
         fi->utilization = total > 0 ? top / total : 0;
         finding_summary(
@@ -901,6 +910,7 @@ static enum pf_rc load_imbalance(struct findings *fs, const struct fleet *f,
             num(b3, sizeof(b3), others));
         imbalance_advice(fi, f, busiest);
     }
+    free(in);
     return PF_OK;
 }
 
