@@ -5,7 +5,10 @@
  * host-hours in the window, the last day of every process, and the whole
  * series of the processes that may be leaking (demand_leak_candidate()
  * on that day). So the load reads about one row per host and hour, plus a
- * day of processes, whatever the snapshot interval. Hosts silent for more than
+ * day of processes, whatever the snapshot interval. The big answers are
+ * read as they arrive, row by row, never built whole: COPY (FORMAT
+ * binary), its parameters in settings of the transaction; on Citus the
+ * same queries with parameters in libpq's single-row mode. Hosts silent for more than
  * ANALYSIS_DB_FORGET_DAYS drop out (decommissioned); revoke an agent to
  * drop it sooner. */
 #ifndef PF_ANALYSIS_DB_H
