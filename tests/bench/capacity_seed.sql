@@ -16,7 +16,9 @@
 --           requests/s; 1 host in 33 runs hot (CPU 80-95%, i % 33 = 4), 1 in
 --           50 short of memory (75-90%, i % 50 = 9), 1 in 50 over the
 --           connector's requests/s (i % 50 = 13).
--- :now is Unix time.
+-- The rows go in in time order, hour after hour, as ingest writes them (host
+-- by host, the last day of every host would be spread over every page of
+-- its partition, which no collector ever produces). :now is Unix time.
 \set ON_ERROR_STOP on
 BEGIN;
 SELECT pf_ensure_partitions((to_timestamp(:now) - interval '8 days')::date,
@@ -61,7 +63,8 @@ SELECT h.agent_id, hr, 60,
             ELSE 2000 + abs(hashtext(h.i || 'r' || hr)) % 20000 END
 FROM seed_hosts h,
      generate_series(date_trunc('hour', to_timestamp(:now) - interval '7 days'),
-                     date_trunc('hour', h.last_seen), interval '1 hour') AS hr;
+                     date_trunc('hour', h.last_seen), interval '1 hour') AS hr
+ORDER BY hr, h.i; -- in time order, as ingest writes them
 INSERT INTO process_hours (agent_id, hour, name, service, held_max, held_min, bound_max,
                            remote_addr, remote_port, remote_at)
 SELECT h.agent_id, hr, p.name, p.service,
@@ -78,7 +81,8 @@ FROM seed_hosts h,
      generate_series(date_trunc('hour', to_timestamp(:now) - interval '7 days'),
                      date_trunc('hour', h.last_seen), interval '1 hour') AS hr,
      (VALUES (1, 'MicrosoftEntraConnector.exe', 'WAPCSvc'), (2, 'svchost.exe', 'Dnscache'),
-             (3, 'lsass.exe', '')) AS p(k, name, service);
+             (3, 'lsass.exe', '')) AS p(k, name, service)
+ORDER BY hr, h.i, p.k;
 COMMIT;
 VACUUM ANALYZE agents;
 VACUUM ANALYZE host_latest;
