@@ -659,23 +659,24 @@ static enum pf_rc log_slope(const double *v, size_t n, double *slope)
     return stats_theil_sen(lv, n, slope);
 }
 
-enum pf_rc stats_growth(const double *v, size_t n, struct stats_growth *out)
+/* The peak and trough of each 24-hour block ending at the last present
+ * hour of v, oldest first, NaN for a block with fewer than
+ * STATS_GROWTH_MIN_HOURS present hours. Returns the number of blocks (0
+ * when v has no present value); *npeaks counts those with a peak. */
+static size_t day_extremes(const double *v, size_t n, double *peak, double *trough,
+                           size_t *npeaks)
 {
-    double peak[STATS_GROWTH_DAYS_MAX], trough[STATS_GROWTH_DAYS_MAX], tmp[STATS_GROWTH_DAYS_MAX];
-    double mid, b_p, b_t, l_p, l_t, recent, g_p, g_t, lin_off, cmp_off, lvl[STATS_GROWTH_DAYS_MAX];
-    size_t nd = 0, k = 0, last = 0, recent_from, seen;
-    bool any = false, troughs_pos = true;
-    enum pf_rc rc;
+    size_t nd, last = 0, k = 0;
+    bool any = false;
 
-    memset(out, 0, sizeof(*out));
+    *npeaks = 0;
     for (size_t i = n; i > 0 && !any; i--)
         if (stats_present(v[i - 1])) {
             last = i - 1;
             any = true;
         }
     if (!any)
-        return PF_OK;
-    /* Blocks of 24 hours ending at `last`, oldest first. */
+        return 0;
     nd = (last + 1) / STATS_DAY;
     if (nd > STATS_GROWTH_DAYS_MAX)
         nd = STATS_GROWTH_DAYS_MAX;
@@ -692,10 +693,25 @@ enum pf_rc stats_growth(const double *v, size_t n, struct stats_growth *out)
         peak[d] = cnt >= STATS_GROWTH_MIN_HOURS ? hi : NAN;
         trough[d] = cnt >= STATS_GROWTH_MIN_HOURS ? lo : NAN;
         if (stats_present(peak[d]))
-            tmp[k++] = peak[d];
+            k++;
     }
-    if (k < STATS_GROWTH_MIN_DAYS)
-        return PF_OK;
+    *npeaks = k;
+    return nd;
+}
+
+/* Days whose peak is under STATS_GROWTH_QUIET of the median peak are quiet
+ * (weekends, holidays): taken out of the fit (NaN) and counted in
+ * out->quiet_days; out->days counts the others. Returns whether all the
+ * others' troughs are positive (the compound model needs it). */
+static bool drop_quiet_days(double *peak, double *trough, size_t nd, struct stats_growth *out)
+{
+    double tmp[STATS_GROWTH_DAYS_MAX], mid;
+    size_t k = 0;
+    bool troughs_pos = true;
+
+    for (size_t d = 0; d < nd; d++)
+        if (stats_present(peak[d]))
+            tmp[k++] = peak[d];
     mid = median_inplace(tmp, k);
     for (size_t d = 0; d < nd; d++) {
         if (stats_present(peak[d]) && peak[d] < STATS_GROWTH_QUIET * mid) {
@@ -707,6 +723,121 @@ enum pf_rc stats_growth(const double *v, size_t n, struct stats_growth *out)
             troughs_pos = troughs_pos && trough[d] > 0;
         }
     }
+    return troughs_pos;
+}
+
+/* Growth the noise could make is none: over the days it must lift the
+ * peaks by more than three times their median distance from the line of
+ * slope b_p, and by at least STATS_GROWTH_MIN_RATE of the level a day. */
+static bool above_noise(const double *peak, size_t nd, double b_p)
+{
+    double res[STATS_GROWTH_DAYS_MAX], lvl0[STATS_GROWTH_DAYS_MAX], c, spread;
+    size_t m = 0, first = nd, lastd = 0;
+
+    for (size_t d = 0; d < nd; d++)
+        if (stats_present(peak[d])) {
+            lvl0[m++] = peak[d] - b_p * (double)d;
+            first = d < first ? d : first;
+            lastd = d;
+        }
+    c = median_inplace(lvl0, m);
+    m = 0;
+    for (size_t d = 0; d < nd; d++)
+        if (stats_present(peak[d]))
+            res[m++] = fabs(peak[d] - c - b_p * (double)d);
+    spread = median_inplace(res, m);
+    return !(b_p * (double)(lastd - first) <= 3 * spread ||
+             b_p < STATS_GROWTH_MIN_RATE * (c + b_p * (double)lastd));
+}
+
+/* Growth is spread over the days: the peaks rise from most days to the
+ * next, and no one day's rise is half of the whole (a few ramps that each
+ * stopped lift the day peaks in jumps). */
+static bool spread_over_days(const double *peak, size_t nd)
+{
+    double prev = NAN, first_v = NAN, last_v = NAN, biggest = 0;
+    size_t ups = 0, pairs = 0, prev_d = 0;
+
+    for (size_t d = 0; d < nd; d++) {
+        if (!stats_present(peak[d]))
+            continue;
+        if (stats_present(prev)) {
+            /* A rise across quiet days is that many days' rise. */
+            double per_day = (peak[d] - prev) / (double)(d - prev_d);
+            pairs++;
+            ups += peak[d] > prev;
+            if (per_day > biggest)
+                biggest = per_day;
+        } else {
+            first_v = peak[d];
+        }
+        prev = last_v = peak[d];
+        prev_d = d;
+    }
+    return !(3 * ups < 2 * pairs || biggest > STATS_GROWTH_MAX_DAY_SHARE * (last_v - first_v));
+}
+
+/* The compound fit: a rate of exp(l_p) - 1 a day (l_p: the slope of the
+ * log peaks) from the fitted peak of the last day (median intercept, as
+ * Theil-Sen), with the slope's confidence interval. */
+static enum pf_rc fit_compound(const double *peak, size_t nd, double l_p,
+                               struct stats_growth *out)
+{
+    double lvl[STATS_GROWTH_DAYS_MAX], lv[STATS_GROWTH_DAYS_MAX], a, b;
+    size_t k = 0;
+    enum pf_rc rc;
+
+    out->fit = STATS_GROWTH_COMPOUND;
+    out->rate = exp(l_p) - 1;
+    for (size_t d = 0; d < nd; d++)
+        if (stats_present(peak[d]) && peak[d] > 0)
+            lvl[k++] = log(peak[d]) + l_p * (double)(nd - 1 - d);
+    out->level = k ? exp(median_inplace(lvl, k)) : NAN;
+    out->per_day = out->rate * out->level;
+    for (size_t d = 0; d < nd; d++)
+        lv[d] = stats_present(peak[d]) && peak[d] > 0 ? log(peak[d]) : NAN;
+    rc = stats_theil_sen_ci(lv, nd, &a, &b);
+    out->rate_lo = exp(a) - 1;
+    out->rate_hi = exp(b) - 1;
+    out->per_day_lo = out->rate_lo * out->level;
+    out->per_day_hi = out->rate_hi * out->level;
+    return rc;
+}
+
+/* The linear fit: b_p a day from the fitted peak of the last day, with
+ * the slope's confidence interval. */
+static enum pf_rc fit_linear(const double *peak, size_t nd, double b_p, struct stats_growth *out)
+{
+    double lvl[STATS_GROWTH_DAYS_MAX];
+    size_t k = 0;
+    enum pf_rc rc;
+
+    out->fit = STATS_GROWTH_LINEAR;
+    out->per_day = b_p;
+    for (size_t d = 0; d < nd; d++)
+        if (stats_present(peak[d]))
+            lvl[k++] = peak[d] + b_p * (double)(nd - 1 - d);
+    out->level = k ? median_inplace(lvl, k) : NAN;
+    out->rate = out->level > 0 ? b_p / out->level : 0;
+    rc = stats_theil_sen_ci(peak, nd, &out->per_day_lo, &out->per_day_hi);
+    out->rate_lo = out->level > 0 ? out->per_day_lo / out->level : NAN;
+    out->rate_hi = out->level > 0 ? out->per_day_hi / out->level : NAN;
+    return rc;
+}
+
+enum pf_rc stats_growth(const double *v, size_t n, struct stats_growth *out)
+{
+    double peak[STATS_GROWTH_DAYS_MAX], trough[STATS_GROWTH_DAYS_MAX];
+    double b_p, b_t, l_p, l_t, recent, g_p, g_t, lin_off, cmp_off;
+    size_t nd, npeaks, recent_from, seen;
+    bool troughs_pos;
+    enum pf_rc rc;
+
+    memset(out, 0, sizeof(*out));
+    nd = day_extremes(v, n, peak, trough, &npeaks);
+    if (npeaks < STATS_GROWTH_MIN_DAYS)
+        return PF_OK;
+    troughs_pos = drop_quiet_days(peak, trough, nd, out);
     if (out->days < STATS_GROWTH_MIN_DAYS || stats_kendall_tau(peak, nd) < STATS_STEADY_TAU)
         return PF_OK;
     rc = stats_theil_sen(peak, nd, &b_p);
@@ -729,53 +860,8 @@ enum pf_rc stats_growth(const double *v, size_t n, struct stats_growth *out)
         return rc;
     if (!(b_p > 0) || !(recent >= STATS_RECENT_SHARE * b_p))
         return PF_OK;
-    /* Growth the noise could make is none: over the days it must lift the
-     * peaks by more than three times their median distance from the line,
-     * and by at least STATS_GROWTH_MIN_RATE of the level a day. */
-    {
-        double res[STATS_GROWTH_DAYS_MAX], lvl0[STATS_GROWTH_DAYS_MAX], c, spread;
-        size_t m = 0, first = nd, lastd = 0;
-        for (size_t d = 0; d < nd; d++)
-            if (stats_present(peak[d])) {
-                lvl0[m++] = peak[d] - b_p * (double)d;
-                first = d < first ? d : first;
-                lastd = d;
-            }
-        c = median_inplace(lvl0, m);
-        m = 0;
-        for (size_t d = 0; d < nd; d++)
-            if (stats_present(peak[d]))
-                res[m++] = fabs(peak[d] - c - b_p * (double)d);
-        spread = median_inplace(res, m);
-        if (b_p * (double)(lastd - first) <= 3 * spread ||
-            b_p < STATS_GROWTH_MIN_RATE * (c + b_p * (double)lastd))
-            return PF_OK;
-    }
-    /* Growth is spread over the days: the peaks rise from most days to
-     * the next, and no one day's rise is half of the whole (a few ramps
-     * that each stopped lift the day peaks in jumps). */
-    {
-        double prev = NAN, first_v = NAN, last_v = NAN, biggest = 0;
-        size_t ups = 0, pairs = 0, prev_d = 0;
-        for (size_t d = 0; d < nd; d++) {
-            if (!stats_present(peak[d]))
-                continue;
-            if (stats_present(prev)) {
-                /* A rise across quiet days is that many days' rise. */
-                double per_day = (peak[d] - prev) / (double)(d - prev_d);
-                pairs++;
-                ups += peak[d] > prev;
-                if (per_day > biggest)
-                    biggest = per_day;
-            } else {
-                first_v = peak[d];
-            }
-            prev = last_v = peak[d];
-            prev_d = d;
-        }
-        if (3 * ups < 2 * pairs || biggest > STATS_GROWTH_MAX_DAY_SHARE * (last_v - first_v))
-            return PF_OK;
-    }
+    if (!above_noise(peak, nd, b_p) || !spread_over_days(peak, nd))
+        return PF_OK;
     /* Steps are not growth: without quiet days the hourly trend must see a
      * steady rise too (its step and plateau tests: a few ramps that
      * stopped lift the day peaks as well); with them (the hourly series
@@ -798,39 +884,9 @@ enum pf_rc stats_growth(const double *v, size_t n, struct stats_growth *out)
     /* How far the troughs are from each model's prediction. */
     lin_off = stats_present(b_t) ? fabs(b_t / b_p - 1) : INFINITY;
     cmp_off = troughs_pos && g_p > 0 && stats_present(g_t) ? fabs(g_t / g_p - 1) : INFINITY;
-    /* The fitted peak of the last day (median intercept, as Theil-Sen). */
-    k = 0;
-    if (cmp_off < 0.5 * lin_off && g_p <= STATS_GROWTH_MAX_COMPOUND) {
-        out->fit = STATS_GROWTH_COMPOUND;
-        out->rate = g_p;
-        for (size_t d = 0; d < nd; d++)
-            if (stats_present(peak[d]) && peak[d] > 0)
-                lvl[k++] = log(peak[d]) + l_p * (double)(nd - 1 - d);
-        out->level = k ? exp(median_inplace(lvl, k)) : NAN;
-        out->per_day = out->rate * out->level;
-        {
-            double lv[STATS_GROWTH_DAYS_MAX], a, b;
-            for (size_t d = 0; d < nd; d++)
-                lv[d] = stats_present(peak[d]) && peak[d] > 0 ? log(peak[d]) : NAN;
-            rc = stats_theil_sen_ci(lv, nd, &a, &b);
-            out->rate_lo = exp(a) - 1;
-            out->rate_hi = exp(b) - 1;
-            out->per_day_lo = out->rate_lo * out->level;
-            out->per_day_hi = out->rate_hi * out->level;
-        }
-    } else {
-        out->fit = STATS_GROWTH_LINEAR;
-        out->per_day = b_p;
-        for (size_t d = 0; d < nd; d++)
-            if (stats_present(peak[d]))
-                lvl[k++] = peak[d] + b_p * (double)(nd - 1 - d);
-        out->level = k ? median_inplace(lvl, k) : NAN;
-        out->rate = out->level > 0 ? b_p / out->level : 0;
-        rc = stats_theil_sen_ci(peak, nd, &out->per_day_lo, &out->per_day_hi);
-        out->rate_lo = out->level > 0 ? out->per_day_lo / out->level : NAN;
-        out->rate_hi = out->level > 0 ? out->per_day_hi / out->level : NAN;
-    }
-    return rc;
+    if (cmp_off < 0.5 * lin_off && g_p <= STATS_GROWTH_MAX_COMPOUND)
+        return fit_compound(peak, nd, l_p, out);
+    return fit_linear(peak, nd, b_p, out);
 }
 
 void stats_growth_bound(const struct stats_growth *g, bool upper, struct stats_growth *out)
