@@ -360,39 +360,158 @@ static bool config_matches(SC_HANDLE svc, const wchar_t *cmd)
 
 /* ---- install ---- */
 
+/* The service needs absolute paths; config's directory goes to
+ * config_dir. */
+static enum pf_rc check_paths(const char *config, const char *state, char *config_dir,
+                              size_t dirlen, char *err, size_t errlen)
+{
+    if (!config || !(config[0] && config[1] == ':' && config[2] == '\\') ||
+        dir_of(config, config_dir, dirlen)) {
+        snprintf(err, errlen, "option --config: the service needs an absolute path such as "
+                              "C:\\ProgramData\\portfleet\\agent.conf, not '%s'",
+                 config ? config : "");
+        return PF_INVALID;
+    }
+    if (!(state[0] && state[1] == ':' && state[2] == '\\')) {
+        snprintf(err, errlen, "option --state-dir: the service needs an absolute path such as "
+                              "C:\\ProgramData\\portfleet, not '%s'", state);
+        return PF_INVALID;
+    }
+    return PF_OK;
+}
+
+/* "<exe>" run --config=<file> --state-dir=<dir>, no secret in it, into
+ * *out (the caller frees it); PF_INVALID when it is no valid UTF-8. */
+static enum pf_rc command_line(const char *exe, const char *config, const char *state,
+                               wchar_t **out)
+{
+    struct pf_buf cmd, tmp;
+    enum pf_rc rc;
+
+    pf_buf_init(&cmd, 32 * 1024);
+    pf_buf_init(&tmp, 8 * 1024);
+    rc = append_arg(&cmd, exe);
+    if (!rc)
+        rc = append_arg(&cmd, "run");
+    if (!rc && !(rc = pf_buf_printf(&tmp, "--config=%s", config)))
+        rc = append_arg(&cmd, tmp.data);
+    pf_buf_reset(&tmp);
+    if (!rc && !(rc = pf_buf_printf(&tmp, "--state-dir=%s", state)))
+        rc = append_arg(&cmd, tmp.data);
+    if (!rc && !(*out = wide(cmd.data)))
+        rc = PF_INVALID;
+    pf_buf_free(&cmd);
+    pf_buf_free(&tmp);
+    return rc;
+}
+
+/* The state directory and the config file's must be the agent's own (see
+ * dedicated_dir); both are made private. */
+static enum pf_rc own_dirs(const char *state, const char *config_dir, char *err, size_t errlen)
+{
+    enum pf_rc rc;
+
+    if (!dedicated_dir(state)) {
+        snprintf(err, errlen, "option --state-dir: %s holds other files; the agent needs a "
+                              "directory of its own (its access is restricted to SYSTEM and "
+                              "Administrators)", state);
+        return PF_INVALID;
+    }
+    if (_stricmp(config_dir, state) != 0 && !dedicated_dir(config_dir)) {
+        snprintf(err, errlen, "option --config: %s holds other files; put the config file in "
+                              "the state directory or a directory of its own (it holds the "
+                              "enrollment secret)", config_dir);
+        return PF_INVALID;
+    }
+    if ((rc = private_dir(state, err, errlen)) || (rc = private_dir(config_dir, err, errlen)))
+        return rc;
+    return PF_OK;
+}
+
+/* Creates the service with command line wcmd, or updates it when it runs
+ * another; *changed says whether it did either. *svc is the open service
+ * (the caller closes it, and scm). */
+static enum pf_rc register_service(SC_HANDLE scm, const wchar_t *wcmd, SC_HANDLE *svc,
+                                   bool *changed, char *err, size_t errlen)
+{
+    DWORD e;
+
+    *svc = OpenServiceW(scm, SERVICE_NAME, SERVICE_ALL_ACCESS);
+    if (*svc) {
+        *changed = !config_matches(*svc, wcmd);
+        if (*changed &&
+            !ChangeServiceConfigW(*svc, SERVICE_WIN32_OWN_PROCESS, SERVICE_AUTO_START,
+                                  SERVICE_ERROR_NORMAL, wcmd, NULL, NULL, NULL, L"LocalSystem",
+                                  L"", DISPLAY_NAME))
+            return win_error(err, errlen, "cannot update the service", GetLastError());
+        return PF_OK;
+    }
+    if ((e = GetLastError()) != ERROR_SERVICE_DOES_NOT_EXIST)
+        return win_error(err, errlen, "cannot open the service", e);
+    *svc = CreateServiceW(scm, SERVICE_NAME, DISPLAY_NAME, SERVICE_ALL_ACCESS,
+                          SERVICE_WIN32_OWN_PROCESS, SERVICE_AUTO_START, SERVICE_ERROR_NORMAL,
+                          wcmd, NULL, NULL, NULL, NULL, NULL);
+    if (!*svc)
+        return win_error(err, errlen, "cannot create the service", GetLastError());
+    *changed = true;
+    return PF_OK;
+}
+
+/* Starts the service, first stopping it when it runs and restart is set
+ * (its config or command line changed), and waits until it runs. */
+static enum pf_rc start_service(SC_HANDLE svc, bool restart, const char *state, char *err,
+                                size_t errlen)
+{
+    SERVICE_STATUS_PROCESS st;
+    DWORD e, t0;
+
+    e = wait_state(svc, SERVICE_RUNNING, 0, &st);
+    if (e == NO_ERROR && restart) {
+        e = stop_service(svc);
+        if (e != NO_ERROR)
+            return win_error(err, errlen, "cannot stop the running service to restart it", e);
+        e = ERROR_SERVICE_NOT_ACTIVE;
+    }
+    if (e == NO_ERROR)
+        return PF_OK;
+    /* ERROR_SERVICE_DATABASE_LOCKED is transient: another service is
+     * starting (right after boot, say). */
+    t0 = GetTickCount();
+    while (!StartServiceW(svc, 0, NULL) && (e = GetLastError()) != ERROR_SERVICE_ALREADY_RUNNING) {
+        if (e != ERROR_SERVICE_DATABASE_LOCKED || GetTickCount() - t0 > START_WAIT_MS)
+            return win_error(err, errlen, "cannot start the service", e);
+        Sleep(500);
+    }
+    e = wait_state(svc, SERVICE_RUNNING, START_WAIT_MS, &st);
+    if (e != NO_ERROR) {
+        snprintf(err, errlen,
+                 "the service did not reach RUNNING (state %lu, exit code %lu/%lu); see the "
+                 "Application event log (source portfleet-agent) and %s\\" LOG_FILE,
+                 (unsigned long)st.dwCurrentState, (unsigned long)st.dwWin32ExitCode,
+                 (unsigned long)st.dwServiceSpecificExitCode, state);
+        return PF_IO;
+    }
+    return PF_OK;
+}
+
 enum pf_rc service_install(int nargs, char **args, char *err, size_t errlen)
 {
     const char *config = NULL, *state = OSUTIL_DEFAULT_STATE_DIR;
     char config_dir[OSUTIL_PATH_MAX], exe_utf8[OSUTIL_PATH_MAX * 3];
     wchar_t exe[OSUTIL_PATH_MAX], *wcmd = NULL;
-    struct pf_buf conf, cmd, tmp;
+    struct pf_buf conf;
     SC_HANDLE scm = NULL, svc = NULL;
-    SERVICE_STATUS_PROCESS st;
     bool conf_changed = false, svc_changed = false;
-    enum pf_rc rc = PF_OK;
-    DWORD e, n;
+    enum pf_rc rc;
+    DWORD n;
 
     pf_buf_init(&conf, 1 << 20);
-    pf_buf_init(&cmd, 32 * 1024);
-    pf_buf_init(&tmp, 8 * 1024);
     err[0] = '\0';
     rc = service_scan_args(nargs, args, &config, &state, err, errlen);
+    if (!rc)
+        rc = check_paths(config, state, config_dir, sizeof(config_dir), err, errlen);
     if (rc)
         goto out;
-    if (!config || !(config[0] && config[1] == ':' && config[2] == '\\') ||
-        dir_of(config, config_dir, sizeof(config_dir))) {
-        snprintf(err, errlen, "option --config: the service needs an absolute path such as "
-                              "C:\\ProgramData\\portfleet\\agent.conf, not '%s'",
-                 config ? config : "");
-        rc = PF_INVALID;
-        goto out;
-    }
-    if (!(state[0] && state[1] == ':' && state[2] == '\\')) {
-        snprintf(err, errlen, "option --state-dir: the service needs an absolute path such as "
-                              "C:\\ProgramData\\portfleet, not '%s'", state);
-        rc = PF_INVALID;
-        goto out;
-    }
     n = GetModuleFileNameW(NULL, exe, OSUTIL_PATH_MAX);
     if (n == 0 || n >= OSUTIL_PATH_MAX) {
         snprintf(err, errlen, "cannot find this program's path");
@@ -405,38 +524,13 @@ enum pf_rc service_install(int nargs, char **args, char *err, size_t errlen)
     rc = service_config_text(&conf, nargs, args, NULL, "\r\n", err, errlen);
     if (rc == PF_INVALID)
         goto out;
-    /* "<exe>" run --config=<file> --state-dir=<dir>: no secret in here. */
     if (!rc)
-        rc = append_arg(&cmd, exe_utf8);
-    if (!rc)
-        rc = append_arg(&cmd, "run");
-    if (!rc && !(rc = pf_buf_printf(&tmp, "--config=%s", config)))
-        rc = append_arg(&cmd, tmp.data);
-    pf_buf_reset(&tmp);
-    if (!rc && !(rc = pf_buf_printf(&tmp, "--state-dir=%s", state)))
-        rc = append_arg(&cmd, tmp.data);
-    if (rc || !(wcmd = wide(cmd.data))) {
-        snprintf(err, errlen, "cannot build the service command line: %s",
-                 pf_strerror(rc ? rc : PF_INVALID));
-        rc = rc ? rc : PF_INVALID;
+        rc = command_line(exe_utf8, config, state, &wcmd);
+    if (rc) {
+        snprintf(err, errlen, "cannot build the service command line: %s", pf_strerror(rc));
         goto out;
     }
-
-    if (!dedicated_dir(state)) {
-        snprintf(err, errlen, "option --state-dir: %s holds other files; the agent needs a "
-                              "directory of its own (its access is restricted to SYSTEM and "
-                              "Administrators)", state);
-        rc = PF_INVALID;
-        goto out;
-    }
-    if (_stricmp(config_dir, state) != 0 && !dedicated_dir(config_dir)) {
-        snprintf(err, errlen, "option --config: %s holds other files; put the config file in "
-                              "the state directory or a directory of its own (it holds the "
-                              "enrollment secret)", config_dir);
-        rc = PF_INVALID;
-        goto out;
-    }
-    if ((rc = private_dir(state, err, errlen)) || (rc = private_dir(config_dir, err, errlen)))
+    if ((rc = own_dirs(state, config_dir, err, errlen)))
         goto out;
     rc = write_if_changed(config, &conf, &conf_changed);
     if (rc) {
@@ -450,63 +544,12 @@ enum pf_rc service_install(int nargs, char **args, char *err, size_t errlen)
                        GetLastError());
         goto out;
     }
-    svc = OpenServiceW(scm, SERVICE_NAME, SERVICE_ALL_ACCESS);
-    if (svc) {
-        svc_changed = !config_matches(svc, wcmd);
-        if (svc_changed &&
-            !ChangeServiceConfigW(svc, SERVICE_WIN32_OWN_PROCESS, SERVICE_AUTO_START,
-                                  SERVICE_ERROR_NORMAL, wcmd, NULL, NULL, NULL, L"LocalSystem",
-                                  L"", DISPLAY_NAME)) {
-            rc = win_error(err, errlen, "cannot update the service", GetLastError());
-            goto out;
-        }
-    } else if ((e = GetLastError()) == ERROR_SERVICE_DOES_NOT_EXIST) {
-        svc = CreateServiceW(scm, SERVICE_NAME, DISPLAY_NAME, SERVICE_ALL_ACCESS,
-                             SERVICE_WIN32_OWN_PROCESS, SERVICE_AUTO_START, SERVICE_ERROR_NORMAL,
-                             wcmd, NULL, NULL, NULL, NULL, NULL);
-        if (!svc) {
-            rc = win_error(err, errlen, "cannot create the service", GetLastError());
-            goto out;
-        }
-        svc_changed = true;
-    } else {
-        rc = win_error(err, errlen, "cannot open the service", e);
+    if ((rc = register_service(scm, wcmd, &svc, &svc_changed, err, errlen)))
         goto out;
-    }
     set_recovery(svc);
     register_event_source(exe);
-
-    e = wait_state(svc, SERVICE_RUNNING, 0, &st);
-    if (e == NO_ERROR && (conf_changed || svc_changed)) {
-        e = stop_service(svc);
-        if (e != NO_ERROR) {
-            rc = win_error(err, errlen, "cannot stop the running service to restart it", e);
-            goto out;
-        }
-        e = ERROR_SERVICE_NOT_ACTIVE;
-    }
-    if (e != NO_ERROR) {
-        /* ERROR_SERVICE_DATABASE_LOCKED is transient: another service is
-         * starting (right after boot, say). */
-        DWORD t0 = GetTickCount();
-        while (!StartServiceW(svc, 0, NULL) && (e = GetLastError()) != ERROR_SERVICE_ALREADY_RUNNING) {
-            if (e != ERROR_SERVICE_DATABASE_LOCKED || GetTickCount() - t0 > START_WAIT_MS) {
-                rc = win_error(err, errlen, "cannot start the service", e);
-                goto out;
-            }
-            Sleep(500);
-        }
-        e = wait_state(svc, SERVICE_RUNNING, START_WAIT_MS, &st);
-        if (e != NO_ERROR) {
-            snprintf(err, errlen,
-                     "the service did not reach RUNNING (state %lu, exit code %lu/%lu); see the "
-                     "Application event log (source portfleet-agent) and %s\\" LOG_FILE,
-                     (unsigned long)st.dwCurrentState, (unsigned long)st.dwWin32ExitCode,
-                     (unsigned long)st.dwServiceSpecificExitCode, state);
-            rc = PF_IO;
-            goto out;
-        }
-    }
+    if ((rc = start_service(svc, conf_changed || svc_changed, state, err, errlen)))
+        goto out;
     snprintf(err, errlen, "service portfleet-agent (automatic, LocalSystem) %s; options in %s",
              conf_changed || svc_changed ? "(re)started" : "running (unchanged)", config);
 out:
@@ -516,8 +559,6 @@ out:
         CloseServiceHandle(scm);
     free(wcmd);
     pf_buf_free(&conf);
-    pf_buf_free(&cmd);
-    pf_buf_free(&tmp);
     return rc;
 }
 
