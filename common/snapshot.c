@@ -205,19 +205,11 @@ static int range_eq(const struct pf_range *a, const struct pf_range *b)
            a->count == b->count;
 }
 
-int pf_snapshot_compare(const struct pf_snapshot *a, const struct pf_snapshot *b, char *where,
-                        size_t wherelen)
+/* pf_snapshot_compare's steps: 1 and the path in where at the first
+ * difference, else 0. */
+static int host_diff(const struct pf_host *ha, const struct pf_host *hb, char *where,
+                     size_t wherelen)
 {
-    const struct pf_host *ha = &a->host, *hb = &b->host;
-
-    if (strcmp(a->agent_id, b->agent_id))
-        DIFF("agent_id");
-    if (a->seq != b->seq)
-        DIFF("seq");
-    if (a->taken_at != b->taken_at)
-        DIFF("taken_at");
-    if (a->interval_s != b->interval_s)
-        DIFF("interval_s");
     if (strcmp(ha->name, hb->name))
         DIFF("host.name");
     if (strcmp(ha->site, hb->site))
@@ -239,6 +231,48 @@ int pf_snapshot_compare(const struct pf_snapshot *a, const struct pf_snapshot *b
         DIFF("host.memory_mb");
     if (strcmp(ha->agent_version, hb->agent_version))
         DIFF("host.agent_version");
+    return 0;
+}
+
+static int vpn_diff(const struct pf_vpn *va, const struct pf_vpn *vb, char *where, size_t wherelen)
+{
+    if (va->connections != vb->connections ||
+        memcmp(va->by_protocol, vb->by_protocol, sizeof(va->by_protocol)) ||
+        va->distinct_clients != vb->distinct_clients || va->ntop != vb->ntop ||
+        va->has_ike_value != vb->has_ike_value ||
+        (va->has_ike_value && va->ike_num_established_for_initial_query !=
+                                  vb->ike_num_established_for_initial_query))
+        DIFF("vpn");
+    for (size_t i = 0; i < va->ntop; i++)
+        if (strcmp(va->top[i].addr, vb->top[i].addr) || va->top[i].count != vb->top[i].count)
+            DIFFI("vpn.client_addresses.top[%zu]", i);
+    if (va->has_ports != vb->has_ports || va->nports != vb->nports)
+        DIFF("vpn.ports");
+    for (size_t i = 0; i < va->nports; i++)
+        if (va->ports[i].proto != vb->ports[i].proto ||
+            va->ports[i].configured != vb->ports[i].configured ||
+            va->ports[i].in_use != vb->ports[i].in_use)
+            DIFFI("vpn.ports[%zu]", i);
+    if (va->has_address_pool != vb->has_address_pool ||
+        (va->has_address_pool &&
+         (va->pool_size != vb->pool_size || va->pool_in_use != vb->pool_in_use)))
+        DIFF("vpn.address_pool");
+    return 0;
+}
+
+int pf_snapshot_compare(const struct pf_snapshot *a, const struct pf_snapshot *b, char *where,
+                        size_t wherelen)
+{
+    if (strcmp(a->agent_id, b->agent_id))
+        DIFF("agent_id");
+    if (a->seq != b->seq)
+        DIFF("seq");
+    if (a->taken_at != b->taken_at)
+        DIFF("taken_at");
+    if (a->interval_s != b->interval_s)
+        DIFF("interval_s");
+    if (host_diff(&a->host, &b->host, where, wherelen))
+        return 1;
     if (a->nranges != b->nranges)
         DIFF("ranges");
     for (size_t i = 0; i < a->nranges; i++)
@@ -283,30 +317,8 @@ int pf_snapshot_compare(const struct pf_snapshot *a, const struct pf_snapshot *b
         DIFF("events");
     if (a->has_vpn != b->has_vpn)
         DIFF("vpn");
-    if (a->has_vpn) {
-        const struct pf_vpn *va = &a->vpn, *vb = &b->vpn;
-        if (va->connections != vb->connections ||
-            memcmp(va->by_protocol, vb->by_protocol, sizeof(va->by_protocol)) ||
-            va->distinct_clients != vb->distinct_clients || va->ntop != vb->ntop ||
-            va->has_ike_value != vb->has_ike_value ||
-            (va->has_ike_value && va->ike_num_established_for_initial_query !=
-                                      vb->ike_num_established_for_initial_query))
-            DIFF("vpn");
-        for (size_t i = 0; i < va->ntop; i++)
-            if (strcmp(va->top[i].addr, vb->top[i].addr) || va->top[i].count != vb->top[i].count)
-                DIFFI("vpn.client_addresses.top[%zu]", i);
-        if (va->has_ports != vb->has_ports || va->nports != vb->nports)
-            DIFF("vpn.ports");
-        for (size_t i = 0; i < va->nports; i++)
-            if (va->ports[i].proto != vb->ports[i].proto ||
-                va->ports[i].configured != vb->ports[i].configured ||
-                va->ports[i].in_use != vb->ports[i].in_use)
-                DIFFI("vpn.ports[%zu]", i);
-        if (va->has_address_pool != vb->has_address_pool ||
-            (va->has_address_pool &&
-             (va->pool_size != vb->pool_size || va->pool_in_use != vb->pool_in_use)))
-            DIFF("vpn.address_pool");
-    }
+    if (a->has_vpn && vpn_diff(&a->vpn, &b->vpn, where, wherelen))
+        return 1;
     if (a->has_resources != b->has_resources)
         DIFF("resources");
     if (a->has_sessions != b->has_sessions)

@@ -250,17 +250,8 @@ static void w_resources_sessions(struct writer *w, const struct pf_snapshot *s)
     }
 }
 
-static void w_snapshot(struct writer *w, const struct pf_snapshot *s, const char *taken_at)
+static void w_host(struct writer *w, const struct pf_host *h)
 {
-    const struct pf_host *h = &s->host;
-
-    open_(w, NULL, '{');
-    w_str(w, "schema", PF_SNAPSHOT_SCHEMA);
-    w_str(w, "agent_id", s->agent_id);
-    w_u64(w, "seq", s->seq);
-    w_str(w, "taken_at", taken_at);
-    w_u64(w, "interval_s", s->interval_s);
-
     open_(w, "host", '{');
     w_str(w, "name", h->name);
     w_str(w, "site", h->site);
@@ -275,6 +266,46 @@ static void w_snapshot(struct writer *w, const struct pf_snapshot *s, const char
     w_u64(w, "memory_mb", h->memory_mb);
     w_str(w, "agent_version", h->agent_version);
     close_(w, '}');
+}
+
+static void w_vpn(struct writer *w, const struct pf_vpn *v)
+{
+    open_(w, "vpn", '{');
+    w_u64(w, "connections", v->connections);
+    open_(w, "by_protocol", '{');
+    for (int i = 0; i < PF_VPN_NPROTO; i++)
+        w_u64(w, vpn_proto_names[i], v->by_protocol[i]);
+    close_(w, '}');
+    open_(w, "client_addresses", '{');
+    w_u64(w, "distinct", v->distinct_clients);
+    open_(w, "top", '[');
+    for (size_t i = 0; i < v->ntop; i++) {
+        open_(w, NULL, '{');
+        w_str(w, "addr", v->top[i].addr);
+        w_u64(w, "count", v->top[i].count);
+        close_(w, '}');
+    }
+    close_(w, ']');
+    close_(w, '}');
+    if (v->has_ike_value)
+        w_u64(w, "ike_num_established_for_initial_query",
+              v->ike_num_established_for_initial_query);
+    else
+        w_lit(w, "ike_num_established_for_initial_query", "null");
+    w_vpn_sizing(w, v);
+    close_(w, '}');
+}
+
+static void w_snapshot(struct writer *w, const struct pf_snapshot *s, const char *taken_at)
+{
+    open_(w, NULL, '{');
+    w_str(w, "schema", PF_SNAPSHOT_SCHEMA);
+    w_str(w, "agent_id", s->agent_id);
+    w_u64(w, "seq", s->seq);
+    w_str(w, "taken_at", taken_at);
+    w_u64(w, "interval_s", s->interval_s);
+
+    w_host(w, &s->host);
 
     open_(w, "ranges", '[');
     for (size_t i = 0; i < s->nranges; i++)
@@ -329,33 +360,8 @@ static void w_snapshot(struct writer *w, const struct pf_snapshot *s, const char
         w_u64(w, "netlogon_5719", s->events.netlogon_5719);
         close_(w, '}');
     }
-    if (s->has_vpn) {
-        const struct pf_vpn *v = &s->vpn;
-        open_(w, "vpn", '{');
-        w_u64(w, "connections", v->connections);
-        open_(w, "by_protocol", '{');
-        for (int i = 0; i < PF_VPN_NPROTO; i++)
-            w_u64(w, vpn_proto_names[i], v->by_protocol[i]);
-        close_(w, '}');
-        open_(w, "client_addresses", '{');
-        w_u64(w, "distinct", v->distinct_clients);
-        open_(w, "top", '[');
-        for (size_t i = 0; i < v->ntop; i++) {
-            open_(w, NULL, '{');
-            w_str(w, "addr", v->top[i].addr);
-            w_u64(w, "count", v->top[i].count);
-            close_(w, '}');
-        }
-        close_(w, ']');
-        close_(w, '}');
-        if (v->has_ike_value)
-            w_u64(w, "ike_num_established_for_initial_query",
-                  v->ike_num_established_for_initial_query);
-        else
-            w_lit(w, "ike_num_established_for_initial_query", "null");
-        w_vpn_sizing(w, v);
-        close_(w, '}');
-    }
+    if (s->has_vpn)
+        w_vpn(w, &s->vpn);
     w_resources_sessions(w, s);
     open_(w, "unmeasured", '[');
     for (size_t i = 0; i < s->nunmeasured; i++)

@@ -29,12 +29,12 @@ static enum pf_rc vfail(struct vctx *v, const char *fmt, ...)
 #define VSTR(field, what)                                                                          \
     do {                                                                                           \
         if (codec_bounded_len((field), sizeof(field)) >= sizeof(field))                                  \
-            return vfail(&v, "%s: not NUL-terminated", what);                                      \
+            return vfail(v, "%s: not NUL-terminated", what);                                       \
     } while (0)
 #define VCOUNT(value, what)                                                                        \
     do {                                                                                           \
         if ((uint64_t)(value) > JSON_INT_MAX)                                                      \
-            return vfail(&v, "%s: must be at most %llu", what, JSON_INT_MAX);                      \
+            return vfail(v, "%s: must be at most %llu", what, JSON_INT_MAX);                       \
     } while (0)
 
 static enum pf_rc vrange(struct vctx *v, const struct pf_range *r, const char *list, size_t i)
@@ -137,20 +137,83 @@ static enum pf_rc vfields(struct vctx *v, const struct pf_snapshot *s)
     return PF_OK;
 }
 
+/* The processes and remotes lists, when measured. */
+static enum pf_rc vlists(struct vctx *v, const struct pf_snapshot *s)
+{
+    char what[96];
+    enum pf_rc rc;
+
+    if (s->has_processes) {
+        if (s->nprocesses > PF_LIST_MAX)
+            return vfail(v, "processes: more than %d entries", PF_LIST_MAX);
+        for (size_t i = 0; i < s->nprocesses; i++) {
+            const struct pf_process *p = &s->processes[i];
+            snprintf(what, sizeof(what), "processes[%zu]", i);
+            if (codec_bounded_len(p->name, sizeof(p->name)) >= sizeof(p->name) ||
+                codec_bounded_len(p->service, sizeof(p->service)) >= sizeof(p->service))
+                return vfail(v, "%s: name or service not NUL-terminated", what);
+            if (p->tcp_ports > JSON_INT_MAX || p->udp_ports > JSON_INT_MAX)
+                return vfail(v, "%s: port count above %llu", what, JSON_INT_MAX);
+            for (int k = 0; k < PF_TCP_NSTATES; k++)
+                if (p->states[k] > JSON_INT_MAX)
+                    return vfail(v, "%s.states.%s: must be at most %llu", what,
+                                 pf_tcp_state_name(k), JSON_INT_MAX);
+            if (p->has_top_remote) {
+                snprintf(what, sizeof(what), "processes[%zu].top_remote", i);
+                if ((rc = vendpoint(v, &p->top_remote, what)))
+                    return rc;
+            }
+        }
+    }
+    if (s->has_remotes) {
+        if (s->nremotes > PF_LIST_MAX)
+            return vfail(v, "remotes: more than %d entries", PF_LIST_MAX);
+        for (size_t i = 0; i < s->nremotes; i++) {
+            snprintf(what, sizeof(what), "remotes[%zu]", i);
+            if ((rc = vendpoint(v, &s->remotes[i], what)))
+                return rc;
+        }
+    }
+    return PF_OK;
+}
+
+/* vpn's connections and client addresses (vvpn_sizing: its ports and
+ * address pool). */
+static enum pf_rc vvpn_clients(struct vctx *v, const struct pf_vpn *vp)
+{
+    VCOUNT(vp->connections, "vpn.connections");
+    for (int i = 0; i < PF_VPN_NPROTO; i++)
+        VCOUNT(vp->by_protocol[i], "vpn.by_protocol");
+    VCOUNT(vp->distinct_clients, "vpn.client_addresses.distinct");
+    if (vp->ntop > PF_LIST_MAX)
+        return vfail(v, "vpn.client_addresses.top: more than %d entries", PF_LIST_MAX);
+    for (size_t i = 0; i < vp->ntop; i++) {
+        if (codec_bounded_len(vp->top[i].addr, PF_ADDR_LEN) >= PF_ADDR_LEN ||
+            !codec_addr_valid(vp->top[i].addr))
+            return vfail(v,
+                         "vpn.client_addresses.top[%zu].addr: must be a numeric IPv4 or "
+                         "IPv6 address",
+                         i);
+        if (vp->top[i].count > JSON_INT_MAX)
+            return vfail(v, "vpn.client_addresses.top[%zu].count: must be at most %llu", i,
+                         JSON_INT_MAX);
+    }
+    return PF_OK;
+}
+
 enum pf_rc pf_snapshot_validate(const struct pf_snapshot *s, char err[PF_ERRMSG_LEN])
 {
-    struct vctx v = {err};
+    struct vctx ctx = {err}, *v = &ctx;
     const struct pf_host *h = &s->host;
-    char what[96];
     enum pf_rc rc;
 
     err[0] = '\0';
     VSTR(s->agent_id, "agent_id");
     VCOUNT(s->seq, "seq");
     if (s->taken_at < 0 || s->taken_at > TIME_MAX)
-        return vfail(&v, "taken_at: outside years 1970..9999");
+        return vfail(v, "taken_at: outside years 1970..9999");
     if (s->interval_s < 1)
-        return vfail(&v, "interval_s: must be an integer 1..4294967295");
+        return vfail(v, "interval_s: must be an integer 1..4294967295");
     VSTR(h->name, "host.name");
     VSTR(h->site, "host.site");
     VSTR(h->machine_id, "host.machine_id");
@@ -158,110 +221,61 @@ enum pf_rc pf_snapshot_validate(const struct pf_snapshot *s, char err[PF_ERRMSG_
     VSTR(h->os_version, "host.os_version");
     VSTR(h->agent_version, "host.agent_version");
     if (h->nroles > PF_ROLES_MAX)
-        return vfail(&v, "host.roles: more than %d entries", PF_ROLES_MAX);
+        return vfail(v, "host.roles: more than %d entries", PF_ROLES_MAX);
     for (size_t i = 0; i < h->nroles; i++)
         if (codec_bounded_len(h->roles[i], PF_ID_LEN) >= PF_ID_LEN)
-            return vfail(&v, "host.roles[%zu]: not NUL-terminated", i);
+            return vfail(v, "host.roles[%zu]: not NUL-terminated", i);
     VCOUNT(h->memory_mb, "host.memory_mb");
     if (s->nranges > PF_RANGES_MAX)
-        return vfail(&v, "ranges: more than %d entries", PF_RANGES_MAX);
+        return vfail(v, "ranges: more than %d entries", PF_RANGES_MAX);
     for (size_t i = 0; i < s->nranges; i++) {
-        if ((rc = vrange(&v, &s->ranges[i], "ranges", i)))
+        if ((rc = vrange(v, &s->ranges[i], "ranges", i)))
             return rc;
         for (size_t j = 0; j < i; j++)
             if (s->ranges[j].proto == s->ranges[i].proto &&
                 s->ranges[j].family == s->ranges[i].family)
-                return vfail(&v, "ranges[%zu]: a second %s/%s range", i,
+                return vfail(v, "ranges[%zu]: a second %s/%s range", i,
                              pf_proto_name(s->ranges[i].proto),
                              pf_family_name(s->ranges[i].family));
     }
     if (s->has_excluded) {
         if (s->nexcluded > PF_EXCLUDED_MAX)
-            return vfail(&v, "excluded: more than %d entries", PF_EXCLUDED_MAX);
+            return vfail(v, "excluded: more than %d entries", PF_EXCLUDED_MAX);
         for (size_t i = 0; i < s->nexcluded; i++)
-            if ((rc = vrange(&v, &s->excluded[i], "excluded", i)))
+            if ((rc = vrange(v, &s->excluded[i], "excluded", i)))
                 return rc;
     }
     for (int i = 0; i < PF_TCP_NSTATES; i++)
         if (s->tcp.states[i] > JSON_INT_MAX)
-            return vfail(&v, "tcp.states.%s: must be at most %llu", pf_tcp_state_name(i),
+            return vfail(v, "tcp.states.%s: must be at most %llu", pf_tcp_state_name(i),
                          JSON_INT_MAX);
     VCOUNT(s->tcp.ephemeral_in_use, "tcp.ephemeral_in_use");
     if (s->tcp.has_top_destination &&
-        (rc = vendpoint(&v, &s->tcp.top_destination, "tcp.top_destination")))
+        (rc = vendpoint(v, &s->tcp.top_destination, "tcp.top_destination")))
         return rc;
     VCOUNT(s->udp.endpoints, "udp.endpoints");
     VCOUNT(s->udp.ephemeral_in_use, "udp.ephemeral_in_use");
-    if (s->has_processes) {
-        if (s->nprocesses > PF_LIST_MAX)
-            return vfail(&v, "processes: more than %d entries", PF_LIST_MAX);
-        for (size_t i = 0; i < s->nprocesses; i++) {
-            const struct pf_process *p = &s->processes[i];
-            snprintf(what, sizeof(what), "processes[%zu]", i);
-            if (codec_bounded_len(p->name, sizeof(p->name)) >= sizeof(p->name) ||
-                codec_bounded_len(p->service, sizeof(p->service)) >= sizeof(p->service))
-                return vfail(&v, "%s: name or service not NUL-terminated", what);
-            if (p->tcp_ports > JSON_INT_MAX || p->udp_ports > JSON_INT_MAX)
-                return vfail(&v, "%s: port count above %llu", what, JSON_INT_MAX);
-            for (int k = 0; k < PF_TCP_NSTATES; k++)
-                if (p->states[k] > JSON_INT_MAX)
-                    return vfail(&v, "%s.states.%s: must be at most %llu", what,
-                                 pf_tcp_state_name(k), JSON_INT_MAX);
-            if (p->has_top_remote) {
-                snprintf(what, sizeof(what), "processes[%zu].top_remote", i);
-                if ((rc = vendpoint(&v, &p->top_remote, what)))
-                    return rc;
-            }
-        }
-    }
-    if (s->has_remotes) {
-        if (s->nremotes > PF_LIST_MAX)
-            return vfail(&v, "remotes: more than %d entries", PF_LIST_MAX);
-        for (size_t i = 0; i < s->nremotes; i++) {
-            snprintf(what, sizeof(what), "remotes[%zu]", i);
-            if ((rc = vendpoint(&v, &s->remotes[i], what)))
-                return rc;
-        }
-    }
+    if ((rc = vlists(v, s)))
+        return rc;
     if (s->has_events) {
         VCOUNT(s->events.tcpip_4227, "events.tcpip_4227");
         VCOUNT(s->events.tcpip_4231, "events.tcpip_4231");
         VCOUNT(s->events.tcpip_4266, "events.tcpip_4266");
         VCOUNT(s->events.netlogon_5719, "events.netlogon_5719");
     }
-    if (s->has_vpn) {
-        const struct pf_vpn *vp = &s->vpn;
-        VCOUNT(vp->connections, "vpn.connections");
-        for (int i = 0; i < PF_VPN_NPROTO; i++)
-            VCOUNT(vp->by_protocol[i], "vpn.by_protocol");
-        VCOUNT(vp->distinct_clients, "vpn.client_addresses.distinct");
-        if (vp->ntop > PF_LIST_MAX)
-            return vfail(&v, "vpn.client_addresses.top: more than %d entries", PF_LIST_MAX);
-        for (size_t i = 0; i < vp->ntop; i++) {
-            if (codec_bounded_len(vp->top[i].addr, PF_ADDR_LEN) >= PF_ADDR_LEN ||
-                !codec_addr_valid(vp->top[i].addr))
-                return vfail(&v,
-                             "vpn.client_addresses.top[%zu].addr: must be a numeric IPv4 or "
-                             "IPv6 address",
-                             i);
-            if (vp->top[i].count > JSON_INT_MAX)
-                return vfail(&v, "vpn.client_addresses.top[%zu].count: must be at most %llu", i,
-                             JSON_INT_MAX);
-        }
-    }
-    if (s->has_vpn && (rc = vvpn_sizing(&v, &s->vpn)))
+    if (s->has_vpn && ((rc = vvpn_clients(v, &s->vpn)) || (rc = vvpn_sizing(v, &s->vpn))))
         return rc;
-    if ((rc = vfields(&v, s)))
+    if ((rc = vfields(v, s)))
         return rc;
-    if (s->has_resources && (rc = vresources(&v, &s->resources, h)))
+    if (s->has_resources && (rc = vresources(v, &s->resources, h)))
         return rc;
-    if (s->has_sessions && (rc = vsessions(&v, &s->sessions)))
+    if (s->has_sessions && (rc = vsessions(v, &s->sessions)))
         return rc;
     if (s->nunmeasured > PF_UNMEASURED_MAX)
-        return vfail(&v, "unmeasured: more than %d entries", PF_UNMEASURED_MAX);
+        return vfail(v, "unmeasured: more than %d entries", PF_UNMEASURED_MAX);
     for (size_t i = 0; i < s->nunmeasured; i++)
         if (codec_bounded_len(s->unmeasured[i], PF_ID_LEN) >= PF_ID_LEN)
-            return vfail(&v, "unmeasured[%zu]: not NUL-terminated", i);
+            return vfail(v, "unmeasured[%zu]: not NUL-terminated", i);
     if (s->has_agent_stats) {
         const struct pf_agent_stats *a = &s->agent_stats;
         VCOUNT(a->spool_depth, "agent_stats.spool_depth");
