@@ -64,46 +64,16 @@ static uint64_t parse_mib(const char *s)
     return whole * 1048576 + frac * 1048576 / scale;
 }
 
-int opts_load(const char *cmd, int argc, char **argv, int flags, struct pf_config **cfg,
-              struct opts *o)
+/* Reads --config's file into c: a missing file is no error at the
+ * default place or with OPTS_CONFIG_MAY_BE_NEW. Returns 0, or 2 after
+ * saying why on stderr. */
+static int read_config_file(const char *cmd, int flags, struct pf_config *c, struct opts *o)
 {
     char err[PF_CONFIG_ERR_LEN];
-    const char *const *pos;
-    struct pf_config *c;
     struct pf_buf file;
-    uint64_t interval = 60;
-    const char *v, *src;
+    const char *src;
     enum pf_rc rc;
 
-    memset(o, 0, sizeof(*o));
-    *cfg = c = pf_config_new(specs, PF_ARRAY_LEN(specs));
-    if (!c) {
-        fprintf(stderr, "portfleet-agent %s: out of memory\n", cmd);
-        return 1;
-    }
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            struct pf_buf help;
-
-            pf_buf_init(&help, 64 * 1024);
-            if (pf_config_usage(specs, PF_ARRAY_LEN(specs), &help) == PF_OK)
-                printf("usage: portfleet-agent %s [options]\n\noptions (also PORTFLEET_<KEY> "
-                       "and the config file as key = value):\n%s",
-                       cmd, help.data);
-            pf_buf_free(&help);
-            return -1;
-        }
-    rc = pf_config_parse_args(c, argc - 1, argv + 1, err);
-    if (!rc)
-        rc = pf_config_load_env(c, env_lookup, NULL, err);
-    if (rc) {
-        fprintf(stderr, "portfleet-agent %s: %s\n", cmd, err);
-        return 2;
-    }
-    if (pf_config_args(c, &pos) > 0) {
-        fprintf(stderr, "portfleet-agent %s: unexpected argument '%s'\n", cmd, pos[0]);
-        return 2;
-    }
     o->config_path = pf_config_get(c, "config");
     src = pf_config_source(c, "config");
     pf_buf_init(&file, PF_CONFIG_FILE_MAX);
@@ -125,6 +95,17 @@ int opts_load(const char *cmd, int argc, char **argv, int flags, struct pf_confi
         }
     }
     pf_buf_free(&file);
+    return 0;
+}
+
+/* Checks the options and fills o from c. Returns 0, or 2 after saying
+ * which option is wrong on stderr. */
+static int check_options(const char *cmd, int flags, struct pf_config *c, struct opts *o)
+{
+    char err[PF_CONFIG_ERR_LEN];
+    uint64_t interval = 60;
+    const char *v;
+    enum pf_rc rc;
 
     o->ncollectors = pf_config_get_all(c, "collector", &o->collectors);
     if ((flags & OPTS_NEED_COLLECTOR) && o->ncollectors == 0) {
@@ -196,6 +177,48 @@ int opts_load(const char *cmd, int argc, char **argv, int flags, struct pf_confi
         return 2;
     }
     return 0;
+}
+
+int opts_load(const char *cmd, int argc, char **argv, int flags, struct pf_config **cfg,
+              struct opts *o)
+{
+    char err[PF_CONFIG_ERR_LEN];
+    const char *const *pos;
+    struct pf_config *c;
+    enum pf_rc rc;
+    int code;
+
+    memset(o, 0, sizeof(*o));
+    *cfg = c = pf_config_new(specs, PF_ARRAY_LEN(specs));
+    if (!c) {
+        fprintf(stderr, "portfleet-agent %s: out of memory\n", cmd);
+        return 1;
+    }
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            struct pf_buf help;
+
+            pf_buf_init(&help, 64 * 1024);
+            if (pf_config_usage(specs, PF_ARRAY_LEN(specs), &help) == PF_OK)
+                printf("usage: portfleet-agent %s [options]\n\noptions (also PORTFLEET_<KEY> "
+                       "and the config file as key = value):\n%s",
+                       cmd, help.data);
+            pf_buf_free(&help);
+            return -1;
+        }
+    rc = pf_config_parse_args(c, argc - 1, argv + 1, err);
+    if (!rc)
+        rc = pf_config_load_env(c, env_lookup, NULL, err);
+    if (rc) {
+        fprintf(stderr, "portfleet-agent %s: %s\n", cmd, err);
+        return 2;
+    }
+    if (pf_config_args(c, &pos) > 0) {
+        fprintf(stderr, "portfleet-agent %s: unexpected argument '%s'\n", cmd, pos[0]);
+        return 2;
+    }
+    code = read_config_file(cmd, flags, c, o);
+    return code ? code : check_options(cmd, flags, c, o);
 }
 
 int opts_effective_args(const struct pf_config *c, char ***out, int *nout)
