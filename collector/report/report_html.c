@@ -113,37 +113,39 @@ static double py(const struct frame *fr, double y)
     return g->h - g->mb - y / fr->ymax * (g->h - g->mt - g->mb);
 }
 
-enum pf_rc rparts_chart(const struct capacity *c, size_t i, enum rparts_chart_size size,
-                        struct pf_buf *out)
+/* The chart's frame: from the window's start to now plus a quarter of the
+ * window, or up to the forecast's exhaustion when that is within two
+ * weeks; up to the larger of the peak and the usable range, plus 10%. */
+static void chart_frame(const struct capacity *c, size_t i, const struct geom *g,
+                        struct frame *fr)
 {
-    const struct geom *g = &geoms[size];
-    const double CW = g->w, CH = g->h, ML = g->ml, MR = g->mr, MT = g->mt, MB = g->mb;
     const struct fleet *f = c->fleet;
     const struct fleet_host *x = &f->hosts[i];
     const struct host_pressure *hp = &c->pressure[i];
-    struct frame fr;
-    double vmax = stats_max(x->tcp, f->nhours), limit = x->tcp_usable, y0, rate, t_start, future;
-    double t_end, y_end;
-    long last = -1;
-    bool pen = false, full = false;
-    enum pf_rc rc;
-    char tb[PF_TIME_LEN];
+    double vmax = stats_max(x->tcp, f->nhours), limit = x->tcp_usable, future;
 
-    for (size_t h = f->nhours; h > 0 && last < 0; h--)
-        if (stats_present(x->tcp[h - 1]))
-            last = (long)(h - 1);
-    /* The future shown: a quarter of the window, or up to the forecast's
-     * exhaustion when that is within two weeks. */
     future = (double)(c->params.now - f->start) / 4;
     if (hp->has_full && hp->full_at - c->params.now < 14 * 86400 &&
         (double)(hp->full_at - c->params.now) * 1.1 > future)
         future = (double)(hp->full_at - c->params.now) * 1.1;
-    fr.g = g;
-    fr.t0 = (double)f->start;
-    fr.t1 = (double)c->params.now + future;
-    fr.ymax = (stats_present(vmax) && vmax > limit ? vmax : limit) * 1.1;
-    if (fr.ymax <= 0)
-        fr.ymax = 1;
+    fr->g = g;
+    fr->t0 = (double)f->start;
+    fr->t1 = (double)c->params.now + future;
+    fr->ymax = (stats_present(vmax) && vmax > limit ? vmax : limit) * 1.1;
+    if (fr->ymax <= 0)
+        fr->ymax = 1;
+}
+
+/* The <svg> head, axes with day ticks, and the usable range line. */
+static enum pf_rc chart_axes(const struct fleet *f, const struct fleet_host *x,
+                             enum rparts_chart_size size, const struct frame *fr,
+                             struct pf_buf *out)
+{
+    const struct geom *g = fr->g;
+    const double CW = g->w, CH = g->h, ML = g->ml, MR = g->mr, MT = g->mt, MB = g->mb;
+    double limit = x->tcp_usable;
+    char tb[PF_TIME_LEN];
+    enum pf_rc rc;
 
     rc = pf_buf_printf(out,
                        "<svg class=\"chart%s\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" "
@@ -165,15 +167,15 @@ enum pf_rc rparts_chart(const struct capacity *c, size_t i, enum rparts_chart_si
                            "<line class=\"axis\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
                            "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">0</text>",
                            ML, CH - MB, CW - MR, CH - MB, ML, MT, ML, CH - MB, ML - 4, CH - MB + 4);
-    for (int64_t d = (f->start / 86400 + 1) * 86400; !rc && (double)d < fr.t1; d += 86400) {
+    for (int64_t d = (f->start / 86400 + 1) * 86400; !rc && (double)d < fr->t1; d += 86400) {
         rparts_when(d, tb);
         rc = pf_buf_printf(out,
                            "<line class=\"axis\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>",
-                           px(&fr, (double)d), CH - MB, px(&fr, (double)d), CH - MB + 4);
+                           px(fr, (double)d), CH - MB, px(fr, (double)d), CH - MB + 4);
         if (!rc && g->labels)
             rc =
                 pf_buf_printf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%.5s</text>",
-                              px(&fr, (double)d), CH - 8, tb + 5);
+                              px(fr, (double)d), CH - 8, tb + 5);
     }
     /* The usable range line. */
     if (!rc && limit > 0)
@@ -181,18 +183,30 @@ enum pf_rc rparts_chart(const struct capacity *c, size_t i, enum rparts_chart_si
                            "<line class=\"range\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
                            "<text class=\"rl\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.0f"
                            "</text>",
-                           ML, py(&fr, limit), CW - MR, py(&fr, limit), ML - 4, py(&fr, limit) + 4,
+                           ML, py(fr, limit), CW - MR, py(fr, limit), ML - 4, py(fr, limit) + 4,
                            limit);
-    /* The series: one path, a new subpath after each gap. */
-    if (!rc)
-        rc = pf_buf_puts(out, "<path class=\"series\" d=\"");
+    return rc;
+}
+
+/* The hourly series (one path, a new subpath after each gap) and the
+ * line of now. */
+static enum pf_rc chart_series(const struct capacity *c, const struct fleet_host *x,
+                               const struct frame *fr, struct pf_buf *out)
+{
+    const struct fleet *f = c->fleet;
+    const struct geom *g = fr->g;
+    const double CH = g->h, MT = g->mt, MB = g->mb;
+    bool pen = false;
+    enum pf_rc rc;
+
+    rc = pf_buf_puts(out, "<path class=\"series\" d=\"");
     for (size_t h = 0; !rc && h < f->nhours; h++) {
         double t = (double)fleet_hour_time(f, x, h);
         if (!stats_present(x->tcp[h])) {
             pen = false;
             continue;
         }
-        rc = pf_buf_printf(out, "%s%.1f %.1f ", pen ? "L" : "M", px(&fr, t), py(&fr, x->tcp[h]));
+        rc = pf_buf_printf(out, "%s%.1f %.1f ", pen ? "L" : "M", px(fr, t), py(fr, x->tcp[h]));
         pen = true;
     }
     if (!rc)
@@ -201,45 +215,79 @@ enum pf_rc rparts_chart(const struct capacity *c, size_t i, enum rparts_chart_si
     if (!rc)
         rc = pf_buf_printf(
             out, "<line class=\"now\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>",
-            px(&fr, (double)c->params.now), MT, px(&fr, (double)c->params.now), CH - MB);
+            px(fr, (double)c->params.now), MT, px(fr, (double)c->params.now), CH - MB);
     if (!rc && g->labels)
         rc = pf_buf_printf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">now</text>",
-                           px(&fr, (double)c->params.now), MT - 3);
-    /* The forecast: from the level the analysis starts from to the
-     * host's one fill time (host_pressure's full_at, the time its findings
-     * and the table give), clipped at the chart's end; flat without one. */
-    if (!rc && last >= 0) {
-        bool tcp_full = hp->has_full && limit > 0 &&
-                        (!hp->has_forecast || strcmp(hp->forecast_what, "TCP ports") == 0);
-        t_start = (double)fleet_hour_time(f, x, (size_t)last);
-        y0 = tcp_full && hp->has_forecast ? hp->forecast_level : x->tcp[last];
-        if (y0 > limit && limit > 0)
-            y0 = limit;
-        rate = 0;
-        t_end = fr.t1;
-        y_end = y0;
-        if (tcp_full && (double)hp->full_at > t_start) {
-            rate = (limit - y0) / ((double)hp->full_at - t_start) * 3600;
-            if ((double)hp->full_at <= fr.t1) {
-                t_end = (double)hp->full_at;
-                y_end = limit;
-                full = true;
-            } else {
-                y_end = y0 + rate * (t_end - t_start) / 3600;
-            }
+                           px(fr, (double)c->params.now), MT - 3);
+    return rc;
+}
+
+/* The forecast: from the level the analysis starts from to the
+ * host's one fill time (host_pressure's full_at, the time its findings
+ * and the table give), clipped at the chart's end; flat without one. */
+static enum pf_rc chart_forecast(const struct capacity *c, size_t i, long last,
+                                 const struct frame *fr, struct pf_buf *out)
+{
+    const struct fleet *f = c->fleet;
+    const struct fleet_host *x = &f->hosts[i];
+    const struct host_pressure *hp = &c->pressure[i];
+    const struct geom *g = fr->g;
+    double limit = x->tcp_usable, y0, rate, t_start, t_end, y_end;
+    bool tcp_full, full = false;
+    char tb[PF_TIME_LEN];
+    enum pf_rc rc;
+
+    tcp_full = hp->has_full && limit > 0 &&
+               (!hp->has_forecast || strcmp(hp->forecast_what, "TCP ports") == 0);
+    t_start = (double)fleet_hour_time(f, x, (size_t)last);
+    y0 = tcp_full && hp->has_forecast ? hp->forecast_level : x->tcp[last];
+    if (y0 > limit && limit > 0)
+        y0 = limit;
+    rate = 0;
+    t_end = fr->t1;
+    y_end = y0;
+    if (tcp_full && (double)hp->full_at > t_start) {
+        rate = (limit - y0) / ((double)hp->full_at - t_start) * 3600;
+        if ((double)hp->full_at <= fr->t1) {
+            t_end = (double)hp->full_at;
+            y_end = limit;
+            full = true;
+        } else {
+            y_end = y0 + rate * (t_end - t_start) / 3600;
         }
-        rc = pf_buf_printf(out,
-                           "<line class=\"forecast\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
-                           "y2=\"%.1f\"><title>forecast: %.1f ports/hour</title></line>",
-                           px(&fr, t_start), py(&fr, y0), px(&fr, t_end), py(&fr, y_end), rate);
-        if (!rc && full && g->labels)
-            rc = pf_buf_printf(out,
-                               "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" fill=\"#a15c00\"/>"
-                               "<text class=\"fl\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" "
-                               "data-full=\"%s\">full %.16s</text>",
-                               px(&fr, t_end), py(&fr, y_end), px(&fr, t_end) - 6,
-                               py(&fr, y_end) + 14, rparts_when(hp->full_at, tb), tb);
     }
+    rc = pf_buf_printf(out,
+                       "<line class=\"forecast\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
+                       "y2=\"%.1f\"><title>forecast: %.1f ports/hour</title></line>",
+                       px(fr, t_start), py(fr, y0), px(fr, t_end), py(fr, y_end), rate);
+    if (!rc && full && g->labels)
+        rc = pf_buf_printf(out,
+                           "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" fill=\"#a15c00\"/>"
+                           "<text class=\"fl\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" "
+                           "data-full=\"%s\">full %.16s</text>",
+                           px(fr, t_end), py(fr, y_end), px(fr, t_end) - 6,
+                           py(fr, y_end) + 14, rparts_when(hp->full_at, tb), tb);
+    return rc;
+}
+
+enum pf_rc rparts_chart(const struct capacity *c, size_t i, enum rparts_chart_size size,
+                        struct pf_buf *out)
+{
+    const struct fleet *f = c->fleet;
+    const struct fleet_host *x = &f->hosts[i];
+    struct frame fr;
+    long last = -1;
+    enum pf_rc rc;
+
+    for (size_t h = f->nhours; h > 0 && last < 0; h--)
+        if (stats_present(x->tcp[h - 1]))
+            last = (long)(h - 1);
+    chart_frame(c, i, &geoms[size], &fr);
+    rc = chart_axes(f, x, size, &fr, out);
+    if (!rc)
+        rc = chart_series(c, x, &fr, out);
+    if (!rc && last >= 0)
+        rc = chart_forecast(c, i, last, &fr, out);
     if (!rc)
         rc = pf_buf_puts(out, "</svg>");
     return rc;
