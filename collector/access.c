@@ -53,6 +53,16 @@ const char *access_role_name(enum access_role r)
     return (unsigned)r < PF_ARRAY_LEN(role_names) ? role_names[r] : "none";
 }
 
+enum access_role access_route_role(enum route_auth a)
+{
+    switch (a) {
+    case ROUTE_READ: return ACCESS_READ;
+    case ROUTE_ADMIN: return ACCESS_ADMIN;
+    case ROUTE_OPERATOR: return ACCESS_OPERATOR;
+    default: return ACCESS_NONE;
+    }
+}
+
 enum access_role access_role_parse(const char *s)
 {
     for (size_t i = 1; s && i < PF_ARRAY_LEN(role_names); i++)

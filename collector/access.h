@@ -30,7 +30,7 @@
  * additions counted for keys).
  *
  * access_decide() is the one gate every authenticated route goes through
- * (server.c calls it before a handler runs): handlers only see the result
+ * (serve.c's admit hook calls it before a handler runs): handlers only see the result
  * (struct access_who) and filter by its tenant. */
 #ifndef PF_ACCESS_H
 #define PF_ACCESS_H
@@ -42,6 +42,7 @@
 #include "auth.h"
 #include "error.h"
 #include "http.h"
+#include "route.h"
 #include "snapshot.h"
 
 #define ACCESS_REFRESH_MS 1000
@@ -63,6 +64,9 @@ struct access_who {
 
 /* "read", "admin", "operator" ("none" for ACCESS_NONE). */
 const char *access_role_name(enum access_role r);
+/* The role a route of this auth needs (ACCESS_NONE for public and node
+ * routes). */
+enum access_role access_route_role(enum route_auth a);
 /* The role called s, or ACCESS_NONE when s is not one of the three. */
 enum access_role access_role_parse(const char *s);
 /* True when s is a tenant name: 1 to 64 of [a-z0-9-]. */

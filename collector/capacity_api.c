@@ -25,7 +25,7 @@
 #include "http.h"
 #include "log.h"
 #include "report.h"
-#include "routes.h"
+#include "route.h"
 #include "serve.h"
 #include "server.h"
 #include "signin.h"

@@ -13,7 +13,9 @@
 #include "log.h"
 #include "migrate.h"
 #include "options.h"
+#include "routes.h"
 #include "serve.h"
+#include "signin.h"
 #include "tenants.h"
 
 static void usage(FILE *f)
@@ -100,7 +102,13 @@ int main(int argc, char **argv)
     }
     if (o.log_level)
         pf_log_set_level((enum pf_log_level)pf_log_level_parse(o.log_level));
-    code = strcmp(cmd, "migrate") == 0 ? cmd_migrate(&o) : serve_main(&o);
+    if (strcmp(cmd, "migrate") == 0) {
+        code = cmd_migrate(&o);
+    } else {
+        struct serve_app app = {.signin_page = signin_form};
+        app.routes = routes_table(&app.nroutes);
+        code = serve_main(&o, &app);
+    }
     copts_free(&o);
     return code;
 }

@@ -54,16 +54,6 @@ static const struct route table[] = {
     {"POST", "/v1/findings/ack", ROUTE_ADMIN, false, 16 * KIB, alert_ack_handle, 0},
 };
 
-enum access_role route_min_role(const struct route *r)
-{
-    switch (r->auth) {
-    case ROUTE_READ: return ACCESS_READ;
-    case ROUTE_ADMIN: return ACCESS_ADMIN;
-    case ROUTE_OPERATOR: return ACCESS_OPERATOR;
-    default: return ACCESS_NONE;
-    }
-}
-
 const struct route *routes_table(size_t *n)
 {
     *n = PF_ARRAY_LEN(table);

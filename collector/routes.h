@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* routes.h: the collector's endpoints, method + path -> handler, in one
- * table (routes.c) that serve.c hands to the server. To add an endpoint,
+ * table (routes.c) that main.c hands to serve.c for the server. To add an endpoint,
  * add a line there and its handler: the server already does the
  * authentication a route asks for (through access.h), refuses bodies over
  * max_body, answers 404/405 for unknown paths and methods, and gives the
@@ -13,13 +13,9 @@
 
 #include <stddef.h>
 
-#include "access.h"
 #include "route.h"
 
 /* The table; *n its length. Static: never freed. */
 const struct route *routes_table(size_t *n);
-
-/* The role a route needs (ACCESS_NONE for public and node routes). */
-enum access_role route_min_role(const struct route *r);
 
 #endif

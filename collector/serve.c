@@ -10,8 +10,6 @@
 #include "alert.h"
 #include "auth_cache.h"
 #include "log.h"
-#include "routes.h"
-#include "signin.h"
 #include "store.h"
 #include "timeutil.h"
 #include "upkeep.h"
@@ -30,6 +28,7 @@ struct serve {
     struct auth_cache *node_keys;  /* node key hash -> agent id */
     struct alert *alert;           /* notifications: threads of their own */
     struct upkeep upkeep;
+    void (*signin_page)(struct exchange *x, const char *why); /* serve_app's */
     struct server_stats last;
     long long next_summary;
 };
@@ -103,11 +102,11 @@ void exchange_defer(struct exchange *x, const struct db_job_ops *ops)
 static int admit(void *ud, struct exchange *x, const char **code, const char **msg)
 {
     struct serve *sv = ud;
-    int verdict = access_decide(sv->access, x->req, route_min_role(x->route), pf_time_now(),
-                                serve_who(x), code, msg);
+    int verdict = access_decide(sv->access, x->req, access_route_role(x->route->auth),
+                                pf_time_now(), serve_who(x), code, msg);
 
     if (verdict == 401 && x->route->signin_form && strcmp(x->req->method, "GET") == 0)
-        signin_form(x, *code);
+        sv->signin_page(x, *code);
     return verdict;
 }
 
@@ -161,7 +160,8 @@ static void serve_free(struct serve *sv)
     auth_gen_free(sv->auth_gen);
 }
 
-static enum pf_rc serve_new(struct serve *sv, const struct copts *o, char *err, size_t errlen)
+static enum pf_rc serve_new(struct serve *sv, const struct copts *o, const struct serve_app *app,
+                            char *err, size_t errlen)
 {
     struct db_opts dbo;
     enum pf_rc rc;
@@ -185,7 +185,9 @@ static enum pf_rc serve_new(struct serve *sv, const struct copts *o, char *err, 
         .admit = admit,
         .tick = tick,
     };
-    sv->conf.routes = routes_table(&sv->conf.nroutes);
+    sv->conf.routes = app->routes;
+    sv->conf.nroutes = app->nroutes;
+    sv->signin_page = app->signin_page;
     /* The server first: it blocks the stop signals for the threads below. */
     if ((rc = server_new(&sv->conf, &sv->srv, err, errlen)))
         return rc;
@@ -220,12 +222,12 @@ static enum pf_rc serve_new(struct serve *sv, const struct copts *o, char *err, 
     return PF_OK;
 }
 
-int serve_main(const struct copts *o)
+int serve_main(const struct copts *o, const struct serve_app *app)
 {
     struct serve sv;
     char err[512];
     long long now;
-    enum pf_rc rc = serve_new(&sv, o, err, sizeof(err));
+    enum pf_rc rc = serve_new(&sv, o, app, err, sizeof(err));
 
     if (rc) {
         serve_free(&sv);

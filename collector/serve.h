@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* serve.h: `portfleet-collector serve`, the collector as an HTTPS server:
- * the server of net/ (server.h) with the route table of routes.c, the
+ * the server of net/ (server.h) with the route table main.c hands in
+ * (routes.c's), the
  * database workers (db.h), the tokens and sessions (access.h) that admit
  * requests to credentialed routes, the node key cache of ingest
  * (auth_cache.h), notifications (alert.h) and the database upkeep
@@ -18,9 +19,20 @@
 
 struct auth_cache;
 
-/* Runs the collector with options o until SIGTERM or SIGINT. Returns the
- * exit code: 0, 1 runtime failure, 2 bad configuration (logged). */
-int serve_main(const struct copts *o);
+/* What the collector serves, handed in by main.c so that serve.c includes
+ * no handler: the routes (static, routes.h) and the page answering a
+ * browser without credentials on a route marked signin_form (signin.h's
+ * signin_form). */
+struct serve_app {
+    const struct route *routes;
+    size_t nroutes;
+    void (*signin_page)(struct exchange *x, const char *why);
+};
+
+/* Runs the collector with options o serving app until SIGTERM or SIGINT.
+ * Returns the exit code: 0, 1 runtime failure, 2 bad configuration
+ * (logged). */
+int serve_main(const struct copts *o, const struct serve_app *app);
 
 /* Hands x to a database worker that runs ops->run on it; x is answered
  * when the job is done. When the queue is full, answers 429 at once. Loop

@@ -13,7 +13,6 @@
 #include <cjson/cJSON.h>
 
 #include "log.h"
-#include "routes.h"
 #include "serve.h"
 #include "server.h"
 #include "snapshot_json.h"
