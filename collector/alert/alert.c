@@ -353,6 +353,134 @@ static bool acked(const PGresult *acks, const char *tenant, const char *id)
     return false;
 }
 
+/* The findings at or above --alert-min-severity, one per tenant and id,
+ * in *n entries of a new array (the caller frees it); NULL when out of
+ * memory. */
+static struct cur *current_findings(const struct alert *a, const struct capacity *c, size_t *n)
+{
+    const struct copts *o = a->o;
+    struct cur *cur = calloc(c->findings->n ? c->findings->n : 1, sizeof(*cur));
+    size_t ncur = 0;
+
+    *n = 0;
+    if (!cur)
+        return NULL;
+    for (size_t i = 0; i < c->findings->n; i++) {
+        const struct finding *f = &c->findings->v[i];
+        if ((int)f->severity < (int)o->alert_min_severity)
+            continue;
+        cur[ncur].f = f;
+        finding_id(f, cur[ncur].id);
+        cur[ncur].tenant = finding_tenant(f);
+        /* Two findings with one id (should not happen): the first, the
+         * most severe by findings_build()'s order, speaks for both. */
+        bool dup = false;
+        for (size_t k = 0; k < ncur && !dup; k++)
+            dup = strcmp(cur[k].id, cur[ncur].id) == 0 &&
+                  strcmp(cur[k].tenant, cur[ncur].tenant) == 0;
+        if (!dup)
+            ncur++;
+    }
+    *n = ncur;
+    return cur;
+}
+
+/* Row r of alert_state, an id that was notified: still there (rose,
+ * repeat, or just a newer form: its entry of cur is marked seen) or gone
+ * (resolved); left alone while acknowledged. Counts into *queued and
+ * *notes. false: a database or memory failure (logged). */
+static bool update_notified(struct alert *a, PGconn *pg, const PGresult *state, int r,
+                            const PGresult *acks, const PGresult *dests, struct cur *cur,
+                            size_t ncur, uint64_t *queued, uint64_t *notes)
+{
+    const struct copts *o = a->o;
+    const char *tenant = PQgetvalue(state, r, 0), *id = PQgetvalue(state, r, 1);
+    const char *old_sev = PQgetvalue(state, r, 2);
+    double age = strtod(PQgetvalue(state, r, 4), NULL);
+    struct cur *k = NULL;
+    char sev[16];
+    bool ok;
+
+    for (size_t i = 0; i < ncur && !k; i++)
+        if (strcmp(cur[i].id, id) == 0 && strcmp(cur[i].tenant, tenant) == 0)
+            k = &cur[i];
+    bool muted = acked(acks, tenant, id);
+    if (k)
+        k->seen = true;
+    if (muted)
+        return true; /* left as it is: the mute's end shows what changed */
+    if (!k) {
+        cJSON *fj = cJSON_Parse(PQgetvalue(state, r, 3));
+        cJSON *p = payload_of(a, "resolved", id, NULL, fj, tenant);
+        const char *v[] = {tenant, id};
+        ok = p && enqueue(a, pg, dests, tenant, id, "resolved", p, queued) &&
+             cmd(pg, "DELETE FROM alert_state WHERE tenant = $1 AND id = $2", 2, v);
+        cJSON_Delete(p);
+        (*notes)++;
+        return ok;
+    }
+    const char *status = NULL, *prev = NULL;
+    int ns = (int)k->f->severity, os = severity_of(old_sev);
+    if (ns > os) {
+        status = "firing";
+        prev = old_sev;
+    } else if (ns == SEVERITY_CRITICAL && o->alert_repeat_hours > 0 &&
+               age >= (double)o->alert_repeat_hours * 3600.0) {
+        status = "repeat";
+    }
+    cJSON *fj = report_finding_json(k->f);
+    char *ftext = fj ? cJSON_PrintUnformatted(fj) : NULL;
+    snprintf(sev, sizeof(sev), "%s", finding_severity_name(k->f->severity));
+    const char *v[] = {tenant, id, sev, ftext};
+    if (!ftext) {
+        ok = false;
+    } else if (status) {
+        cJSON *p = payload_of(a, status, id, prev, fj, tenant);
+        fj = NULL;
+        ok = p && enqueue(a, pg, dests, tenant, id, status, p, queued) &&
+             cmd(pg,
+                 "UPDATE alert_state SET severity = $3, finding = $4, notified_at = now() "
+                 "WHERE tenant = $1 AND id = $2",
+                 4, v);
+        cJSON_Delete(p);
+        (*notes)++;
+    } else {
+        /* Lower severity or a newer form: remembered, not sent (a
+         * resolved message carries the last form). */
+        ok = cmd(pg,
+                 "UPDATE alert_state SET severity = $3, finding = $4 "
+                 "WHERE tenant = $1 AND id = $2 AND (severity <> $3 OR finding <> $4)",
+                 4, v);
+    }
+    cJSON_Delete(fj);
+    free(ftext);
+    return ok;
+}
+
+/* A finding not notified before: sent as firing and remembered. false: a
+ * database or memory failure (logged). */
+static bool add_firing(struct alert *a, PGconn *pg, const PGresult *dests, const struct cur *k,
+                       uint64_t *queued, uint64_t *notes)
+{
+    cJSON *fj = report_finding_json(k->f);
+    char *ftext = fj ? cJSON_PrintUnformatted(fj) : NULL;
+    cJSON *p = ftext ? payload_of(a, "firing", k->id, NULL, fj, k->tenant) : NULL;
+    char sev[16];
+    bool ok;
+
+    if (!p)
+        cJSON_Delete(fj);
+    snprintf(sev, sizeof(sev), "%s", finding_severity_name(k->f->severity));
+    const char *v[] = {k->tenant, k->id, sev, ftext};
+    ok = p && enqueue(a, pg, dests, k->tenant, k->id, "firing", p, queued) &&
+         cmd(pg, "INSERT INTO alert_state (tenant, id, severity, finding) VALUES ($1, $2, $3, $4)",
+             4, v);
+    cJSON_Delete(p);
+    free(ftext);
+    (*notes)++;
+    return ok;
+}
+
 /* The diff of alert.h in one transaction. false: rolled back (logged). */
 static bool apply(struct alert *a, PGconn *pg, const struct capacity *c)
 {
@@ -362,7 +490,6 @@ static bool apply(struct alert *a, PGconn *pg, const struct capacity *c)
     size_t ncur = 0;
     uint64_t queued = 0, notes = 0;
     bool ok;
-    char sev[16];
 
     ok = cmd(pg, "BEGIN", 0, NULL);
     if (!ok)
@@ -379,106 +506,17 @@ static bool apply(struct alert *a, PGconn *pg, const struct capacity *c)
                  : NULL;
     ok = dests != NULL;
     if (ok) {
-        cur = calloc(c->findings->n ? c->findings->n : 1, sizeof(*cur));
+        cur = current_findings(a, c, &ncur);
         ok = cur != NULL;
-    }
-    for (size_t i = 0; ok && i < c->findings->n; i++) {
-        const struct finding *f = &c->findings->v[i];
-        if ((int)f->severity < (int)o->alert_min_severity)
-            continue;
-        cur[ncur].f = f;
-        finding_id(f, cur[ncur].id);
-        cur[ncur].tenant = finding_tenant(f);
-        /* Two findings with one id (should not happen): the first, the
-         * most severe by findings_build()'s order, speaks for both. */
-        bool dup = false;
-        for (size_t k = 0; k < ncur && !dup; k++)
-            dup = strcmp(cur[k].id, cur[ncur].id) == 0 &&
-                  strcmp(cur[k].tenant, cur[ncur].tenant) == 0;
-        if (!dup)
-            ncur++;
     }
     /* Ids that were notified: still there (rose, repeat, or just a newer
      * form), or gone (resolved). */
-    for (int r = 0; ok && r < PQntuples(state); r++) {
-        const char *tenant = PQgetvalue(state, r, 0), *id = PQgetvalue(state, r, 1);
-        const char *old_sev = PQgetvalue(state, r, 2);
-        double age = strtod(PQgetvalue(state, r, 4), NULL);
-        struct cur *k = NULL;
-        for (size_t i = 0; i < ncur && !k; i++)
-            if (strcmp(cur[i].id, id) == 0 && strcmp(cur[i].tenant, tenant) == 0)
-                k = &cur[i];
-        bool muted = acked(acks, tenant, id);
-        if (k)
-            k->seen = true;
-        if (muted)
-            continue; /* left as it is: the mute's end shows what changed */
-        if (!k) {
-            cJSON *fj = cJSON_Parse(PQgetvalue(state, r, 3));
-            cJSON *p = payload_of(a, "resolved", id, NULL, fj, tenant);
-            const char *v[] = {tenant, id};
-            ok = p && enqueue(a, pg, dests, tenant, id, "resolved", p, &queued) &&
-                 cmd(pg, "DELETE FROM alert_state WHERE tenant = $1 AND id = $2", 2, v);
-            cJSON_Delete(p);
-            notes++;
-            continue;
-        }
-        const char *status = NULL, *prev = NULL;
-        int ns = (int)k->f->severity, os = severity_of(old_sev);
-        if (ns > os) {
-            status = "firing";
-            prev = old_sev;
-        } else if (ns == SEVERITY_CRITICAL && o->alert_repeat_hours > 0 &&
-                   age >= (double)o->alert_repeat_hours * 3600.0) {
-            status = "repeat";
-        }
-        cJSON *fj = report_finding_json(k->f);
-        char *ftext = fj ? cJSON_PrintUnformatted(fj) : NULL;
-        snprintf(sev, sizeof(sev), "%s", finding_severity_name(k->f->severity));
-        const char *v[] = {tenant, id, sev, ftext};
-        if (!ftext) {
-            ok = false;
-        } else if (status) {
-            cJSON *p = payload_of(a, status, id, prev, fj, tenant);
-            fj = NULL;
-            ok = p && enqueue(a, pg, dests, tenant, id, status, p, &queued) &&
-                 cmd(pg,
-                     "UPDATE alert_state SET severity = $3, finding = $4, notified_at = now() "
-                     "WHERE tenant = $1 AND id = $2",
-                     4, v);
-            cJSON_Delete(p);
-            notes++;
-        } else {
-            /* Lower severity or a newer form: remembered, not sent (a
-             * resolved message carries the last form). */
-            ok = cmd(pg,
-                     "UPDATE alert_state SET severity = $3, finding = $4 "
-                     "WHERE tenant = $1 AND id = $2 AND (severity <> $3 OR finding <> $4)",
-                     4, v);
-        }
-        cJSON_Delete(fj);
-        free(ftext);
-    }
+    for (int r = 0; ok && r < PQntuples(state); r++)
+        ok = update_notified(a, pg, state, r, acks, dests, cur, ncur, &queued, &notes);
     /* New ids. */
-    for (size_t i = 0; ok && i < ncur; i++) {
-        struct cur *k = &cur[i];
-        if (k->seen || acked(acks, k->tenant, k->id))
-            continue;
-        cJSON *fj = report_finding_json(k->f);
-        char *ftext = fj ? cJSON_PrintUnformatted(fj) : NULL;
-        cJSON *p = ftext ? payload_of(a, "firing", k->id, NULL, fj, k->tenant) : NULL;
-        if (!p)
-            cJSON_Delete(fj);
-        snprintf(sev, sizeof(sev), "%s", finding_severity_name(k->f->severity));
-        const char *v[] = {k->tenant, k->id, sev, ftext};
-        ok = p && enqueue(a, pg, dests, k->tenant, k->id, "firing", p, &queued) &&
-             cmd(pg,
-                 "INSERT INTO alert_state (tenant, id, severity, finding) VALUES ($1, $2, $3, $4)",
-                 4, v);
-        cJSON_Delete(p);
-        free(ftext);
-        notes++;
-    }
+    for (size_t i = 0; ok && i < ncur; i++)
+        if (!cur[i].seen && !acked(acks, cur[i].tenant, cur[i].id))
+            ok = add_firing(a, pg, dests, &cur[i], &queued, &notes);
     ok = ok && cmd(pg,
                    "INSERT INTO alert_runs (one, evaluated_at) VALUES (true, now()) "
                    "ON CONFLICT (one) DO UPDATE SET evaluated_at = now()",
