@@ -21,8 +21,10 @@
 # on the same cores (client, collector, PostgreSQL). Knobs: SNAPSHOTS
 # (default 20000), CONNS (16), AGENTS (200), ROUNDS (1; with more, the
 # median of each ratio too), COLLECTOR_OPTS (extra serve options, e.g.
-# "--db-workers 2"), PROFILE=1 (after each collector phase, the
-# transactions it took and its ten costliest statements, from
+# "--db-workers 2"), REMOTES_STABLE=1 (the same 20 remote endpoints in
+# every snapshot; by default each snapshot's 20 are new, so the collector
+# numbers and stores 20 new strings per snapshot), PROFILE=1 (after each
+# collector phase, the transactions it took and its ten costliest statements, from
 # pg_stat_statements).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
