@@ -18,6 +18,8 @@
 #include "stats.h"
 #include "timeutil.h"
 
+#define ANALYSIS_DB_WORK_MEM "128MB"
+
 static const char hosts_sql[] =
     "SELECT a.agent_id::text, a.name, a.site, extract(epoch FROM l.taken_at)::bigint, l.name, "
     "l.site, l.os, array_to_json(l.roles)::text, l.cpus, l.memory_mb, l.interval_s, "
@@ -691,6 +693,15 @@ enum pf_rc analysis_db_load(PGconn *pg, const struct fleet_params *p, const char
     if (command(pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err, errlen)) {
         fleet_free(f);
         return PF_AGAIN;
+    }
+    /* The last day of every process is joined by hash with the hosts'
+     * windows: at 10,000 hosts the table is about 100 MB, which the
+     * default 4 MB of work_mem splits into 16 batches on disk (3.1 s
+     * against 1.8 s in one). For this transaction only; it assigns no
+     * transaction id, so the analysis cache's version does not move. */
+    if (command(pg, "SET LOCAL work_mem = '" ANALYSIS_DB_WORK_MEM "'", err, errlen)) {
+        rc = PF_AGAIN;
+        goto fail;
     }
     r = query(pg, citus_sql, 0, NULL, 0, err, errlen, "looking for Citus");
     if (!r) {
