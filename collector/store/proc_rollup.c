@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "db.h"
 #include "fleet.h"
 #include "fold.h"
@@ -208,14 +209,8 @@ void proc_rollup_add(const struct pf_snapshot *const *snaps, size_t n)
     }
     for (size_t i = 0; i < n; i++) {
         const struct pf_snapshot *s = snaps[i];
-        if (acc.nkeys == acc.capkeys) {
-            size_t cap = acc.capkeys ? acc.capkeys * 2 : 1024;
-            struct pkey *nk = realloc(acc.keys, cap * sizeof(*nk));
-            if (!nk)
-                break;
-            acc.keys = nk;
-            acc.capkeys = cap;
-        }
+        if (PF_ARRAY_RESERVE(acc.keys, acc.capkeys, acc.nkeys + 1, 1024))
+            break;
         /* A snapshot folded only in part leaves its key queued: it is
          * folded again from the queue, which changes nothing it did. */
         if (!acc_fold(&acc, s))
