@@ -81,8 +81,9 @@ auth="Authorization: Bearer $PF_ADMIN_TOKEN"
 findings="curl -sS -f --cacert $PF_CA -H '$auth' -o $PF_TMP/findings.json '$PF_COLLECTOR_URL/v1/findings?now=$now'"
 plan="curl -sS -f --cacert $PF_CA -H '$auth' -o $PF_TMP/plan.json '$PF_COLLECTOR_URL/v1/plan?now=$now'"
 raw="psql -X -At '$PF_DB' -o /dev/null -c \"select agent_id, date_trunc('hour', taken_at), max(tcp_ephemeral_in_use), max(udp_ephemeral_in_use) from snapshots where taken_at >= to_timestamp($now) - interval '7 days' group by 1, 2\""
-if [ -n "${PF_BENCH_HOSTS:-}" ]; then
-  # everything the analysis reads in the window, to the client
+if [ -n "${PF_BENCH_HOSTS:-}" ] || [ "$snaps" = 0 ]; then
+  # everything the analysis reads in the window, to the client (also for a
+  # seeded database measured again: it has rollups and no snapshots)
   raw="psql -X -At '$PF_DB' -o /dev/null -c \"select * from host_hours where hour >= to_timestamp($now) - interval '7 days'\" -c \"select * from process_hours where hour >= to_timestamp($now) - interval '7 days'\""
 fi
 for q in findings plan; do # one answer first: a failure says why
