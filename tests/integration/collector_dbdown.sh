@@ -35,9 +35,13 @@ code=$(pf_curl -o /dev/null -w '%{http_code}' "$PF_COLLECTOR_URL/readyz")
 pf_check '[ "$code" = 503 ]' "readyz is 503 while the database is down (got $code)"
 pf_log "starting PostgreSQL again"
 pf_pg_start
-from=$(($(wc -l <"$ans") + 1))
-pf_wait_for '[ "$(answers_since "$from" 200)" -ge 3 ]' 60 \
-  "posting works again after the outage, same collector"
+# every database worker must be back, not only some: 200s after the last
+# 503 (a worker whose connection reconnects later still answers 503)
+ok_after_last_503() {
+  awk '/"status": 503,/ {n = 0; next} /"status": 200,/ {n++} END {print n + 0}' "$ans"
+}
+pf_wait_for '[ "$(ok_after_last_503)" -ge 8 ]' 60 \
+  "posting works again after the outage, same collector (8 answers 200 in a row)"
 touch "$PF_TMP/stop"
 wait $client || pf_fail "ingest client failed"
 
