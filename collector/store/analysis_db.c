@@ -561,14 +561,6 @@ static enum pf_rc proc_hour(struct fleet *f, const struct arow *r)
     return PF_OK;
 }
 
-/* Runs a binary query with array parameters and folds its process rows. */
-static enum pf_rc fold_proc_rows(const struct loader *ld, struct fleet *f, const char *sql,
-                                 int n, const char *const *vals, char *err, size_t errlen,
-                                 const char *what)
-{
-    return load_rows(ld, sql, n, vals, f, proc_hour, err, errlen, what);
-}
-
 static long last_hour(const struct fleet *f, const struct fleet_host *x)
 {
     for (size_t h = f->nhours; h > 0; h--)
@@ -612,9 +604,8 @@ static enum pf_rc load_processes(const struct loader *ld, struct fleet *f, const
     vals[3] = lo_min;
     vals[4] = hi_max;
     if (!rc)
-        rc = fold_proc_rows(ld, f, proc_day_sql, 5, vals, err, errlen,
-                            "loading the last day of "
-                            "processes");
+        rc = load_rows(ld, proc_day_sql, 5, vals, f, proc_hour, err, errlen,
+                       "loading the last day of processes");
     for (int c = 0; c < 3; c++)
         pgarray_free(&a[c]);
     if (rc)
@@ -639,7 +630,8 @@ static enum pf_rc load_processes(const struct loader *ld, struct fleet *f, const
     vals[3] = from;
     vals[4] = to;
     if (!rc && ncand)
-        rc = fold_proc_rows(ld, f, proc_series_sql, 5, vals, err, errlen, "loading process series");
+        rc = load_rows(ld, proc_series_sql, 5, vals, f, proc_hour, err, errlen,
+                       "loading process series");
     for (int c = 0; c < 3; c++)
         pgarray_free(&a[c]);
     return rc;
