@@ -22,8 +22,10 @@ const char fold_flush_sql[] =
     /* strings by joins on the agent, not pf_string(): a function that
      * queries a table is a nested distributed query on Citus */
     "sp AS (SELECT d.agent_id, d.taken_at, n.value AS name, s.value AS service, "
-    "x.tcp_ports + x.udp_ports AS held, x.st_bound, split_part(e.value, ' ', 1) AS top_remote_addr, "
-    "split_part(e.value, ' ', 2)::integer AS top_remote_port, x.rank "
+    "x.tcp_ports + x.udp_ports AS held, x.st_bound, "
+    /* an endpoint is an id or inline in the body (sql/130) */
+    "pf_remote_addr(x.remote_pf, x.remote_hi, x.remote_lo, e.value) AS top_remote_addr, "
+    "pf_remote_port(x.remote_pf, e.value) AS top_remote_port, x.rank "
     "FROM q JOIN snapshot_data d ON d.agent_id = q.agent_id AND d.taken_at = q.taken_at "
     "AND d.seq = q.seq CROSS JOIN LATERAL pf_body_processes(d.body) x "
     "LEFT JOIN agent_strings n ON n.agent_id = d.agent_id AND n.id = x.name_id "

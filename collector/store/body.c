@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+
+#include "addr.h"
 #include "tcp_state.h"
 
 #define W_NULL 255
@@ -20,6 +23,12 @@ struct col {
 struct enc {
     uint8_t *out;
     size_t len;
+};
+
+/* The inline endpoints of a body (section 9), in the order met. */
+struct inl {
+    size_t n;
+    uint64_t v[BODY_NINLINE][BODY_INLINE_MAX];
 };
 
 static unsigned width(const uint64_t *v, size_t n)
@@ -43,21 +52,88 @@ static const char *endpoint(const char *addr, unsigned port, char *buf, size_t l
     return buf;
 }
 
+static uint64_t be64(const uint8_t *b, size_t n)
+{
+    uint64_t v = 0;
+
+    for (size_t i = 0; i < n; i++)
+        v = v << 8 | b[i];
+    return v;
+}
+
+bool body_inline_ok(const char *addr, unsigned port, uint64_t *pf, uint64_t *hi, uint64_t *lo)
+{
+    static const uint8_t zero[10];
+    uint8_t a[16];
+    char back[PF_ADDR_LEN];
+
+    if (port > 65535)
+        return false;
+    if (inet_pton(AF_INET, addr, a) == 1) {
+        pf_addr_format(PF_FAMILY_IPV4, a, back);
+        if (strcmp(back, addr) != 0)
+            return false;
+        *pf = (uint64_t)BODY_INLINE_V4 << 16 | port;
+        *hi = be64(a, 4);
+        *lo = 0;
+        return true;
+    }
+    /* the decoder writes RFC 5952 text, never the dotted tail of a mapped
+     * or compatible address: those (and anything not in that text) keep
+     * the dictionary */
+    if (inet_pton(AF_INET6, addr, a) != 1 || memcmp(a, zero, sizeof(zero)) == 0)
+        return false;
+    pf_addr_format(PF_FAMILY_IPV6, a, back);
+    if (strcmp(back, addr) != 0)
+        return false;
+    *pf = (uint64_t)BODY_INLINE_V6 << 16 | port;
+    *hi = be64(a, 8);
+    *lo = be64(a + 8, 8);
+    return true;
+}
+
+/* Endpoint addr:port of row i: its id in idc, or, when it has none, an
+ * inline row where "at" in in. False when it has neither. */
+static bool endpoint_ref(body_id_fn id, void *ctx, const char *addr, unsigned port,
+                         struct col *idc, size_t i, struct inl *in, unsigned at)
+{
+    char ep[BODY_ENDPOINT_LEN];
+    int64_t v;
+    size_t k = in->n;
+
+    if (id(ctx, endpoint(addr, port, ep, sizeof(ep)), &v)) {
+        idc->v[i] = (uint64_t)v;
+        return true;
+    }
+    if (k >= BODY_INLINE_MAX ||
+        !body_inline_ok(addr, port, &in->v[1][k], &in->v[2][k], &in->v[3][k]))
+        return false;
+    in->v[0][k] = at;
+    in->n++;
+    idc->v[i] = 0;
+    return true;
+}
+
+/* A column of n > 0 values: its width, then the values. */
+static void put_vals(struct enc *e, const uint64_t *v, size_t n)
+{
+    unsigned w = width(v, n);
+
+    e->out[e->len++] = (uint8_t)w;
+    for (size_t i = 0; i < n; i++)
+        for (unsigned b = w; b-- > 0;)
+            e->out[e->len++] = (uint8_t)(v[i] >> (8 * b));
+}
+
 static void put_col(struct enc *e, const struct col *c, size_t n)
 {
-    unsigned w;
-
     if (n == 0)
         return; /* an empty section has no column widths */
     if (c->null) {
         e->out[e->len++] = W_NULL;
         return;
     }
-    w = width(c->v, n);
-    e->out[e->len++] = (uint8_t)w;
-    for (size_t i = 0; i < n; i++)
-        for (unsigned b = w; b-- > 0;)
-            e->out[e->len++] = (uint8_t)(c->v[i] >> (8 * b));
+    put_vals(e, c->v, n);
 }
 
 bool body_unmeasured(const struct pf_snapshot *s, const char *path)
@@ -78,13 +154,12 @@ static void measured(struct col *c, const struct pf_snapshot *s, const char *pat
 }
 
 /* The counts section, in the column order of the snapshots view. */
-static bool counts(const struct pf_snapshot *s, body_id_fn id, void *ctx, struct col *c)
+static bool counts(const struct pf_snapshot *s, body_id_fn id, void *ctx, struct col *c,
+                   struct inl *in)
 {
     char path[PF_ID_LEN + 16];
     bool ev = s->has_events, vpn = s->has_vpn && !body_unmeasured(s, "vpn");
-    char ep[BODY_ENDPOINT_LEN];
     int k = 0;
-    int64_t v;
 
     memset(c, 0, BODY_NCOUNTS * sizeof(*c));
     c[k++].v[0] = s->interval_s;
@@ -94,11 +169,9 @@ static bool counts(const struct pf_snapshot *s, body_id_fn id, void *ctx, struct
     }
     measured(&c[k++], s, "tcp.ephemeral_in_use", true, s->tcp.ephemeral_in_use);
     if (s->tcp.has_top_destination) {
-        if (!id(ctx,
-                endpoint(s->tcp.top_destination.addr, s->tcp.top_destination.port, ep, sizeof(ep)),
-                &v))
+        if (!endpoint_ref(id, ctx, s->tcp.top_destination.addr, s->tcp.top_destination.port,
+                          &c[k++], 0, in, 0))
             return false;
-        c[k++].v[0] = (uint64_t)v;
         c[k++].v[0] = s->tcp.top_destination.count;
     } else {
         c[k++].null = true;
@@ -248,9 +321,9 @@ static bool has_vpn_top(const struct pf_snapshot *s)
 enum pf_rc body_encode(const struct pf_snapshot *s, body_id_fn id, void *ctx, uint8_t *out,
                        size_t *len)
 {
-    struct col c[BODY_NPROC > BODY_NCOUNTS ? BODY_NPROC : BODY_NCOUNTS];
+    struct col cc[BODY_NCOUNTS], pc[BODY_NPROC], rc_[BODY_NREMOTE];
+    struct inl in;
     struct enc e = {out, 0};
-    char ep[BODY_ENDPOINT_LEN];
     size_t np = s->has_processes ? s->nprocesses : 0, nr = s->has_remotes ? s->nremotes : 0;
     bool vpn_top = has_vpn_top(s), ports = s->has_vpn && s->vpn.has_ports;
     int64_t v;
@@ -260,70 +333,83 @@ enum pf_rc body_encode(const struct pf_snapshot *s, body_id_fn id, void *ctx, ui
     if (np > PF_LIST_MAX || nr > PF_LIST_MAX || (vpn_top && s->vpn.ntop > PF_LIST_MAX) ||
         (ports && s->vpn.nports > PF_VPN_NPROTO))
         return PF_TOOBIG; /* the codec's caps: cannot happen */
-    out[e.len++] = BODY_VERSION;
-    out[e.len++] = (uint8_t)((s->truncated ? BODY_F_TRUNCATED : 0) |
-                             (vpn_top ? BODY_F_VPN_TOP : 0) | (ports ? BODY_F_VPN_PORTS : 0));
-    if (!counts(s, id, ctx, c))
+    in.n = 0;
+    if (!counts(s, id, ctx, cc, &in))
         return PF_NOTFOUND;
-    put_section(&e, c, BODY_NCOUNTS, 1);
 
-    memset(c, 0, BODY_NPROC * sizeof(*c));
+    memset(pc, 0, sizeof(pc));
     for (size_t i = 0; i < np; i++) {
         const struct pf_process *p = &s->processes[i];
         int k = 0;
-        c[k++].v[i] = p->pid;
+        pc[k++].v[i] = p->pid;
         if (!id(ctx, p->name, &v))
             return PF_NOTFOUND;
-        c[k++].v[i] = (uint64_t)v;
+        pc[k++].v[i] = (uint64_t)v;
         if (!id(ctx, p->service, &v))
             return PF_NOTFOUND;
-        c[k++].v[i] = (uint64_t)v;
-        c[k++].v[i] = p->tcp_ports;
-        c[k++].v[i] = p->udp_ports;
+        pc[k++].v[i] = (uint64_t)v;
+        pc[k++].v[i] = p->tcp_ports;
+        pc[k++].v[i] = p->udp_ports;
         for (int t = 0; t < PF_TCP_NSTATES; t++)
-            c[k++].v[i] = p->states[t];
+            pc[k++].v[i] = p->states[t];
         if (p->has_top_remote) {
-            if (!id(ctx, endpoint(p->top_remote.addr, p->top_remote.port, ep, sizeof(ep)), &v))
+            if (!endpoint_ref(id, ctx, p->top_remote.addr, p->top_remote.port, &pc[k++], i, &in,
+                              (unsigned)(1 + i)))
                 return PF_NOTFOUND;
-            c[k++].v[i] = (uint64_t)v;
-            c[k++].v[i] = p->top_remote.count;
-        } /* else id 0: absent */
+            pc[k++].v[i] = p->top_remote.count;
+        } /* else id 0 and no inline endpoint: absent */
     }
-    put_section(&e, c, BODY_NPROC, np);
 
-    memset(c, 0, BODY_NREMOTE * sizeof(*c));
+    memset(rc_, 0, sizeof(rc_));
     for (size_t i = 0; i < nr; i++) {
-        if (!id(ctx, endpoint(s->remotes[i].addr, s->remotes[i].port, ep, sizeof(ep)), &v))
+        if (!endpoint_ref(id, ctx, s->remotes[i].addr, s->remotes[i].port, &rc_[0], i, &in,
+                          (unsigned)(BODY_AT_REMOTE + i)))
             return PF_NOTFOUND;
-        c[0].v[i] = (uint64_t)v;
-        c[1].v[i] = s->remotes[i].count;
+        rc_[1].v[i] = s->remotes[i].count;
     }
-    if (descending(&c[1], nr))
+
+    /* version 1 unless an endpoint is inline: a body without one is the
+     * same bytes as before */
+    out[e.len++] = in.n ? BODY_VERSION_INLINE : BODY_VERSION;
+    out[e.len++] = (uint8_t)((s->truncated ? BODY_F_TRUNCATED : 0) |
+                             (vpn_top ? BODY_F_VPN_TOP : 0) | (ports ? BODY_F_VPN_PORTS : 0));
+    put_section(&e, cc, BODY_NCOUNTS, 1);
+    put_section(&e, pc, BODY_NPROC, np);
+    if (descending(&rc_[1], nr))
         out[1] |= BODY_F_REMOTES_DESC;
-    put_section(&e, c, BODY_NREMOTE, nr);
+    put_section(&e, rc_, BODY_NREMOTE, nr);
     if ((rc = sizing(&e, s, vpn_top, id, ctx, &out[1])))
         return rc;
+    if (in.n) {
+        out[e.len++] = (uint8_t)in.n;
+        for (int k = 0; k < BODY_NINLINE; k++)
+            put_vals(&e, in.v[k], in.n);
+    }
     *len = e.len;
     return PF_OK;
 }
 
-void body_strings(const struct pf_snapshot *s, void (*fn)(void *ctx, const char *str), void *ctx)
+void body_strings(const struct pf_snapshot *s, void (*fn)(void *ctx, const char *str, bool inline_ok),
+                  void *ctx)
 {
     char ep[BODY_ENDPOINT_LEN];
+    uint64_t a, b, c;
 
+#define EP(addr, port) fn(ctx, endpoint(addr, port, ep, sizeof(ep)), body_inline_ok(addr, port, &a, &b, &c))
     if (s->tcp.has_top_destination)
-        fn(ctx, endpoint(s->tcp.top_destination.addr, s->tcp.top_destination.port, ep, sizeof(ep)));
+        EP(s->tcp.top_destination.addr, s->tcp.top_destination.port);
     for (size_t i = 0; s->has_processes && i < s->nprocesses; i++) {
         const struct pf_process *p = &s->processes[i];
-        fn(ctx, p->name);
-        fn(ctx, p->service);
+        fn(ctx, p->name, false);
+        fn(ctx, p->service, false);
         if (p->has_top_remote)
-            fn(ctx, endpoint(p->top_remote.addr, p->top_remote.port, ep, sizeof(ep)));
+            EP(p->top_remote.addr, p->top_remote.port);
     }
     for (size_t i = 0; s->has_remotes && i < s->nremotes; i++)
-        fn(ctx, endpoint(s->remotes[i].addr, s->remotes[i].port, ep, sizeof(ep)));
+        EP(s->remotes[i].addr, s->remotes[i].port);
+#undef EP
     for (size_t i = 0; has_vpn_top(s) && i < s->vpn.ntop; i++)
-        fn(ctx, s->vpn.top[i].addr);
+        fn(ctx, s->vpn.top[i].addr, false);
     if (s->has_sessions)
-        fn(ctx, s->sessions.source);
+        fn(ctx, s->sessions.source, false);
 }

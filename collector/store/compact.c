@@ -23,6 +23,7 @@
 #define RESOLVE_ROUNDS 3 /* a lookup, then twice: move the counter, number again */
 #define COPY_CHUNK (256 * 1024) /* bytes handed to libpq at a time */
 #define FACTS_COLS 18 /* columns of the facts statement */
+#define SIGHTED_SLOTS (1u << 18) /* endpoints remembered as seen once (2 MiB) */
 
 static const struct {
     const char *name, *sql;
@@ -94,17 +95,43 @@ enum pf_rc compact_prepare(PGconn *pg, PGresult **bad)
 static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct strmap *cache_ids, *cache_facts;
 
+/* Endpoints (agent and "addr port") this process saw once without giving
+ * them an id: a direct-mapped table of their hashes. An endpoint without
+ * an id goes into the body inline (body.h) the first time, and gets an id
+ * the next time it is seen: a remote that churns (a client seen once)
+ * costs a few bytes in one body instead of a dictionary row and its two
+ * index entries, and its insert; one that recurs gets its small id. A
+ * collision or an overwritten slot only gives an endpoint its id one
+ * sighting early or late. */
+static uint64_t *sighted;
+
 static bool cache_ready(void)
 {
     if (!cache_ids)
         cache_ids = strmap_new(CACHE_MAX);
     if (!cache_facts)
         cache_facts = strmap_new(CACHE_MAX);
-    return cache_ids && cache_facts;
+    if (!sighted)
+        sighted = calloc(SIGHTED_SLOTS, sizeof(*sighted));
+    return cache_ids && cache_facts && sighted;
 }
 
-/* A transaction's view of the ids: its own answers, then the cache
- * (cache_mu held by the caller while encoding). */
+/* True when (agent, str) was seen before; remembers it (cache_mu held). */
+static bool seen_before(const char *agent, const char *str)
+{
+    uint64_t h = strmap_fnv(strmap_fnv(STRMAP_FNV_SEED, agent, strlen(agent) + 1), str, strlen(str));
+    uint64_t *slot = &sighted[h & (SIGHTED_SLOTS - 1)];
+
+    h |= 1; /* 0 is an empty slot */
+    if (*slot == h)
+        return true;
+    *slot = h;
+    return false;
+}
+
+/* A transaction's view of the ids: its own (what it was answered, and
+ * the cache's ids it took while collecting), nothing else, so that the
+ * bodies use exactly the ids and inline endpoints collect() decided on. */
 struct idctx {
     const char *agent;
     const struct strmap *mine;
@@ -114,15 +141,20 @@ static bool id_of(void *ctx, const char *str, int64_t *id)
 {
     const struct idctx *c = ctx;
 
-    return strmap_get(c->mine, c->agent, str, id) || strmap_get(cache_ids, c->agent, str, id);
+    return strmap_get(c->mine, c->agent, str, id);
 }
 
-/* The strings of a batch that have no id yet (in the cache, or in mine
- * when not NULL), each pair once: agents[i], values[i]; and the distinct
- * agents among them (the candidates come sorted by agent). */
+/* The strings of a batch that have no id yet (in the cache, or in mine),
+ * each pair once: agents[i], values[i]; and the distinct agents among
+ * them (the candidates come sorted by agent). The first walk of a batch
+ * (first) copies the cache's ids it meets into mine and decides which
+ * endpoints go inline (inl); later walks only find what is still without
+ * an id. */
 struct missing {
     const char *agent, *last_agent;
-    const struct strmap *mine;
+    struct strmap *mine, *inl;
+    bool first;
+    size_t item; /* the candidate walked, 1 .. */
     struct strmap *pending;
     struct pgarray agents, values, distinct;
     enum pf_rc rc;
@@ -130,16 +162,18 @@ struct missing {
 };
 
 struct compact {
-    struct strmap *mine; /* the ids this transaction was answered */
+    struct strmap *mine; /* the ids this transaction uses */
+    struct strmap *inl;  /* the endpoints it stores inline */
     struct strmap *seen; /* the facts it sends */
     struct missing m;    /* the strings it asks for */
     const char *vals[2]; /* their parameters */
 };
 
-static void missing_init(struct missing *m, const struct strmap *mine)
+static void missing_init(struct missing *m, struct strmap *mine, struct strmap *inl)
 {
     memset(m, 0, sizeof(*m));
     m->mine = mine;
+    m->inl = inl;
     pgarray_init(&m->agents);
     pgarray_init(&m->values);
     pgarray_init(&m->distinct);
@@ -156,15 +190,29 @@ static void missing_free(struct missing *m)
     pgarray_free(&m->distinct);
 }
 
-static void note_missing(void *ctx, const char *str)
+static void note_missing(void *ctx, const char *str, bool inline_ok)
 {
     struct missing *m = ctx;
     int64_t v;
 
-    if (m->rc || strmap_get(cache_ids, m->agent, str, &v) ||
-        (m->mine && strmap_get(m->mine, m->agent, str, &v)) ||
+    if (m->rc || strmap_get(m->mine, m->agent, str, &v) ||
         strmap_get(m->pending, m->agent, str, &v))
         return;
+    if (strmap_get(cache_ids, m->agent, str, &v)) {
+        if (m->first)
+            m->rc = strmap_put(m->mine, m->agent, str, v);
+        return;
+    }
+    /* inline: an endpoint seen for the first time, in one snapshot of the
+     * batch only (one in several gets an id, which all of them use) */
+    if (inline_ok && !m->first && strmap_get(m->inl, m->agent, str, &v))
+        return;
+    if (inline_ok && m->first &&
+        (strmap_get(m->inl, m->agent, str, &v) ? v == (int64_t)m->item
+                                               : !seen_before(m->agent, str))) {
+        m->rc = strmap_put(m->inl, m->agent, str, (int64_t)m->item);
+        return;
+    }
     if ((m->rc = strmap_put(m->pending, m->agent, str, 0)))
         return;
     pgarray_str(&m->agents, m->agent);
@@ -184,6 +232,7 @@ static enum pf_rc collect(struct missing *m, const struct store_item *items, con
         m->rc = PF_NOMEM;
     for (size_t i = 0; i < ncand && !m->rc; i++) {
         m->agent = items[cand[i]].s->agent_id;
+        m->item = i + 1;
         body_strings(items[cand[i]].s, note_missing, m);
     }
     pthread_mutex_unlock(&cache_mu);
@@ -206,10 +255,12 @@ struct compact *compact_new(void)
 
     if (!c)
         return NULL;
-    missing_init(&c->m, NULL);
     c->mine = strmap_new(BATCH_STRINGS_MAX);
+    c->inl = strmap_new(BATCH_STRINGS_MAX);
     c->seen = strmap_new(BATCH_STRINGS_MAX);
-    if (c->m.rc || !c->mine || !c->seen) {
+    missing_init(&c->m, c->mine, c->inl);
+    c->m.first = true;
+    if (c->m.rc || !c->mine || !c->inl || !c->seen) {
         compact_free(c);
         return NULL;
     }
@@ -222,6 +273,7 @@ void compact_free(struct compact *c)
         return;
     missing_free(&c->m);
     strmap_free(c->mine);
+    strmap_free(c->inl);
     strmap_free(c->seen);
     free(c);
 }
@@ -306,7 +358,7 @@ enum fault compact_resolve(struct compact *c, struct db_conn *dc, PGconn *pg,
         struct missing m;
         const char *pairs[2], *lookup[2], *agents;
 
-        missing_init(&m, c->mine);
+        missing_init(&m, c->mine, c->inl);
         if (collect(&m, items, cand, ncand) == PF_OK) {
             pairs[0] = pgarray_end(&m.agents, &m.rc);
             pairs[1] = lookup[1] = pgarray_end(&m.values, &m.rc);
@@ -454,9 +506,7 @@ static enum pf_rc rows_data(const struct pf_snapshot *s, int64_t facts, const st
 
     if (pf_time_format(s->taken_at, taken))
         return PF_INVALID;
-    pthread_mutex_lock(&cache_mu);
     rc = body_encode(s, id_of, &ic, body, &len);
-    pthread_mutex_unlock(&cache_mu);
     if (rc)
         return rc;
     copyrow_text(&r, s->agent_id);
