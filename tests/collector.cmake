@@ -28,6 +28,7 @@ pf_collector_it(collector_storage 300)
 pf_collector_it(collector_retention 300)
 pf_collector_it(collector_fold 300)
 pf_collector_it(collector_strings_race 300)
+pf_collector_it(collector_dictionary 300)
 set_tests_properties(collector_fold PROPERTIES ENVIRONMENT
   "PF_COLLECTOR_BIN=$<TARGET_FILE:portfleet-collector>;PF_FOLD_ROWS_BIN=$<TARGET_FILE:fold_rows>")
 # builds the previous release from git first (skipped when the commit is absent)

@@ -37,7 +37,8 @@ static const struct {
      * (agent_id, value) and is not returned; its number stays unused and
      * compact_resolve() looks the string up. No lookup here: a join of the
      * batch against agent_strings was planned as a scan of the whole table
-     * (9-25 ms a call at 30,000 strings, growing with every string). */
+     * (9-25 ms a call at 30,000 strings, growing with every string).
+     * last_day (sql/131): the day of the batch's latest snapshot. */
     {"strings",
      "WITH u AS (SELECT DISTINCT a, v FROM unnest($1::uuid[], $2::text[]) AS u(a, v)), "
      "k AS (SELECT a, v, row_number() OVER (PARTITION BY a ORDER BY v) AS k FROM u), "
@@ -45,8 +46,8 @@ static const struct {
      "bump AS (INSERT INTO agent_string_next AS t (agent_id, last) SELECT a, n FROM cnt "
      "ORDER BY a ON CONFLICT (agent_id) DO UPDATE SET last = t.last + EXCLUDED.last "
      "RETURNING agent_id, last), "
-     "ins AS (INSERT INTO agent_strings (agent_id, id, value) "
-     "SELECT k.a, b.last - c.n + k.k, k.v FROM k JOIN cnt c ON c.a = k.a "
+     "ins AS (INSERT INTO agent_strings (agent_id, id, value, last_day) "
+     "SELECT k.a, b.last - c.n + k.k, k.v, $3::date FROM k JOIN cnt c ON c.a = k.a "
      "JOIN bump b ON b.agent_id = k.a ORDER BY 1, 2 ON CONFLICT DO NOTHING "
      "RETURNING agent_id, value, id) "
      "SELECT agent_id::text, value, id FROM ins"},
@@ -62,6 +63,14 @@ static const struct {
      "UPDATE agent_string_next t SET last = m.id FROM (SELECT agent_id, max(id) AS id "
      "FROM agent_strings WHERE agent_id = ANY($1::uuid[]) GROUP BY agent_id) m "
      "WHERE t.agent_id = m.agent_id AND t.last < m.id"},
+    /* Strings this process last wrote for an earlier day than the batch's
+     * (sql/131): their last_day moves up, and the rows stay locked until
+     * COMMIT, so a retention pass deleting them waits and then sees the
+     * new day. Every row is returned: one missing was deleted. */
+    {"string_touch",
+     "UPDATE agent_strings s SET last_day = greatest(s.last_day, $3::date) "
+     "FROM unnest($1::uuid[], $2::integer[]) AS u(a, i) WHERE s.agent_id = u.a AND s.id = u.i "
+     "RETURNING s.id"},
     /* A host's facts, the first time they are seen (compact_facts_hash()). */
     {"facts",
      "INSERT INTO host_facts (agent_id, facts, first_seen, host_name, site, machine_id, os, "
@@ -89,9 +98,14 @@ enum pf_rc compact_prepare(PGconn *pg, PGresult **bad)
     return PF_OK;
 }
 
-/* What this process knows is committed: agent_strings ids, and each
- * agent's facts hashes. Ids never change once committed, so a stale entry
- * cannot exist; a full cache is emptied and refilled as agents post. */
+/* What this process knows is committed: agent_strings ids (with the
+ * last_day this process wrote or saw for them, packed: CACHE_ID, CACHE_DAY),
+ * and each agent's facts hashes. Ids never change once committed; a string
+ * deleted by retention is found by the touch (compact_touch()), which
+ * empties the cache. A full cache is emptied and refilled as agents post. */
+#define CACHE_ID(v) ((v) & 0xffffffff)
+#define CACHE_DAY(v) ((v) >> 32)
+#define CACHE_PACK(id, day) ((id) | (int64_t)(day) << 32)
 static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct strmap *cache_ids, *cache_facts;
 
@@ -152,7 +166,8 @@ static bool id_of(void *ctx, const char *str, int64_t *id)
  * an id. */
 struct missing {
     const char *agent, *last_agent;
-    struct strmap *mine, *inl;
+    struct strmap *mine, *inl, *touch;
+    int64_t day;
     bool first;
     size_t item; /* the candidate walked, 1 .. */
     struct strmap *pending;
@@ -164,9 +179,12 @@ struct missing {
 struct compact {
     struct strmap *mine; /* the ids this transaction uses */
     struct strmap *inl;  /* the endpoints it stores inline */
+    struct strmap *touch; /* the ids whose last_day it moves up */
+    int64_t day;          /* the day of its latest snapshot (days since 1970) */
+    char day_text[PF_TIME_LEN];
     struct strmap *seen; /* the facts it sends */
     struct missing m;    /* the strings it asks for */
-    const char *vals[2]; /* their parameters */
+    const char *vals[3]; /* their parameters */
 };
 
 static void missing_init(struct missing *m, struct strmap *mine, struct strmap *inl)
@@ -200,7 +218,9 @@ static void note_missing(void *ctx, const char *str, bool inline_ok)
         return;
     if (strmap_get(cache_ids, m->agent, str, &v)) {
         if (m->first)
-            m->rc = strmap_put(m->mine, m->agent, str, v);
+            m->rc = strmap_put(m->mine, m->agent, str, CACHE_ID(v));
+        if (m->first && !m->rc && CACHE_DAY(v) < m->day)
+            m->rc = strmap_put(m->touch, m->agent, str, CACHE_ID(v));
         return;
     }
     /* inline: an endpoint seen for the first time, in one snapshot of the
@@ -257,10 +277,12 @@ struct compact *compact_new(void)
         return NULL;
     c->mine = strmap_new(BATCH_STRINGS_MAX);
     c->inl = strmap_new(BATCH_STRINGS_MAX);
+    c->touch = strmap_new(BATCH_STRINGS_MAX);
     c->seen = strmap_new(BATCH_STRINGS_MAX);
     missing_init(&c->m, c->mine, c->inl);
     c->m.first = true;
-    if (c->m.rc || !c->mine || !c->inl || !c->seen) {
+    c->m.touch = c->touch;
+    if (c->m.rc || !c->mine || !c->inl || !c->touch || !c->seen) {
         compact_free(c);
         return NULL;
     }
@@ -274,6 +296,7 @@ void compact_free(struct compact *c)
     missing_free(&c->m);
     strmap_free(c->mine);
     strmap_free(c->inl);
+    strmap_free(c->touch);
     strmap_free(c->seen);
     free(c);
 }
@@ -311,17 +334,28 @@ enum pf_rc compact_missing(struct compact *c, const struct store_item *items, co
 {
     struct missing *m = &c->m;
 
+    /* the latest day of the batch: a string's last_day may be later than
+     * the bodies that use it (kept longer), never earlier */
+    c->day = 0;
+    for (size_t i = 0; i < ncand; i++)
+        if (items[cand[i]].s->taken_at / 86400 > c->day)
+            c->day = items[cand[i]].s->taken_at / 86400;
+    if (pf_time_format(c->day * 86400, c->day_text))
+        return PF_INVALID;
+    c->day_text[10] = '\0';
+    m->day = c->day;
     if (collect(m, items, cand, ncand))
         return PF_NOMEM;
     c->vals[0] = pgarray_end(&m->agents, &m->rc);
     c->vals[1] = pgarray_end(&m->values, &m->rc);
+    c->vals[2] = c->day_text;
     *n = m->n;
     return m->rc ? PF_NOMEM : PF_OK;
 }
 
 bool compact_send_strings(struct compact *c, PGconn *pg)
 {
-    return PQsendQueryPrepared(pg, "strings", 2, c->vals, NULL, NULL, 0) == 1;
+    return PQsendQueryPrepared(pg, "strings", 3, c->vals, NULL, NULL, 0) == 1;
 }
 
 enum pf_rc compact_take_ids(struct compact *c, PGresult *strings)
@@ -333,9 +367,10 @@ enum pf_rc compact_take_ids(struct compact *c, PGresult *strings)
 }
 
 /* Runs one of the statements above on parameters vals; keeps the rows in
- * mine when it returns any. */
+ * mine when it returns any (and in touch: strings stored before, whose
+ * last_day is not known). */
 static enum fault run(struct compact *c, struct db_conn *dc, PGconn *pg, const char *stmt,
-                      int nvals, const char *const *vals, const char *what)
+                      int nvals, const char *const *vals, const char *what, bool touch)
 {
     PGresult *r = PQexecPrepared(pg, stmt, nvals, vals, NULL, NULL, 0);
     ExecStatusType st = PQresultStatus(r);
@@ -343,7 +378,8 @@ static enum fault run(struct compact *c, struct db_conn *dc, PGconn *pg, const c
 
     if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK)
         f = fault_classify(dc, r, what);
-    else if (st == PGRES_TUPLES_OK && take(c->mine, r) != PF_OK)
+    else if (st == PGRES_TUPLES_OK &&
+             (take(c->mine, r) != PF_OK || (touch && take(c->touch, r) != PF_OK)))
         f = F_UNAVAILABLE;
     PQclear(r);
     return f;
@@ -356,13 +392,14 @@ enum fault compact_resolve(struct compact *c, struct db_conn *dc, PGconn *pg,
 
     for (int round = 0; f == F_NONE; round++) {
         struct missing m;
-        const char *pairs[2], *lookup[2], *agents;
+        const char *pairs[3], *lookup[2], *agents;
 
         missing_init(&m, c->mine, c->inl);
         if (collect(&m, items, cand, ncand) == PF_OK) {
             pairs[0] = pgarray_end(&m.agents, &m.rc);
             pairs[1] = lookup[1] = pgarray_end(&m.values, &m.rc);
             lookup[0] = agents = pgarray_end(&m.distinct, &m.rc);
+            pairs[2] = c->day_text;
         }
         if (m.rc) {
             f = F_UNAVAILABLE;
@@ -375,17 +412,71 @@ enum fault compact_resolve(struct compact *c, struct db_conn *dc, PGconn *pg,
         } else if (round == 0) {
             /* stored before, by another collector or before this process
              * started: look them up */
-            f = run(c, dc, pg, "string_ids", 2, lookup, "looking up strings");
+            f = run(c, dc, pg, "string_ids", 2, lookup, "looking up strings", true);
         } else {
             /* still unknown: their numbers collided with rows the counter
              * does not cover; move it past them and number again */
             pf_warn("database: %zu strings got no id, moving the string counters", m.n);
-            f = run(c, dc, pg, "string_heal", 1, &agents, "moving string counters");
+            f = run(c, dc, pg, "string_heal", 1, &agents, "moving string counters", false);
             if (f == F_NONE)
-                f = run(c, dc, pg, "strings", 2, pairs, "numbering strings");
+                f = run(c, dc, pg, "strings", 3, pairs, "numbering strings", false);
         }
         missing_free(&m);
     }
+    return f;
+}
+
+struct touch_arrays {
+    struct pgarray agents, ids;
+};
+
+static void touch_row(void *ctx, const char *agent, const char *str, int64_t id)
+{
+    struct touch_arrays *t = ctx;
+
+    (void)str;
+    pgarray_str(&t->agents, agent);
+    pgarray_i64(&t->ids, id);
+}
+
+enum fault compact_touch(struct compact *c, struct db_conn *dc, PGconn *pg)
+{
+    struct touch_arrays t;
+    const char *vals[3];
+    size_t n = strmap_count(c->touch);
+    enum pf_rc rc = PF_OK;
+    enum fault f = F_NONE;
+    PGresult *r;
+
+    if (!n)
+        return F_NONE;
+    pgarray_init(&t.agents);
+    pgarray_init(&t.ids);
+    strmap_foreach(c->touch, touch_row, &t);
+    vals[0] = pgarray_end(&t.agents, &rc);
+    vals[1] = pgarray_end(&t.ids, &rc);
+    vals[2] = c->day_text;
+    if (rc) {
+        f = F_UNAVAILABLE;
+    } else {
+        r = PQexecPrepared(pg, "string_touch", 3, vals, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+            f = fault_classify(dc, r, "moving strings' last day");
+        } else if ((size_t)PQntuples(r) != n) {
+            /* deleted by retention since this process cached them: forget
+             * every cached id and store the batch again (the strings are
+             * numbered anew) */
+            pf_info("database: %zu of %zu cached strings were dropped by retention, retrying",
+                    n - (size_t)PQntuples(r), n);
+            pthread_mutex_lock(&cache_mu);
+            strmap_clear(cache_ids);
+            pthread_mutex_unlock(&cache_mu);
+            f = F_RETRY;
+        }
+        PQclear(r);
+    }
+    pgarray_free(&t.agents);
+    pgarray_free(&t.ids);
     return f;
 }
 
@@ -469,13 +560,18 @@ enum pf_rc compact_send_facts(struct compact *c, PGconn *pg, const struct pf_sna
     return rc;
 }
 
-/* A full cache starts over (it only saves round trips). */
+/* A full cache starts over (it only saves round trips). Every id the
+ * transaction used has last_day >= its day now. */
 static void cache_id(void *ctx, const char *agent, const char *value, int64_t id)
 {
-    (void)ctx;
-    if (strmap_put(cache_ids, agent, value, id) == PF_TOOBIG) {
+    const struct compact *c = ctx;
+    int64_t v = CACHE_PACK(id, c->day), old;
+
+    if (strmap_get(cache_ids, agent, value, &old) && CACHE_DAY(old) > c->day)
+        v = old;
+    if (strmap_put(cache_ids, agent, value, v) == PF_TOOBIG) {
         strmap_clear(cache_ids);
-        (void)strmap_put(cache_ids, agent, value, id);
+        (void)strmap_put(cache_ids, agent, value, v);
     }
 }
 
@@ -483,7 +579,7 @@ void compact_commit(struct compact *c, const struct pf_snapshot *const *fresh, c
                     size_t n)
 {
     pthread_mutex_lock(&cache_mu);
-    strmap_foreach(c->mine, cache_id, NULL);
+    strmap_foreach(c->mine, cache_id, c);
     for (size_t i = 0; i < n; i++)
         if (strmap_put(cache_facts, fresh[i]->agent_id, "", fh[i]) == PF_TOOBIG) {
             strmap_clear(cache_facts);

@@ -58,6 +58,13 @@ enum pf_rc compact_take_ids(struct compact *c, PGresult *strings);
 enum fault compact_resolve(struct compact *c, struct db_conn *dc, PGconn *pg,
                            const struct store_item *items, const size_t *cand, size_t ncand);
 
+/* After compact_resolve(), before the bodies are stored: moves up the
+ * last_day (sql/131) of the strings the batch uses that this process
+ * last wrote for an earlier day (or found stored). F_NONE; F_RETRY when
+ * one was deleted by retention meanwhile (the cache is then emptied, so
+ * the next attempt numbers it again); or the statement's fault. */
+enum fault compact_touch(struct compact *c, struct db_conn *dc, PGconn *pg);
+
 /* The hash of a host's facts: host_facts keeps one row per agent and hash. */
 int64_t compact_facts_hash(const struct pf_snapshot *s);
 

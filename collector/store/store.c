@@ -441,6 +441,8 @@ static enum fault ingest_once(struct db_conn *dc, PGconn *pg, struct store_item 
     strings = NULL; /* freed */
     if (f == F_NONE && nmissing)
         f = compact_resolve(c, dc, pg, items, cand, ncand);
+    if (f == F_NONE)
+        f = compact_touch(c, dc, pg);
     if (f != F_NONE)
         goto fail;
     for (size_t i = 0; i < ncand; i++)
