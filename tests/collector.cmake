@@ -31,6 +31,9 @@ pf_collector_it(collector_strings_race 300)
 pf_collector_it(collector_dictionary 300)
 set_tests_properties(collector_fold PROPERTIES ENVIRONMENT
   "PF_COLLECTOR_BIN=$<TARGET_FILE:portfleet-collector>;PF_FOLD_ROWS_BIN=$<TARGET_FILE:fold_rows>")
+pf_collector_it(collector_fold_busy 600)
+set_tests_properties(collector_fold_busy PROPERTIES ENVIRONMENT
+  "PF_COLLECTOR_BIN=$<TARGET_FILE:portfleet-collector>;PF_FOLD_ROWS_BIN=$<TARGET_FILE:fold_rows>;PF_FLEETSIM_BIN=$<TARGET_FILE:fleetsim>")
 # builds the previous release from git first (skipped when the commit is absent)
 pf_collector_it(collector_upgrade 1500)
 set_tests_properties(collector_upgrade PROPERTIES SKIP_RETURN_CODE 77 ENVIRONMENT

@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 
 #include "demand.h"
+#include "log.h"
 #include "pgarray.h"
 #include "proc_rollup.h"
 #include "stats.h"
@@ -668,17 +669,37 @@ enum pf_rc analysis_db_load(PGconn *pg, const struct fleet_params *p, const char
         return PF_INVALID;
     }
 
-    /* process_hours from every snapshot stored so far (proc_rollup.h). */
+    /* process_hours from every snapshot stored so far (proc_rollup.h),
+     * within a bound: behind a backlog the answer reads what is folded
+     * rather than wait for it (or fail); only a lost connection fails. */
     {
         PGresult *bad = NULL;
         size_t taken;
-        if (proc_rollup_catch_up(pg, &taken, &bad) != PF_OK) {
+        bool done;
+        enum pf_rc crc = proc_rollup_catch_up(pg, PROC_ROLLUP_CATCH_UP_MS, &taken, &done, &bad);
+        if (crc && PQstatus(pg) != CONNECTION_OK) {
             snprintf(err, errlen, "folding queued snapshots into process_hours: %s",
                      bad ? PQresultErrorMessage(bad) : "out of memory");
             PQclear(bad);
             fleet_free(f);
             return PF_AGAIN;
         }
+        if (crc) {
+            char why[256];
+            size_t n;
+            snprintf(why, sizeof(why), "%s", bad ? PQresultErrorMessage(bad) : "out of memory");
+            n = strlen(why);
+            while (n && (why[n - 1] == '\n' || why[n - 1] == ' '))
+                why[--n] = '\0';
+            pf_info("analysis: folding queued snapshots into process_hours: %s; answering with "
+                    "the %zu folded now and those folded before",
+                    why, taken);
+        }
+        else if (!done)
+            pf_info("analysis: %zu queued snapshots folded into process_hours in %d ms, more "
+                    "wait; answering with what is folded",
+                    taken, PROC_ROLLUP_CATCH_UP_MS);
+        PQclear(bad);
     }
     /* One snapshot of the database for the three queries, while ingest
      * goes on. */

@@ -16,10 +16,10 @@
 #include "fold.h"
 #include "log.h"
 #include "pgarray.h"
+#include "timeutil.h"
 
 #define PROC_COLS 10
 #define KEY_COLS 2
-#define FOLD_ROUNDS 1000 /* batches of the queue one call folds at most */
 
 /* One process_hours row being folded; name and service live after it. */
 struct prow {
@@ -134,18 +134,18 @@ static bool acc_grow(struct acc *a)
 }
 
 /* The row of the key, created when new; NULL when out of memory. */
-static struct prow *acc_row(struct acc *a, const char *agent_id, int64_t hour,
-                            const struct pf_process *p)
+static struct prow *acc_row(struct acc *a, const char *agent_id, int64_t hour, const char *name,
+                            const char *service)
 {
-    uint64_t h = key_hash(agent_id, hour, p->name, p->service);
-    size_t nlen = strlen(p->name) + 1, slen = strlen(p->service) + 1;
+    uint64_t h = key_hash(agent_id, hour, name, service);
+    size_t nlen = strlen(name) + 1, slen = strlen(service) + 1;
     struct prow *r;
 
     if (a->nrows >= a->nbuckets && !acc_grow(a))
         return NULL;
     for (r = a->buckets[h & (a->nbuckets - 1)]; r; r = r->next)
         if (r->hash == h && r->hour == hour && strcmp(r->agent_id, agent_id) == 0 &&
-            strcmp(r->name, p->name) == 0 && strcmp(r->service, p->service) == 0)
+            strcmp(r->name, name) == 0 && strcmp(r->service, service) == 0)
             return r;
     r = malloc(sizeof(*r) + nlen + slen);
     if (!r)
@@ -159,8 +159,8 @@ static struct prow *acc_row(struct acc *a, const char *agent_id, int64_t hour,
     r->remote_port = 0;
     r->remote_addr[0] = '\0';
     snprintf(r->agent_id, sizeof(r->agent_id), "%s", agent_id);
-    memcpy(r->strings, p->name, nlen);
-    memcpy(r->strings + nlen, p->service, slen);
+    memcpy(r->strings, name, nlen);
+    memcpy(r->strings + nlen, service, slen);
     r->name = r->strings;
     r->service = r->strings + nlen;
     r->next = a->buckets[h & (a->nbuckets - 1)];
@@ -181,7 +181,7 @@ static bool acc_fold(struct acc *a, const struct pf_snapshot *s)
 
         if (held < FOLD_PROC_MIN_HELD)
             continue;
-        if (!(r = acc_row(a, s->agent_id, hour, p)))
+        if (!(r = acc_row(a, s->agent_id, hour, p->name, p->service)))
             return false;
         r->held_max = fold_max_i(r->held_max, held);
         r->held_min = fold_min_i(r->held_min, held);
@@ -192,6 +192,34 @@ static bool acc_fold(struct acc *a, const struct pf_snapshot *s)
             snprintf(r->remote_addr, sizeof(r->remote_addr), "%s", p->top_remote.addr);
         }
     }
+    return true;
+}
+
+/* Folds the rows and keys of from, folded later, into into; from is
+ * emptied. false when out of memory: into is then incomplete and the
+ * caller drops it (the keys stay queued, their snapshots are folded from
+ * the queue later). */
+static bool acc_merge(struct acc *into, struct acc *from)
+{
+    if (PF_ARRAY_RESERVE(into->keys, into->capkeys, into->nkeys + from->nkeys, 1024))
+        return false;
+    for (size_t b = 0; b < from->nbuckets; b++)
+        for (const struct prow *f = from->buckets[b]; f; f = f->next) {
+            struct prow *r = acc_row(into, f->agent_id, f->hour, f->name, f->service);
+            if (!r)
+                return false;
+            r->held_max = fold_max_i(r->held_max, f->held_max);
+            r->held_min = fold_min_i(r->held_min, f->held_min);
+            r->bound_max = fold_max_i(r->bound_max, f->bound_max);
+            if (f->remote_at >= 0 && fold_remote_newer(r->remote_at, f->remote_at)) {
+                r->remote_at = f->remote_at;
+                r->remote_port = f->remote_port;
+                memcpy(r->remote_addr, f->remote_addr, sizeof(r->remote_addr));
+            }
+        }
+    memcpy(into->keys + into->nkeys, from->keys, from->nkeys * sizeof(*from->keys));
+    into->nkeys += from->nkeys;
+    acc_free(from);
     return true;
 }
 
@@ -286,8 +314,14 @@ static enum pf_rc write_acc(PGconn *pg, struct acc *a, size_t *written, PGresult
     for (int i = 0; i < KEY_COLS; i++)
         kvals[i] = pgarray_end(&k[i], &rc);
     if (!rc && !(rc = db_run(pg, false, "BEGIN", 0, NULL, PGRES_COMMAND_OK, failed))) {
-        rc = db_run(pg, false, "SELECT pg_advisory_xact_lock(hashtext('portfleet.process_hours'))",
-                    0, NULL, PGRES_TUPLES_OK, failed);
+        /* Behind another writer for long (a fold of the queue), give up
+         * and keep the rows for the next flush rather than hold a worker. */
+        rc = db_run(pg, false, "SET LOCAL lock_timeout = " PROC_ROLLUP_LOCK_WAIT, 0, NULL,
+                    PGRES_COMMAND_OK, failed);
+        if (!rc)
+            rc = db_run(pg, false,
+                        "SELECT pg_advisory_xact_lock(hashtext('portfleet.process_hours'))", 0,
+                        NULL, PGRES_TUPLES_OK, failed);
         if (!rc && n)
             rc = db_run(pg, true, "proc_rollup", PROC_COLS, vals, PGRES_COMMAND_OK, failed);
         if (!rc)
@@ -307,37 +341,79 @@ static enum pf_rc write_acc(PGconn *pg, struct acc *a, size_t *written, PGresult
     return rc;
 }
 
-/* pf_flush_process_hours() until a call finds fewer than a batch. */
-static enum pf_rc fold_queued(PGconn *pg, int min_age_s, size_t *taken, PGresult **failed)
+/* One pf_flush_process_hours() call in a transaction of its own, waiting
+ * at most PROC_ROLLUP_LOCK_WAIT for the writers' lock: PF_OK and *n, or
+ * PF_INVALID with *failed. */
+static enum pf_rc fold_batch(PGconn *pg, const char *const vals[3], size_t *n, PGresult **failed)
+{
+    PGresult *r;
+    enum pf_rc rc;
+
+    *n = 0;
+    if ((rc = db_run(pg, false, "BEGIN", 0, NULL, PGRES_COMMAND_OK, failed)))
+        return rc;
+    rc = db_run(pg, false, "SET LOCAL lock_timeout = " PROC_ROLLUP_LOCK_WAIT, 0, NULL,
+                PGRES_COMMAND_OK, failed);
+    if (!rc) {
+        r = PQexecParams(pg, fold_sql, 3, NULL, vals, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+            *failed = r;
+            rc = PF_INVALID;
+        } else {
+            *n = (size_t)strtoul(PQgetvalue(r, 0, 0), NULL, 10);
+            PQclear(r);
+        }
+    }
+    if (!rc)
+        rc = db_run(pg, false, "COMMIT", 0, NULL, PGRES_COMMAND_OK, failed);
+    if (rc) {
+        *n = 0;
+        PQclear(PQexecParams(pg, "ROLLBACK", 0, NULL, NULL, NULL, NULL, 0));
+    }
+    return rc;
+}
+
+/* Batches of pf_flush_process_hours() until one finds fewer than a batch
+ * or budget_ms have passed. Each batch commits on its own, so the
+ * writers' lock is held a batch at a time and what was folded stays
+ * folded when a later batch fails. */
+static enum pf_rc fold_queued(PGconn *pg, int min_age_s, long long budget_ms, size_t *taken,
+                              bool *done, PGresult **failed)
 {
     char max[16], held[16], age[16];
     const char *vals[3] = {max, held, age};
+    long long until = pf_mono_ms() + budget_ms;
 
     *taken = 0;
+    *done = false;
     snprintf(max, sizeof(max), "%d", PROC_ROLLUP_SQL_BATCH);
     snprintf(held, sizeof(held), "%d", FLEET_PROC_MIN_HELD);
     snprintf(age, sizeof(age), "%d", min_age_s);
-    for (int round = 0; round < FOLD_ROUNDS; round++) {
-        PGresult *r = PQexecParams(pg, fold_sql, 3, NULL, vals, NULL, NULL, 0);
+    for (;;) {
         size_t n;
-
-        if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
-            *failed = r;
-            return PF_INVALID;
-        }
-        n = (size_t)strtoul(PQgetvalue(r, 0, 0), NULL, 10);
-        PQclear(r);
+        enum pf_rc rc = fold_batch(pg, vals, &n, failed);
+        if (rc)
+            return rc;
         *taken += n;
-        if (n < PROC_ROLLUP_SQL_BATCH)
-            break;
+        if (n < PROC_ROLLUP_SQL_BATCH) {
+            *done = true;
+            return PF_OK;
+        }
+        if (pf_mono_ms() >= until)
+            return PF_OK;
     }
-    return PF_OK;
+}
+
+bool proc_rollup_lock_busy(const PGresult *r)
+{
+    return strcmp(db_sqlstate(r), "55P03") == 0; /* lock_not_available: lock_timeout */
 }
 
 enum pf_rc proc_rollup_flush(PGconn *pg, size_t *written, PGresult **failed)
 {
     struct acc mine;
     size_t orphans = 0;
+    bool done;
     enum pf_rc rc = PF_OK;
 
     *written = 0;
@@ -349,17 +425,50 @@ enum pf_rc proc_rollup_flush(PGconn *pg, size_t *written, PGresult **failed)
     pthread_mutex_unlock(&acc_mu);
     if (mine.nkeys)
         rc = write_acc(pg, &mine, written, failed);
+    if (rc && mine.nkeys) {
+        /* Not written: the rows go back, under what was folded since (the
+         * later snapshots), and are written by the next flush; dropping
+         * them would leave their snapshots to be folded again from the
+         * stored rows, at a fraction of the speed. */
+        size_t nrows = mine.nrows, nkeys = mine.nkeys;
+        bool kept;
+        pthread_mutex_lock(&acc_mu);
+        kept = acc_merge(&mine, &acc);
+        if (kept)
+            acc = mine;
+        else
+            acc_free(&acc);
+        pthread_mutex_unlock(&acc_mu);
+        if (!kept) {
+            acc_free(&mine);
+            pf_warn("process_hours: no memory to keep %zu rows that could not be written; "
+                    "their %zu snapshots stay queued and are folded from the stored rows",
+                    nrows, nkeys);
+        } else if (proc_rollup_lock_busy(*failed)) {
+            pf_debug("process_hours: another writer holds the lock; %zu rows of %zu snapshots "
+                     "wait in memory for the next flush",
+                     nrows, nkeys);
+        } else {
+            pf_info("process_hours: writing %zu rows of %zu snapshots failed; they wait in "
+                    "memory for the next flush",
+                    nrows, nkeys);
+        }
+        return rc;
+    }
     acc_free(&mine);
     if (!rc)
-        rc = fold_queued(pg, PROC_ROLLUP_ORPHAN_S, &orphans, failed);
+        rc = fold_queued(pg, PROC_ROLLUP_ORPHAN_S, PROC_ROLLUP_ORPHAN_MS, &orphans, &done,
+                         failed);
     if (orphans)
-        pf_info("process_hours: folded %zu snapshots queued over %d s ago from the stored rows",
-                orphans, PROC_ROLLUP_ORPHAN_S);
+        pf_info("process_hours: folded %zu snapshots queued over %d s ago from the stored "
+                "rows%s",
+                orphans, PROC_ROLLUP_ORPHAN_S, done ? "" : " (more wait)");
     return rc;
 }
 
-enum pf_rc proc_rollup_catch_up(PGconn *pg, size_t *taken, PGresult **failed)
+enum pf_rc proc_rollup_catch_up(PGconn *pg, long long budget_ms, size_t *taken, bool *done,
+                                PGresult **failed)
 {
     *failed = NULL;
-    return fold_queued(pg, 0, taken, failed);
+    return fold_queued(pg, 0, budget_ms, taken, done, failed);
 }

@@ -241,7 +241,10 @@ enum pf_rc store_flush_rollups(struct db_conn *dc)
     if (!pg)
         return PF_AGAIN;
     rc = proc_rollup_flush(pg, &written, &bad);
-    if (rc == PF_INVALID)
+    /* Behind a fold of the queue: the rows wait in memory (proc_rollup.h). */
+    if (rc == PF_INVALID && proc_rollup_lock_busy(bad))
+        rc = PF_OK;
+    else if (rc == PF_INVALID)
         rc = fault_rc(fault_classify(dc, bad, "writing process_hours"));
     PQclear(bad);
     if (!rc && written)
