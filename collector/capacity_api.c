@@ -323,6 +323,7 @@ enum pf_rc capacity_load(PGconn *pg, struct acache *cache, const struct fleet_pa
     /* The version first: what is read after it is at least as new. */
     if (cache)
         rc = db_version(pg, version, sizeof(version), err, errlen);
+    memcpy(out->version, version, sizeof(out->version));
     if (!rc && s->agent_id) {
         if (!is_uuid(s->agent_id))
             return PF_NOTFOUND;
@@ -345,6 +346,49 @@ enum pf_rc capacity_load(PGconn *pg, struct acache *cache, const struct fleet_pa
     return rc;
 }
 
+/* pg_current_snapshot()'s text: xmin, xmax and where the list of
+ * transactions in progress starts. */
+static bool snapshot_parse(const char *s, unsigned long long *xmin, unsigned long long *xmax,
+                           const char **xip)
+{
+    char *end;
+
+    errno = 0;
+    *xmin = strtoull(s, &end, 10);
+    if (end == s || *end != ':' || errno)
+        return false;
+    s = end + 1;
+    *xmax = strtoull(s, &end, 10);
+    if (end == s || *end != ':' || errno)
+        return false;
+    *xip = end + 1;
+    return true;
+}
+
+void capacity_cache_own_write(PGconn *pg, struct acache *cache, const char *before)
+{
+    char now[ACACHE_VERSION_LEN + 1], expect[ACACHE_VERSION_LEN + 1], err[256];
+    unsigned long long xmin, xmax;
+    const char *xip;
+    size_t moved;
+
+    if (!cache || !before[0] || !snapshot_parse(before, &xmin, &xmax, &xip) ||
+        db_version(pg, now, sizeof(now), err, sizeof(err)))
+        return;
+    /* One more transaction, the caller's, took the next id (xmax) and
+     * committed; the ones in progress are the same: xmax is one more, xmin
+     * too when none was in progress. Any other write since moved xmax
+     * further or changed the list. */
+    snprintf(expect, sizeof(expect), "%llu:%llu:%s", *xip ? xmin : xmax + 1, xmax + 1, xip);
+    if (strcmp(expect, now) != 0)
+        return;
+    moved = acache_advance(cache, before, now);
+    if (moved)
+        pf_debug("capacity: %zu shared analyses and details still current after a write "
+                 "that does not touch them",
+                 moved);
+}
+
 /* ---- one analysis ---- */
 
 /* The cache the server's requests share (capacity/analysis_cache.h),
@@ -353,7 +397,7 @@ static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct acache *cache;
 static bool cache_made;
 
-static struct acache *shared_cache(const struct copts *o)
+struct acache *capacity_shared_cache(const struct copts *o)
 {
     pthread_mutex_lock(&cache_lock);
     if (!cache_made && o->analysis_cache_mb) {
@@ -576,7 +620,7 @@ static void run(struct db_conn *dc, struct db_job **jobs, size_t n)
             continue;
         }
         pf_buf_reset(&x->out);
-        rc = analyse(pg, shared_cache(serve_opts(x)), v, &r, serve_who(x)->role == ACCESS_OPERATOR,
+        rc = analyse(pg, capacity_shared_cache(serve_opts(x)), v, &r, serve_who(x)->role == ACCESS_OPERATOR,
                      &x->out, &type, err, sizeof(err));
         if (rc == PF_OK && serve_who(x)->by_session && strncmp(type, "text/html", 9) == 0)
             rc = signin_add_signout(&x->out);

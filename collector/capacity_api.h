@@ -28,6 +28,7 @@
 
 #include <libpq-fe.h>
 
+#include "analysis_cache.h"
 #include "capacity.h"
 #include "error.h"
 #include "host_detail.h"
@@ -74,6 +75,8 @@ struct capacity_data {
     struct capacity *own;
     struct host_detail own_detail;
     bool hit; /* the analysis came from the cache */
+    /* the database's version it was read at (cache given; else "") */
+    char version[ACACHE_VERSION_LEN + 1];
 };
 /* Loads and analyses scope s at p, or takes both from cache (may be NULL:
  * capacity/analysis_cache.h) when the database has not changed since.
@@ -85,6 +88,20 @@ enum pf_rc capacity_load(PGconn *pg, struct acache *cache, const struct fleet_pa
                          const struct capacity_scope *s, struct capacity_data *out, char *err,
                          size_t errlen);
 void capacity_data_free(struct capacity_data *d);
+
+/* The analysis cache the server's requests share, made on first use with
+ * o's --analysis-cache-mb and --analysis-reuse; NULL when it has none.
+ * The alert evaluator analyses through it too (alert.h). */
+struct copts;
+struct acache *capacity_shared_cache(const struct copts *o);
+
+/* After a transaction of the caller's own on pg that wrote nothing an
+ * analysis reads (the alert evaluator's state): when the database's
+ * version now is what before (capacity_data.version) becomes with that one
+ * transaction and no other write, the cache's entries read at before are
+ * still current and move to the new version, so the next request shares
+ * them instead of analysing the fleet again. */
+void capacity_cache_own_write(PGconn *pg, struct acache *cache, const char *before);
 
 /* `portfleet-collector report --db CONNINFO [--site S] [--format
  * text|json|csv|html] [--out FILE|DIR] [--now T] [--window-days N]

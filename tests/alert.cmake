@@ -13,6 +13,7 @@ endfunction()
 pf_alert_it(alert_webhook 600)
 pf_alert_it(alert_crash 600)
 pf_alert_it(alert_smtp 600)
+pf_alert_it(alert_shared 300)
 
 # The Prometheus rules: syntax, and their unit test (series shaped like
 # /metrics; each alert must fire, and stay quiet before it should).

@@ -23,8 +23,8 @@
 
 #include "alert_dest.h"
 #include "alert_format.h"
-#include "analysis_db.h"
 #include "capacity.h"
+#include "capacity_api.h"
 #include "log.h"
 #include "report.h"
 #include "server.h"
@@ -550,8 +550,6 @@ static bool apply(struct alert *a, PGconn *pg, const struct capacity *c)
 static void evaluate(struct alert *a, PGconn *pg)
 {
     struct fleet_params p;
-    struct fleet *f = NULL;
-    struct capacity *c = NULL;
     char err[512], min_age[32];
     PGresult *r;
     bool mine;
@@ -572,16 +570,23 @@ static void evaluate(struct alert *a, PGconn *pg)
           "$1::float8)",
           1, v, PGRES_TUPLES_OK);
     if (r && strcmp(PQgetvalue(r, 0, 0), "0") == 0) {
+        /* Every tenant's fleet as of now: the analysis an operator's
+         * /report or /v1/findings makes, shared with them through the
+         * server's cache (capacity_api.h) while the database is unchanged;
+         * this round's own bookkeeping leaves it current. */
+        struct capacity_scope sc = {"", "", NULL, true};
+        struct acache *cache = capacity_shared_cache(a->o);
+        struct capacity_data d;
         fleet_params_default(&p);
-        rc = analysis_db_load(pg, &p, "", "", &f, err, sizeof(err)); /* every tenant */
-        if (!rc)
-            rc = capacity_analyze(f, &p, &c);
-        if (rc)
+        rc = capacity_load(pg, cache, &p, &sc, &d, err, sizeof(err));
+        if (rc) {
             pf_warn("alert: analysis failed (%s); nothing changes until the next round",
-                    rc == PF_AGAIN ? err : pf_strerror(rc));
-        else
-            apply(a, pg, c);
-        capacity_free(c);
+                    rc == PF_AGAIN || rc == PF_INVALID ? err : pf_strerror(rc));
+        } else {
+            if (apply(a, pg, d.c))
+                capacity_cache_own_write(pg, cache, d.version);
+            capacity_data_free(&d);
+        }
     }
     PQclear(r);
     r = PQexec(pg, "SELECT pg_advisory_unlock(hashtext('" LOCK_KEY "'))");

@@ -178,6 +178,22 @@ void acache_release(struct acache *c, struct acache_entry *e)
         entry_free(e);
 }
 
+size_t acache_advance(struct acache *c, const char *from, const char *to)
+{
+    size_t n = 0;
+
+    if (strlen(to) >= ACACHE_VERSION_LEN)
+        return 0;
+    pthread_mutex_lock(&c->lock);
+    for (size_t i = 0; i < c->n; i++)
+        if (strcmp(c->v[i]->version, from) == 0) {
+            snprintf(c->v[i]->version, sizeof(c->v[i]->version), "%s", to);
+            n++;
+        }
+    pthread_mutex_unlock(&c->lock);
+    return n;
+}
+
 void acache_stats(struct acache *c, struct acache_stats *out)
 {
     pthread_mutex_lock(&c->lock);

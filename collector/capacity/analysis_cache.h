@@ -73,6 +73,11 @@ const void *acache_put(struct acache *c, const struct acache_key *k, const char 
 /* Lets go of an entry from acache_get() or acache_put(); NULL does nothing. */
 void acache_release(struct acache *c, struct acache_entry *e);
 
+/* Moves every entry read at version from to version to: the caller knows
+ * the only writes between them changed nothing an entry holds (the alert
+ * evaluator's own bookkeeping, say). Returns how many moved. */
+size_t acache_advance(struct acache *c, const char *from, const char *to);
+
 struct acache_stats {
     uint64_t hits, misses, stale; /* stale: dropped for a newer version */
     size_t entries, bytes;
