@@ -21,6 +21,7 @@
 #include "analysis_db.h"
 #include "capacity.h"
 #include "config.h"
+#include "fleet_mirror.h"
 #include "host_detail_db.h"
 #include "http.h"
 #include "log.h"
@@ -237,6 +238,56 @@ static void cache_key(struct acache_key *k, enum acache_kind kind, const struct 
     k->wall_clock = s->wall_clock;
 }
 
+/* The fleet mirror of the server's requests (store/fleet_mirror.h), made
+ * at start by capacity_warm() when --analysis-mirror is 1; NULL: none. */
+static pthread_mutex_t mirror_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct fmirror *mirror;
+
+static struct fmirror *shared_mirror(void)
+{
+    struct fmirror *m;
+
+    pthread_mutex_lock(&mirror_lock);
+    m = mirror;
+    pthread_mutex_unlock(&mirror_lock);
+    return m;
+}
+
+void capacity_warm(PGconn *pg, void *options)
+{
+    const struct copts *o = options;
+    struct fleet_params p;
+    struct fmirror *m;
+    char err[512];
+    enum pf_rc rc;
+
+    if (!o->analysis_mirror)
+        return;
+    pthread_mutex_lock(&mirror_lock);
+    if (!mirror) {
+        fleet_params_default(&p);
+        mirror = fmirror_new(p.window_s);
+        if (!mirror)
+            pf_warn("fleet mirror: no memory; every analysis loads in full");
+    }
+    m = mirror;
+    pthread_mutex_unlock(&mirror_lock);
+    if (!m)
+        return;
+    rc = fmirror_refresh(m, pg, 0, err, sizeof(err));
+    if (rc && rc != PF_NOTFOUND)
+        pf_warn("fleet mirror: %s", rc == PF_AGAIN ? err : pf_strerror(rc));
+}
+
+bool capacity_mirror_status(struct fmirror_status *st)
+{
+    struct fmirror *m = shared_mirror();
+
+    if (m)
+        fmirror_status(m, st);
+    return m != NULL;
+}
+
 /* The analysis of (tenant, site) at p: the cache's, or loaded and put
  * there. */
 static enum pf_rc load_analysis(PGconn *pg, const struct fleet_params *p,
@@ -249,6 +300,7 @@ static enum pf_rc load_analysis(PGconn *pg, const struct fleet_params *p,
     struct capacity *c;
     enum pf_rc rc;
     long long t0 = pf_mono_ms(), t1;
+    bool from_mirror;
 
     if (out->cache) {
         cache_key(&k, ACACHE_ANALYSIS, p, s, site, NULL);
@@ -258,14 +310,19 @@ static enum pf_rc load_analysis(PGconn *pg, const struct fleet_params *p,
             return PF_OK;
         }
     }
-    rc = analysis_db_load(pg, p, s->tenant, site, &f, err, errlen);
+    rc = PF_NOTFOUND;
+    if (out->cache && shared_mirror())
+        rc = fmirror_view(shared_mirror(), pg, p, s->tenant, site, &f, err, errlen);
+    from_mirror = rc != PF_NOTFOUND;
+    if (rc == PF_NOTFOUND)
+        rc = analysis_db_load(pg, p, s->tenant, site, &f, err, errlen);
     t1 = pf_mono_ms();
     if (!rc)
         rc = capacity_analyze(f, p, &c);
     if (rc)
         return rc;
-    pf_debug("capacity: %zu hosts: load %lld ms, analysis %lld ms", c->fleet->nhosts, t1 - t0,
-             pf_mono_ms() - t1);
+    pf_debug("capacity: %zu hosts: load %lld ms (%s), analysis %lld ms", c->fleet->nhosts,
+             t1 - t0, from_mirror ? "mirror" : "full", pf_mono_ms() - t1);
     if (!out->cache) {
         out->c = out->own = c;
         return PF_OK;

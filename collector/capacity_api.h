@@ -103,6 +103,15 @@ struct acache *capacity_shared_cache(const struct copts *o);
  * them instead of analysing the fleet again. */
 void capacity_cache_own_write(PGconn *pg, struct acache *cache, const char *before);
 
+/* Every CAPACITY_WARM_MS on a database worker (serve.h's warm): loads
+ * the fleet mirror at start (--analysis-mirror), then refreshes it so a
+ * request finds little to read. options: the server's struct copts. */
+#define CAPACITY_WARM_MS 30000
+void capacity_warm(PGconn *pg, void *options);
+/* The mirror's state into st; false when there is none. */
+struct fmirror_status;
+bool capacity_mirror_status(struct fmirror_status *st);
+
 /* `portfleet-collector report --db CONNINFO [--site S] [--format
  * text|json|csv|html] [--out FILE|DIR] [--now T] [--window-days N]
  * [--horizon-days N]`; argv[0] is "report". --db may come from

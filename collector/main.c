@@ -105,7 +105,9 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "migrate") == 0) {
         code = cmd_migrate(&o);
     } else {
-        struct serve_app app = {.signin_page = signin_form};
+        struct serve_app app = {.signin_page = signin_form,
+                                .warm = capacity_warm,
+                                .warm_every_ms = CAPACITY_WARM_MS};
         app.routes = routes_table(&app.nroutes);
         code = serve_main(&o, &app);
     }

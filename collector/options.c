@@ -40,6 +40,8 @@ static const struct pf_option_spec serve_specs[] = {
      "analyses kept for the report and API until the database changes (0: none)"},
     {"analysis-reuse", 1, 0, "SECONDS", "10",
      "an analysis as of now answers for this long while the database is unchanged"},
+    {"analysis-mirror", 1, 0, "0|1", "1",
+     "keep the analysis window's rollups in memory, refreshed by what changed (0: load per analysis)"},
     {"alert-webhook", 1, 1, "[slack:|teams:]URL", NULL,
      "where notifications go (https only); repeat for several"},
     {"alert-ca-file", 1, 0, "PEM", NULL, "CA for the webhooks' and SMTP server's certificates"},
@@ -302,7 +304,8 @@ enum pf_rc copts_load(const char *command, int argc, char **argv, struct copts *
                        errlen)) ||
         (rc = get_uint(o, "retry-after", 1, 3600, &o->retry_after_s, err, errlen)) ||
         (rc = get_uint(o, "analysis-cache-mb", 0, 1 << 20, &o->analysis_cache_mb, err, errlen)) ||
-        (rc = get_uint(o, "analysis-reuse", 0, 3600, &o->analysis_reuse_s, err, errlen)))
+        (rc = get_uint(o, "analysis-reuse", 0, 3600, &o->analysis_reuse_s, err, errlen)) ||
+        (rc = get_uint(o, "analysis-mirror", 0, 1, &o->analysis_mirror, err, errlen)))
         return rc;
     if ((rc = alert_options(o, err, errlen)))
         return rc;

@@ -36,6 +36,7 @@ struct copts {
     uint64_t retry_after_s;    /* Retry-After of 503 answers */
     uint64_t analysis_cache_mb; /* capacity/analysis_cache.h budget; 0: no cache */
     uint64_t analysis_reuse_s;  /* its reuse_s */
+    uint64_t analysis_mirror;   /* 1: store/fleet_mirror.h serves the analyses */
     const char *log_level;
     /* Positional arguments (commands that take them: agent). */
     const char *const *args;

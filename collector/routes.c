@@ -9,6 +9,7 @@
 #include "alert_api.h"
 #include "capacity_api.h"
 #include "enroll.h"
+#include "fleet_mirror.h"
 #include "ingest.h"
 #include "serve.h"
 #include "signin.h"
@@ -93,7 +94,9 @@ static void readyz(struct exchange *x)
 static void status(struct exchange *x)
 {
     const struct server_stats *st = server_stats(x->srv);
-    char json[1024];
+    struct fmirror_status ms;
+    char json[1400], mj[300];
+    size_t n;
 
     snprintf(json, sizeof(json),
              "{\"database_up\":%s,\"queue_depth\":%zu,\"connections_open\":%" PRIu64
@@ -112,5 +115,18 @@ static void status(struct exchange *x)
              st->answers_2xx, st->answers_4xx, st->answers_5xx, st->answers_429,
              st->snapshots_accepted, st->snapshots_duplicate, st->connections_draining,
              st->drains_started, st->drains_refused, st->drains_cut, st->drains_idle);
+    /* The fleet mirror (store/fleet_mirror.h): whether the first full load
+     * is done, and what refreshes cost. */
+    if (capacity_mirror_status(&ms))
+        snprintf(mj, sizeof(mj),
+                 ",\"analysis_mirror\":{\"ready\":%s,\"off\":%s,\"hosts\":%zu,\"full_load_ms\":%lld,"
+                 "\"refresh_ms\":%lld,\"full_loads\":%llu,\"refreshes\":%llu}}",
+                 ms.ready ? "true" : "false", ms.disabled ? "true" : "false", ms.hosts, ms.full_ms,
+                 ms.refresh_ms, ms.fulls, ms.refreshes);
+    else
+        snprintf(mj, sizeof(mj), ",\"analysis_mirror\":null}");
+    n = strlen(json);
+    if (n > 0 && n - 1 + strlen(mj) < sizeof(json))
+        snprintf(json + n - 1, sizeof(json) - (n - 1), "%s", mj);
     exchange_json(x, 200, json);
 }

@@ -237,6 +237,8 @@ int serve_main(const struct copts *o, const struct serve_app *app)
     now = pf_mono_ms();
     sv.next_summary = now + SUMMARY_MS;
     upkeep_init(&sv.upkeep, (int)o->retention_days, (int)o->rollup_retention_days, now);
+    if (app->warm)
+        upkeep_set_warm(&sv.upkeep, app->warm, (void *)o, app->warm_every_ms, now);
     pf_info("serving on %s: at most %zu connections, timeouts head %llus body %llus idle %llus, "
             "%llu database workers, %llu TLS threads, retention %llu days",
             o->listen, server_max_connections(sv.srv), (unsigned long long)o->header_timeout_s,

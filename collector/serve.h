@@ -27,6 +27,10 @@ struct serve_app {
     const struct route *routes;
     size_t nroutes;
     void (*signin_page)(struct exchange *x, const char *why);
+    /* Run on a database worker at start and then every warm_every_ms
+     * (capacity_api.h's capacity_warm); NULL: nothing. */
+    void (*warm)(PGconn *pg, void *options);
+    long long warm_every_ms;
 };
 
 /* Runs the collector with options o serving app until SIGTERM or SIGINT.

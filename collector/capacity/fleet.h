@@ -123,6 +123,7 @@ struct fleet {
     size_t nhosts, cap;
     size_t *index; /* open addressing over agent_id: host number + 1, 0 = free */
     size_t index_cap;
+    void *owner; /* a loader's own bookkeeping (fleet_mirror.c); NULL elsewhere */
 };
 
 /* Returns an empty fleet whose window ends at the hour holding p->now and

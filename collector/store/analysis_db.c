@@ -3,6 +3,7 @@
  * analysis_db.h). Values arrive as text and are parsed here; every query
  * takes its values as parameters. */
 #include "analysis_db.h"
+#include "analysis_rows.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -69,23 +70,19 @@ static const char site_hours_sql_tail[] =
  * index range, and Citus pushes the join down to every worker as it is
  * (no LATERAL subquery with OFFSET, which it cannot push down). */
 static const char proc_day_sql[] =
-    "SELECT p.agent_id::text, p.hour, p.name, p.service, p.held_max, p.held_min, p.bound_max, "
-    "p.remote_addr, p.remote_port, p.remote_at "
-    "FROM process_hours p "
+    ANALYSIS_ROWS_PROC_COLS "FROM process_hours p "
     "JOIN unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[]) AS a(agent_id, lo, hi) "
     "ON p.agent_id = a.agent_id AND p.hour >= a.lo AND p.hour <= a.hi "
     "WHERE p.hour >= $4::timestamptz AND p.hour <= $5::timestamptz";
 
 static const char proc_series_sql[] =
-    "SELECT p.agent_id::text, p.hour, p.name, p.service, p.held_max, p.held_min, p.bound_max, "
-    "p.remote_addr, p.remote_port, p.remote_at "
-    "FROM process_hours p "
+    ANALYSIS_ROWS_PROC_COLS "FROM process_hours p "
     "JOIN unnest($1::uuid[], $2::text[], $3::text[]) AS c(agent_id, name, service) "
     "ON p.agent_id = c.agent_id AND p.name = c.name AND p.service = c.service "
     "WHERE p.hour >= $4::timestamptz AND p.hour < $5::timestamptz";
 
 /* Citus present: its planner is the one to read the queries (load_rows). */
-static const char citus_sql[] = "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')";
+const char analysis_rows_citus_sql[] = "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')";
 
 static bool null(const PGresult *r, int row, int col)
 {
@@ -101,15 +98,6 @@ static void text(const PGresult *r, int row, int col, char *dst, size_t len)
 {
     snprintf(dst, len, "%s", null(r, row, col) ? "" : PQgetvalue(r, row, col));
 }
-
-/* One row of a binary answer, wherever it came from: a single-row result
- * or a COPY ... (FORMAT binary) message. v[c] NULL: the value is NULL. */
-#define AROW_COLS 128
-struct arow {
-    int n;
-    const unsigned char *v[AROW_COLS];
-    int len[AROW_COLS];
-};
 
 _Static_assert(HOURS_SZ_COL + SIZING_N <= AROW_COLS, "host hours have more columns than a row holds");
 
@@ -181,8 +169,6 @@ static PGresult *query(PGconn *pg, const char *sql, int n, const char *const *va
  * folded and freed while the server sends the next. Reads every result
  * to the end, even after fn failed, so the connection stays usable.
  * PF_OK; PF_AGAIN with err when the database failed; else fn's error. */
-typedef enum pf_rc (*row_fn)(struct fleet *f, const struct arow *r);
-
 static enum pf_rc stream(PGconn *pg, const char *sql, int n, const char *const *vals,
                          struct fleet *f, row_fn fn, char *err, size_t errlen, const char *what)
 {
@@ -280,7 +266,7 @@ static enum pf_rc copy_message(const unsigned char *p, size_t n, bool *header_do
  * it arrives: no result is built at all (single-row mode builds one per
  * row, copying the column descriptions each time: a 10,000-host fleet
  * loads with a quarter less CPU this way). COPY takes no parameters: the
- * query reads them from settings of the transaction (load_rows()). Reads
+ * query reads them from settings of the transaction (analysis_rows_load()). Reads
  * to the end, even after fn failed. */
 static enum pf_rc copy_stream(PGconn *pg, const char *sql, struct fleet *f, row_fn fn,
                               char *err, size_t errlen, const char *what)
@@ -327,11 +313,6 @@ static enum pf_rc copy_stream(PGconn *pg, const char *sql, struct fleet *f, row_
 /* How the big queries answer: COPY (copy_stream()), or, where COPY of a
  * query over distributed tables is not what Citus pushes down, the query
  * with its parameters in single-row mode (stream()). */
-struct loader {
-    PGconn *pg;
-    bool copy;
-};
-
 /* sql with each $N replaced by current_setting('portfleet.analysis_N'),
  * inside COPY ( ... ) TO STDOUT (FORMAT binary). Only this file's
  * constant queries come here. PF_TOOBIG when out does not hold it. */
@@ -364,7 +345,7 @@ static enum pf_rc copy_sql(const char *sql, char *out, size_t len)
 /* Runs sql (binary, parameters vals[0..n)) and hands each row to fn. On
  * the COPY path the parameters go into settings local to the
  * transaction first, as parameters (never into the SQL text). */
-static enum pf_rc load_rows(const struct loader *ld, const char *sql, int n,
+enum pf_rc analysis_rows_load(const struct loader *ld, const char *sql, int n,
                             const char *const *vals, struct fleet *f, row_fn fn, char *err,
                             size_t errlen, const char *what)
 {
@@ -400,7 +381,7 @@ static enum pf_rc load_rows(const struct loader *ld, const char *sql, int n,
 }
 
 /* Runs a parameterless command; -1 with the reason in err on failure. */
-static int command(PGconn *pg, const char *sql, char *err, size_t errlen)
+int analysis_rows_command(PGconn *pg, const char *sql, char *err, size_t errlen)
 {
     PGresult *r = PQexecParams(pg, sql, 0, NULL, NULL, NULL, NULL, 0);
     int bad = PQresultStatus(r) != PGRES_COMMAND_OK;
@@ -412,7 +393,7 @@ static int command(PGconn *pg, const char *sql, char *err, size_t errlen)
 }
 
 /* The host row's configuration (the latest snapshot's) into x. */
-static enum pf_rc host_config(const PGresult *r, int i, struct fleet_host *x)
+enum pf_rc analysis_rows_host_config(const PGresult *r, int i, struct fleet_host *x)
 {
     cJSON *roles, *ex, *e;
 
@@ -471,17 +452,40 @@ static enum pf_rc host_config(const PGresult *r, int i, struct fleet_host *x)
     return PF_OK;
 }
 
-static enum pf_rc host_hour(struct fleet *f, const struct arow *r)
+struct fleet_host *analysis_rows_row_host(struct fleet *f, const struct arow *r, long *h)
 {
     char id[PF_ID_LEN];
     struct fleet_host *x;
-    struct fleet_hour_row row;
-    long h;
 
     bin_text(r, 0, id, sizeof(id));
     x = fleet_host_find(f, id);
-    h = x ? fleet_hour(f, bin_time(r, 1)) : -1;
-    if (h < 0)
+    *h = x ? fleet_hour(f, bin_time(r, 1)) : -1;
+    return *h < 0 ? NULL : x;
+}
+
+bool analysis_rows_vpn(const struct arow *r, struct fleet_vpn *v)
+{
+    if (rnull(r, 10))
+        return false;
+    memset(v, 0, sizeof(*v));
+    v->ikev2 = (uint64_t)bin_int(r, 10);
+    v->connections = (uint64_t)bin_int(r, 11);
+    v->distinct_clients = (uint64_t)bin_int(r, 12);
+    bin_text(r, 13, v->top.addr, sizeof(v->top.addr));
+    v->top.count = (uint64_t)bin_int(r, 14);
+    v->at = bin_time(r, 15);
+    return true;
+}
+
+enum pf_rc analysis_rows_host_hour(struct fleet *f, const struct arow *r)
+{
+    struct fleet_host *x;
+    struct fleet_hour_row row;
+    struct fleet_vpn v;
+    long h;
+
+    x = analysis_rows_row_host(f, r, &h);
+    if (!x)
         return PF_OK;
     row.tcp = bin_dbl(r, 2);
     row.udp = bin_dbl(r, 3);
@@ -501,23 +505,14 @@ static enum pf_rc host_hour(struct fleet *f, const struct arow *r)
         if (fleet_fold_sizing(f, x, (size_t)h, sz))
             return PF_NOMEM;
     }
-    if (!rnull(r, 10)) {
-        struct fleet_vpn v;
-        memset(&v, 0, sizeof(v));
-        v.ikev2 = (uint64_t)bin_int(r, 10);
-        v.connections = (uint64_t)bin_int(r, 11);
-        v.distinct_clients = (uint64_t)bin_int(r, 12);
-        bin_text(r, 13, v.top.addr, sizeof(v.top.addr));
-        v.top.count = (uint64_t)bin_int(r, 14);
-        v.at = bin_time(r, 15);
+    if (analysis_rows_vpn(r, &v))
         fleet_fold_vpn(x, &v);
-    }
     return PF_OK;
 }
 
 /* hours_sql_head, the sizing columns, then hours_sql_tail, or
  * site_hours_sql_tail when one site is asked for. */
-static enum pf_rc hours_sql(char *sql, size_t len, int one_site)
+enum pf_rc analysis_rows_hours_sql(char *sql, size_t len, const char *tail)
 {
     size_t o = 0;
     int n = snprintf(sql, len, "%s", hours_sql_head);
@@ -531,11 +526,11 @@ static enum pf_rc hours_sql(char *sql, size_t len, int one_site)
             return PF_TOOBIG;
         o += (size_t)n;
     }
-    n = snprintf(sql + o, len - o, "%s", one_site ? site_hours_sql_tail : hours_sql_tail);
+    n = snprintf(sql + o, len - o, "%s", tail);
     return n < 0 || (size_t)n >= len - o ? PF_TOOBIG : PF_OK;
 }
 
-static enum pf_rc proc_hour(struct fleet *f, const struct arow *r)
+enum pf_rc analysis_rows_proc_hour(struct fleet *f, const struct arow *r)
 {
     char id[PF_ID_LEN], name[PF_NAME_LEN], service[PF_NAME_LEN];
     struct fleet_host *x;
@@ -605,7 +600,7 @@ static enum pf_rc load_processes(const struct loader *ld, struct fleet *f, const
     vals[3] = lo_min;
     vals[4] = hi_max;
     if (!rc)
-        rc = load_rows(ld, proc_day_sql, 5, vals, f, proc_hour, err, errlen,
+        rc = analysis_rows_load(ld, proc_day_sql, 5, vals, f, analysis_rows_proc_hour, err, errlen,
                        "loading the last day of processes");
     for (int c = 0; c < 3; c++)
         pgarray_free(&a[c]);
@@ -631,7 +626,7 @@ static enum pf_rc load_processes(const struct loader *ld, struct fleet *f, const
     vals[3] = from;
     vals[4] = to;
     if (!rc && ncand)
-        rc = load_rows(ld, proc_series_sql, 5, vals, f, proc_hour, err, errlen,
+        rc = analysis_rows_load(ld, proc_series_sql, 5, vals, f, analysis_rows_proc_hour, err, errlen,
                        "loading process series");
     for (int c = 0; c < 3; c++)
         pgarray_free(&a[c]);
@@ -703,7 +698,7 @@ enum pf_rc analysis_db_load(PGconn *pg, const struct fleet_params *p, const char
     }
     /* One snapshot of the database for the three queries, while ingest
      * goes on. */
-    if (command(pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err, errlen)) {
+    if (analysis_rows_command(pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err, errlen)) {
         fleet_free(f);
         return PF_AGAIN;
     }
@@ -712,11 +707,11 @@ enum pf_rc analysis_db_load(PGconn *pg, const struct fleet_params *p, const char
      * default 4 MB of work_mem splits into 16 batches on disk (3.1 s
      * against 1.8 s in one). For this transaction only; it assigns no
      * transaction id, so the analysis cache's version does not move. */
-    if (command(pg, "SET LOCAL work_mem = '" ANALYSIS_DB_WORK_MEM "'", err, errlen)) {
+    if (analysis_rows_command(pg, "SET LOCAL work_mem = '" ANALYSIS_DB_WORK_MEM "'", err, errlen)) {
         rc = PF_AGAIN;
         goto fail;
     }
-    r = query(pg, citus_sql, 0, NULL, 0, err, errlen, "looking for Citus");
+    r = query(pg, analysis_rows_citus_sql, 0, NULL, 0, err, errlen, "looking for Citus");
     if (!r) {
         rc = PF_AGAIN;
         goto fail;
@@ -733,7 +728,7 @@ enum pf_rc analysis_db_load(PGconn *pg, const struct fleet_params *p, const char
     }
     for (int i = 0; i < PQntuples(r) && !rc; i++) {
         struct fleet_host *x = fleet_host_get(f, PQgetvalue(r, i, 0));
-        rc = x ? host_config(r, i, x) : PF_NOMEM;
+        rc = x ? analysis_rows_host_config(r, i, x) : PF_NOMEM;
     }
     PQclear(r);
     if (rc)
@@ -743,23 +738,24 @@ enum pf_rc analysis_db_load(PGconn *pg, const struct fleet_params *p, const char
     vals[1] = to;
     vals[2] = site;
     vals[3] = tenant;
-    if ((rc = hours_sql(hsql, sizeof(hsql), site[0] != 0)))
+    if ((rc = analysis_rows_hours_sql(hsql, sizeof(hsql),
+                                      site[0] != 0 ? site_hours_sql_tail : hours_sql_tail)))
         goto fail;
-    rc = load_rows(&ld, hsql, 4, vals, f, host_hour, err, errlen, "loading host hours");
+    rc = analysis_rows_load(&ld, hsql, 4, vals, f, analysis_rows_host_hour, err, errlen, "loading host hours");
     if (rc)
         goto fail;
 
     rc = load_processes(&ld, f, from, to, err, errlen);
     if (rc)
         goto fail;
-    if (command(pg, "COMMIT", err, errlen)) {
+    if (analysis_rows_command(pg, "COMMIT", err, errlen)) {
         fleet_free(f);
         return PF_AGAIN;
     }
     *out = f;
     return PF_OK;
 fail:
-    command(pg, "ROLLBACK", NULL, 0); /* err already says why */
+    analysis_rows_command(pg, "ROLLBACK", NULL, 0); /* err already says why */
     fleet_free(f);
     return rc;
 }

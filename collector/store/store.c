@@ -227,6 +227,14 @@ enum pf_rc store_maintain(struct db_conn *dc, int retention_days, int rollup_ret
         pf_info("retention: dropped %d rollup partition tables of months before %.10s (%d days "
                 "kept)",
                 dropped, rcutoff, rollup_retention_days);
+    /* The fleet mirror's marks (sql/150) live a day: a mirror older than
+     * that reloads in full. */
+    r = PQexecParams(pg,
+                     "DELETE FROM rollup_late_marks WHERE marked_at < now() - interval '1 day'", 0,
+                     NULL, NULL, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        pf_warn("retention: late marks not deleted: %s", PQresultErrorMessage(r));
+    PQclear(r);
     pf_debug("partitions ready through %s", last);
     return PF_OK;
 }

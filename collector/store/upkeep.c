@@ -31,6 +31,18 @@ static void rollup_run(struct db_conn *dc, struct db_job **jobs, size_t n)
 
 static const struct db_job_ops rollup_ops = {"rollup", 1, 0, rollup_run};
 
+static void warm_run(struct db_conn *dc, struct db_job **jobs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct upkeep *u = (struct upkeep *)((char *)jobs[i] - offsetof(struct upkeep, warm.job));
+        PGconn *pg = db_pg(dc);
+        if (pg && u->warm_fn)
+            u->warm_fn(pg, u->warm_ud);
+    }
+}
+
+static const struct db_job_ops warm_ops = {"warm", 1, 0, warm_run};
+
 static void job_done(struct db_job *j)
 {
     ((struct upkeep_job *)j)->pending = false;
@@ -51,13 +63,24 @@ void upkeep_init(struct upkeep *u, int retention_days, int rollup_retention_days
 {
     u->retention_days = retention_days;
     u->rollup_retention_days = rollup_retention_days;
+    u->warm_fn = NULL;
     u->maint = (struct upkeep_job){.job = {.ops = &maint_ops}, .every_ms = MAINTAIN_MS, .next = now};
     u->rollup = (struct upkeep_job){
         .job = {.ops = &rollup_ops}, .every_ms = ROLLUP_MS, .next = now + ROLLUP_MS};
 }
 
+void upkeep_set_warm(struct upkeep *u, void (*fn)(PGconn *pg, void *ud), void *ud,
+                     long long every_ms, long long now)
+{
+    u->warm_fn = fn;
+    u->warm_ud = ud;
+    u->warm = (struct upkeep_job){.job = {.ops = &warm_ops}, .every_ms = every_ms, .next = now};
+}
+
 void upkeep_tick(struct upkeep *u, struct db *db, long long now)
 {
+    if (u->warm_fn)
+        submit(db, &u->warm, now);
     submit(db, &u->rollup, now);
     submit(db, &u->maint, now);
 }

@@ -19,13 +19,19 @@ struct upkeep_job {
 };
 
 struct upkeep {
-    struct upkeep_job maint, rollup;
+    struct upkeep_job maint, rollup, warm;
     int retention_days, rollup_retention_days;
+    void (*warm_fn)(PGconn *pg, void *ud);
+    void *warm_ud;
 };
 
 /* Starts the schedule at now (pf_mono_ms): maintenance at once, the
  * first rollup flush a second later. */
 void upkeep_init(struct upkeep *u, int retention_days, int rollup_retention_days, long long now);
+/* Also runs fn(pg, ud) on a worker at once and then every every_ms (the
+ * fleet mirror's warm-up and keep-warm refresh). */
+void upkeep_set_warm(struct upkeep *u, void (*fn)(PGconn *pg, void *ud), void *ud,
+                     long long every_ms, long long now);
 /* Loop thread: submits to db what is due at now (a full queue tries again
  * at the next due time). */
 void upkeep_tick(struct upkeep *u, struct db *db, long long now);
