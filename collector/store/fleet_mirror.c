@@ -54,14 +54,14 @@ static const char marks_sql[] =
     "SELECT DISTINCT agent_id::text, (extract(epoch FROM hour))::bigint FROM rollup_late_marks "
     "WHERE xid >= $1::xid8";
 
-/* Rows of hours [$1, $2) of every host, then of [$3, $4) (empty: $3 = $4). */
+/* Rows of hours [$1, $2) of every host. Plain range conditions, no OR:
+ * the partitions are pruned and the hour index used, and the parameters
+ * (settings on the COPY path) are read once, not per row. */
 static const char hours_range_tail[] =
-    " FROM host_hours h WHERE (h.hour >= $1::timestamptz AND h.hour < $2::timestamptz) "
-    "OR (h.hour >= $3::timestamptz AND h.hour < $4::timestamptz)";
+    " FROM host_hours h WHERE h.hour >= $1::timestamptz AND h.hour < $2::timestamptz";
 static const char procs_range_sql[] =
     ANALYSIS_ROWS_PROC_COLS
-    "FROM process_hours p WHERE (p.hour >= $1::timestamptz AND p.hour < $2::timestamptz) "
-    "OR (p.hour >= $3::timestamptz AND p.hour < $4::timestamptz)";
+    "FROM process_hours p WHERE p.hour >= $1::timestamptz AND p.hour < $2::timestamptz";
 /* Rows of the given (host, hour) pairs. */
 static const char hours_pairs_tail[] =
     " FROM host_hours h JOIN unnest($1::uuid[], $2::timestamptz[]) AS m(agent_id, hour) "
@@ -326,7 +326,7 @@ static enum pf_rc full_load(PGconn *pg, struct fmirror *m, int64_t start, const 
 {
     struct mstate *s = state_new(start, m->window_s);
     char from[PF_TIME_LEN], to[PF_TIME_LEN], hsql[2048];
-    const char *vals[4] = {from, to, from, from};
+    const char *vals[2] = {from, to};
     enum pf_rc rc;
 
     if (!s)
@@ -340,10 +340,10 @@ static enum pf_rc full_load(PGconn *pg, struct fmirror *m, int64_t start, const 
     if (!rc)
         rc = analysis_rows_hours_sql(hsql, sizeof(hsql), hours_range_tail);
     if (!rc)
-        rc = analysis_rows_load(ld, hsql, 4, vals, s->f, mirror_host_hour, err, errlen,
+        rc = analysis_rows_load(ld, hsql, 2, vals, s->f, mirror_host_hour, err, errlen,
                                 "fleet mirror: loading host hours");
     if (!rc)
-        rc = analysis_rows_load(ld, procs_range_sql, 4, vals, s->f, analysis_rows_proc_hour, err,
+        rc = analysis_rows_load(ld, procs_range_sql, 2, vals, s->f, analysis_rows_proc_hour, err,
                                 errlen, "fleet mirror: loading process hours");
     if (rc) {
         state_free(s);
@@ -482,12 +482,16 @@ static enum pf_rc incremental(PGconn *pg, struct fmirror *m, int64_t start, int6
     for (int k = 0; k < 4; k++)
         vals[k] = t[k];
     rc = analysis_rows_hours_sql(hsql, sizeof(hsql), hours_range_tail);
-    if (!rc)
-        rc = analysis_rows_load(ld, hsql, 4, vals, f, mirror_host_hour, err, errlen,
+    for (int k = 0; !rc && k < 4; k += 2) {
+        if (k == 0 ? a1 >= b1 : a2 >= b2)
+            continue; /* an empty range */
+        rc = analysis_rows_load(ld, hsql, 2, vals + k, f, mirror_host_hour, err, errlen,
                                 "fleet mirror: recent host hours");
-    if (!rc)
-        rc = analysis_rows_load(ld, procs_range_sql, 4, vals, f, analysis_rows_proc_hour, err,
-                                errlen, "fleet mirror: recent process hours");
+        if (!rc)
+            rc = analysis_rows_load(ld, procs_range_sql, 2, vals + k, f,
+                                    analysis_rows_proc_hour, err, errlen,
+                                    "fleet mirror: recent process hours");
+    }
     /* The marked hours. */
     if (!rc && npairs) {
         char lo[PF_TIME_LEN], hi[PF_TIME_LEN];

@@ -21,6 +21,9 @@
 -- its partition, which no collector ever produces). :now is Unix time.
 \set ON_ERROR_STOP on
 BEGIN;
+-- The collector starts after the seed and loads its fleet mirror in full:
+-- sql/150's late-row marks (one per row here) would only slow the seed.
+SET LOCAL session_replication_role = replica;
 SELECT pf_ensure_partitions((to_timestamp(:now) - interval '8 days')::date,
                             to_timestamp(:now)::date);
 CREATE TEMP TABLE seed_hosts AS

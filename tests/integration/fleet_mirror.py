@@ -186,12 +186,14 @@ psql("UPDATE host_hours SET tcp_max = tcp_max + 4000, vpn_ikev2 = 500, vpn_conne
 psql("UPDATE process_hours SET held_max = held_max + 900, held_min = held_min + 900 "
      "WHERE agent_id = '%s' AND hour = date_trunc('hour', to_timestamp(%d)) - interval '30 hours'"
      % (hosts[1]["id"], T))
-same("old host and process hours rewritten", [Q])
+rw = same("old host and process hours rewritten", [Q])
+check(rw["/v1/hosts" + Q] != lt["/v1/hosts" + Q], "the rewritten hours changed the answer")
 
 # ---- the process_hours queue folded at request time ----
 qh = hosts[4]
 post(qh, [snap(qh, NOW - 5 * HOUR + datetime.timedelta(minutes=10), 2500)])
-same("queued processes of a late snapshot", [Q])
+qd = same("queued processes of a late snapshot", [Q])
+check(qd["/v1/hosts" + Q] != rw["/v1/hosts" + Q], "the late snapshot changed the answer")
 
 # ---- a revoked agent ----
 p = subprocess.run([BIN, "agent", "revoke", hosts[0]["id"], "--db", DB], capture_output=True,
@@ -233,7 +235,8 @@ check(int(n) > 0, "late rows were marked (%s marks)" % n)
 # ---- the checks can fail: without the trigger, a late change is missed ----
 if os.environ.get("PF_MIRROR_NEGATIVE", "1") == "1":
     psql("DROP TRIGGER host_hours_late ON host_hours")
-    psql("UPDATE host_hours SET tcp_max = tcp_max + 9000 WHERE agent_id = '%s' "
+    # above the host's highest hour (the spool's 16,000), so its peak moves
+    psql("UPDATE host_hours SET tcp_max = tcp_max + 20000 WHERE agent_id = '%s' "
          "AND hour = date_trunc('hour', to_timestamp(%d)) - interval '15 hours'"
          % (hosts[3]["id"], T))
     a = get(URL_A, "/v1/hosts" + Q)

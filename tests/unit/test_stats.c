@@ -166,6 +166,46 @@ TEST(kendall_and_release)
     T_ASSERT(isinf(stats_release_ratio(down, 5)));
 }
 
+/* Kendall's tau from every pair, as stats.c computed it before. */
+static double tau_pairs(const double *v, size_t n)
+{
+    long long up = 0, down = 0, pairs = 0;
+
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; stats_present(v[i]) && j < n; j++)
+            if (stats_present(v[j])) {
+                pairs++;
+                up += v[j] > v[i];
+                down += v[j] < v[i];
+            }
+    return pairs ? (double)(up - down) / (double)pairs : 0.0;
+}
+
+TEST(kendall_fast_equals_every_pair)
+{
+    static double v[1200];
+    unsigned seed = 12345;
+    size_t lens[] = {0, 1, 2, 3, 7, 24, 169, 256, 257, 1200};
+
+    /* Random series of every length class (the stack and the heap path),
+     * with gaps, ties (few distinct values), trends and noise: the tau
+     * must be the same double, not only close. */
+    for (int round = 0; round < 400; round++) {
+        size_t n = lens[round % 10];
+        int levels = 1 + round % 13, trend = round % 3 - 1;
+        for (size_t i = 0; i < n; i++) {
+            seed = seed * 1103515245u + 12345u;
+            if ((seed >> 16) % 9 == 0)
+                v[i] = NAN;
+            else
+                v[i] = (double)((seed >> 8) % (unsigned)levels) + trend * (double)i * 0.01 +
+                       (round % 5 == 0 ? 0.5 * (double)((seed >> 20) % 3) : 0);
+        }
+        double a = stats_kendall_tau(v, n), b = tau_pairs(v, n);
+        T_ASSERT(a == b);
+    }
+}
+
 TEST(segment_after_restart_not_after_night)
 {
     double v[H7];
@@ -353,6 +393,7 @@ int main(void)
     RUN(theil_sen_ci_covers_the_slope);
     RUN(growth_interval);
     RUN(kendall_and_release);
+    RUN(kendall_fast_equals_every_pair);
     RUN(segment_after_restart_not_after_night);
     RUN(deseasonalize_flattens_daily_pattern);
     RUN(step_versus_line);
