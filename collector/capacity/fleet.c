@@ -64,7 +64,9 @@ void fleet_free(struct fleet *f)
 {
     if (!f)
         return;
-    for (size_t i = 0; i < f->nhosts; i++)
+    if (f->arena)
+        f->arena_free(f->arena, f->arena_ud);
+    for (size_t i = 0; !f->arena && i < f->nhosts; i++)
         host_clear(&f->hosts[i]);
     free(f->hosts);
     free(f->index);
@@ -132,13 +134,12 @@ struct fleet_host *fleet_host_find(struct fleet *f, const char *agent_id)
     return NULL;
 }
 
-struct fleet_host *fleet_host_get(struct fleet *f, const char *agent_id)
+/* Adds host agent_id (not in f) with series when `series`. */
+static struct fleet_host *host_add(struct fleet *f, const char *agent_id, bool series)
 {
-    struct fleet_host *x = fleet_host_find(f, agent_id);
+    struct fleet_host *x;
     size_t k;
 
-    if (x)
-        return x;
     if (strlen(agent_id) >= PF_ID_LEN)
         return NULL;
     if (PF_ARRAY_RESERVE(f->hosts, f->cap, f->nhosts + 1, 16))
@@ -149,6 +150,8 @@ struct fleet_host *fleet_host_get(struct fleet *f, const char *agent_id)
     memset(x, 0, sizeof(*x));
     snprintf(x->agent_id, sizeof(x->agent_id), "%s", agent_id);
     snprintf(x->tenant, sizeof(x->tenant), "default");
+    if (!series)
+        goto indexed;
     x->tcp = nan_series(f->nhours);
     x->udp = nan_series(f->nhours);
     x->top_dest = nan_series(f->nhours);
@@ -158,11 +161,24 @@ struct fleet_host *fleet_host_get(struct fleet *f, const char *agent_id)
         host_clear(x);
         return NULL;
     }
+indexed:
     k = hash_str(agent_id) & (f->index_cap - 1);
     while (f->index[k])
         k = (k + 1) & (f->index_cap - 1);
     f->index[k] = ++f->nhosts;
     return x;
+}
+
+struct fleet_host *fleet_host_get(struct fleet *f, const char *agent_id)
+{
+    struct fleet_host *x = fleet_host_find(f, agent_id);
+
+    return x ? x : host_add(f, agent_id, true);
+}
+
+struct fleet_host *fleet_host_add_bare(struct fleet *f, const char *agent_id)
+{
+    return host_add(f, agent_id, false);
 }
 
 struct fleet_proc *fleet_proc_get(struct fleet *f, struct fleet_host *h, const char *name,

@@ -124,6 +124,14 @@ struct fleet {
     size_t *index; /* open addressing over agent_id: host number + 1, 0 = free */
     size_t index_cap;
     void *owner; /* a loader's own bookkeeping (fleet_mirror.c); NULL elsewhere */
+    /* A fleet built in one block (fleet_mirror.c's copies): every host's
+     * series, sizing series, excluded blocks, process array and process
+     * series point into arena, which fleet_free() hands to
+     * arena_free(arena, arena_ud) instead of freeing them one by one.
+     * NULL: each is its own allocation. */
+    void *arena;
+    void (*arena_free)(void *arena, void *ud);
+    void *arena_ud;
 };
 
 /* Returns an empty fleet whose window ends at the hour holding p->now and
@@ -140,6 +148,10 @@ long fleet_hour(const struct fleet *f, int64_t t);
  * NaN) when new; NULL when out of memory. The pointer is valid until the
  * next fleet_host_get() that adds a host. */
 struct fleet_host *fleet_host_get(struct fleet *f, const char *agent_id);
+/* Adds a host with that agent id (not yet in f) with no series at all
+ * (NULL), for a loader that points them into f->arena itself; NULL when
+ * out of memory or the id is too long. */
+struct fleet_host *fleet_host_add_bare(struct fleet *f, const char *agent_id);
 /* Returns the host with that agent id, or NULL (never adds one). */
 struct fleet_host *fleet_host_find(struct fleet *f, const char *agent_id);
 /* Returns the host's process (name, service), adding it when new; NULL

@@ -7,6 +7,7 @@
 #include "fleet_mirror.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,6 +112,7 @@ struct fmirror {
     bool disabled;
     long long full_ms, refresh_ms;
     unsigned long long fulls, refreshes;
+    struct block *pool[2]; /* copies' blocks given back (POOL_BLOCKS) */
 };
 
 /* ---- state ---- */
@@ -431,6 +433,8 @@ static enum pf_rc incremental(PGconn *pg, struct fmirror *m, int64_t start, int6
     bool truncated;
     enum pf_rc rc;
 
+    long long t0 = pf_mono_ms(), t_hosts, t_ranges, t_late;
+
     *reload = false;
     old_end = old_start + (int64_t)f->nhours * FLEET_HOUR;
     if (start != old_start)
@@ -439,6 +443,7 @@ static enum pf_rc incremental(PGconn *pg, struct fmirror *m, int64_t start, int6
     rc = load_hosts(pg, s, true, err, errlen);
     if (rc)
         return rc;
+    t_hosts = pf_mono_ms();
     /* Range 1: every host's recent hours, and what a slide forward exposed;
      * range 2: what a slide back exposed. */
     a1 = (m->db_us / 1000000) / FLEET_HOUR * FLEET_HOUR - MIRROR_MARGIN_H * FLEET_HOUR;
@@ -492,6 +497,7 @@ static enum pf_rc incremental(PGconn *pg, struct fmirror *m, int64_t start, int6
                                     analysis_rows_proc_hour, err, errlen,
                                     "fleet mirror: recent process hours");
     }
+    t_ranges = pf_mono_ms();
     /* The marked hours. */
     if (!rc && npairs) {
         char lo[PF_TIME_LEN], hi[PF_TIME_LEN];
@@ -518,6 +524,7 @@ static enum pf_rc incremental(PGconn *pg, struct fmirror *m, int64_t start, int6
         pgarray_free(&ids);
         pgarray_free(&hours);
     }
+    t_late = pf_mono_ms();
     /* Hosts read whole: new ones, and those whose remote left the window. */
     if (!rc && nwhole) {
         pgarray_init(&ids);
@@ -547,6 +554,10 @@ static enum pf_rc incremental(PGconn *pg, struct fmirror *m, int64_t start, int6
     }
     free(pairs);
     (void)db_us;
+    pf_debug("fleet mirror: hosts %lld ms, hours since %lld s ago %lld ms, %zu late hours %lld "
+             "ms, %zu hosts whole %lld ms",
+             t_hosts - t0, (long long)(db_us / 1000000 - a1), t_ranges - t_hosts, npairs,
+             t_late - t_ranges, nwhole, pf_mono_ms() - t_late);
     return rc;
 }
 
@@ -644,15 +655,67 @@ drop:
 
 /* ---- the request's copy ---- */
 
-static double *copy_series(const double *v, size_t n, size_t from, size_t to)
-{
-    double *c = malloc(n * sizeof(*c));
+/* A copy lives in one block (fleet.arena) taken from, and given back to,
+ * a pool of the last blocks freed: at 10,000 hosts a copy is 200,000
+ * series, and getting them from malloc one by one, in memory the
+ * allocator had just given back to the system, cost more than the copy
+ * (page faults and heap growth: seconds on a loaded machine). */
+#define POOL_BLOCKS 2
 
-    if (!c)
-        return NULL;
-    for (size_t h = 0; h < n; h++)
-        c[h] = h >= from && h < to ? v[h] : NAN;
-    return c;
+struct block {
+    size_t size; /* bytes after this header */
+    max_align_t align;
+};
+
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void *block_get(struct fmirror *m, size_t need)
+{
+    struct block *b = NULL;
+    int best = -1;
+
+    pthread_mutex_lock(&pool_lock);
+    for (int k = 0; k < POOL_BLOCKS; k++)
+        if (m->pool[k] && m->pool[k]->size >= need &&
+            (best < 0 || m->pool[k]->size < m->pool[best]->size))
+            best = k;
+    if (best >= 0) {
+        b = m->pool[best];
+        m->pool[best] = NULL;
+    }
+    pthread_mutex_unlock(&pool_lock);
+    if (!b) {
+        size_t size = need + need / 8; /* room for the fleet to grow a little */
+        b = malloc(sizeof(*b) + size);
+        if (!b)
+            return NULL;
+        b->size = size;
+    }
+    return b + 1;
+}
+
+static void block_put(void *arena, void *ud)
+{
+    struct fmirror *m = ud;
+    struct block *b = (struct block *)arena - 1, *drop = b;
+
+    pthread_mutex_lock(&pool_lock);
+    for (int k = 0; k < POOL_BLOCKS && drop == b; k++) {
+        if (!m->pool[k]) {
+            m->pool[k] = b;
+            drop = NULL;
+        }
+    }
+    if (drop) { /* keep the larger blocks */
+        for (int k = 0; k < POOL_BLOCKS; k++)
+            if (m->pool[k]->size < drop->size) {
+                struct block *t = m->pool[k];
+                m->pool[k] = drop;
+                drop = t;
+            }
+    }
+    pthread_mutex_unlock(&pool_lock);
+    free(drop);
 }
 
 static bool any_present(const double *v, size_t from, size_t to)
@@ -671,74 +734,113 @@ static long last_hour(const struct fleet *f, const struct fleet_host *x)
     return -1;
 }
 
-/* Host x of the mirror (with e) into the view v, as analysis_db_load
- * would have loaded it. */
-static enum pf_rc copy_host(const struct fleet *mf, const struct fleet_host *x,
-                            const struct mhost *e, struct fleet *v)
+/* The processes of x a load would read: those with a row in the host's
+ * last day [*lo, last] (the others are skipped). Returns how many (at
+ * most FLEET_PROCS_MAX, as a load keeps). */
+static size_t day_procs(const struct fleet *mf, const struct fleet_host *x, bool *keep, size_t *lo)
 {
-    struct fleet_host *y = fleet_host_get(v, x->agent_id), keep;
-    size_t n = mf->nhours, lo;
+    long last = last_hour(mf, x);
+    size_t n = 0;
+
+    *lo = 0;
+    for (size_t k = 0; k < x->nprocs; k++)
+        keep[k] = false;
+    if (last < 0)
+        return 0;
+    *lo = last >= LEAK_MIN_HOURS - 1 ? (size_t)last - (LEAK_MIN_HOURS - 1) : 0;
+    for (size_t k = 0; k < x->nprocs && n < FLEET_PROCS_MAX; k++) {
+        const struct fleet_proc *pr = &x->procs[k];
+        for (size_t h = *lo; h <= (size_t)last && !keep[k]; h++)
+            keep[k] = stats_present(pr->held[h]) || stats_present(pr->held_min[h]) ||
+                      stats_present(pr->bound[h]);
+        n += keep[k];
+    }
+    return n;
+}
+
+/* Bytes of x's copy (each piece rounded to 16). */
+#define ROUND16(n) (((n) + 15) & ~(size_t)15)
+static size_t host_bytes(const struct fleet *mf, const struct fleet_host *x, bool *keep)
+{
+    size_t n = mf->nhours, lo, series = ROUND16(n * sizeof(double)), b, np;
+
+    b = 4 * series + ROUND16(n * sizeof(struct fleet_events));
+    for (int k = 0; k < SIZING_N; k++)
+        if (x->sz[k] && any_present(x->sz[k], 0, n))
+            b += series;
+    b += ROUND16(x->nexcluded * sizeof(*x->excluded));
+    np = day_procs(mf, x, keep, &lo);
+    b += ROUND16(np * sizeof(struct fleet_proc)) + np * 3 * series;
+    return b;
+}
+
+static void *carve(unsigned char **p, size_t bytes)
+{
+    void *v = *p;
+
+    *p += ROUND16(bytes);
+    return v;
+}
+
+/* Host x of the mirror (with e) into the copy v, as analysis_db_load
+ * would have loaded it, its pieces carved from *p. */
+static enum pf_rc copy_host(const struct fleet *mf, const struct fleet_host *x,
+                            const struct mhost *e, struct fleet *v, unsigned char **p,
+                            bool *keep)
+{
+    struct fleet_host *y = fleet_host_add_bare(v, x->agent_id);
+    size_t n = mf->nhours, lo, np;
     long last;
 
     if (!y)
         return PF_NOMEM;
-    keep = *y;
     *y = *x;
-    y->tcp = keep.tcp;
-    y->udp = keep.udp;
-    y->top_dest = keep.top_dest;
-    y->vpn_conn = keep.vpn_conn;
-    y->events = keep.events;
     y->procs = NULL;
     y->nprocs = y->capprocs = 0;
     y->excluded = NULL;
-    y->nexcluded = 0;
     y->has_vpn = false;
     memset(&y->vpn, 0, sizeof(y->vpn));
     memset(y->sz, 0, sizeof(y->sz));
-    memcpy(y->tcp, x->tcp, n * sizeof(double));
-    memcpy(y->udp, x->udp, n * sizeof(double));
-    memcpy(y->top_dest, x->top_dest, n * sizeof(double));
-    memcpy(y->vpn_conn, x->vpn_conn, n * sizeof(double));
-    memcpy(y->events, x->events, n * sizeof(*x->events));
-    if (x->nexcluded) {
-        y->excluded = malloc(x->nexcluded * sizeof(*x->excluded));
-        if (!y->excluded)
-            return PF_NOMEM;
-        memcpy(y->excluded, x->excluded, x->nexcluded * sizeof(*x->excluded));
-        y->nexcluded = x->nexcluded;
-    }
+    y->tcp = memcpy(carve(p, n * sizeof(double)), x->tcp, n * sizeof(double));
+    y->udp = memcpy(carve(p, n * sizeof(double)), x->udp, n * sizeof(double));
+    y->top_dest = memcpy(carve(p, n * sizeof(double)), x->top_dest, n * sizeof(double));
+    y->vpn_conn = memcpy(carve(p, n * sizeof(double)), x->vpn_conn, n * sizeof(double));
+    y->events = memcpy(carve(p, n * sizeof(*x->events)), x->events, n * sizeof(*x->events));
+    if (x->nexcluded)
+        y->excluded = memcpy(carve(p, x->nexcluded * sizeof(*x->excluded)), x->excluded,
+                             x->nexcluded * sizeof(*x->excluded));
     for (int k = 0; k < SIZING_N; k++)
-        if (x->sz[k] && any_present(x->sz[k], 0, n) &&
-            !(y->sz[k] = copy_series(x->sz[k], n, 0, n)))
-            return PF_NOMEM;
+        if (x->sz[k] && any_present(x->sz[k], 0, n))
+            y->sz[k] = memcpy(carve(p, n * sizeof(double)), x->sz[k], n * sizeof(double));
     /* The VPN peak, folded hour by hour as a load folds its rows. */
     for (size_t h = 0; e->has_vpn && h < n; h++)
         if (e->has_vpn[h])
             fleet_fold_vpn(y, &e->vpn[h]);
     /* Processes: those with a row in the host's last day, the whole series
      * of the leak candidates, the day of the others. */
-    last = last_hour(mf, x);
-    if (last < 0)
+    np = day_procs(mf, x, keep, &lo);
+    if (!np)
         return PF_OK;
-    lo = last >= LEAK_MIN_HOURS - 1 ? (size_t)last - (LEAK_MIN_HOURS - 1) : 0;
+    last = last_hour(mf, x);
+    y->procs = carve(p, np * sizeof(*y->procs));
+    y->capprocs = np;
     for (size_t k = 0; k < x->nprocs; k++) {
         const struct fleet_proc *pr = &x->procs[k];
         size_t a = lo, b = (size_t)last + 1;
-        bool seen = false;
         struct fleet_proc *q;
-        for (size_t h = a; h < b && !seen; h++)
-            seen = stats_present(pr->held[h]) || stats_present(pr->held_min[h]) ||
-                   stats_present(pr->bound[h]);
-        if (!seen)
+        if (!keep[k])
             continue;
         if (demand_leak_candidate(mf, x, pr)) {
             a = 0;
             b = n;
         }
-        q = fleet_proc_get(v, y, pr->name, pr->service);
-        if (!q)
-            continue; /* FLEET_PROCS_MAX, as in a load */
+        q = &y->procs[y->nprocs++];
+        memset(q, 0, sizeof(*q));
+        memcpy(q->name, pr->name, sizeof(q->name));
+        memcpy(q->service, pr->service, sizeof(q->service));
+        q->held = carve(p, n * sizeof(double));
+        q->held_min = carve(p, n * sizeof(double));
+        q->bound = carve(p, n * sizeof(double));
         for (size_t h = 0; h < n; h++) {
             bool in = h >= a && h < b;
             q->held[h] = in ? pr->held[h] : NAN;
@@ -754,12 +856,28 @@ static enum pf_rc copy_host(const struct fleet *mf, const struct fleet_host *x,
     return PF_OK;
 }
 
+/* Host i of the mirror is in the copy for (tenant, site) at forget. */
+static bool selected(const struct mstate *s, size_t i, const char *tenant, const char *site,
+                     int64_t forget)
+{
+    const struct fleet_host *x = &s->f->hosts[i];
+    const struct mhost *e = &s->ext[i];
+
+    if (!e->present || (tenant[0] && strcmp(x->tenant, tenant) != 0) ||
+        (site[0] && strcmp(x->site, site) != 0))
+        return false;
+    return e->reported ? e->taken_us >= forget * 1000000 : e->enrolled_us >= forget * 1000000;
+}
+
 static enum pf_rc make_view(struct fmirror *m, const struct fleet_params *p, const char *tenant,
                             const char *site, struct fleet **out)
 {
     struct mstate *s = m->st;
     struct fleet *v = fleet_new(p);
     int64_t forget = p->now - (int64_t)ANALYSIS_DB_FORGET_DAYS * 86400;
+    size_t need = 16;
+    unsigned char *at;
+    bool keep[FLEET_PROCS_MAX * 4];
     enum pf_rc rc = PF_OK;
 
     *out = NULL;
@@ -771,17 +889,28 @@ static enum pf_rc make_view(struct fmirror *m, const struct fleet_params *p, con
     }
     if (forget > v->start)
         forget = v->start;
+    for (size_t o = 0; o < s->norder; o++) {
+        size_t i = s->order[o];
+        if (selected(s, i, tenant, site, forget)) {
+            if (s->f->hosts[i].nprocs > PF_ARRAY_LEN(keep)) {
+                fleet_free(v);
+                return PF_NOTFOUND; /* more processes than a copy takes: load in full */
+            }
+            need += host_bytes(s->f, &s->f->hosts[i], keep);
+        }
+    }
+    v->arena = block_get(m, need);
+    if (!v->arena) {
+        fleet_free(v);
+        return PF_NOMEM;
+    }
+    v->arena_free = block_put;
+    v->arena_ud = m;
+    at = v->arena;
     for (size_t o = 0; o < s->norder && !rc; o++) {
         size_t i = s->order[o];
-        const struct fleet_host *x = &s->f->hosts[i];
-        const struct mhost *e = &s->ext[i];
-        if (!e->present || (tenant[0] && strcmp(x->tenant, tenant) != 0) ||
-            (site[0] && strcmp(x->site, site) != 0))
-            continue;
-        if (e->reported ? e->taken_us < forget * 1000000
-                        : e->enrolled_us < forget * 1000000)
-            continue;
-        rc = copy_host(s->f, x, e, v);
+        if (selected(s, i, tenant, site, forget))
+            rc = copy_host(s->f, &s->f->hosts[i], &s->ext[i], v, &at, keep);
     }
     if (rc) {
         fleet_free(v);
@@ -812,6 +941,9 @@ void fmirror_free(struct fmirror *m)
     if (!m)
         return;
     state_free(m->st);
+    for (int k = 0; k < 2; k++)
+        if (m->pool[k])
+            free(m->pool[k]);
     pthread_mutex_destroy(&m->lock);
     free(m);
 }
