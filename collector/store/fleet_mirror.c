@@ -577,12 +577,23 @@ static enum pf_rc refresh_locked(struct fmirror *m, PGconn *pg, int64_t now, cha
 
     if (m->disabled)
         return PF_NOTFOUND;
-    /* process_hours from every snapshot stored so far, as a full load. */
-    if (proc_rollup_catch_up(pg, &taken, &bad) != PF_OK) {
-        snprintf(err, errlen, "folding queued snapshots into process_hours: %s",
-                 bad ? PQresultErrorMessage(bad) : "out of memory");
+    /* process_hours from the snapshots stored so far, within the bound a
+     * full load has (analysis_db.c): what is folded later is marked by
+     * sql/150 (old hours) or re-read as recent, so the mirror gets it at
+     * a later refresh. Only a lost connection fails. */
+    {
+        bool done;
+        enum pf_rc crc = proc_rollup_catch_up(pg, PROC_ROLLUP_CATCH_UP_MS, &taken, &done, &bad);
+        if (crc && PQstatus(pg) != CONNECTION_OK) {
+            snprintf(err, errlen, "folding queued snapshots into process_hours: %s",
+                     bad ? PQresultErrorMessage(bad) : "out of memory");
+            PQclear(bad);
+            return PF_AGAIN;
+        }
+        if (crc)
+            pf_debug("fleet mirror: folding queued snapshots: %s",
+                     bad ? PQresultErrorMessage(bad) : "out of memory");
         PQclear(bad);
-        return PF_AGAIN;
     }
     if (analysis_rows_command(pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err, errlen))
         return PF_AGAIN;
