@@ -457,16 +457,40 @@ size_t stats_onset(const double *v, size_t n)
     if (m < 4)
         return 0;
     line_sse = INFINITY;
-    for (size_t k = 0; k + 2 < n; k += step) {
-        double sz = 0, szz = 0, szy = 0, cov, varz, b, sse;
-        for (size_t i = k + 1; i < n; i++) {
-            if (!stats_present(v[i]))
+    /* The sums over the present hours after each k, from sums over i
+     * gathered in one pass from the end (O(n) instead of O(n^2)): with z =
+     * i - k, sum z = S1 - k C, sum z^2 = S2 - 2k S1 + k^2 C (integers,
+     * exact), sum z v = SIY - k SY (in long double: the same value as the
+     * pairwise sums to within rounding). */
+    struct {
+        double sz, szz, szy;
+    } onset_sums[256]; /* step > n / 200: at most 200 values of k */
+    int64_t c_after = 0, s1 = 0, s2 = 0;
+    long double sy_after = 0, siy = 0;
+    size_t next = n, nk = n >= 3 ? (n - 3) / step + 1 : 0; /* sums cover i >= next */
+
+    if (nk > sizeof(onset_sums) / sizeof(onset_sums[0]))
+        return 0; /* cannot happen (see above) */
+    for (size_t j = nk; j-- > 0;) {
+        size_t k = j * step;
+        while (next > k + 1) {
+            next--;
+            if (!stats_present(v[next]))
                 continue;
-            double z = (double)(i - k);
-            sz += z;
-            szz += z * z;
-            szy += z * v[i];
+            c_after++;
+            s1 += (int64_t)next;
+            s2 += (int64_t)next * (int64_t)next;
+            sy_after += v[next];
+            siy += (long double)next * v[next];
         }
+        onset_sums[k / step].sz = (double)(s1 - (int64_t)k * c_after);
+        onset_sums[k / step].szz =
+            (double)(s2 - 2 * (int64_t)k * s1 + (int64_t)k * (int64_t)k * c_after);
+        onset_sums[k / step].szy = (double)(siy - (long double)k * sy_after);
+    }
+    for (size_t k = 0; k + 2 < n; k += step) {
+        double sz = onset_sums[k / step].sz, szz = onset_sums[k / step].szz,
+               szy = onset_sums[k / step].szy, cov, varz, b, sse;
         varz = szz - sz * sz / m;
         if (varz <= 0)
             continue;

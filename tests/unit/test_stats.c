@@ -206,6 +206,75 @@ TEST(kendall_fast_equals_every_pair)
     }
 }
 
+/* stats_onset as it was, O(n^2): the reference of the fast one. */
+static size_t onset_pairs(const double *v, size_t n)
+{
+    double sy = 0, syy = 0, m = 0, line_sse, best = INFINITY;
+    size_t best_k = 0, step = n / 200 + 1;
+
+    for (size_t i = 0; i < n; i++) {
+        if (!stats_present(v[i]))
+            continue;
+        sy += v[i];
+        syy += v[i] * v[i];
+        m++;
+    }
+    if (m < 4)
+        return 0;
+    line_sse = INFINITY;
+    for (size_t k = 0; k + 2 < n; k += step) {
+        double sz = 0, szz = 0, szy = 0, cov, varz, b, sse;
+        for (size_t i = k + 1; i < n; i++) {
+            if (!stats_present(v[i]))
+                continue;
+            double z = (double)(i - k);
+            sz += z;
+            szz += z * z;
+            szy += z * v[i];
+        }
+        varz = szz - sz * sz / m;
+        if (varz <= 0)
+            continue;
+        cov = szy - sz * sy / m;
+        b = cov / varz;
+        sse = syy - sy * sy / m - b * cov;
+        if (k == 0)
+            line_sse = sse;
+        if (b > 0 && sse < best) {
+            best = sse;
+            best_k = k;
+        }
+    }
+    return best < STATS_STEP_SSE_SHARE * line_sse ? best_k : 0;
+}
+
+TEST(onset_fast_equals_pairs)
+{
+    static double v[24 * 60];
+    unsigned seed = 777;
+    size_t lens[] = {0, 3, 5, 24, 48, 169, 170, 400, 24 * 60};
+    int found = 0;
+
+    /* Flat-then-rising series with noise, gaps, fractions (deseasonalized
+     * series are not whole numbers) and pure noise, at every length class
+     * (step 1 and the strided steps of long windows): the same onset. */
+    for (int round = 0; round < 900; round++) {
+        size_t n = lens[round % 9], k0;
+        seed = seed * 1103515245u + 12345u;
+        k0 = n ? (seed >> 8) % n : 0;
+        for (size_t i = 0; i < n; i++) {
+            seed = seed * 1103515245u + 12345u;
+            double noise = (double)((seed >> 10) % 1000) / (round % 2 ? 7.3 : 1.0);
+            double rise = i > k0 && round % 4 ? (double)(i - k0) * (1 + round % 5) : 0;
+            v[i] = (seed >> 24) % 11 == 0 ? NAN : 500 + rise + noise;
+        }
+        size_t a = stats_onset(v, n), b = onset_pairs(v, n);
+        T_EQ_INT((long long)a, (long long)b);
+        found += a > 0;
+    }
+    T_ASSERT(found > 50); /* onsets were found (98 of 900), not only 0 */
+}
+
 TEST(segment_after_restart_not_after_night)
 {
     double v[H7];
@@ -394,6 +463,7 @@ int main(void)
     RUN(growth_interval);
     RUN(kendall_and_release);
     RUN(kendall_fast_equals_every_pair);
+    RUN(onset_fast_equals_pairs);
     RUN(segment_after_restart_not_after_night);
     RUN(deseasonalize_flattens_daily_pattern);
     RUN(step_versus_line);
