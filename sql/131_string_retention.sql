@@ -3,10 +3,13 @@
 --
 -- Each string now carries last_day: the latest day (UTC, of taken_at) of
 -- a snapshot whose body may refer to it, or later. The collector inserts a
--- string with the day of its batch's latest snapshot and, before storing a
--- body that uses a string it last wrote for an earlier day, moves the
--- string's last_day up (in the same transaction; a string found gone then
--- is numbered again, collector/store/compact.c). So every body stored in
+-- string with the day of its batch's latest snapshot plus a week and,
+-- before storing a body of a day past the last_day it knows for a string,
+-- moves the string's last_day up again to that day plus a week (in the
+-- same transaction, the row locked until COMMIT; a string found gone then
+-- is numbered again, collector/store/compact.c): a string in steady use
+-- is written once a week, and kept at most a week longer than its last
+-- body. So every body stored in
 -- the partition of day D refers only to strings with last_day >= D, and
 -- when the partitions of days before a cutoff are dropped, the strings
 -- with last_day before it can go too, in the same transaction: no body

@@ -19,6 +19,9 @@
 #include "timeutil.h"
 
 #define CACHE_MAX (1u << 20) /* strings and facts remembered per process */
+/* A string's last_day is written this many days past the batch's day, so
+ * a string in steady use is written again once a week, not every day. */
+#define LAST_DAY_SLACK 7
 #define BATCH_STRINGS_MAX (1u << 20)
 #define RESOLVE_ROUNDS 3 /* a lookup, then twice: move the counter, number again */
 #define COPY_CHUNK (256 * 1024) /* bytes handed to libpq at a time */
@@ -38,7 +41,8 @@ static const struct {
      * compact_resolve() looks the string up. No lookup here: a join of the
      * batch against agent_strings was planned as a scan of the whole table
      * (9-25 ms a call at 30,000 strings, growing with every string).
-     * last_day (sql/131): the day of the batch's latest snapshot. */
+     * last_day (sql/131): the day of the batch's latest snapshot plus
+     * LAST_DAY_SLACK. */
     {"strings",
      "WITH u AS (SELECT DISTINCT a, v FROM unnest($1::uuid[], $2::text[]) AS u(a, v)), "
      "k AS (SELECT a, v, row_number() OVER (PARTITION BY a ORDER BY v) AS k FROM u), "
@@ -63,8 +67,8 @@ static const struct {
      "UPDATE agent_string_next t SET last = m.id FROM (SELECT agent_id, max(id) AS id "
      "FROM agent_strings WHERE agent_id = ANY($1::uuid[]) GROUP BY agent_id) m "
      "WHERE t.agent_id = m.agent_id AND t.last < m.id"},
-    /* Strings this process last wrote for an earlier day than the batch's
-     * (sql/131): their last_day moves up, and the rows stay locked until
+    /* Strings whose last_day this process knows only for a day before the
+     * batch's (sql/131): their last_day moves up, and the rows stay locked until
      * COMMIT, so a retention pass deleting them waits and then sees the
      * new day. Every row is returned: one missing was deleted. */
     {"string_touch",
@@ -98,8 +102,8 @@ enum pf_rc compact_prepare(PGconn *pg, PGresult **bad)
     return PF_OK;
 }
 
-/* What this process knows is committed: agent_strings ids (with the
- * last_day this process wrote or saw for them, packed: CACHE_ID, CACHE_DAY),
+/* What this process knows is committed: agent_strings ids (with a day the
+ * string's last_day is known to be at or past, packed: CACHE_ID, CACHE_DAY),
  * and each agent's facts hashes. Ids never change once committed; a string
  * deleted by retention is found by the touch (compact_touch()), which
  * empties the cache. A full cache is emptied and refilled as agents post. */
@@ -155,7 +159,12 @@ static bool id_of(void *ctx, const char *str, int64_t *id)
 {
     const struct idctx *c = ctx;
 
-    return strmap_get(c->mine, c->agent, str, id);
+    int64_t v;
+
+    if (!strmap_get(c->mine, c->agent, str, &v))
+        return false;
+    *id = CACHE_ID(v);
+    return true;
 }
 
 /* The strings of a batch that have no id yet (in the cache, or in mine),
@@ -167,7 +176,7 @@ static bool id_of(void *ctx, const char *str, int64_t *id)
 struct missing {
     const char *agent, *last_agent;
     struct strmap *mine, *inl, *touch;
-    int64_t day;
+    int64_t day, last;
     bool first;
     size_t item; /* the candidate walked, 1 .. */
     struct strmap *pending;
@@ -181,7 +190,8 @@ struct compact {
     struct strmap *inl;  /* the endpoints it stores inline */
     struct strmap *touch; /* the ids whose last_day it moves up */
     int64_t day;          /* the day of its latest snapshot (days since 1970) */
-    char day_text[PF_TIME_LEN];
+    int64_t last;         /* the last_day it writes: day + LAST_DAY_SLACK */
+    char day_text[PF_TIME_LEN]; /* last as text */
     struct strmap *seen; /* the facts it sends */
     struct missing m;    /* the strings it asks for */
     const char *vals[3]; /* their parameters */
@@ -217,9 +227,11 @@ static void note_missing(void *ctx, const char *str, bool inline_ok)
         strmap_get(m->pending, m->agent, str, &v))
         return;
     if (strmap_get(cache_ids, m->agent, str, &v)) {
-        if (m->first)
-            m->rc = strmap_put(m->mine, m->agent, str, CACHE_ID(v));
-        if (m->first && !m->rc && CACHE_DAY(v) < m->day)
+        /* last_day known to cover the batch, or moved up by the touch */
+        if (m->first && CACHE_DAY(v) >= m->day)
+            m->rc = strmap_put(m->mine, m->agent, str, v);
+        else if (m->first && !(m->rc = strmap_put(m->mine, m->agent, str,
+                                                  CACHE_PACK(CACHE_ID(v), m->last))))
             m->rc = strmap_put(m->touch, m->agent, str, CACHE_ID(v));
         return;
     }
@@ -259,12 +271,13 @@ static enum pf_rc collect(struct missing *m, const struct store_item *items, con
     return m->rc ? PF_NOMEM : PF_OK;
 }
 
-/* Keeps the (agent, value, id) rows of r in mine. */
-static enum pf_rc take(struct strmap *mine, const PGresult *r)
+/* Keeps the (agent, value, id) rows of r in mine, with the last_day the
+ * transaction writes for them. */
+static enum pf_rc take(struct strmap *mine, const PGresult *r, int64_t last)
 {
     for (int i = 0; i < PQntuples(r); i++)
         if (strmap_put(mine, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
-                       strtoll(PQgetvalue(r, i, 2), NULL, 10)) != PF_OK)
+                       CACHE_PACK(strtoll(PQgetvalue(r, i, 2), NULL, 10), last)) != PF_OK)
             return PF_NOMEM;
     return PF_OK;
 }
@@ -340,10 +353,12 @@ enum pf_rc compact_missing(struct compact *c, const struct store_item *items, co
     for (size_t i = 0; i < ncand; i++)
         if (items[cand[i]].s->taken_at / 86400 > c->day)
             c->day = items[cand[i]].s->taken_at / 86400;
-    if (pf_time_format(c->day * 86400, c->day_text))
+    c->last = c->day + LAST_DAY_SLACK;
+    if (pf_time_format(c->last * 86400, c->day_text))
         return PF_INVALID;
     c->day_text[10] = '\0';
     m->day = c->day;
+    m->last = c->last;
     if (collect(m, items, cand, ncand))
         return PF_NOMEM;
     c->vals[0] = pgarray_end(&m->agents, &m->rc);
@@ -360,7 +375,7 @@ bool compact_send_strings(struct compact *c, PGconn *pg)
 
 enum pf_rc compact_take_ids(struct compact *c, PGresult *strings)
 {
-    enum pf_rc rc = strings ? take(c->mine, strings) : PF_OK;
+    enum pf_rc rc = strings ? take(c->mine, strings, c->last) : PF_OK;
 
     PQclear(strings);
     return rc;
@@ -379,7 +394,8 @@ static enum fault run(struct compact *c, struct db_conn *dc, PGconn *pg, const c
     if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK)
         f = fault_classify(dc, r, what);
     else if (st == PGRES_TUPLES_OK &&
-             (take(c->mine, r) != PF_OK || (touch && take(c->touch, r) != PF_OK)))
+             (take(c->mine, r, c->last) != PF_OK ||
+              (touch && take(c->touch, r, c->last) != PF_OK)))
         f = F_UNAVAILABLE;
     PQclear(r);
     return f;
@@ -436,7 +452,7 @@ static void touch_row(void *ctx, const char *agent, const char *str, int64_t id)
 
     (void)str;
     pgarray_str(&t->agents, agent);
-    pgarray_i64(&t->ids, id);
+    pgarray_i64(&t->ids, CACHE_ID(id));
 }
 
 enum fault compact_touch(struct compact *c, struct db_conn *dc, PGconn *pg)
@@ -560,14 +576,15 @@ enum pf_rc compact_send_facts(struct compact *c, PGconn *pg, const struct pf_sna
     return rc;
 }
 
-/* A full cache starts over (it only saves round trips). Every id the
- * transaction used has last_day >= its day now. */
-static void cache_id(void *ctx, const char *agent, const char *value, int64_t id)
+/* A full cache starts over (it only saves round trips). v: the id and
+ * the day its last_day is at or past now. */
+static void cache_id(void *ctx, const char *agent, const char *value, int64_t v)
 {
-    const struct compact *c = ctx;
-    int64_t v = CACHE_PACK(id, c->day), old;
+    int64_t old;
 
-    if (strmap_get(cache_ids, agent, value, &old) && CACHE_DAY(old) > c->day)
+    (void)ctx;
+    if (strmap_get(cache_ids, agent, value, &old) && CACHE_ID(old) == CACHE_ID(v) &&
+        CACHE_DAY(old) > CACHE_DAY(v))
         v = old;
     if (strmap_put(cache_ids, agent, value, v) == PF_TOOBIG) {
         strmap_clear(cache_ids);
@@ -579,7 +596,7 @@ void compact_commit(struct compact *c, const struct pf_snapshot *const *fresh, c
                     size_t n)
 {
     pthread_mutex_lock(&cache_mu);
-    strmap_foreach(c->mine, cache_id, c);
+    strmap_foreach(c->mine, cache_id, NULL);
     for (size_t i = 0; i < n; i++)
         if (strmap_put(cache_facts, fresh[i]->agent_id, "", fh[i]) == PF_TOOBIG) {
             strmap_clear(cache_facts);

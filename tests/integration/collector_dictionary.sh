@@ -12,7 +12,8 @@
 #     used (sql/131): the dictionary shrinks, the shared and recent strings
 #     stay, and the 5-day-old snapshots still read back whole;
 #  3. a string the running collector has cached is deleted by a retention
-#     pass; the next snapshot using it is stored (the string numbered
+#     pass (its last_day, a week past its 20-day-old snapshot, before the
+#     cutoff); the next snapshot using it is stored (the string numbered
 #     again) and reads back whole, as does every snapshot still stored.
 # Real PostgreSQL, real collector over TLS, inside a private network
 # namespace.
@@ -92,11 +93,11 @@ dump "$PF_TMP/d2"
 $st check "$PF_TMP/g5.json" "$PF_TMP/d2" || pf_fail "after retention the kept snapshots differ"
 
 pf_log "3. a cached string deleted by retention under the running collector"
-$gen batch "$agent" 10 10 7 >"$PF_TMP/g10.json"
+$gen batch "$agent" 10 20 7 >"$PF_TMP/g10.json"
 post "$PF_TMP/g10.json"
-pf_psql -c "select pf_drop_partitions_before(current_date - 8)" >/dev/null
+pf_psql -c "select pf_drop_partitions_before(current_date - 12)" >/dev/null
 pf_check '[ "$(strings "and value like '"'"'g10-%'"'"'")" = 0 ]' \
-  "the 10-day-old snapshot's own strings were dropped with its partition"
+  "the 20-day-old snapshot's own strings were dropped with its partition"
 # today, with the dropped strings the collector still has cached
 $gen batch "$agent" 10 0 8 >"$PF_TMP/g0.json"
 post "$PF_TMP/g0.json"

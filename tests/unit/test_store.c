@@ -9,6 +9,7 @@
 
 #include "snapshot.h"
 #include "snapshot_json.h"
+#include "body.h"
 #include "copyrow.h"
 #include "store.h"
 #include "test.h"
@@ -262,6 +263,28 @@ TEST(full_buffer_leaves_no_half_row)
     free_rows();
 }
 
+/* Only text the SQL decoder writes back the same goes inline. */
+TEST(inline_endpoints)
+{
+    static const char *const no[] = {"2001:DB8::1",   "::ffff:1.2.3.4", "::1",        "1:0:0:0:1::",
+                                     "2001:db8:0::1", "fe80::1%eth0",   "10.0.0.256", "host.example",
+                                     "2001:db8::0:1"};
+    uint64_t pf, hi, lo;
+
+    T_ASSERT(body_inline_ok("10.1.2.3", 443, &pf, &hi, &lo));
+    T_EQ_INT(pf, (uint64_t)BODY_INLINE_V4 << 16 | 443);
+    T_EQ_INT(hi, 0x0a010203);
+    T_EQ_INT(lo, 0);
+    T_ASSERT(body_inline_ok("2001:db8::ff00:42:8329", 80, &pf, &hi, &lo));
+    T_EQ_INT(pf, (uint64_t)BODY_INLINE_V6 << 16 | 80);
+    T_EQ_INT(hi, 0x20010db800000000ULL);
+    T_EQ_INT(lo, 0x0000ff0000428329ULL);
+    T_ASSERT(body_inline_ok("1::1:0:0:0", 1, &pf, &hi, &lo));
+    T_ASSERT(body_inline_ok("2001:db8:0:1:1:1:1:1", 1, &pf, &hi, &lo));
+    for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+        T_ASSERT(!body_inline_ok(no[i], 443, &pf, &hi, &lo));
+}
+
 int main(void)
 {
     if (setup())
@@ -272,6 +295,7 @@ int main(void)
     RUN(text_is_escaped);
     RUN(child_rows);
     RUN(full_buffer_leaves_no_half_row);
+    RUN(inline_endpoints);
     pf_snapshot_clear(&snap);
     return T_DONE();
 }
