@@ -139,22 +139,6 @@ pf_psql() {
   psql -X -At -v ON_ERROR_STOP=1 "$PF_DB" "$@"
 }
 
-# Folds every snapshot still queued for process_hours (sql/012) from the
-# stored rows, without the collector's statement timeout: after a bulk
-# post the queue can hold more than one request's catch-up folds in time,
-# and a benchmark must measure the analysis, not that backlog.
-pf_drain_process_queue() {
-  local n t0=$SECONDS
-  n=$(pf_psql -c "select count(*) from process_hours_queue")
-  while :; do
-    local took
-    took=$(PGOPTIONS="-c statement_timeout=0" pf_psql \
-      -c "select pf_flush_process_hours(20000, 20, interval '0 s')")
-    [ "${took:-0}" -ge 20000 ] || break
-  done
-  pf_log "process_hours queue: $n snapshots folded in $((SECONDS - t0)) s"
-}
-
 pf_make_certs() {
   local d=$PF_TMP/certs
   mkdir -p "$d"
