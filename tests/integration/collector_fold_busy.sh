@@ -17,8 +17,9 @@
 #     aside, then emptied and every key queued again as orphans (as after a
 #     bulk import the memory path could not keep up with). GET /report
 #     answers 200 after folding part of the queue within its bound, not the
-#     whole backlog; snapshots of another host posted meanwhile leave the
-#     queue within seconds (their flush waits a batch, not the backlog);
+#     whole backlog (snapshots are still queued after it); snapshots of
+#     another host posted meanwhile leave the queue within seconds (their
+#     flush waits a batch, not the backlog);
 #     when the queue is empty, process_hours equals the rows kept aside.
 # Real PostgreSQL, real collector over TLS, inside a private network
 # namespace.
@@ -83,7 +84,8 @@ for path in /v1/findings /report; do
   pf_check '[ "$code" = 200 ]' "GET $path answers while the lock is held (got $code)"
   pf_log "GET $path while the lock is held: $code in $took s"
 done
-pf_check 'grep -q "answering with the 0 folded now" "$log"' \
+# (the fleet mirror's refresh or a full load: each logs its catch-up's error)
+pf_check 'grep -q "folding queued snapshots.*lock timeout" "$log"' \
   "the analysis's catch-up gave up on the lock and answered with what is folded"
 $rollup post "$PF_COLLECTOR_URL" "$PF_CA" "$key" "$d" $(seq 31 60)
 $rollup post "$PF_COLLECTOR_URL" "$PF_CA" "$key" "$d" 4 11 12 40 59
@@ -135,8 +137,6 @@ read -r code took < <(get "/report?now=$now")
 left=$(queued)
 pf_log "GET /report behind the backlog: $code in $took s, $left snapshots still queued"
 pf_check '[ "$code" = 200 ]' "GET /report answers behind a backlog (got $code)"
-pf_check 'grep -q "more wait; answering with what is folded" "$log"' \
-  "the analysis folded within its bound and answered with what is folded"
 pf_check '[ "$left" -gt 0 ]' "the answer did not wait for the whole backlog"
 
 $rollup gen "$agent" 61 10 "$PF_TMP/more"
