@@ -188,6 +188,11 @@ psql("UPDATE process_hours SET held_max = held_max + 900, held_min = held_min + 
      % (hosts[1]["id"], T))
 rw = same("old host and process hours rewritten", [Q])
 check(rw["/v1/hosts" + Q] != lt["/v1/hosts" + Q], "the rewritten hours changed the answer")
+psql("DELETE FROM host_hours WHERE agent_id = '%s' "
+     "AND hour = date_trunc('hour', to_timestamp(%d)) - interval '20 hours'" % (hosts[2]["id"], T))
+dl = same("an old host hour deleted", [Q])
+check(dl["/v1/hosts" + Q] != rw["/v1/hosts" + Q], "the deleted hour changed the answer")
+rw = dl
 
 # ---- the process_hours queue folded at request time ----
 qh = hosts[4]
@@ -231,6 +236,12 @@ check(st["full_loads"] == 1 and st["refreshes"] > 10,
 n = subprocess.run(["psql", "-X", "-At", DB, "-c", "SELECT count(*) FROM rollup_late_marks"],
                    capture_output=True, text=True, check=True).stdout.strip()
 check(int(n) > 0, "late rows were marked (%s marks)" % n)
+
+# ---- TRUNCATE: the mirror reloads in full ----
+psql("TRUNCATE process_hours")
+tr = same("process_hours truncated", [Q])
+st = mirror_status()
+check(st["full_loads"] == 2, "a TRUNCATE made the mirror load in full once more: %s" % st)
 
 # ---- the checks can fail: without the trigger, a late change is missed ----
 if os.environ.get("PF_MIRROR_NEGATIVE", "1") == "1":

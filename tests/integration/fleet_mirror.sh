@@ -7,10 +7,11 @@
 # through R, psql or the commands. fleet_mirror.py compares A's and R's
 # /v1/findings, /v1/plan and /v1/hosts after: 40 hours of history posted
 # late, the current hour ingested, a spool drained 9 hours late, old host
-# and process hours rewritten in SQL, a late snapshot's queued processes,
-# a revoked agent, a second tenant (scoped requests, its own token), the
-# window sliding an hour forward and three back; then drops sql/150's
-# trigger and checks that the comparison now fails on a late change.
+# and process hours rewritten in SQL, an old hour deleted, a late
+# snapshot's queued processes, a revoked agent, a second tenant (scoped
+# requests, its own token), the window sliding an hour forward and three
+# back, a TRUNCATE (a full reload); then drops sql/150's trigger and checks
+# that the comparison now fails on a late change.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
