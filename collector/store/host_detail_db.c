@@ -14,15 +14,21 @@
 #include "timeutil.h"
 
 /* The busiest snapshot of each hour (most ephemeral ports; the latest of
- * equals), with its states in tcp_state.h's order. */
+ * equals), with its states in tcp_state.h's order. From the tables, not
+ * the snapshots view: the compact rows' counts by pf_body_counts()
+ * (sql/141, the view's order), those stored before the compact layout as
+ * they are. */
 static const char states_sql[] =
-    "SELECT DISTINCT ON (h) extract(epoch FROM h)::bigint, tcp_listen, tcp_syn_sent, "
-    "tcp_syn_received, tcp_established, tcp_fin_wait_1, tcp_fin_wait_2, tcp_close_wait, "
-    "tcp_closing, tcp_last_ack, tcp_time_wait, tcp_bound, tcp_ephemeral_in_use "
-    "FROM (SELECT date_bin('1 hour', taken_at, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS h, * "
-    "FROM snapshots WHERE agent_id = $1::uuid AND taken_at >= $2::timestamptz "
-    "AND taken_at <= $3::timestamptz) s "
-    "ORDER BY h, tcp_ephemeral_in_use DESC NULLS LAST, taken_at DESC";
+    "SELECT DISTINCT ON (h) extract(epoch FROM h)::bigint, c[2], c[3], c[4], c[5], c[6], c[7], "
+    "c[8], c[9], c[10], c[11], c[12], c[13] "
+    "FROM (SELECT date_bin('1 hour', taken_at, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS h, "
+    "taken_at, c FROM (SELECT taken_at, pf_body_counts(body) AS c FROM snapshot_data "
+    "WHERE agent_id = $1::uuid AND taken_at >= $2::timestamptz AND taken_at <= $3::timestamptz "
+    "UNION ALL SELECT taken_at, ARRAY[interval_s, tcp_listen, tcp_syn_sent, tcp_syn_received, "
+    "tcp_established, tcp_fin_wait_1, tcp_fin_wait_2, tcp_close_wait, tcp_closing, tcp_last_ack, "
+    "tcp_time_wait, tcp_bound, tcp_ephemeral_in_use]::bigint[] FROM snapshots_v1 "
+    "WHERE agent_id = $1::uuid AND taken_at >= $2::timestamptz AND taken_at <= $3::timestamptz) u) s "
+    "ORDER BY h, c[13] DESC NULLS LAST, taken_at DESC";
 
 static const char procs_sql[] =
     "SELECT extract(epoch FROM hour)::bigint, name, service, held_max, bound_max, remote_addr, "
@@ -41,9 +47,12 @@ static const char latest_sql[] =
     "WHERE agent_id = $1::uuid AND taken_at <= $2::timestamptz "
     "ORDER BY taken_at DESC, seq DESC LIMIT 1";
 
+/* From the tables too: the view would decode every body to count them. */
 static const char window_sql[] =
-    "SELECT count(*), count(last_push_error) FROM snapshots WHERE agent_id = $1::uuid "
-    "AND taken_at >= $2::timestamptz AND taken_at <= $3::timestamptz";
+    "SELECT count(*), count(last_push_error) FROM (SELECT last_push_error FROM snapshot_data "
+    "WHERE agent_id = $1::uuid AND taken_at >= $2::timestamptz AND taken_at <= $3::timestamptz "
+    "UNION ALL SELECT last_push_error FROM snapshots_v1 WHERE agent_id = $1::uuid "
+    "AND taken_at >= $2::timestamptz AND taken_at <= $3::timestamptz) u";
 
 static const char error_sql[] =
     "SELECT extract(epoch FROM taken_at)::bigint, last_push_error FROM snapshots "
