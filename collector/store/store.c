@@ -28,14 +28,25 @@ static const struct {
     {"key", "SELECT agent_id::text FROM agents WHERE node_key_hash = $1 AND revoked_at IS NULL"},
     {"enroll", "INSERT INTO agents (agent_id, node_key_hash, name, site, machine_id, tenant) "
                "VALUES ($1::uuid, $2, $3, $4, $5, $6)"},
+    /* The ingest transaction's first statement: the agents' last contact,
+     * duplicates or not, after locking their rows in agent_id order. Every
+     * row the transaction writes later belongs to one of these agents, so
+     * two transactions sharing an agent take turns from here, and lock no
+     * row in opposite orders. A plain UPDATE ... WHERE agent_id = ANY()
+     * is planned as a scan of agents in physical order, which moves with
+     * every update and differs between two transactions' snapshots: two
+     * writers then locked the same two agents in opposite orders
+     * (deadlock, tests/integration/collector_deadlock.sh). */
+    {"seen", "UPDATE agents a SET last_seen = now() FROM (SELECT agent_id FROM agents "
+             "WHERE agent_id = ANY($1::uuid[]) ORDER BY agent_id FOR NO KEY UPDATE) l "
+             "WHERE a.agent_id = l.agent_id"},
     /* The keys stored for the first time, also queued for process_hours
-     * (proc_rollup.h); and the agents' last contact, duplicates or not. */
+     * (proc_rollup.h). */
     {"seqs", "WITH ins AS (INSERT INTO snapshot_seqs (agent_id, seq, taken_at) "
              "SELECT a, s, t FROM unnest($1::uuid[], $2::bigint[], $3::timestamptz[]) AS u(a, s, t) "
              "ORDER BY a, s ON CONFLICT DO NOTHING RETURNING agent_id, seq, taken_at), "
              "queued AS (INSERT INTO process_hours_queue (agent_id, seq, taken_at) "
-             "SELECT agent_id, seq, taken_at FROM ins), "
-             "seen AS (UPDATE agents SET last_seen = now() WHERE agent_id = ANY($4::uuid[])) "
+             "SELECT agent_id, seq, taken_at FROM ins) "
              "SELECT agent_id::text, seq FROM ins"},
     {"part", "SELECT pf_ensure_partition($1::date)"},
     {"parts", "SELECT pf_ensure_partitions($1::date, $2::date)"},
@@ -399,9 +410,10 @@ static void mark_fresh(PGresult *r, struct store_item *items, const size_t *cand
 
 
 /* One transaction in three steps, each one round trip but the COPYs:
- * BEGIN with the keys (which are new: the dedup) and the ids of strings
- * this process has not seen, the new snapshots' rows by COPY, then the
- * hourly rollups (rollup.h) and new host facts with COMMIT. */
+ * BEGIN with the agents' rows (locked first: "seen"), the keys (which are
+ * new: the dedup) and the ids of strings this process has not seen, the
+ * new snapshots' rows by COPY, then the hourly rollups (rollup.h) and new
+ * host facts with COMMIT. */
 static enum fault ingest_once(struct db_conn *dc, PGconn *pg, struct store_item *items,
                               const size_t *cand, size_t ncand)
 {
@@ -438,7 +450,10 @@ static enum fault ingest_once(struct db_conn *dc, PGconn *pg, struct store_item 
     fault_pipe_begin(pg, &p);
     fault_pipe_command(pg, &p, "BEGIN");
     if (p.sent)
-        fault_pipe_note(&p, PQsendQueryPrepared(pg, "seqs", 4, vals, NULL, NULL, 0) == 1,
+        fault_pipe_note(&p, PQsendQueryPrepared(pg, "seen", 1, vals + 3, NULL, NULL, 0) == 1,
+                        "locking the agents", PGRES_COMMAND_OK, NULL);
+    if (p.sent)
+        fault_pipe_note(&p, PQsendQueryPrepared(pg, "seqs", 3, vals, NULL, NULL, 0) == 1,
                         "inserting snapshot keys", PGRES_TUPLES_OK, &keys);
     if (p.sent && nmissing)
         fault_pipe_note(&p, compact_send_strings(c, pg), "numbering strings", PGRES_TUPLES_OK,

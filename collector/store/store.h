@@ -6,10 +6,12 @@
  *
  * Ingest, in one transaction per group of requests (store_ingest), in
  * three round trips besides the COPYs (libpq pipeline mode):
- *   1. BEGIN, and INSERT the (agent_id, seq, taken_at) keys into
- *      snapshot_seqs with ON CONFLICT DO NOTHING RETURNING: the keys that
- *      come back are new (the same statement queues them for process_hours
- *      and sets the agents' last_seen);
+ *   1. BEGIN, lock the batch's agents rows in agent_id order and set
+ *      their last_seen (two transactions sharing an agent take turns from
+ *      there: no deadlock), and INSERT the (agent_id, seq, taken_at) keys
+ *      into snapshot_seqs with ON CONFLICT DO NOTHING RETURNING: the keys
+ *      that come back are new (the same statement queues them for
+ *      process_hours);
  *   2. COPY only those snapshots' rows straight into the partitioned
  *      snapshots, snapshot_processes and snapshot_remotes;
  *   3. the hourly rollup upserts of the new snapshots (rollup.h), so
