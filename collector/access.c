@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* access.c: roles, the in-memory table of valid tokens and sessions and
- * its refresh thread, and the verdict on a request (see access.h). */
+ * its refresh thread, and the verdict on a request (see access.h). The
+ * table is honoured only while it is fresh (ACCESS_STALE_MS): a collector
+ * cut off from the database answers 503 rather than go on accepting a
+ * token that may have been revoked since. */
 #include "access.h"
 
 #include <pthread.h>
@@ -16,12 +19,13 @@
 #include "timeutil.h"
 
 #define LOCAL_MAX 256 /* sessions opened or closed here since the last reload */
+#define CONNECT_TIMEOUT "5" /* seconds, unless the conninfo says otherwise */
 
 struct entry {
     uint8_t hash[AUTH_HASH_LEN];
     struct access_who who;
     int64_t expires_at; /* sessions; 0 for tokens */
-    long long added_ms; /* local entries: when (monotonic) */
+    long long added_ms; /* local entries: when (monotonic), which they are fresh from */
 };
 
 struct table {
@@ -44,6 +48,11 @@ struct access {
     long long epoch;
     PGconn *pg;   /* the refresh thread's */
     bool failing; /* the last tick failed: said once in the log, not every second */
+    /* Start (pf_mono_ms) of the last tick that found the table current,
+     * reloaded or not; 0: never. The table is as new as the database was
+     * then, so its age bounds how long a revocation can go unseen. */
+    long long fresh_ms;
+    bool stale_logged; /* the refusals for staleness were logged */
 };
 
 static const char *const role_names[] = {"none", "read", "admin", "operator"};
@@ -250,6 +259,39 @@ static void prune_local(struct entry *v, size_t *n, long long start)
     *n = k;
 }
 
+/* The table was found current at start: fresh from then (never older). */
+static void mark_fresh(struct access *a, long long start)
+{
+    long long was;
+
+    pthread_mutex_lock(&a->lock);
+    was = a->fresh_ms;
+    if (start > a->fresh_ms)
+        a->fresh_ms = start;
+    if (a->stale_logged)
+        pf_info("tokens and sessions read from the database again (%.1f s after the read "
+                "before): accepted again",
+                (double)(start - was) / 1000);
+    a->stale_logged = false;
+    pthread_mutex_unlock(&a->lock);
+}
+
+/* The refresh connection: a connect that is not answered (a database host
+ * gone, a server that is stopped) gives up after CONNECT_TIMEOUT instead of
+ * holding the thread; keepalives end a read from a host that vanished.
+ * The conninfo's own settings come last and win. */
+static PGconn *refresh_connect(const char *conninfo)
+{
+    static const char *const keys[] = {"connect_timeout",  "application_name",
+                                       "keepalives_idle",  "keepalives_interval",
+                                       "keepalives_count", "dbname",
+                                       NULL};
+    const char *vals[] = {CONNECT_TIMEOUT, "portfleet-collector-access", "5", "2", "3",
+                          conninfo,        NULL};
+
+    return PQconnectdbParams(keys, vals, 1);
+}
+
 /* One refresh: reconnect when needed, read the epoch, reload when it moved. */
 static void tick(struct access *a)
 {
@@ -260,7 +302,7 @@ static void tick(struct access *a)
 
     if (!a->pg || PQstatus(a->pg) != CONNECTION_OK) {
         PQfinish(a->pg);
-        a->pg = PQconnectdb(a->conninfo);
+        a->pg = refresh_connect(a->conninfo);
         if (PQstatus(a->pg) != CONNECTION_OK) {
             PQfinish(a->pg);
             a->pg = NULL;
@@ -281,8 +323,10 @@ static void tick(struct access *a)
     poke = a->poke;
     a->poke = false;
     pthread_mutex_unlock(&a->lock);
-    if (a->loaded && n == a->epoch && !poke)
+    if (a->loaded && n == a->epoch && !poke) {
+        mark_fresh(a, start);
         return;
+    }
     t = load_table(a->pg);
     if (!t)
         return;
@@ -295,6 +339,7 @@ static void tick(struct access *a)
     prune_local(a->dropped, &a->ndropped, start);
     pthread_mutex_unlock(&a->lock);
     table_free(old);
+    mark_fresh(a, start);
 }
 
 static void *refresh_thread(void *arg)
@@ -388,30 +433,49 @@ bool access_loaded(struct access *a)
 
 /* ---- lookups ---- */
 
-bool access_token(struct access *a, const char *token, struct access_who *who)
+/* True when what was known at since (pf_mono_ms; 0: never) may still be
+ * used; else ACCESS_STALE, said once in the log (a->lock held). */
+static bool fresh_from(struct access *a, long long since)
+{
+    long long age = pf_mono_ms() - since;
+
+    if (since > 0 && age < ACCESS_STALE_MS)
+        return true;
+    if (!a->stale_logged && a->fresh_ms) {
+        pf_warn("tokens and sessions last read from the database %lld ms ago (the bound is "
+                "%d ms): requests with them get 503 until a read succeeds (one revoked "
+                "meanwhile must not keep working here)",
+                pf_mono_ms() - a->fresh_ms, ACCESS_STALE_MS);
+        a->stale_logged = true;
+    }
+    return false;
+}
+
+enum access_check access_token(struct access *a, const char *token, struct access_who *who)
 {
     uint8_t h[AUTH_HASH_LEN];
     const struct entry *e;
-    bool ok = false;
+    enum access_check c = ACCESS_INVALID;
 
     memset(who, 0, sizeof(*who));
     if (!token || !token[0])
-        return false;
+        return ACCESS_INVALID;
     if (a->operator_token && auth_equal(token, a->operator_token)) {
-        who->role = ACCESS_OPERATOR;
-        return true;
+        who->role = ACCESS_OPERATOR; /* an option, not in the database: never stale */
+        return ACCESS_VALID;
     }
     /* Looked up by its SHA-256: what the search takes time over is the
      * hash, which says nothing about the token. */
     auth_hash(token, strlen(token), h);
     pthread_mutex_lock(&a->lock);
-    e = a->cur ? find(a->cur->tokens, a->cur->ntokens, h) : NULL;
-    if (e) {
+    if (!fresh_from(a, a->fresh_ms)) {
+        c = ACCESS_STALE; /* known or not: it may have been made or revoked since */
+    } else if ((e = a->cur ? find(a->cur->tokens, a->cur->ntokens, h) : NULL)) {
         *who = e->who;
-        ok = true;
+        c = ACCESS_VALID;
     }
     pthread_mutex_unlock(&a->lock);
-    return ok;
+    return c;
 }
 
 static const struct entry *find_local(const struct entry *v, size_t n, const uint8_t *hash)
@@ -422,28 +486,38 @@ static const struct entry *find_local(const struct entry *v, size_t n, const uin
     return NULL;
 }
 
-bool access_session(struct access *a, const char *id, int64_t now, struct access_who *who)
+enum access_check access_session(struct access *a, const char *id, int64_t now,
+                                 struct access_who *who)
 {
     uint8_t raw[AUTH_HASH_LEN], h[AUTH_HASH_LEN];
     const struct entry *e = NULL;
-    bool ok = false;
+    enum access_check c = ACCESS_INVALID;
+    long long since = 0;
 
     memset(who, 0, sizeof(*who));
     if (!id || !unhex(id, raw, sizeof(raw)))
-        return false; /* not one of ours: 64 lower-case hex digits */
+        return ACCESS_INVALID; /* not one of ours: 64 lower-case hex digits */
     auth_hash(id, strlen(id), h);
     pthread_mutex_lock(&a->lock);
+    /* Dropped here, or expired: invalid whatever the database says. A
+     * session opened here is known good from its opening on. */
     if (!find_local(a->dropped, a->ndropped, h)) {
         e = find_local(a->added, a->nadded, h);
-        if (!e && a->cur)
+        if (e)
+            since = e->added_ms;
+        else if (a->cur)
             e = find(a->cur->sessions, a->cur->nsessions, h);
+        if (!e || e->expires_at > now) {
+            if (!fresh_from(a, since > a->fresh_ms ? since : a->fresh_ms))
+                c = ACCESS_STALE;
+            else if (e)
+                c = ACCESS_VALID;
+        }
     }
-    if (e && e->expires_at > now) {
+    if (c == ACCESS_VALID)
         *who = e->who;
-        ok = true;
-    }
     pthread_mutex_unlock(&a->lock);
-    return ok;
+    return c;
 }
 
 static void local_add(struct entry *v, size_t *n, const struct entry *e)
@@ -529,11 +603,20 @@ bool access_same_origin(const struct http_request *req)
            strncasecmp(referer + 8, host, hl) == 0 && referer[8 + hl] == '/';
 }
 
+static int stale(const char **code, const char **msg)
+{
+    *code = "unavailable";
+    *msg = "tokens and sessions cannot be checked: this collector has not read them from the "
+           "database recently (a revoked one must not keep working); try again later";
+    return 503;
+}
+
 int access_decide(struct access *a, const struct http_request *req, enum access_role min,
                   int64_t now, struct access_who *who, const char **code, const char **msg)
 {
     char q[8], id[2 * AUTH_HASH_LEN + 2];
     const char *bearer = http_bearer(req);
+    enum access_check c = ACCESS_INVALID;
     enum pf_rc rc;
 
     memset(who, 0, sizeof(*who));
@@ -546,13 +629,17 @@ int access_decide(struct access *a, const struct http_request *req, enum access_
         return 401;
     }
     if (bearer) {
-        if (!access_token(a, bearer, who)) {
+        if ((c = access_token(a, bearer, who)) == ACCESS_STALE)
+            return stale(code, msg);
+        if (c != ACCESS_VALID) {
             *code = "unauthorized";
             *msg = "the token is not valid (unknown or revoked)";
             return 401;
         }
     } else if ((rc = access_cookie(req, ACCESS_COOKIE, id, sizeof(id))) != PF_NOTFOUND) {
-        if (rc || !access_session(a, id, now, who)) {
+        if (!rc && (c = access_session(a, id, now, who)) == ACCESS_STALE)
+            return stale(code, msg);
+        if (rc || c != ACCESS_VALID) {
             *code = "session_invalid";
             *msg = "the session is unknown or has expired: sign in again at /report";
             return 401;

@@ -17,6 +17,22 @@
  * A session opened here is known here at once; on another collector of
  * the same database after the next refresh.
  *
+ * The table is only as good as its last refresh. When the refresh cannot
+ * read the database (it is down, unreachable, or the refresh connection
+ * hangs), the table is honoured for ACCESS_STALE_MS from the start of the
+ * last refresh that found it current; after that every token and session
+ * gets 503 (Retry-After) until a refresh succeeds. So a token revoked
+ * through another collector stops working on a collector cut off from the
+ * database within ACCESS_STALE_MS, as auth_cache.h's AUTH_REVOKED_WITHIN_S
+ * promises for node keys. 503, not 401: the token may well be good, the
+ * client should retry, not give up on it. The bound is longer than the
+ * node-key cache's AUTH_STALE_MS (3 s) because missing it costs more: a
+ * stale node-key cache only makes a request look its key up, a stale table
+ * refuses every reader; 5 s lets four refreshes fail in a row, a brief
+ * database hiccup, before anyone is refused. The --admin-token option is
+ * not in the database and works regardless; a session opened here is
+ * fresh from its opening on (it was good then).
+ *
  * auth_epoch is not auth_generation (sql/060, auth_cache.h), the counter
  * of node keys, and the two are kept apart on purpose. This table is
  * complete (a token missing from it is refused, with no database lookup),
@@ -46,6 +62,7 @@
 #include "snapshot.h"
 
 #define ACCESS_REFRESH_MS 1000
+#define ACCESS_STALE_MS 5000 /* the table is not used when its last refresh is older */
 #define ACCESS_SESSION_S (8 * 3600) /* a browser session's server-side life */
 #define ACCESS_COOKIE "pf_session"
 #define ACCESS_SECRET_BYTES 24 /* tokens, enrollment secrets: 192 random bits */
@@ -91,11 +108,16 @@ enum pf_rc access_new(const char *conninfo, const char *operator_token, struct a
 /* Stops the thread and frees a; NULL does nothing. */
 void access_free(struct access *a);
 
-/* Resolves a bearer token. True and *who when it is valid now. */
-bool access_token(struct access *a, const char *token, struct access_who *who);
-/* Resolves a session id (the cookie's value) at time now. True and *who
- * when it is known and not expired. */
-bool access_session(struct access *a, const char *id, int64_t now, struct access_who *who);
+/* What a lookup found: valid (then *who is filled), unknown, revoked or
+ * expired, or not known for sure because the table is stale. */
+enum access_check { ACCESS_INVALID = 0, ACCESS_VALID, ACCESS_STALE };
+
+/* Resolves a bearer token. */
+enum access_check access_token(struct access *a, const char *token, struct access_who *who);
+/* Resolves a session id (the cookie's value) at time now: valid when it is
+ * known and not expired. */
+enum access_check access_session(struct access *a, const char *id, int64_t now,
+                                 struct access_who *who);
 /* Makes a session this collector has just stored known here at once. */
 void access_session_add(struct access *a, const struct access_who *who, int64_t expires_at);
 /* Forgets a session this collector has just deleted, at once. */
@@ -120,9 +142,10 @@ bool access_same_origin(const struct http_request *req);
  * (static strings that reveal nothing about tokens or tenants). Refuses a
  * token in the query string (401 token_in_url), an unknown or revoked
  * token (401 unauthorized), an unknown or expired session (401
- * session_invalid), a state-changing request signed in by cookie that is
- * not same-origin (403 cross_origin), and too small a role (403
- * forbidden). */
+ * session_invalid), any token or session but the --admin-token option
+ * while the table is stale (503 unavailable), a state-changing request
+ * signed in by cookie that is not same-origin (403 cross_origin), and too
+ * small a role (403 forbidden). */
 int access_decide(struct access *a, const struct http_request *req, enum access_role min,
                   int64_t now, struct access_who *who, const char **code, const char **msg);
 

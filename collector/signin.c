@@ -129,6 +129,7 @@ void signin_handle(struct exchange *x)
     char form[FORM_MAX + 1], token[512], id[2 * AUTH_HASH_LEN + 1];
     uint8_t raw[AUTH_HASH_LEN];
     struct access_who who;
+    enum access_check check = ACCESS_INVALID;
     enum pf_rc rc;
 
     if (!origin_ok(x)) {
@@ -147,7 +148,15 @@ void signin_handle(struct exchange *x)
         page(x, 400, "Enter a token.", false);
         return;
     }
-    if (rc || !access_token(serve_access(x), token, &who)) {
+    if (!rc)
+        check = access_token(serve_access(x), token, &who);
+    if (check == ACCESS_STALE) {
+        memset(token, 0, sizeof(token));
+        page(x, 503, "Tokens cannot be checked right now: this collector cannot read them from "
+                     "its database. Try again in a minute.", false);
+        return;
+    }
+    if (check != ACCESS_VALID) {
         memset(token, 0, sizeof(token));
         pf_warn("%s: sign-in refused: the token is not valid", x->peer);
         page(x, 401, "The token is not valid (unknown or revoked).", false);

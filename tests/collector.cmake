@@ -30,6 +30,7 @@ pf_collector_it(collector_fold 300)
 pf_collector_it(collector_strings_race 300)
 pf_collector_it(collector_dictionary 300)
 pf_collector_it(collector_deadlock 300)
+pf_collector_it(collector_access_stale 300)
 set_tests_properties(collector_fold PROPERTIES ENVIRONMENT
   "PF_COLLECTOR_BIN=$<TARGET_FILE:portfleet-collector>;PF_FOLD_ROWS_BIN=$<TARGET_FILE:fold_rows>")
 pf_collector_it(collector_fold_busy 600)
