@@ -285,6 +285,7 @@ struct slot {
 
 struct auth_cache {
     struct auth_gen *g;
+    _Atomic uint64_t hits, misses, misses_stale;
     pthread_mutex_t mu;
     size_t nslots;
     struct slot slots[];
@@ -301,6 +302,9 @@ struct auth_cache *auth_cache_new(struct auth_gen *g, size_t slots)
         return NULL;
     c->g = g;
     c->nslots = slots;
+    atomic_init(&c->hits, 0);
+    atomic_init(&c->misses, 0);
+    atomic_init(&c->misses_stale, 0);
     pthread_mutex_init(&c->mu, NULL);
     return c;
 }
@@ -330,15 +334,26 @@ bool auth_cache_get(struct auth_cache *c, const uint8_t key[AUTH_HASH_LEN], char
     struct slot *s;
     bool hit;
 
-    if (e == 0)
+    if (e == 0) {
+        atomic_fetch_add(&c->misses_stale, 1);
+        atomic_fetch_add(&c->misses, 1);
         return false;
+    }
     pthread_mutex_lock(&c->mu);
     s = slot_of(c, key);
     hit = s->epoch == e && memcmp(s->key, key, AUTH_HASH_LEN) == 0;
     if (hit && len)
         snprintf(value, len, "%s", s->value);
     pthread_mutex_unlock(&c->mu);
+    atomic_fetch_add(hit ? &c->hits : &c->misses, 1);
     return hit;
+}
+
+void auth_cache_stats(struct auth_cache *c, struct auth_cache_stats *out)
+{
+    out->hits = atomic_load(&c->hits);
+    out->misses = atomic_load(&c->misses);
+    out->misses_stale = atomic_load(&c->misses_stale);
 }
 
 uint64_t auth_cache_ticket(const struct auth_cache *c)

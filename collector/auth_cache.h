@@ -103,4 +103,13 @@ void auth_cache_put(struct auth_cache *c, const uint8_t key[AUTH_HASH_LEN], cons
 /* Forgets every entry (e.g. after a local revocation). */
 void auth_cache_clear(struct auth_cache *c);
 
+/* Counts of auth_cache_get since start: hits, misses (each one a database
+ * lookup for the caller), and the misses because the generation was not
+ * fresh (every entry unusable then, by design): /v1/status shows them, so
+ * a test tells a cache that misses from one whose watcher was late. */
+struct auth_cache_stats {
+    uint64_t hits, misses, misses_stale;
+};
+void auth_cache_stats(struct auth_cache *c, struct auth_cache_stats *out);
+
 #endif

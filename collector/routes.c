@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "alert_api.h"
+#include "auth_cache.h"
 #include "capacity_api.h"
 #include "enroll.h"
 #include "fleet_mirror.h"
@@ -94,9 +95,13 @@ static void readyz(struct exchange *x)
 static void status(struct exchange *x)
 {
     const struct server_stats *st = server_stats(x->srv);
+    struct auth_cache_stats nk = {0, 0, 0};
     struct fmirror_status ms;
-    char json[1400], mj[300];
+    char json[1536], mj[300];
     size_t n;
+
+    if (serve_node_keys(x))
+        auth_cache_stats(serve_node_keys(x), &nk);
 
     snprintf(json, sizeof(json),
              "{\"database_up\":%s,\"queue_depth\":%zu,\"connections_open\":%" PRIu64
@@ -107,14 +112,16 @@ static void status(struct exchange *x)
              ",\"4xx\":%" PRIu64 ",\"5xx\":%" PRIu64 ",\"429\":%" PRIu64
              "},\"snapshots_accepted\":%" PRIu64 ",\"snapshots_duplicate\":%" PRIu64
              ",\"drain\":{\"open\":%" PRIu64 ",\"started\":%" PRIu64 ",\"refused\":%" PRIu64
-             ",\"cut\":%" PRIu64 ",\"idle\":%" PRIu64 "}}",
+             ",\"cut\":%" PRIu64 ",\"idle\":%" PRIu64 "},\"node_keys\":{\"hits\":%" PRIu64
+             ",\"misses\":%" PRIu64 ",\"misses_stale\":%" PRIu64 "}}",
              db_up(serve_db(x)) ? "true" : "false", db_queue_depth(serve_db(x)),
              st->connections_open, st->connections_accepted, st->connections_refused,
              st->handshakes_failed, st->handshakes_resumed, st->timeouts_header,
              st->timeouts_body, st->timeouts_idle, st->timeouts_write, st->requests,
              st->answers_2xx, st->answers_4xx, st->answers_5xx, st->answers_429,
              st->snapshots_accepted, st->snapshots_duplicate, st->connections_draining,
-             st->drains_started, st->drains_refused, st->drains_cut, st->drains_idle);
+             st->drains_started, st->drains_refused, st->drains_cut, st->drains_idle, nk.hits,
+             nk.misses, nk.misses_stale);
     /* The fleet mirror (store/fleet_mirror.h): whether the first full load
      * is done, and what refreshes cost. */
     if (capacity_mirror_status(&ms))

@@ -656,7 +656,13 @@ def post_one(conn, key, body):
 
 def cmd_revoke_race(a):
     """A revoked key must stop working within 5 s on every collector, each
-    of which has just accepted it (so it is in their caches)."""
+    of which has just accepted it (so it is in their caches). Timed from
+    the moment the revocation command returned (its transaction committed
+    before): a 200 to a request sent more than 5 s after that is a
+    collector honouring a key revoked over 5 s ago, whatever the load (a
+    request is decided after it is sent); the time the command took to
+    start and run is not the collector's. The first 401 after the command
+    started is printed as before."""
     if "--" not in a.rest:
         print("revoke-race: expected URL... -- CMD...")
         sys.exit(2)
@@ -673,14 +679,17 @@ def cmd_revoke_race(a):
             sys.exit(1)
     t0 = time.monotonic()
     done = subprocess.run(a.command, capture_output=True, text=True, check=False)
-    print("revocation command exited %d: %s%s" % (done.returncode, done.stdout.strip(),
-                                                  done.stderr.strip()))
+    t_done = time.monotonic()
+    print("revocation command exited %d after %.2f s: %s%s" % (
+        done.returncode, t_done - t0, done.stdout.strip(), done.stderr.strip()))
     if done.returncode != 0:
         sys.exit(1)
     first_401 = [None] * len(conns)
+    late_200 = [0] * len(conns)
     ok = True
-    while time.monotonic() - t0 < 15 and None in first_401:
+    while time.monotonic() - t_done < 15 and None in first_401:
         for i, c in enumerate(conns):
+            sent = time.monotonic()
             st, body = post_one(c, a.key, json.dumps(snapshot(a.agent, seq)).encode())
             seq += 1
             t = time.monotonic() - t0
@@ -690,17 +699,21 @@ def cmd_revoke_race(a):
             elif st == 200 and first_401[i] is not None:
                 print("%s: 200 at %.2f s after a 401 at %.2f s" % (a.urls[i], t, first_401[i]))
                 ok = False
+            elif st == 200 and sent - t_done > 5.0:
+                late_200[i] += 1
             elif st != 200:
                 print("%s: unexpected %d %s" % (a.urls[i], st, body))
                 ok = False
         time.sleep(0.1)
-    for u, t in zip(a.urls, first_401):
+    for u, t, late in zip(a.urls, first_401, late_200):
         if t is None:
-            print("%s: still accepting the revoked key after 15 s" % u)
+            print("%s: still accepting the revoked key 15 s after the revocation" % u)
             ok = False
         else:
-            print("%s: 401 node_invalid %.2f s after the revocation" % (u, t))
-            ok = ok and t <= 5.0
+            print("%s: 401 node_invalid %.2f s after the revocation command started" % (u, t))
+        if late:
+            print("%s: %d answers 200 to requests sent over 5 s after the revocation" % (u, late))
+            ok = False
     for c in conns:
         c.close()
     sys.exit(0 if ok else 1)
