@@ -84,6 +84,7 @@ struct conn {
     int hs_rc;    /* its result */
     const char *close_after; /* closed while in_hs: close when it returns */
     struct offload_job hs;
+    long long run_ms; /* pf_mono_ms when the whole request was read; 0: not yet */
     bool in_job;  /* held by its route (exchange_hold) */
     bool dead;    /* closed while in_job: freed when resumed */
     struct exchange x;

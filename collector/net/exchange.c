@@ -79,8 +79,11 @@ void exchange_respond(struct conn *c)
     s->stats.snapshots_accepted += x->accepted;
     s->stats.snapshots_duplicate += x->duplicates;
     c->keep = c->req.keep_alive && !x->close && !s->stopping;
-    pf_debug("%s %s %s -> %d (%zu bytes)%s", c->peer, c->req.method ? c->req.method : "-",
-             c->req.path ? c->req.path : "-", x->status, x->out.len, c->keep ? "" : ", closing");
+    /* The time the collector took, from the whole request read to the
+     * answer: a client's or a test's own delays are not in it. */
+    pf_debug("%s %s %s -> %d (%zu bytes, %lld ms)%s", c->peer, c->req.method ? c->req.method : "-",
+             c->req.path ? c->req.path : "-", x->status, x->out.len,
+             c->run_ms ? pf_mono_ms() - c->run_ms : 0LL, c->keep ? "" : ", closing");
     pf_buf_reset(&c->out);
     c->out_off = 0;
     rc = http_write_head(&c->out, x->status, x->content_type, x->out.len, c->keep,
@@ -138,6 +141,7 @@ void exchange_run(struct conn *c)
 
     x->body = c->body;
     x->body_len = c->body_len;
+    c->run_ms = pf_mono_ms();
     conn_set_state(c, ST_WAIT, TQ_NONE);
     conn_want(c, 0);
     if (c->st == ST_CLOSED)
@@ -173,6 +177,7 @@ static void reset(struct conn *c)
     x->route = NULL;
     x->body = NULL;
     x->body_len = 0;
+    c->run_ms = 0;
     if (ctx_size)
         memset(x->ctx, 0, ctx_size);
     pf_buf_reset(&x->out);

@@ -10,7 +10,12 @@
 #   alert_post AGENT KEY SEQ [INTERVAL [NAME [SITE]]]  post one snapshot taken
 #                                    now whose interval_s is INTERVAL (default 60),
 #                                    for host NAME (ALERT-1) in site SITE (lab);
-#                                    ALERT_POST_S: seconds the POST took
+#                                    ALERT_POST_S: seconds the POST took (curl's
+#                                    clock: the test's own delays are in it)
+#   alert_answer_ms METHOD PATH      the milliseconds the collector itself took
+#                                    for its last answer to METHOD PATH, from its
+#                                    log (--log-level debug): from the whole
+#                                    request read to the answer
 #   alert_wait_count FILE FILTER N SECONDS  wait until python FILTER (over each
 #                                    record r) matches N lines of FILE; prints the
 #                                    seconds it took
@@ -56,6 +61,14 @@ d["host"]["name"]=sys.argv[2]; d["host"]["site"]=sys.argv[3]; print(json.dumps(d
     -H 'Content-Type: application/json' --data-binary @"$PF_TMP/snap.json" \
     "$PF_COLLECTOR_URL/v1/snapshots")
   [ "$code" = 200 ] || { cat "$PF_TMP/post.out" >&2; pf_fail "snapshot $seq answered $code"; }
+}
+
+alert_answer_ms() {
+  local ms
+  ms=$(grep " $1 $2 -> " "$PF_TMP/collector.log" | tail -n 1 |
+    sed -n 's/.* -> [0-9]* ([0-9]* bytes, \([0-9]*\) ms).*/\1/p')
+  [ -n "$ms" ] || pf_fail "no answer to $1 $2 with its time in the collector's log"
+  echo "$ms"
 }
 
 alert_count() {
