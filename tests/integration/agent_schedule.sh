@@ -97,7 +97,12 @@ pf_log "stored $n snapshot(s), seq 1..$last${missing:+, missing: $missing}; larg
 pf_check '[ "$slow" -ge 1 ]' "the agent read no answer sent one byte a second to its end"
 pf_check '[ -z "$missing" ] && [ "$n" -eq "$last" ]' "seqs are missing: $missing"
 pf_check drained "the spool was not drained within 60 s of the collector answering again"
-pf_check '[ "$gap" -le 3 ]' "the schedule stalled: $gap s between two snapshots"
+# taken_at is the agent's own clock: no delay of this test is in the gap.
+# When the agent itself said a snapshot overran its interval (a tick
+# skipped by design, e.g. on a loaded machine), the failure says so.
+overran=$(grep -c 'a snapshot takes longer than --interval' "$PF_TMP/agent.log" || true)
+pf_check '[ "$gap" -le 3 ]' "the schedule stalled: $gap s between two snapshots$(
+  [ "$overran" = 0 ] || echo " (the agent logged snapshots overrunning the interval: ticks skipped)")"
 pf_check '[ "$during" -ge "$((span / 2 - 1))" ]' "snapshots were skipped while the delivery waited: $during in $span s"
 pfa_agent_stop
 echo "agent_schedule: passed (largest gap $gap s, $during snapshots in $span s of stall)"
