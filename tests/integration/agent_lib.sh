@@ -114,6 +114,5 @@ pfa_cleanup() {
   for port in "${!PFA_COLL_PID[@]}"; do
     (pfa_collector_kill "$port") || rc=1
   done
-  (exit $rc)
-  pf_cleanup
+  pf_cleanup "$rc"
 }

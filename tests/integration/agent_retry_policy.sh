@@ -35,8 +35,7 @@ stop_all() {
   if [ -n "$agent" ]; then kill "$agent" 2>/dev/null; wait "$agent" 2>/dev/null || true; fi
   kill "$server" 2>/dev/null || true
   wait "$server" 2>/dev/null || true
-  (exit $rc)
-  pf_cleanup
+  pf_cleanup "$rc"
 }
 trap stop_all EXIT
 pf_wait_for 'grep -q listening "$PF_TMP/server.out" 2>/dev/null' 60 "retry_server.py listens"

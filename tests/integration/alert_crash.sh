@@ -22,7 +22,7 @@ source "$here/alert_lib.sh"
 pf_netns_reexec "$@"
 pf_tmpdir
 C2_PID=
-trap 'rc=$?; alert_cleanup_receivers; [ -n "$C2_PID" ] && kill -9 $C2_PID 2>/dev/null; (exit $rc); pf_cleanup' EXIT
+trap 'rc=$?; alert_cleanup_receivers; [ -n "$C2_PID" ] && kill -9 $C2_PID 2>/dev/null; pf_cleanup "$rc"' EXIT
 
 pf_pg_init
 pf_make_certs

@@ -22,7 +22,7 @@ source "$here/alert_lib.sh"
 pf_netns_reexec "$@"
 pf_tmpdir
 SMTP_PIDS=()
-trap 'rc=$?; alert_cleanup_receivers; for p in "${SMTP_PIDS[@]}"; do kill $p 2>/dev/null; done; (exit $rc); pf_cleanup' EXIT
+trap 'rc=$?; alert_cleanup_receivers; for p in "${SMTP_PIDS[@]}"; do kill $p 2>/dev/null; done; pf_cleanup "$rc"' EXIT
 
 # ---- 4. bad options: exit 2 naming the option (no database needed) ----
 bad() {

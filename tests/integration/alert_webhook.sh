@@ -24,7 +24,7 @@ source "$here/lib.sh"
 source "$here/alert_lib.sh"
 pf_netns_reexec "$@"
 pf_tmpdir
-trap 'rc=$?; alert_cleanup_receivers; (exit $rc); pf_cleanup' EXIT
+trap 'rc=$?; alert_cleanup_receivers; pf_cleanup "$rc"' EXIT
 
 pf_pg_init
 pf_make_certs

@@ -29,7 +29,7 @@ url_b=https://127.0.0.1:$port_b
   --db "$PF_DB" --enroll-secret "$PF_ENROLL_SECRET" --admin-token "$PF_ADMIN_TOKEN" \
   >>"$PF_TMP/collector_b.log" 2>&1 &
 pid_b=$!
-trap 'rc=$?; kill -TERM "$pid_b" 2>/dev/null || true; wait "$pid_b" 2>/dev/null || true; (exit $rc); pf_cleanup' EXIT
+trap 'rc=$?; kill -TERM "$pid_b" 2>/dev/null || true; wait "$pid_b" 2>/dev/null || true; pf_cleanup "$rc"' EXIT
 for _ in $(seq 150); do
   [ "$(pf_curl -o /dev/null -w '%{http_code}' "$url_b/readyz" 2>/dev/null)" = 200 ] && break
   sleep 0.2

@@ -39,7 +39,7 @@ a_url=$PF_COLLECTOR_URL a_pid=$PF_COLLECTOR_PID
 stop_a() { kill -TERM "$a_pid" 2>/dev/null && wait "$a_pid" 2>/dev/null || true; }
 # a frozen backend would hold up the cluster's shutdown
 thaw() { [ -z "$frozen" ] || kill -CONT "$frozen" 2>/dev/null || true; }
-trap 'rc=$?; thaw; stop_a; (exit $rc); pf_cleanup' EXIT
+trap 'rc=$?; thaw; stop_a; pf_cleanup "$rc"' EXIT
 PF_COLLECTOR_PID=
 pf_collector_start
 b_url=$PF_COLLECTOR_URL

@@ -16,7 +16,7 @@ source "$here/lib.sh"
 pf_netns_reexec "$@"
 pf_tmpdir
 pid2= pid3=
-trap 'rc=$?; for p in $pid2 $pid3; do kill "$p" 2>/dev/null; done; (exit $rc); pf_cleanup' EXIT
+trap 'rc=$?; for p in $pid2 $pid3; do kill "$p" 2>/dev/null; done; pf_cleanup "$rc"' EXIT
 client="python3 $here/collector_client.py"
 
 pf_pg_init

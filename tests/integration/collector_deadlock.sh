@@ -31,7 +31,7 @@ pf_migrate
 pf_collector_start --db-workers 2
 a_url=$PF_COLLECTOR_URL a_pid=$PF_COLLECTOR_PID
 stop_a() { kill -TERM "$a_pid" 2>/dev/null && wait "$a_pid" 2>/dev/null || true; }
-trap 'rc=$?; stop_a; (exit $rc); pf_cleanup' EXIT
+trap 'rc=$?; stop_a; pf_cleanup "$rc"' EXIT
 PF_COLLECTOR_PID=
 pf_collector_start --db-workers 2
 b_url=$PF_COLLECTOR_URL

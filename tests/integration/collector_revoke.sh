@@ -36,7 +36,7 @@ stop_b() {
   kill -TERM "$pid_b" 2>/dev/null || true
   wait "$pid_b" 2>/dev/null || true
 }
-trap 'rc=$?; stop_b; (exit $rc); pf_cleanup' EXIT
+trap 'rc=$?; stop_b; pf_cleanup "$rc"' EXIT
 for _ in $(seq 150); do
   [ "$(pf_curl -o /dev/null -w '%{http_code}' "$url_b/readyz" 2>/dev/null)" = 200 ] && break
   sleep 0.2

@@ -29,7 +29,7 @@ url_r=https://127.0.0.1:$port_r
   --db "$PF_DB" --enroll-secret "$PF_ENROLL_SECRET" --admin-token "$PF_ADMIN_TOKEN" \
   --analysis-mirror 0 --log-level debug >>"$PF_TMP/collector_r.log" 2>&1 &
 pid_r=$!
-trap 'rc=$?; kill -TERM "$pid_r" 2>/dev/null || true; wait "$pid_r" 2>/dev/null || true; (exit $rc); pf_cleanup' EXIT
+trap 'rc=$?; kill -TERM "$pid_r" 2>/dev/null || true; wait "$pid_r" 2>/dev/null || true; pf_cleanup "$rc"' EXIT
 for _ in $(seq 150); do
   [ "$(pf_curl -o /dev/null -w '%{http_code}' "$url_r/readyz" 2>/dev/null)" = 200 ] && break
   sleep 0.2

@@ -24,8 +24,13 @@
 #   pf_curl ARGS...        curl -sS --cacert $PF_CA (add -w etc. yourself)
 #   pf_enroll [NAME [SITE [MACHINE_ID]]]  POST /v1/enroll; prints "agent_id node_key"
 #   pf_free_port           print a free TCP port on 127.0.0.1
-#   pf_cleanup             stop everything started here, remove $PF_TMP
-#                          (installed as the EXIT trap by pf_tmpdir)
+#   pf_cleanup [RC]        stop everything started here, remove $PF_TMP
+#                          (installed as the EXIT trap by pf_tmpdir); exits
+#                          with RC (default: the status it was called with).
+#                          A trap of its own passes "$rc" on: `(exit $rc);
+#                          pf_cleanup` would end a failing test at the
+#                          `(exit)` (set -e holds in traps), leaving its
+#                          collector and cluster running
 #   pf_fail MSG / pf_check COND MSG   report and exit 1 / assert
 #   pf_wait_for COND SECONDS MSG  poll the shell condition COND until it holds;
 #                          pf_fail MSG after SECONDS. Wait for the event a
@@ -221,7 +226,7 @@ pf_enroll() {
 }
 
 pf_cleanup() {
-  local rc=$?
+  local rc=${1:-$?}
   pf_collector_stop || rc=1
   if [ "$PF_PG_RUNNING" = 1 ]; then
     pf_pg_stop

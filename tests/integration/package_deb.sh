@@ -70,7 +70,7 @@ purge() {
     dpkg -P portfleet-agent portfleet-collector >/dev/null 2>&1 || true
   fi
 }
-trap 'rc=$?; set +e; purge; (exit $rc); pf_cleanup' EXIT
+trap 'rc=$?; set +e; purge; pf_cleanup "$rc"' EXIT
 
 # ---- build, install to a prefix, package ----
 t0=$SECONDS

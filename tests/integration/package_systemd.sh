@@ -55,7 +55,7 @@ if [ -z "$accel" ]; then
 fi
 pf_tmpdir
 qpid=
-trap 'rc=$?; set +e; [ -z "$qpid" ] || kill "$qpid" 2>/dev/null; (exit $rc); pf_cleanup' EXIT
+trap 'rc=$?; set +e; [ -z "$qpid" ] || kill "$qpid" 2>/dev/null; pf_cleanup "$rc"' EXIT
 bld=${PF_PKG_BUILD:-$PF_TMP/build}
 t_start=$SECONDS
 

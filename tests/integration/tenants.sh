@@ -21,7 +21,7 @@ source "$here/lib.sh"
 pf_netns_reexec "$@"
 pf_tmpdir
 pid2=
-trap 'rc=$?; [ -z "$pid2" ] || kill "$pid2" 2>/dev/null; (exit $rc); pf_cleanup' EXIT
+trap 'rc=$?; [ -z "$pid2" ] || kill "$pid2" 2>/dev/null; pf_cleanup "$rc"' EXIT
 export PF_HERE=$here
 
 pf_pg_init
