@@ -40,12 +40,16 @@ static const char remotes_sql[] =
     "WHERE agent_id = $1::uuid AND taken_at > $2::timestamptz AND taken_at <= $3::timestamptz "
     "GROUP BY addr, port ORDER BY peak DESC, addr, port LIMIT 10"; /* HOST_DETAIL_REMOTES */
 
+/* The latest snapshot's key from snapshot_seqs (every stored snapshot's),
+ * then that one row of the view: sorting the view would decode every
+ * body of the host first. */
 static const char latest_sql[] =
     "SELECT extract(epoch FROM taken_at)::bigint, agent_version, os_version, interval_s, "
     "array_to_json(unmeasured)::text, spool_depth, spool_dropped, spool_corrupt, "
     "last_push_error, truncated FROM snapshots "
+    "WHERE agent_id = $1::uuid AND (taken_at, seq) = (SELECT taken_at, seq FROM snapshot_seqs "
     "WHERE agent_id = $1::uuid AND taken_at <= $2::timestamptz "
-    "ORDER BY taken_at DESC, seq DESC LIMIT 1";
+    "ORDER BY taken_at DESC, seq DESC LIMIT 1)";
 
 /* From the tables too: the view would decode every body to count them. */
 static const char window_sql[] =
@@ -298,7 +302,14 @@ enum pf_rc host_detail_load(PGconn *pg, const struct fleet *f, int64_t now, cons
             d->hours[h].states[s] = NAN;
         d->hours[h].ephemeral = NAN;
     }
+    /* One host's rows (a few thousand): parallel workers cost more to
+     * start than they save (150 ms of the remotes' query on a busy host). */
     if (command(pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err, errlen)) {
+        host_detail_clear(d);
+        return PF_AGAIN;
+    }
+    if (command(pg, "SET LOCAL max_parallel_workers_per_gather = 0", err, errlen)) {
+        command(pg, "ROLLBACK", NULL, 0);
         host_detail_clear(d);
         return PF_AGAIN;
     }
