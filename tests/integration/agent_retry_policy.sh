@@ -26,7 +26,7 @@ pf_make_certs
 
 port=$(pf_free_port)
 plan="429:3,503:3,200,503,503,503,408,413,400,401"
-python3 "$here/retry_server.py" --port "$port" --cert "$PF_CERT" --key "$PF_KEY" \
+"$PF_SYS_PY" "$here/retry_server.py" --port "$port" --cert "$PF_CERT" --key "$PF_KEY" \
   --log "$PF_TMP/server.jsonl" --plan "$plan" >"$PF_TMP/server.out" 2>&1 &
 server=$!
 agent=

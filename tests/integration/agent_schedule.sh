@@ -47,7 +47,7 @@ while [ "$p" = "$c" ]; do p=$(pf_free_port); done
 pfa_collector_on "$c"
 modef=$PF_TMP/mode
 echo pass >"$modef"
-python3 "$here/stall_proxy.py" --port "$p" --upstream "$c" --cert "$PF_CERT" --key "$PF_KEY" \
+"$PF_SYS_PY" "$here/stall_proxy.py" --port "$p" --upstream "$c" --cert "$PF_CERT" --key "$PF_KEY" \
   --ca "$PF_CA" --mode-file "$modef" --log "$PF_TMP/proxy.log" >"$PF_TMP/proxy.out" 2>&1 &
 proxy=$!
 pfa_wait_for 'grep -q listening "$PF_TMP/proxy.log" 2>/dev/null' 30 "stall_proxy.py did not start"

@@ -21,7 +21,7 @@ read -r AID KEY < <(pf_enroll DBDOWN-1 lab machine-dbdown)
 # The client posts until told to stop (300 s at most); each phase waits for
 # the answers it is about, not for a time a loaded machine may outlast.
 ans=$PF_TMP/answers.jsonl
-python3 "$here/collector_client.py" ingest-loop "$PF_COLLECTOR_URL" "$PF_CA" "$KEY" "$AID" 300 \
+"$PF_SYS_PY" "$here/collector_client.py" ingest-loop "$PF_COLLECTOR_URL" "$PF_CA" "$KEY" "$AID" 300 \
   "$ans" --stop-file "$PF_TMP/stop" &
 client=$!
 # answers with STATUS from line FROM of the answers on

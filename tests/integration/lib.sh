@@ -48,6 +48,9 @@
 # their `python3` use it too.
 PF_SYS_PY=${PF_SYS_PY:-/usr/bin/python3}
 [ -x "$PF_SYS_PY" ] || PF_SYS_PY=$(command -v python3)
+# A function: started in the background (`python3 x.py &`), $! is the
+# subshell running it, not python, and killing it leaves python running:
+# start background servers as "$PF_SYS_PY" x.py &.
 python3() { "$PF_SYS_PY" "$@"; }
 export PF_SYS_PY
 export -f python3
