@@ -14,7 +14,14 @@
  * counter (agent_string_next, sql/022), whose row the transaction locks
  * until COMMIT; agent_strings' keys, (agent_id, id) and (agent_id, value),
  * guarantee that no string ever has two ids and no id two strings, even
- * with several collectors on one database. */
+ * with several collectors on one database.
+ *
+ * A remote endpoint without an id, seen for the first time (by this
+ * process, in one snapshot of the batch), is stored inline in the body
+ * instead (body.h, sql/130); the bodies use exactly the ids and inline
+ * endpoints compact_missing() decided on. Every string a body uses has a
+ * last_day at or past the body's day (sql/131), so retention can drop
+ * the strings no kept body uses: compact_touch(). */
 #ifndef PF_COMPACT_H
 #define PF_COMPACT_H
 
