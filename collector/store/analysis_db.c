@@ -557,14 +557,6 @@ enum pf_rc analysis_rows_proc_hour(struct fleet *f, const struct arow *r)
     return PF_OK;
 }
 
-static long last_hour(const struct fleet *f, const struct fleet_host *x)
-{
-    for (size_t h = f->nhours; h > 0; h--)
-        if (stats_present(x->tcp[h - 1]))
-            return (long)(h - 1);
-    return -1;
-}
-
 static enum pf_rc load_processes(const struct loader *ld, struct fleet *f, const char *from,
                                  const char *to, char *err, size_t errlen)
 {
@@ -579,7 +571,7 @@ static enum pf_rc load_processes(const struct loader *ld, struct fleet *f, const
     for (int c = 0; c < 3; c++)
         pgarray_init(&a[c]);
     for (size_t i = 0; i < f->nhosts; i++) {
-        long h = last_hour(f, &f->hosts[i]);
+        long h = demand_last_hour(f->hosts[i].tcp, f->nhours);
         if (h < 0)
             continue;
         int64_t lo = f->start +

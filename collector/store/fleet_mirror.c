@@ -737,20 +737,12 @@ static bool any_present(const double *v, size_t from, size_t to)
     return false;
 }
 
-static long last_hour(const struct fleet *f, const struct fleet_host *x)
-{
-    for (size_t h = f->nhours; h > 0; h--)
-        if (stats_present(x->tcp[h - 1]))
-            return (long)(h - 1);
-    return -1;
-}
-
 /* The processes of x a load would read: those with a row in the host's
  * last day [*lo, last] (the others are skipped). Returns how many (at
  * most FLEET_PROCS_MAX, as a load keeps). */
 static size_t day_procs(const struct fleet *mf, const struct fleet_host *x, bool *keep, size_t *lo)
 {
-    long last = last_hour(mf, x);
+    long last = demand_last_hour(x->tcp, mf->nhours);
     size_t n = 0;
 
     *lo = 0;
@@ -832,7 +824,7 @@ static enum pf_rc copy_host(const struct fleet *mf, const struct fleet_host *x,
     np = day_procs(mf, x, keep, &lo);
     if (!np)
         return PF_OK;
-    last = last_hour(mf, x);
+    last = demand_last_hour(x->tcp, mf->nhours);
     y->procs = carve(p, np * sizeof(*y->procs));
     y->capprocs = np;
     for (size_t k = 0; k < x->nprocs; k++) {
